@@ -1,0 +1,150 @@
+"""create_app(): plugins, routers, middleware — nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.static_files import create_static_files_router
+
+from app.accounts.controllers import login_page, login_submit, logout
+from app.accounts.guards import CurrentUserMiddleware
+from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
+from app.config import Settings, get_settings
+from app.db import provide_db
+from app.events.backend import ResilientPubSubBackend
+from app.events.controllers import event_stream
+from app.events.services import on_outbox_commit, remove_outbox_commit
+from app.mail.controllers import DEV_MAIL_HANDLERS
+from app.pages.controllers import dashboard, landing
+from app.platform.logging import configure_logging
+from app.platform.resources import Resources
+from app.web.errors import EXCEPTION_HANDLERS
+from app.web.ops import health, metrics, ready
+from app.web.security import edge_middleware
+from app.web.templating import STATIC, template_config
+
+UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    resources = Resources.create(settings)
+    templates = template_config(settings)
+    prometheus = PrometheusConfig(
+        app_name="pactline",
+        prefix="pactline",
+        group_path=True,
+        exclude=["/static", "/metrics", "/health", "/ready"],
+        exclude_opt_key="skip_prometheus",
+    )
+    channels = ChannelsPlugin(
+        backend=ResilientPubSubBackend(redis=resources.redis),
+        arbitrary_channels_allowed=True,
+        subscriber_max_backlog=1000,
+        subscriber_backlog_strategy="dropleft",
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        dispatcher = resources.dispatcher
+        on_outbox_commit(dispatcher.kick)
+        dispatcher.start(idle_seconds=5.0)
+        worker = None
+        if settings.run_worker_in_process:
+            from app.worker.runner import make_worker
+
+            worker = make_worker(resources, embedded=True)
+            app.state.worker_task = asyncio.get_running_loop().create_task(worker.start(), name="worker")
+        try:
+            yield
+        finally:
+            remove_outbox_commit(dispatcher.kick)
+            if worker is not None:
+                await worker.stop()
+            await resources.close()
+
+    handlers = [
+        landing,
+        dashboard,
+        login_page,
+        login_submit,
+        logout,
+        event_stream,
+        health,
+        ready,
+        metrics,
+        create_static_files_router(
+            path="/static",
+            directories=[STATIC],
+            name="static",
+            cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+            opt={"skip_session": True, "skip_prometheus": True},
+            include_in_schema=False,
+        ),
+    ]
+    if settings.is_development:
+        handlers += DEV_MAIL_HANDLERS
+
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={"db": Provide(provide_db)},
+        state=State(
+            {
+                "settings": settings,
+                "resources": resources,
+                "engine": resources.engine,
+                "sessionmaker": resources.sessionmaker,
+                "redis": resources.redis,
+                "queue": resources.queue,
+                "dispatcher": resources.dispatcher,
+            }
+        ),
+        template_config=templates,
+        plugins=[channels, FlashPlugin(config=FlashConfig(template_config=templates))],
+        stores={"sessions": TolerantRedisStore(resources.redis, namespace="sessions")},
+        middleware=[
+            SessionConfig(
+                key=SESSION_COOKIE,
+                max_age=30 * 24 * 3600,
+                secure=not settings.is_development and settings.environment != "test",
+                httponly=True,
+                samesite="lax",
+                exclude=UNSESSIONED,
+            ).middleware,
+            CurrentUserMiddleware(),
+            prometheus.middleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="pactline_csrf",
+            cookie_secure=not settings.is_development and settings.environment != "test",
+            cookie_httponly=True,
+            header_name="x-csrftoken",
+            # Requests authenticated otherwise (API key, webhook signature) and endpoints without forms.
+            exclude=["^/webhooks/", "^/api/leads", "^/health$", "^/ready$", "^/metrics$", "^/static/"],
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=None,
+        debug=False,
+    )
+    app.asgi_handler = edge_middleware(settings)(app.asgi_handler)
+    return app
+
+
+def __getattr__(name: str):
+    # `uvicorn app.asgi:app` builds the app on first access, from the environment.
+    if name == "app":
+        global app
+        app = create_app()
+        return app
+    raise AttributeError(name)

@@ -1,0 +1,159 @@
+"""`pactline` commands. Each uses the embedded services under .data/ when DATABASE_URL /
+REDIS_URL are unset, starting and stopping them itself unless `make dev` already runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Callable
+
+import click
+
+from app.config import ROOT, load_settings
+
+
+def _data_dir():
+    return ROOT / os.environ.get("PACTLINE_DATA_DIR", ".data")
+
+
+def with_services(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from app.platform.embedded import services_for
+
+        with services_for(_data_dir()):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def run_with_resources(coro_factory):
+    """Open the process resources, run `coro_factory(resources)`, close them."""
+    from app.platform.logging import configure_logging
+    from app.platform.resources import Resources
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def main():
+        resources = Resources.create(settings)
+        try:
+            return await coro_factory(resources)
+        finally:
+            await resources.close()
+
+    return asyncio.run(main())
+
+
+@click.group()
+def main() -> None:
+    """Pactline operations."""
+
+
+@main.command()
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
+def dev(port: int) -> None:
+    """Run web + worker on embedded Postgres and Redis with demo data."""
+    from app.platform.devserver import run_dev
+
+    run_dev(port)
+
+
+@main.command()
+@with_services
+def migrate() -> None:
+    """Apply database migrations."""
+    from app.platform.migrate import upgrade
+
+    upgrade(load_settings())
+    click.echo("Database is up to date.")
+
+
+@main.command("demo-seed")
+@with_services
+def demo_seed() -> None:
+    """Create the demo accounts and data (development only; safe to run twice)."""
+    from app.platform.migrate import upgrade
+    from app.platform.seed import demo_seed as seed
+
+    upgrade(load_settings())
+    created = run_with_resources(seed)
+    click.echo(f"Demo data ready ({len(created)} new record(s)).")
+
+
+@main.command()
+@click.option("--concurrency", default=10, show_default=True)
+@with_services
+def worker(concurrency: int) -> None:
+    """Run the background worker (jobs, timers, outbox delivery)."""
+    from app.worker.runner import make_worker
+
+    async def run(resources):
+        await make_worker(resources, concurrency=concurrency).start()
+
+    run_with_resources(run)
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs that failed for good."""
+
+
+@jobs.command("failed")
+@with_services
+def jobs_failed() -> None:
+    """List failed jobs that have not been re-run."""
+    from sqlalchemy import select
+
+    from app.worker.models import FailedJob
+
+    async def run(resources):
+        async with resources.sessionmaker() as session:
+            return (await session.scalars(select(FailedJob).order_by(FailedJob.id.desc()))).all()
+
+    rows = run_with_resources(run)
+    if not rows:
+        click.echo("No failed jobs.")
+        return
+    for row in rows:
+        state = f"re-run as {row.retried_job_key}" if row.retried_at else "waiting"
+        last_line = (row.error.strip().splitlines() or [""])[-1]
+        click.echo(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.function}\t{row.attempts} attempts\t{state}\t{last_line}")
+
+
+@jobs.command("retry")
+@click.argument("failed_id", type=int)
+@with_services
+def jobs_retry(failed_id: int) -> None:
+    """Re-run a failed job with its original arguments."""
+    from app.worker.runner import retry_failed
+
+    async def run(resources):
+        return await retry_failed(resources.sessionmaker, resources.queue, failed_id)
+
+    try:
+        key = run_with_resources(run)
+    except LookupError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"Queued again as {key}.")
+
+
+@main.command("send-test-email")
+@click.argument("to")
+@with_services
+def send_test_email(to: str) -> None:
+    """Queue a test e-mail to TO (checks the worker and SMTP settings end to end)."""
+    from app.mail.services import queue_email
+
+    async def run(resources):
+        await queue_email(resources.queue, to=to, subject="Pactline test message", template="test_message", context={"name": to})
+
+    run_with_resources(run)
+    click.echo(f"Queued a test message to {to}; the worker sends it.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""One settings object, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable deployment."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    secret_key: str = ""
+    database_url: str = ""
+    redis_url: str = ""
+    app_base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""
+    mail_from: str = "Pactline <no-reply@pactline.test>"
+    data_dir: Path = ROOT / ".data"
+    log_level: str = "INFO"
+    log_json: bool = True
+    trusted_proxies: tuple[str, ...] = ()
+    payments_provider: str = "sandbox"
+    payments_sandbox: bool = False
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    linkedin_client_id: str = ""
+    linkedin_client_secret: str = ""
+    run_worker_in_process: bool = False
+    sse_heartbeat_seconds: float = 15.0
+    event_backlog_size: int = 200
+    event_backlog_seconds: int = 24 * 3600
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL SQLAlchemy uses: always the asyncpg driver."""
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def sandbox_banner(self) -> bool:
+        return self.payments_provider == "sandbox" and (
+            not self.is_production or self.payments_sandbox
+        )
+
+    def validate(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}"
+            )
+        if not self.is_production:
+            return
+        missing = [
+            name
+            for name, value in (
+                ("SECRET_KEY", self.secret_key),
+                ("DATABASE_URL", self.database_url),
+                ("REDIS_URL", self.redis_url),
+                ("SMTP_URL", self.smtp_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                "Production needs these environment variables: " + ", ".join(missing)
+            )
+        if len(self.secret_key) < 32:
+            raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
+        if self.payments_provider == "sandbox" and not self.payments_sandbox:
+            raise ConfigurationError(
+                "The sandbox payment provider is refused in production; "
+                "set PAYMENTS_PROVIDER=stripe, or PAYMENTS_SANDBOX=1 for a demo deployment"
+            )
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    environment = env.get("ENVIRONMENT", "development").strip().lower()
+    secret = env.get("SECRET_KEY", "")
+    if not secret and environment != "production":
+        # Development and tests get a fixed, clearly non-secret key so sessions survive restarts.
+        secret = "development-only-secret-key-not-for-production-use"
+    settings = Settings(
+        environment=environment,
+        secret_key=secret,
+        database_url=env.get("DATABASE_URL", ""),
+        redis_url=env.get("REDIS_URL", ""),
+        app_base_url=env.get("APP_BASE_URL", "http://127.0.0.1:" + env.get("PORT", "8000")).rstrip("/"),
+        smtp_url=env.get("SMTP_URL", ""),
+        mail_from=env.get("MAIL_FROM", "Pactline <no-reply@pactline.test>"),
+        data_dir=Path(env.get("PACTLINE_DATA_DIR", str(ROOT / ".data"))),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_json=_bool(env.get("LOG_JSON"), default=environment != "development"),
+        trusted_proxies=_list(env.get("TRUSTED_PROXIES")),
+        payments_provider=env.get("PAYMENTS_PROVIDER", "sandbox").strip().lower(),
+        payments_sandbox=_bool(env.get("PAYMENTS_SANDBOX")),
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+        google_client_id=env.get("GOOGLE_CLIENT_ID", ""),
+        google_client_secret=env.get("GOOGLE_CLIENT_SECRET", ""),
+        linkedin_client_id=env.get("LINKEDIN_CLIENT_ID", ""),
+        linkedin_client_secret=env.get("LINKEDIN_CLIENT_SECRET", ""),
+        run_worker_in_process=_bool(env.get("RUN_WORKER_IN_PROCESS")),
+        sse_heartbeat_seconds=float(env.get("SSE_HEARTBEAT_SECONDS", "15")),
+        event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),
+        event_backlog_seconds=int(env.get("EVENT_BACKLOG_SECONDS", str(24 * 3600))),
+    )
+    settings.validate()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

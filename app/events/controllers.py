@@ -1,0 +1,39 @@
+"""GET /events: the signed-in user's server-sent event stream."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get
+from litestar.channels import ChannelsPlugin
+from litestar.response import ServerSentEvent
+from redis.exceptions import RedisError
+
+from app.accounts.guards import requires_login
+from app.events.stream import parse_last_event_id, user_stream
+
+
+@get("/events", name="events:stream", guards=[requires_login], opt={"skip_prometheus": True})
+async def event_stream(request: Request, channels: ChannelsPlugin) -> ServerSentEvent | Response:
+    state = request.app.state
+    redis = state.redis
+    try:
+        await redis.ping()
+    except (RedisError, OSError):
+        return Response(
+            "Live updates are paused for a moment.",
+            status_code=503,
+            headers={"Retry-After": "5", "Cache-Control": "no-store"},
+            media_type="text/plain",
+        )
+    last_id = parse_last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
+    settings = state.settings
+    return ServerSentEvent(
+        user_stream(
+            channels,
+            redis,
+            request.scope["user"].id,
+            last_id,
+            heartbeat=settings.sse_heartbeat_seconds,
+            backlog_seconds=settings.event_backlog_seconds,
+        ),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

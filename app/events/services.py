@@ -1,0 +1,55 @@
+"""`publish()`: queue a live event for a user inside the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.events.models import OutboxEvent
+
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+_PENDING = "pactline.outbox_pending"
+
+
+def publish(session: AsyncSession, user_id: int, event: str, html_or_data: str | dict[str, Any] | list[Any]) -> OutboxEvent:
+    """Queue `event` for `user_id`. It reaches the user's open tabs only if and after the
+    surrounding transaction commits. A string is sent as-is (an HTML fragment for
+    `sse-swap`); anything else is sent as JSON."""
+    if not _EVENT_NAME.match(event):
+        raise ValueError(f"invalid event name {event!r}")
+    data = html_or_data if isinstance(html_or_data, str) else json.dumps(html_or_data, separators=(",", ":"), default=str)
+    row = OutboxEvent(user_id=user_id, event=event, data=data)
+    session.add(row)
+    session.info[_PENDING] = True
+    return row
+
+
+# After-commit nudge: the web process delivers at once; the worker's drain loop is the safety net.
+_after_commit_callbacks: list = []
+
+
+def on_outbox_commit(callback) -> None:
+    """Register a zero-argument callable run after any commit that published events."""
+    _after_commit_callbacks.append(callback)
+
+
+def remove_outbox_commit(callback) -> None:
+    if callback in _after_commit_callbacks:
+        _after_commit_callbacks.remove(callback)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_PENDING, False):
+        for callback in list(_after_commit_callbacks):
+            callback()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,84 @@
+"""One user's live stream: replay after Last-Event-ID, then live messages, with heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncGenerator
+
+from litestar.channels import ChannelsPlugin
+from litestar.response import ServerSentEventMessage
+from prometheus_client import Gauge
+from redis.asyncio import Redis
+
+from app.events.dispatch import backlog_key, user_channel
+
+SSE_OPEN = Gauge("pactline_sse_connections_open", "Server-sent event streams currently open in this process")
+
+
+def parse_last_event_id(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
+
+
+async def missed_events(redis: Redis, user_id: int, after: int, max_age_seconds: int) -> list[dict]:
+    raw = await redis.zrangebyscore(backlog_key(user_id), f"({after}", "+inf")
+    oldest = time.time() - max_age_seconds
+    messages = [json.loads(item) for item in raw]
+    return [m for m in messages if m.get("ts", 0) >= oldest]
+
+
+def to_sse(message: dict) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=message["data"], event=message["event"], id=str(message["id"]))
+
+
+async def user_stream(
+    channels: ChannelsPlugin,
+    redis: Redis,
+    user_id: int,
+    last_event_id: int,
+    *,
+    heartbeat: float,
+    backlog_seconds: int,
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    SSE_OPEN.inc()
+    try:
+        async with channels.start_subscription([user_channel(user_id)]) as subscriber:
+            queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+            async def pump() -> None:
+                async for item in subscriber.iter_events():
+                    queue.put_nowait(item)
+
+            pump_task = asyncio.create_task(pump())
+            try:
+                yield ServerSentEventMessage(comment="connected", retry=3000)
+                sent_up_to = last_event_id
+                # Subscribed first, replay second: anything published meanwhile is queued,
+                # and the id floor below drops what the replay already sent.
+                if last_event_id:
+                    for message in await missed_events(redis, user_id, last_event_id, backlog_seconds):
+                        if message["id"] > sent_up_to:
+                            sent_up_to = message["id"]
+                            yield to_sse(message)
+                while True:
+                    try:
+                        raw = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                    except TimeoutError:
+                        yield ServerSentEventMessage(comment="heartbeat")
+                        continue
+                    message = json.loads(raw)
+                    if message["id"] <= sent_up_to:
+                        continue
+                    sent_up_to = message["id"]
+                    yield to_sse(message)
+            finally:
+                pump_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump_task
+    finally:
+        SSE_OPEN.dec()

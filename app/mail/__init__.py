@@ -1,0 +1,1 @@
+"""E-mail: templates rendered and sent over SMTP by the worker; a local catcher in development."""

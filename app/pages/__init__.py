@@ -1,0 +1,1 @@
+"""Public pages and each role's home."""

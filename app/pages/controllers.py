@@ -1,0 +1,18 @@
+"""The landing page and the role home at /dashboard."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get
+
+from app.accounts.guards import requires_login
+from app.web.templating import render
+
+
+@get("/", name="pages:landing", sync_to_thread=False)
+def landing(request: Request) -> Response:
+    return render(request, "pages/landing.html")
+
+
+@get("/dashboard", name="pages:dashboard", guards=[requires_login], sync_to_thread=False)
+def dashboard(request: Request) -> Response:
+    return render(request, "pages/dashboard.html")

@@ -1,0 +1,1 @@
+"""Process-level plumbing: embedded services, logging, the dev runner."""

@@ -1,0 +1,1 @@
+"""Cross-cutting web pieces: templating, htmx helpers, errors, security headers, operations."""

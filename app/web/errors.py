@@ -1,0 +1,145 @@
+"""Exception handlers: designed error pages for browsers, toasts for htmx, JSON for the API."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from app.errors import DomainError, FormError
+from app.web.htmx import toast_response
+from app.web.templating import is_htmx, render
+
+log = logging.getLogger("pactline.web")
+
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("That request didn't make sense", "Something in the request was malformed. Please go back and try again."),
+    403: ("This action was blocked", "For your safety we stopped this request. Reload the page and try again."),
+    404: ("We couldn't find that page", "The link may be broken, or the page may belong to someone else."),
+    405: ("That action isn't available here", "Please go back and use the buttons on the page."),
+    409: ("That can't be done right now", "The item changed in the meantime. Reload the page to see its current state."),
+    422: ("Please check what you entered", "Some of the information needs another look."),
+    429: ("Too many attempts", "Please wait a little and try again."),
+    500: ("Something went wrong on our side", "We have been told about it. Please try again in a minute."),
+    503: ("Pactline is busy right now", "A service we depend on is not answering. Please try again in a minute."),
+}
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/webhooks/")) or (
+        "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def error_response(request: Request, status_code: int, message: str | None = None, *, headers: dict[str, str] | None = None) -> Response:
+    title, default_message = MESSAGES.get(status_code, MESSAGES[500] if status_code >= 500 else MESSAGES[400])
+    text = message or default_message
+    if wants_json(request):
+        return Response({"error": title, "detail": text, "status": status_code}, status_code=status_code, headers=headers)
+    if is_htmx(request):
+        response = toast_response(text if message else title, "error", status_code=status_code)
+        response.headers.update(headers or {})
+        return response
+    context = {"status_code": status_code, "title": title, "message": text}
+    return render(request, "errors/error.html", context, status_code=status_code, headers=headers)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code >= 500:
+        log.error("server error %s on %s", exc.status_code, request.url.path, exc_info=exc)
+        return error_response(request, exc.status_code)
+    detail = exc.detail if exc.detail and exc.detail not in _LITESTAR_DEFAULTS else None
+    return error_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+_LITESTAR_DEFAULTS = {
+    "Not Found",
+    "Forbidden",
+    "Bad Request",
+    "Method Not Allowed",
+    "Unauthorized",
+    "Internal Server Error",
+    "Too Many Requests",
+    "Service Unavailable",
+    "Conflict",
+    "CSRF token verification failed",
+    "CSRF token is missing",
+}
+
+
+def handle_not_found(request: Request, exc: NotFoundException) -> Response:
+    return error_response(request, 404)
+
+
+def handle_permission_denied(request: Request, exc: PermissionDeniedException) -> Response:
+    if "CSRF" in str(exc.detail):
+        return error_response(
+            request, 403, "This form expired or was sent from somewhere else. Reload the page and try again."
+        )
+    return error_response(request, 403, exc.detail if exc.detail not in _LITESTAR_DEFAULTS else None)
+
+
+def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
+    """A visitor on a signed-in page goes to the sign-in page and comes back afterwards."""
+    if wants_json(request):
+        return error_response(request, 401, "Sign-in required")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    login = f"/login?next={quote(target, safe='/')}"
+    if is_htmx(request):
+        return Response(b"", status_code=200, headers={"HX-Redirect": login})
+    return Redirect(login, status_code=HTTP_303_SEE_OTHER)
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    return error_response(request, exc.status_code, exc.message)
+
+
+def handle_validation(request: Request, exc: ValidationException) -> Response:
+    """Typed form bodies that fail to parse re-render the route's form (opt `form_template`)."""
+    template = request.route_handler.opt.get("form_template") if request.scope.get("route_handler") else None
+    if template and not wants_json(request) and not is_htmx(request):
+        errors: dict[str, list[str]] = {}
+        for item in exc.extra or []:
+            if isinstance(item, dict):
+                key = str(item.get("key") or "form")
+                errors.setdefault(key, []).append("Please fill in this field correctly.")
+        return render(request, template, {"errors": errors, "form": {}}, status_code=422)
+    if wants_json(request):
+        return Response({"error": "Invalid request", "detail": exc.extra or exc.detail, "status": 400}, status_code=400)
+    return error_response(request, 400)
+
+
+def handle_form_error(request: Request, exc: FormError) -> Response:
+    # Controllers normally catch FormError to re-render their own page; this is the fallback.
+    if wants_json(request):
+        return Response({"error": "Invalid input", "fields": exc.errors, "status": 422}, status_code=422)
+    return error_response(request, 422, " ".join(m for msgs in exc.errors.values() for m in msgs))
+
+
+def handle_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500)
+
+
+EXCEPTION_HANDLERS = {
+    NotFoundException: handle_not_found,
+    NotAuthorizedException: handle_not_authorized,
+    PermissionDeniedException: handle_permission_denied,
+    ValidationException: handle_validation,
+    DomainError: handle_domain_error,
+    FormError: handle_form_error,
+    HTTPException: handle_http_exception,
+    500: handle_server_error,
+    Exception: handle_server_error,
+}

@@ -1,0 +1,27 @@
+"""Reading HTML form posts: plain strings in, friendly per-field messages out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value).strip()
+
+
+def checkbox(data: dict[str, Any], name: str) -> bool:
+    """Browsers send 'on' for a ticked box and nothing for an unticked one."""
+    return text(data, name).lower() in {"on", "true", "1", "yes"}
+
+
+class Errors(dict[str, list[str]]):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)

@@ -1,0 +1,93 @@
+"""Security headers on every response, request ids, and the access log line."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+import structlog
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings
+
+log = structlog.get_logger("pactline.access")
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "frame-src 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if not settings.is_development and settings.app_base_url.startswith("https://"):
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return headers
+
+
+def edge_middleware(settings: Settings):
+    """Outermost ASGI wrapper: runs for every request, matched route or not."""
+    static_headers = [(k.encode(), v.encode()) for k, v in security_headers(settings).items()]
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+            request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
+            scope.setdefault("state", {})["request_id"] = request_id
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+            started = time.perf_counter()
+            status = 500
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = MutableScopeHeaders.from_message(message)
+                    for key, value in static_headers:
+                        if key.decode() not in headers:
+                            headers.add(key.decode(), value.decode())
+                    headers["X-Request-ID"] = request_id
+                await send(message)
+
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                path = scope.get("path", "")
+                if not path.startswith("/static/"):
+                    log.info(
+                        "request",
+                        method=scope.get("method"),
+                        path=path,
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+                structlog.contextvars.clear_contextvars()
+
+        return middleware
+
+    return wrap

@@ -1,0 +1,119 @@
+"""Jinja2 environment, cache-busted static URLs and the page renderer used by every controller."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.enums import MediaType
+from litestar.template.config import TemplateConfig
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
+
+from app.config import ROOT, Settings
+
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+
+@lru_cache(maxsize=512)
+def _fingerprint(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256((STATIC / path).read_bytes()).hexdigest()[:12]
+
+
+def static_url(path: str) -> str:
+    """`/static/<path>?v=<content hash>`: safe to cache for a year, changes when the file does."""
+    file = STATIC / path
+    if not file.resolve().is_relative_to(STATIC.resolve()) or not file.is_file():
+        raise FileNotFoundError(f"no static file {path!r}")
+    return f"/static/{path}?v={_fingerprint(path, file.stat().st_mtime_ns)}"
+
+
+def make_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static_url"] = static_url
+    return env
+
+
+def template_config(settings: Settings) -> TemplateConfig:
+    env = make_environment()
+    env.globals["environment"] = settings.environment
+    env.globals["sandbox_banner"] = settings.sandbox_banner
+    env.globals["events_url"] = "/events"
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    csrf = _csrf_from_state(request)
+    return {
+        "request": request,
+        "current_user": request.scope.get("user"),
+        "csrf_input": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(escape(csrf)),
+    }
+
+
+def _csrf_from_state(request: Request) -> str:
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return "" if token is None or not isinstance(token, str) else token
+
+
+def render_string(request: Request, template: str, context: dict[str, Any] | None = None, *, block: str | None = None) -> str:
+    engine = request.app.template_engine
+    assert engine is not None
+    env: Environment = engine.engine
+    ctx = base_context(request) | (context or {})
+    tmpl = env.get_template(template)
+    if block is None:
+        return tmpl.render(ctx)
+    return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render a page; htmx requests naming `block` get only that block."""
+    html = render_string(request, template, context, block=block if is_htmx(request) else None)
+    response = Response(html, media_type=MediaType.HTML, status_code=status_code, headers=headers or {})
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def email_environment() -> Environment:
+    """E-mails render outside a request: same templates folder, no request helpers."""
+    return _email_env()
+
+
+@lru_cache(maxsize=1)
+def _email_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static_url"] = static_url
+    return env
+
+
+def templates_dir() -> Path:
+    return TEMPLATES

@@ -1,0 +1,85 @@
+"""Builds the SAQ worker: job context, failed-job keeping, the outbox loop and the timers."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from saq import Worker
+from saq.job import Status
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.worker.models import FailedJob
+from app.worker.registry import TASKS, build_job, load_tasks
+from app.worker.timers import TIMERS
+
+log = logging.getLogger("pactline.worker")
+
+
+class EmbeddedWorker(Worker):
+    """Runs inside another process's event loop (make dev): that process owns the signals."""
+
+    SIGNALS: list = []
+
+
+async def record_failure(ctx: dict) -> None:
+    job = ctx.get("job")
+    if job is None or job.status != Status.FAILED:
+        return
+    exception = ctx.get("exception")
+    error = job.error or ("".join(traceback.format_exception(exception)) if exception else "unknown error")
+    async with ctx["sessionmaker"]() as session, session.begin():
+        session.add(
+            FailedJob(
+                job_key=job.key,
+                function=job.function,
+                kwargs=job.kwargs or {},
+                error=error,
+                attempts=job.attempts,
+            )
+        )
+    log.error("job %s failed for good after %s attempts", job.function, job.attempts)
+
+
+def make_worker(resources, *, embedded: bool = False, concurrency: int = 10) -> Worker:
+    """`resources` carries settings, sessionmaker, redis, queue, dispatcher (see app.platform.resources)."""
+    load_tasks()
+    functions = [(name, spec.function) for name, spec in TASKS.items()]
+
+    async def startup(ctx: dict) -> None:
+        ctx.update(resources.as_context())
+        if not embedded:
+            # A standalone worker is the outbox safety net; in-process, the web app runs the loop.
+            resources.dispatcher.start(idle_seconds=1.0)
+
+    async def shutdown(ctx: dict) -> None:
+        if not embedded:
+            await resources.dispatcher.stop()
+
+    cls = EmbeddedWorker if embedded else Worker
+    return cls(
+        resources.queue,
+        functions=functions,
+        cron_jobs=TIMERS,
+        concurrency=concurrency,
+        startup=startup,
+        shutdown=shutdown,
+        after_process=record_failure,
+        timers={"schedule": 1, "sweep": 30},
+    )
+
+
+async def retry_failed(sessionmaker, queue, failed_id: int) -> str:
+    """Re-enqueue a kept failure with its original arguments; returns the new job key."""
+    async with sessionmaker() as session, session.begin():
+        failed = await session.scalar(select(FailedJob).where(FailedJob.id == failed_id).with_for_update())
+        if failed is None:
+            raise LookupError(f"no failed job {failed_id}")
+        if failed.function not in TASKS:
+            raise LookupError(f"task {failed.function!r} no longer exists")
+        job = await queue.enqueue(build_job(failed.function, **failed.kwargs))
+        failed.retried_at = utcnow()
+        failed.retried_job_key = job.key if job else None
+        return failed.retried_job_key or ""
+

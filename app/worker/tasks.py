@@ -1,0 +1,23 @@
+"""Platform housekeeping tasks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from app.db import utcnow
+from app.events.models import OutboxEvent
+from app.worker.registry import task
+
+OUTBOX_KEEP = timedelta(days=7)
+
+
+@task(retries=3, timeout=300)
+async def purge_delivered_outbox(ctx: dict) -> int:
+    """Delivered live events only matter for a day (the replay backlog lives in Redis)."""
+    async with ctx["sessionmaker"]() as session, session.begin():
+        result = await session.execute(
+            delete(OutboxEvent).where(OutboxEvent.dispatched_at.is_not(None), OutboxEvent.dispatched_at < utcnow() - OUTBOX_KEEP)
+        )
+    return result.rowcount or 0

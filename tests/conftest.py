@@ -1,0 +1,289 @@
+"""Shared fixtures: embedded Postgres + Redis for the run, a clean slate per test, personas,
+a live server, an SSE client and Playwright on Debian's Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.accounts.models import Role
+from app.config import load_settings
+from app.db import Base, load_models
+from app.platform.embedded import EmbeddedServices
+from app.platform.migrate import upgrade
+from tests.support.factories import PASSWORD, make_user
+from tests.support.live import LiveServer
+from tests.support.smtp import SMTPServer
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+# ---------------------------------------------------------------- services and settings
+
+
+@pytest.fixture(scope="session")
+def services():
+    """One throw-away Postgres + Redis for the whole run (short path: unix sockets have a length limit)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="pl-test-"))
+    embedded = EmbeddedServices(data_dir, database="pactline_test")
+    urls = embedded.start()
+    yield urls
+    embedded.destroy()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def test_env(services, smtp_server) -> dict[str, str]:
+    env = {
+        **services,
+        "ENVIRONMENT": "test",
+        "SMTP_URL": smtp_server.url,
+        "LOG_LEVEL": "WARNING",
+        "SSE_HEARTBEAT_SECONDS": "1",
+        "RUN_WORKER_IN_PROCESS": "1",
+    }
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(test_env):
+    settings = load_settings(test_env)
+    upgrade(settings)
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def lifespan_of(application):
+    """Run the app's lifespan in a task of its own: its cancel scopes must enter and exit in
+    one task, while pytest sets fixtures up and tears them down in different ones."""
+    ready, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold():
+        async with application.lifespan():
+            ready.set()
+            await stop.wait()
+
+    task = asyncio.create_task(hold())
+    await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    try:
+        yield application
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture(scope="session")
+async def app(settings):
+    from app.asgi import create_app
+
+    application = create_app(settings)
+    async with lifespan_of(application):  # once per run: dispatcher + in-process worker
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def clean_slate(request):
+    """Truncate every table and empty Redis before each test that touches the services."""
+    if "app" not in request.fixturenames and "settings" not in request.fixturenames:
+        yield
+        return
+    application = request.getfixturevalue("app")
+    load_models()
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with application.state.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await application.state.redis.flushdb()
+    smtp = request.getfixturevalue("smtp_server")
+    smtp.messages.clear()
+    yield
+
+
+@pytest.fixture
+async def db(app):
+    async with app.state.sessionmaker() as session:
+        yield session
+
+
+# ---------------------------------------------------------------- clients and personas
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
+
+
+class WebClient(httpx.AsyncClient):
+    """A browser-like client: keeps cookies, knows its user, sends the CSRF token with forms."""
+
+    user = None
+    _csrf: str | None = None
+
+    async def csrf_token(self) -> str:
+        if self._csrf is None:
+            page = await self.get("/login")
+            match = _CSRF_META.search(page.text)
+            assert match, "no csrf-token meta tag on /login"
+            self._csrf = match.group(1)
+        return self._csrf
+
+    async def post_form(self, url: str, data: dict[str, str] | None = None, **kwargs) -> httpx.Response:
+        payload = {"_csrf_token": await self.csrf_token(), **(data or {})}
+        return await self.post(url, data=payload, **kwargs)
+
+    async def htmx(self, method: str, url: str, **kwargs) -> httpx.Response:
+        headers = {"HX-Request": "true", "X-CSRFToken": await self.csrf_token(), **kwargs.pop("headers", {})}
+        return await self.request(method, url, headers=headers, **kwargs)
+
+    async def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        response = await self.post_form("/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.text[:500]
+        return response
+
+
+def web_client(app) -> WebClient:
+    return WebClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", follow_redirects=False)
+
+
+@pytest.fixture
+async def anonymous(app):
+    async with web_client(app) as c:
+        yield c
+
+
+async def _persona(app, db, role: Role, email: str):
+    user = await make_user(db, role=role, email=email)
+    c = web_client(app)
+    await c.sign_in(user.email)
+    c.user = user
+    return c
+
+
+@pytest.fixture
+async def client(app, db):
+    async with await _persona(app, db, Role.client, "client@example.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def contractor(app, db):
+    async with await _persona(app, db, Role.contractor, "contractor@example.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def other_contractor(app, db):
+    async with await _persona(app, db, Role.contractor, "other.contractor@example.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def admin(app, db):
+    async with await _persona(app, db, Role.admin, "admin@example.test") as c:
+        yield c
+
+
+# ---------------------------------------------------------------- live server, SSE, browser
+
+
+@pytest.fixture(scope="session")
+def live_server(test_env, settings):
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = LiveServer({**test_env, "RUN_WORKER_IN_PROCESS": "0"}, ARTIFACTS / "live-server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def live_client(live_server):
+    """An HTTP client against the live server (cookies kept, CSRF handled)."""
+    async with WebClient(base_url=live_server.url, follow_redirects=False, timeout=15) as c:
+        yield c
+
+
+def _require_browser() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("PACTLINE_REQUIRE_BROWSER"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; `apt-get install -y chromium`")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    _require_browser()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        await chromium.close()
+
+
+class PageProblems:
+    """Console errors and CSP violations seen by a page: tests assert there are none."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def attach(self, page) -> None:
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+
+async def _page(browser, live_server, viewport, request):
+    context = await browser.new_context(viewport=viewport, base_url=live_server.url, is_mobile=viewport is PHONE, has_touch=viewport is PHONE)
+    page = await context.new_page()
+    page.problems = PageProblems()
+    page.problems.attach(page)
+    yield page
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    await context.close()
+
+
+@pytest.fixture
+async def phone(browser, live_server, request):
+    async for page in _page(browser, live_server, PHONE, request):
+        yield page
+
+
+@pytest.fixture
+async def desktop(browser, live_server, request):
+    async for page in _page(browser, live_server, DESKTOP, request):
+        yield page
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,76 @@
+"""/health, /ready, /metrics and request ids."""
+
+from dataclasses import replace
+
+import contextlib
+
+import httpx
+
+from app.asgi import create_app
+from tests.conftest import lifespan_of
+
+
+@contextlib.asynccontextmanager
+async def running(settings):
+    application = create_app(settings)
+    async with lifespan_of(application):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http:
+            yield http
+
+
+async def test_health_is_json_and_needs_nothing(anonymous):
+    response = await anonymous.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "set-cookie" not in response.headers
+
+
+async def test_ready_when_postgres_and_redis_answer(anonymous):
+    response = await anonymous.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+
+
+async def test_ready_names_redis_when_it_is_down_and_pages_still_render(settings, tmp_path):
+    broken = replace(settings, redis_url=f"unix://{tmp_path}/nowhere.sock?db=0", run_worker_in_process=False)
+    async with running(broken) as http:
+        ready = await http.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["failing"] == ["redis"]
+        assert ready.json()["checks"]["postgres"] == "ok"
+
+        landing = await http.get("/")
+        assert landing.status_code == 200
+        assert "Pactline" in landing.text
+
+
+async def test_ready_names_postgres_when_it_is_down(settings):
+    broken = replace(settings, database_url="postgresql://postgres@/nothing?host=/nonexistent-socket-dir", run_worker_in_process=False)
+    async with running(broken) as http:
+        ready = await http.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["failing"] == ["postgres"]
+
+
+async def test_every_response_carries_a_request_id(anonymous):
+    first = await anonymous.get("/health")
+    second = await anonymous.get("/nope-not-here")
+    assert len(first.headers["x-request-id"]) >= 8
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    echoed = await anonymous.get("/health", headers={"X-Request-ID": "trace-abc-12345"})
+    assert echoed.headers["x-request-id"] == "trace-abc-12345"
+    hostile = await anonymous.get("/health", headers={"X-Request-ID": "<script>"})
+    assert hostile.headers["x-request-id"] != "<script>"
+
+
+async def test_metrics_report_requests_by_route_and_platform_gauges(anonymous):
+    await anonymous.get("/")
+    await anonymous.get("/login")
+    response = await anonymous.get("/metrics")
+    assert response.status_code == 200
+    body = response.text
+    assert 'pactline_requests_total{' in body and 'path="/login"' in body
+    assert "pactline_request_duration_seconds_bucket" in body
+    assert "pactline_sse_connections_open" in body
+    assert "pactline_job_queue_depth" in body
+    assert "pactline_job_failures" in body

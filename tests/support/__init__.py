@@ -1,0 +1,1 @@
+"""Test harness pieces: embedded services, SMTP fake, live server, SSE client, factories."""
