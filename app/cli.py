@@ -96,6 +96,32 @@ def worker(concurrency: int) -> None:
     run_with_resources(run)
 
 
+@main.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option(confirmation_prompt=True)
+@with_services
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an admin account (the only way besides another admin)."""
+    from app.accounts.models import Role
+    from app.accounts.services import create_user
+    from app.errors import DomainError
+
+    async def run(resources):
+        async with resources.sessionmaker() as session, session.begin():
+            await create_user(session, email=email, name=name, role=Role.admin, password=password, verified=True)
+
+    if len(password) < 12:
+        click.echo("The password must be at least 12 characters.", err=True)
+        sys.exit(1)
+    try:
+        run_with_resources(run)
+    except DomainError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    click.echo(f"Admin {email} created. They must set up two-step sign-in before the console opens.")
+
+
 @main.group()
 def jobs() -> None:
     """Background jobs that failed for good."""

@@ -9,10 +9,16 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import services
+from app.web.ratelimit import Limit, RateLimiter, client_ip
 from app.accounts.sessions import end_session, start_session
 from app.web.forms import Errors, FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
+
+
+# DESIGN §5: failed sign-ins per (IP, e-mail) pair, and per IP at a higher ceiling.
+SIGN_IN_PER_PAIR = Limit("signin-pair", attempts=10, window_seconds=15 * 60)
+SIGN_IN_PER_IP = Limit("signin-ip", attempts=100, window_seconds=15 * 60)
 
 
 def safe_next(value: str | None) -> str:
@@ -41,9 +47,28 @@ async def login_submit(request: Request, data: FormData, db: AsyncSession, state
     if not password:
         errors.add("password", "Enter your password.")
     user = None
+    limiter = RateLimiter(state.redis)
+    ip = client_ip(request, state.settings.trusted_proxies)
+    pair = f"{ip}|{services.normalize_email(email)}"
     if not errors:
+        for limit, subject in ((SIGN_IN_PER_PAIR, pair), (SIGN_IN_PER_IP, ip)):
+            verdict = await limiter.check(limit, subject)
+            if not verdict.allowed:
+                return render(
+                    request,
+                    "accounts/login.html",
+                    {
+                        "form": {"email": email},
+                        "errors": {"form": [f"Too many failed attempts. Please try again in {verdict.minutes} minute{'s' if verdict.minutes != 1 else ''}."]},
+                        "next": target,
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(verdict.retry_after)},
+                )
         user = await services.authenticate(db, email, password)
         if user is None:
+            await limiter.hit(SIGN_IN_PER_PAIR, pair)
+            await limiter.hit(SIGN_IN_PER_IP, ip)
             errors.add("form", "That e-mail and password don't match an account. Check them and try again.")
         elif not user.is_active:
             errors.add("form", "This account is suspended. Contact support if you think this is a mistake.")

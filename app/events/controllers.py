@@ -11,10 +11,12 @@ from app.accounts.guards import requires_login
 from app.events.stream import parse_last_event_id, user_stream
 
 
-@get("/events", name="events:stream", guards=[requires_login], opt={"skip_prometheus": True})
+@get("/events", name="events:stream", opt={"skip_prometheus": True})
 async def event_stream(request: Request, channels: ChannelsPlugin) -> ServerSentEvent | Response:
     state = request.app.state
     redis = state.redis
+    # Redis first: while it is away, sessions cannot be read either, and the browser should
+    # retry later rather than be sent to the sign-in page.
     try:
         await redis.ping()
     except (RedisError, OSError):
@@ -24,6 +26,7 @@ async def event_stream(request: Request, channels: ChannelsPlugin) -> ServerSent
             headers={"Retry-After": "5", "Cache-Control": "no-store"},
             media_type="text/plain",
         )
+    requires_login(request, request.route_handler)
     last_id = parse_last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
     settings = state.settings
     return ServerSentEvent(

@@ -1,8 +1,8 @@
 """/health, /ready, /metrics and request ids."""
 
-from dataclasses import replace
-
+import asyncio
 import contextlib
+from dataclasses import replace
 
 import httpx
 
@@ -74,3 +74,11 @@ async def test_metrics_report_requests_by_route_and_platform_gauges(anonymous):
     assert "pactline_sse_connections_open" in body
     assert "pactline_job_queue_depth" in body
     assert "pactline_job_failures" in body
+
+
+async def test_live_stream_answers_503_with_retry_after_while_redis_is_down(settings, tmp_path):
+    broken = replace(settings, redis_url=f"unix://{tmp_path}/nowhere.sock?db=0", run_worker_in_process=False)
+    async with running(broken) as http:
+        response = await asyncio.wait_for(http.get("/events"), timeout=10)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
