@@ -14,7 +14,9 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
-from app.accounts.controllers import login_page, login_submit, logout
+from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
+from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
+from app.admin.controllers import AdminController
 from app.accounts.guards import CurrentUserMiddleware
 from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
 from app.config import Settings, get_settings
@@ -75,9 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers = [
         landing,
         dashboard,
-        login_page,
-        login_submit,
-        logout,
+        *ACCOUNT_HANDLERS,
+        *SETTINGS_HANDLERS,
+        AdminController,
         event_stream,
         health,
         ready,

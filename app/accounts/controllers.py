@@ -1,86 +1,210 @@
-"""Sign-in and sign-out."""
+"""Sign-in (with two-step), sign-out, sign-up, e-mail verification and password reset."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.plugins.flash import flash
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import services
-from app.web.ratelimit import Limit, RateLimiter, client_ip
-from app.accounts.sessions import end_session, start_session
-from app.web.forms import Errors, FormData, text
+from app.accounts import mfa, services
+from app.accounts.audit import record_event
+from app.accounts.guards import requires_login
+from app.accounts.models import Role, User
+from app.accounts.passwords_policy import MIN_LENGTH, strength
+from app.accounts.sessions import end_session, rotate_session, start_session
+from app.accounts.tokens import make_verification_token, read_verification_token
+from app.errors import DomainError, FormError
+from app.mail.services import queue_email
+from app.web.forms import Errors, FormData, checkbox, text
 from app.web.htmx import see_other
+from app.web.ratelimit import Limit, RateLimiter, client_ip
 from app.web.templating import render
-
 
 # DESIGN §5: failed sign-ins per (IP, e-mail) pair, and per IP at a higher ceiling.
 SIGN_IN_PER_PAIR = Limit("signin-pair", attempts=10, window_seconds=15 * 60)
 SIGN_IN_PER_IP = Limit("signin-ip", attempts=100, window_seconds=15 * 60)
+SIGN_UP_PER_IP = Limit("signup-ip", attempts=10, window_seconds=60 * 60)
+RESET_PER_IP = Limit("reset-ip", attempts=10, window_seconds=60 * 60)
+RESET_PER_EMAIL = Limit("reset-email", attempts=3, window_seconds=60 * 60)
+MFA_PER_USER = Limit("mfa-user", attempts=5, window_seconds=15 * 60)
+MFA_PENDING_SECONDS = 10 * 60
 
 
-def safe_next(value: str | None) -> str:
+def safe_next(value: str | None, default: str = "/dashboard") -> str:
     """Only same-site paths: never another host, never a scheme-relative URL."""
     if not value:
-        return "/dashboard"
+        return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/dashboard"
+        return default
     return value
 
 
+def too_many(verdict) -> str:
+    minutes = verdict.minutes
+    return f"Too many attempts. Please try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+async def limited(request: Request, *checks: tuple[Limit, str]):
+    """The first exhausted limit's verdict, or None."""
+    limiter = RateLimiter(request.app.state.redis)
+    for limit, subject in checks:
+        verdict = await limiter.check(limit, subject)
+        if not verdict.allowed:
+            return verdict
+    return None
+
+
+async def count(request: Request, *checks: tuple[Limit, str]) -> None:
+    limiter = RateLimiter(request.app.state.redis)
+    for limit, subject in checks:
+        await limiter.hit(limit, subject)
+
+
+def ip_of(request: Request) -> str:
+    return client_ip(request, request.app.state.settings.trusted_proxies)
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+def _login_page(request: Request, *, form=None, errors=None, next_url="/dashboard", status_code=200, headers=None, notice=None) -> Response:
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form or {}, "errors": errors or {}, "next": next_url, "notice": notice, "oauth_providers": oauth_providers(request)},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def oauth_providers(request: Request) -> list[tuple[str, str]]:
+    settings = request.app.state.settings
+    providers = []
+    if settings.google_client_id and settings.google_client_secret:
+        providers.append(("google", "Google"))
+    if settings.linkedin_client_id and settings.linkedin_client_secret:
+        providers.append(("linkedin", "LinkedIn"))
+    return providers
+
+
+NOTICES = {
+    "suspended": "Your account is suspended, so you were signed out. If you think this is a mistake, write to support@pactline.test.",
+    "reset": "Your password was changed. Sign in with the new one.",
+    "verified": "Your e-mail address is confirmed. Sign in to continue.",
+}
+
+
 @get("/login", name="accounts:login")
-async def login_page(request: Request, next: str | None = None) -> Response:
+async def login_page(request: Request, next: str | None = None, reason: str | None = None) -> Response:
     if request.scope.get("user") is not None:
         return see_other(request, safe_next(next))
-    return render(request, "accounts/login.html", {"form": {}, "errors": {}, "next": safe_next(next)})
+    return _login_page(request, next_url=safe_next(next), notice=NOTICES.get(reason or ""))
 
 
 @post("/login", name="accounts:login-submit", opt={"form_template": "accounts/login.html"})
 async def login_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
     email, password, target = text(data, "email"), str(data.get("password", "")), safe_next(text(data, "next"))
+    remember = checkbox(data, "remember")
     errors = Errors()
     if not email:
         errors.add("email", "Enter your e-mail address.")
     if not password:
         errors.add("password", "Enter your password.")
-    user = None
-    limiter = RateLimiter(state.redis)
-    ip = client_ip(request, state.settings.trusted_proxies)
+    if errors:
+        return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
+
+    ip = ip_of(request)
     pair = f"{ip}|{services.normalize_email(email)}"
-    if not errors:
-        for limit, subject in ((SIGN_IN_PER_PAIR, pair), (SIGN_IN_PER_IP, ip)):
-            verdict = await limiter.check(limit, subject)
-            if not verdict.allowed:
-                return render(
-                    request,
-                    "accounts/login.html",
-                    {
-                        "form": {"email": email},
-                        "errors": {"form": [f"Too many failed attempts. Please try again in {verdict.minutes} minute{'s' if verdict.minutes != 1 else ''}."]},
-                        "next": target,
-                    },
-                    status_code=429,
-                    headers={"Retry-After": str(verdict.retry_after)},
-                )
-        user = await services.authenticate(db, email, password)
-        if user is None:
-            await limiter.hit(SIGN_IN_PER_PAIR, pair)
-            await limiter.hit(SIGN_IN_PER_IP, ip)
-            errors.add("form", "That e-mail and password don't match an account. Check them and try again.")
-        elif not user.is_active:
-            errors.add("form", "This account is suspended. Contact support if you think this is a mistake.")
-    if errors or user is None:
-        return render(
+    checks = ((SIGN_IN_PER_PAIR, pair), (SIGN_IN_PER_IP, ip))
+    if verdict := await limited(request, *checks):
+        return _login_page(
             request,
-            "accounts/login.html",
-            {"form": {"email": email}, "errors": errors, "next": target},
-            status_code=422,
+            form={"email": email},
+            errors={"form": [too_many(verdict)]},
+            next_url=target,
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
         )
-    await db.commit()  # a rehashed password, if parameters changed
-    start_session(request.scope, user.id, user.session_epoch)
+    user = await services.authenticate(db, email, password)
+    if user is None:
+        await count(request, *checks)
+        known = await services.get_user_by_email(db, email)
+        record_event(db, "sign_in_failed", user_id=known.id if known else None, request=request, email=services.normalize_email(email))
+        await db.commit()
+        errors.add("form", "That e-mail and password don't match an account. Check them and try again.")
+        return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
+    if not user.is_active:
+        errors.add("form", NOTICES["suspended"])
+        return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
+
+    if user.mfa_enabled_at is not None:
+        # Password was right; the session is not signed in until the second step passes.
+        rotate_session(request)
+        request.scope["session"] = {"mfa_pending_uid": user.id, "mfa_pending_at": int(time.time()), "remember": remember, "next": target}
+        await db.commit()
+        return see_other(request, "/login/mfa")
+    record_event(db, "signed_in", user_id=user.id, request=request, method="password")
+    await db.commit()  # also keeps a rehashed password, if the parameters changed
+    await start_session(request, user.id, user.session_epoch, remember=remember)
+    return see_other(request, target)
+
+
+# ---------------------------------------------------------------- two-step sign-in
+
+
+async def _mfa_subject(request: Request, db: AsyncSession) -> User | None:
+    """The user being asked for a code: pending after a password, or signed in without MFA yet."""
+    session = request.scope.get("session") or {}
+    if pending := session.get("mfa_pending_uid"):
+        if time.time() - int(session.get("mfa_pending_at", 0)) > MFA_PENDING_SECONDS:
+            return None
+        return await db.get(User, int(pending))
+    user = request.scope.get("user")
+    return user if user is not None and user.mfa_enabled_at is not None else None
+
+
+@get("/login/mfa", name="accounts:mfa-challenge")
+async def mfa_challenge(request: Request, db: AsyncSession, next: str | None = None) -> Response:
+    user = await _mfa_subject(request, db)
+    if user is None:
+        return see_other(request, "/login")
+    session = request.scope.get("session") or {}
+    return render(request, "accounts/mfa_challenge.html", {"errors": {}, "next": safe_next(next or session.get("next"))})
+
+
+@post("/login/mfa", name="accounts:mfa-challenge-submit")
+async def mfa_challenge_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+    user = await _mfa_subject(request, db)
+    if user is None:
+        return see_other(request, "/login")
+    session = dict(request.scope.get("session") or {})
+    target = safe_next(text(data, "next") or session.get("next"))
+    code, recovery = text(data, "code"), text(data, "recovery_code")
+    check = (MFA_PER_USER, str(user.id))
+    if verdict := await limited(request, check):
+        return render(request, "accounts/mfa_challenge.html", {"errors": {"form": [too_many(verdict)]}, "next": target}, status_code=429, headers={"Retry-After": str(verdict.retry_after)})
+    secret = mfa.user_secret(user, state.settings.secret_key)
+    ok, method = False, "totp"
+    if recovery:
+        ok, method = await mfa.use_recovery_code(db, user, recovery), "recovery_code"
+    elif code and secret:
+        ok = mfa.code_matches(secret, code)
+    if not ok:
+        await count(request, check)
+        record_event(db, "mfa_failed", user_id=user.id, request=request, method=method)
+        await db.commit()
+        field = "recovery_code" if recovery else "code"
+        message = "That recovery code is not valid or was already used." if recovery else "That code is not right. Enter the 6 digits your app shows now."
+        return render(request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422)
+    record_event(db, "signed_in", user_id=user.id, request=request, method=f"password+{method}")
+    await db.commit()
+    now = int(time.time())
+    await start_session(request, user.id, user.session_epoch, remember=bool(session.get("remember")), extra={"mfa_at": now, "reauth_at": now})
     return see_other(request, target)
 
 
@@ -88,3 +212,165 @@ async def login_submit(request: Request, data: FormData, db: AsyncSession, state
 async def logout(request: Request) -> Response:
     end_session(request.scope)
     return see_other(request, "/")
+
+
+# ---------------------------------------------------------------- sign-up and verification
+
+
+def _signup_page(request: Request, *, form=None, errors=None, status_code=200, headers=None) -> Response:
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form or {"role": "client"}, "errors": errors or {}, "min_length": MIN_LENGTH, "oauth_providers": oauth_providers(request)},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+@get("/signup", name="accounts:signup")
+async def signup_page(request: Request, role: str | None = None) -> Response:
+    if request.scope.get("user") is not None:
+        return see_other(request, "/dashboard")
+    return _signup_page(request, form={"role": role if role in ("client", "contractor") else "client"})
+
+
+@post("/signup", name="accounts:signup-submit", opt={"form_template": "accounts/signup.html"})
+async def signup_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+    form = {"name": text(data, "name"), "email": text(data, "email"), "role": text(data, "role")}
+    ip = ip_of(request)
+    if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
+        return _signup_page(request, form=form, errors={"form": [too_many(verdict)]}, status_code=429, headers={"Retry-After": str(verdict.retry_after)})
+    await count(request, (SIGN_UP_PER_IP, ip))
+    try:
+        role = Role(form["role"]) if form["role"] in ("client", "contractor") else None
+        user = await services.sign_up(db, name=form["name"], email=form["email"], password=str(data.get("password", "")), role=role)  # type: ignore[arg-type]
+    except FormError as exc:
+        await db.rollback()
+        return _signup_page(request, form=form, errors=exc.errors, status_code=422)
+    record_event(db, "signed_up", user_id=user.id, request=request, role=user.role)
+    await send_verification(request, user)
+    await db.commit()
+    await start_session(request, user.id, user.session_epoch)
+    return see_other(request, "/dashboard?welcome=1")
+
+
+@post("/signup/password-strength", name="accounts:password-strength")
+async def password_strength(request: Request, data: FormData) -> Response:
+    """Live hint under the password field while typing (htmx, debounced)."""
+    password = str(data.get("password", ""))
+    found = strength(password, user_inputs=(text(data, "name"), text(data, "email"))) if password else None
+    return render(request, "accounts/_password_strength.html", {"strength": found, "length": len(password), "min_length": MIN_LENGTH})
+
+
+async def send_verification(request: Request, user: User) -> None:
+    settings = request.app.state.settings
+    token = make_verification_token(settings.secret_key, user.id, user.email)
+    await queue_email(
+        request.app.state.queue,
+        to=user.email,
+        subject="Confirm your e-mail address",
+        template="verify_email",
+        context={"name": user.name, "link": f"{settings.app_base_url}/verify-email/{token}"},
+    )
+
+
+@get("/verify-email/{token:str}", name="accounts:verify-email")
+async def verify_email(request: Request, token: str, db: AsyncSession, state: State) -> Response:
+    payload, problem = read_verification_token(state.settings.secret_key, token)
+    user = await services.verify_email(db, payload["uid"], payload["email"]) if payload else None
+    if user is None:
+        return render(request, "accounts/verify_result.html", {"ok": False, "problem": problem or "invalid"}, status_code=400)
+    record_event(db, "email_verified", user_id=user.id, request=request)
+    await db.commit()
+    return render(request, "accounts/verify_result.html", {"ok": True, "signed_in": request.scope.get("user") is not None})
+
+
+@post("/verify-email/resend", name="accounts:verify-resend", guards=[requires_login])
+async def resend_verification(request: Request) -> Response:
+    user = request.scope["user"]
+    if user.email_verified_at is not None:
+        flash(request, "Your e-mail address is already confirmed.", category="info")
+    elif verdict := await limited(request, (RESET_PER_EMAIL, f"verify|{user.id}")):
+        flash(request, too_many(verdict), category="warning")
+    else:
+        await count(request, (RESET_PER_EMAIL, f"verify|{user.id}"))
+        await send_verification(request, user)
+        flash(request, f"We sent a new confirmation link to {user.email}.", category="success")
+    return see_other(request, safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path))
+
+
+# ---------------------------------------------------------------- password reset
+
+
+@get("/reset", name="accounts:reset")
+async def reset_page(request: Request) -> Response:
+    return render(request, "accounts/reset_request.html", {"form": {}, "errors": {}})
+
+
+@post("/reset", name="accounts:reset-submit")
+async def reset_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+    email = text(data, "email")
+    if not services.EMAIL_PATTERN.match(services.normalize_email(email)):
+        return render(request, "accounts/reset_request.html", {"form": {"email": email}, "errors": {"email": ["Enter an e-mail address like name@example.com."]}}, status_code=422)
+    ip = ip_of(request)
+    checks = ((RESET_PER_IP, ip), (RESET_PER_EMAIL, services.normalize_email(email)))
+    if verdict := await limited(request, *checks):
+        return render(request, "accounts/reset_request.html", {"form": {"email": email}, "errors": {"form": [too_many(verdict)]}}, status_code=429, headers={"Retry-After": str(verdict.retry_after)})
+    await count(request, *checks)
+    started = await services.start_password_reset(db, email)
+    if started is not None:
+        user, token = started
+        record_event(db, "password_reset_requested", user_id=user.id, request=request)
+        await queue_email(
+            state.queue,
+            to=user.email,
+            subject="Reset your Pactline password",
+            template="password_reset",
+            context={"name": user.name, "link": f"{state.settings.app_base_url}/reset/{token}"},
+        )
+    await db.commit()
+    # The same answer whether or not the address has an account.
+    return render(request, "accounts/reset_sent.html", {"email": email})
+
+
+@get("/reset/{token:str}", name="accounts:reset-form")
+async def reset_form(request: Request, token: str, db: AsyncSession) -> Response:
+    from app.accounts.models import TokenPurpose
+    from app.accounts.tokens import find_one_time_token
+
+    valid = await find_one_time_token(db, token, TokenPurpose.password_reset) is not None
+    return render(request, "accounts/reset_form.html", {"token": token, "valid": valid, "errors": {}, "min_length": MIN_LENGTH}, status_code=200 if valid else 400)
+
+
+@post("/reset/{token:str}", name="accounts:reset-form-submit")
+async def reset_form_submit(request: Request, token: str, data: FormData, db: AsyncSession) -> Response:
+    try:
+        user = await services.finish_password_reset(db, token, str(data.get("password", "")))
+    except FormError as exc:
+        await db.rollback()
+        return render(request, "accounts/reset_form.html", {"token": token, "valid": True, "errors": exc.errors, "min_length": MIN_LENGTH}, status_code=422)
+    except DomainError as exc:
+        await db.rollback()
+        return render(request, "accounts/reset_form.html", {"token": token, "valid": False, "errors": {"form": [exc.message]}, "min_length": MIN_LENGTH}, status_code=400)
+    record_event(db, "password_reset", user_id=user.id, request=request)
+    await db.commit()
+    end_session(request.scope)
+    return see_other(request, "/login?reason=reset")
+
+
+HANDLERS = [
+    login_page,
+    login_submit,
+    mfa_challenge,
+    mfa_challenge_submit,
+    logout,
+    signup_page,
+    signup_submit,
+    password_strength,
+    verify_email,
+    resend_verification,
+    reset_page,
+    reset_submit,
+    reset_form,
+    reset_form_submit,
+]

@@ -1,10 +1,12 @@
-"""Who is signed in, and route guards that answer 'sign in first' or 'not found'."""
+"""Who is signed in, and route guards: 'sign in first', 'not found', 'confirm it's you'."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
@@ -12,14 +14,15 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.models import Role, User
-from app.accounts.sessions import end_session
+from app.accounts.sessions import DEFAULT_MAX_AGE, end_session, session_id, touch_device
 
 IDLE_TIMEOUT = 2 * 3600
-ABSOLUTE_TIMEOUT = 14 * 24 * 3600
+STEP_UP_SECONDS = 10 * 60
 
 
 class CurrentUserMiddleware(ASGIMiddleware):
-    """Loads the signed-in user into scope["user"] (None for visitors) and ends stale sessions."""
+    """Loads the signed-in user into scope["user"] (None for visitors) and ends stale sessions:
+    idle for 2 hours, past their lifetime, suspended, or issued before a password change."""
 
     exclude_opt_key = "skip_session"
 
@@ -32,19 +35,26 @@ class CurrentUserMiddleware(ASGIMiddleware):
         if not isinstance(session, dict) or "uid" not in session:
             return None
         now = int(time.time())
-        fresh = now - int(session.get("seen_at", 0)) <= IDLE_TIMEOUT and now - int(
-            session.get("auth_at", 0)
-        ) <= int(session.get("max_age", ABSOLUTE_TIMEOUT))
+        fresh = now - int(session.get("seen_at", 0)) <= IDLE_TIMEOUT and now - int(session.get("auth_at", 0)) <= int(
+            session.get("max_age", DEFAULT_MAX_AGE)
+        )
         user = None
         if fresh:
-            sessionmaker = scope["app"].state.sessionmaker
-            async with sessionmaker() as db:
+            async with scope["app"].state.sessionmaker() as db:
                 user = await db.get(User, int(session["uid"]))
-        if user is None or not user.is_active or user.session_epoch != session.get("epoch"):
+        if user is None or user.session_epoch != session.get("epoch"):
             end_session(scope)
+            return None
+        if not user.is_active:
+            end_session(scope)
+            scope.setdefault("state", {})["signed_out_reason"] = "suspended"
             return None
         if now - int(session.get("seen_at", 0)) > 60:
             session["seen_at"] = now
+            request = Request(scope)
+            sid = session_id(request)
+            if sid:
+                await touch_device(request, user.id, sid, now)
         return user
 
 
@@ -52,9 +62,14 @@ def current_user(connection: ASGIConnection) -> User | None:
     return connection.scope.get("user")
 
 
+def _sign_in_first(connection: ASGIConnection) -> NotAuthorizedException:
+    reason = connection.scope.get("state", {}).get("signed_out_reason")
+    return NotAuthorizedException(detail=reason or "")
+
+
 def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if current_user(connection) is None:
-        raise NotAuthorizedException()
+        raise _sign_in_first(connection)
 
 
 def requires_role(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
@@ -63,8 +78,43 @@ def requires_role(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], 
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user = current_user(connection)
         if user is None:
-            raise NotAuthorizedException()
+            raise _sign_in_first(connection)
         if user.role not in roles:
             raise NotFoundException()
 
     return guard
+
+
+class MFARequired(Exception):
+    """An admin page was asked for by an admin who has not passed two-step sign-in."""
+
+    def __init__(self, enrolled: bool, target: str) -> None:
+        self.enrolled = enrolled
+        self.target = target
+
+
+def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Admins only (others: 404), and only after two-step sign-in in this session."""
+    requires_role(Role.admin)(connection, _)
+    user = current_user(connection)
+    assert user is not None
+    if not connection.scope.get("session", {}).get("mfa_at"):
+        raise MFARequired(enrolled=user.mfa_enabled_at is not None, target=connection.url.path)
+
+
+class StepUpRequired(Exception):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+def requires_recent_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Sensitive settings (e-mail, password, payout details) need a fresh confirmation."""
+    requires_login(connection, _)
+    confirmed = int(connection.scope.get("session", {}).get("reauth_at", 0))
+    if time.time() - confirmed > STEP_UP_SECONDS:
+        target = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+        raise StepUpRequired(target)
+
+
+def confirm_url(target: str) -> str:
+    return f"/settings/confirm?next={quote(target, safe='/')}"

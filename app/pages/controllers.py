@@ -5,6 +5,8 @@ from __future__ import annotations
 from litestar import Request, Response, get
 
 from app.accounts.guards import requires_login
+from app.accounts.models import Role
+from app.web.htmx import see_other
 from app.web.templating import render
 
 
@@ -14,5 +16,9 @@ def landing(request: Request) -> Response:
 
 
 @get("/dashboard", name="pages:dashboard", guards=[requires_login], sync_to_thread=False)
-def dashboard(request: Request) -> Response:
-    return render(request, "pages/dashboard.html")
+def dashboard(request: Request, welcome: str | None = None) -> Response:
+    """Each role's home: admins go to the console, clients and contractors to their dashboard."""
+    user = request.scope["user"]
+    if user.role == Role.admin:
+        return see_other(request, "/admin")
+    return render(request, "pages/dashboard.html", {"welcome": bool(welcome)})

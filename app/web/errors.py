@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -16,6 +16,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from app.accounts.guards import MFARequired, StepUpRequired, confirm_url
 from app.errors import DomainError, FormError
 from app.web.htmx import toast_response
 from app.web.templating import is_htmx, render
@@ -96,9 +97,35 @@ def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Resp
         return error_response(request, 401, "Sign-in required")
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     login = f"/login?next={quote(target, safe='/')}"
+    if exc.detail == "suspended":
+        login += "&reason=suspended"
+    return redirect(request, login)
+
+
+def redirect(request: Request, url: str) -> Response:
     if is_htmx(request):
-        return Response(b"", status_code=200, headers={"HX-Redirect": login})
-    return Redirect(login, status_code=HTTP_303_SEE_OTHER)
+        return Response(b"", status_code=200, headers={"HX-Redirect": url})
+    return Redirect(url, status_code=HTTP_303_SEE_OTHER)
+
+
+def handle_mfa_required(request: Request, exc: MFARequired) -> Response:
+    """Admins pass two-step sign-in before any console page; those without it set it up first."""
+    target = quote(exc.target, safe="/")
+    return redirect(request, f"/login/mfa?next={target}" if exc.enrolled else f"/settings/mfa?required=1&next={target}")
+
+
+def handle_step_up(request: Request, exc: StepUpRequired) -> Response:
+    # A sensitive form was posted without a fresh confirmation: confirm, then come back to the
+    # page the form is on (the POST itself cannot be replayed by a redirect).
+    target = exc.target if request.method == "GET" else _same_site_referer(request) or "/settings"
+    return redirect(request, confirm_url(target))
+
+
+def _same_site_referer(request: Request) -> str | None:
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.headers.get("host"):
+        return None
+    return referer.path or None
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
@@ -138,6 +165,8 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: handle_permission_denied,
     ValidationException: handle_validation,
     DomainError: handle_domain_error,
+    MFARequired: handle_mfa_required,
+    StepUpRequired: handle_step_up,
     FormError: handle_form_error,
     HTTPException: handle_http_exception,
     500: handle_server_error,

@@ -76,6 +76,8 @@ async def retry_failed(sessionmaker, queue, failed_id: int) -> str:
         failed = await session.scalar(select(FailedJob).where(FailedJob.id == failed_id).with_for_update())
         if failed is None:
             raise LookupError(f"no failed job {failed_id}")
+        if failed.retried_at is not None:
+            raise LookupError(f"failed job {failed_id} was already re-run")
         if failed.function not in TASKS:
             raise LookupError(f"task {failed.function!r} no longer exists")
         job = await queue.enqueue(build_job(failed.function, **failed.kwargs))

@@ -1,0 +1,114 @@
+"""Console pages. Guards: admin role (others get 404) and two-step sign-in this session."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.plugins.flash import flash
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import requires_admin
+from app.accounts.models import AccountEvent, User
+from app.accounts.services import EMAIL_PATTERN, normalize_email, start_password_reset
+from app.admin import services
+from app.errors import DomainError
+from app.mail.services import queue_email
+from app.web.forms import FormData, text
+from app.web.htmx import see_other
+from app.web.templating import render
+from app.worker.models import FailedJob
+from app.worker.runner import retry_failed
+
+PAGE_SIZE = 50
+
+
+class AdminController(Controller):
+    path = "/admin"
+    guards = [requires_admin]
+
+    @get("/", name="admin:index")
+    async def index(self, request: Request, db: AsyncSession) -> Response:
+        by_role = dict((await db.execute(select(User.role, func.count()).group_by(User.role))).all())
+        failed = await db.scalar(select(func.count()).select_from(FailedJob).where(FailedJob.retried_at.is_(None)))
+        events = (await db.scalars(select(AccountEvent).order_by(AccountEvent.id.desc()).limit(20))).all()
+        return render(request, "admin/index.html", {"by_role": by_role, "failed_count": failed or 0, "events": events})
+
+    @get("/users", name="admin:users")
+    async def users(self, request: Request, db: AsyncSession, q: str | None = None, page: int = 1) -> Response:
+        query = select(User).order_by(User.id.desc())
+        if q:
+            like = f"%{q.strip().lower()}%"
+            query = query.where(func.lower(User.email).like(like) | func.lower(User.name).like(like))
+        total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = max(1, page)
+        rows = (await db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).all()
+        pages = max(1, -(-total // PAGE_SIZE))
+        return render(request, "admin/users.html", {"users": rows, "q": q or "", "page": page, "pages": pages, "errors": {}, "form": {}}, block="results" if request.headers.get("hx-target") == "user-results" else None)
+
+    @post("/users/{user_id:int}/suspend", name="admin:suspend")
+    async def suspend(self, request: Request, user_id: int, data: FormData, db: AsyncSession) -> Response:
+        reason = text(data, "reason") or "Suspended by an administrator."
+        try:
+            user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
+        except LookupError:
+            raise NotFoundException() from None
+        await db.commit()
+        flash(request, f"{user.name} is suspended and signed out.", category="success")
+        return see_other(request, "/admin/users")
+
+    @post("/users/{user_id:int}/reactivate", name="admin:reactivate")
+    async def reactivate(self, request: Request, user_id: int, db: AsyncSession) -> Response:
+        try:
+            user = await services.reactivate(db, request.scope["user"], user_id, request=request)
+        except LookupError:
+            raise NotFoundException() from None
+        await db.commit()
+        flash(request, f"{user.name} can sign in again.", category="success")
+        return see_other(request, "/admin/users")
+
+    @post("/admins", name="admin:create-admin")
+    async def create_admin(self, request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+        email, name = normalize_email(text(data, "email")), text(data, "name")
+        errors: dict[str, list[str]] = {}
+        if not name:
+            errors["name"] = ["Enter their name."]
+        if not EMAIL_PATTERN.match(email):
+            errors["email"] = ["Enter an e-mail address like name@example.com."]
+        if not errors:
+            try:
+                user = await services.create_admin(db, request.scope["user"], email=email, name=name, request=request)
+            except DomainError as exc:
+                errors["email"] = [exc.message]
+        if errors:
+            await db.rollback()
+            rows = (await db.scalars(select(User).order_by(User.id.desc()).limit(PAGE_SIZE))).all()
+            return render(request, "admin/users.html", {"users": rows, "q": "", "page": 1, "pages": 1, "errors": errors, "form": {"email": email, "name": name}}, status_code=422)
+        started = await start_password_reset(db, user.email)
+        assert started is not None
+        _, token = started
+        await queue_email(
+            state.queue,
+            to=user.email,
+            subject="You are now a Pactline admin",
+            template="admin_invite",
+            context={"name": user.name, "link": f"{state.settings.app_base_url}/reset/{token}"},
+        )
+        await db.commit()
+        flash(request, f"{name} was added as an admin and will get an e-mail to set a password.", category="success")
+        return see_other(request, "/admin/users")
+
+    @get("/jobs", name="admin:jobs")
+    async def jobs(self, request: Request, db: AsyncSession) -> Response:
+        rows = (await db.scalars(select(FailedJob).order_by(FailedJob.id.desc()).limit(200))).all()
+        return render(request, "admin/jobs.html", {"jobs": rows})
+
+    @post("/jobs/{job_id:int}/retry", name="admin:retry-job")
+    async def retry_job(self, request: Request, job_id: int, state: State) -> Response:
+        try:
+            await retry_failed(state.sessionmaker, state.queue, job_id)
+        except LookupError:
+            raise NotFoundException() from None
+        flash(request, "The job was queued again.", category="success")
+        return see_other(request, "/admin/jobs")

@@ -1,0 +1,186 @@
+"""One benchmark run: embedded services, migrations, both servers, every scenario, then clean-up."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import signal
+import string
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.load import LoadSpec, run_load_in_process
+from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
+from bench.servers import UvicornServer, free_port
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float = 5.0
+    warmup: float = 1.0
+    connections: int = 32
+    only: tuple[str, ...] = ()  # scenario names; empty means all
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _Signals:
+    """Ctrl-C, SIGTERM and SIGHUP all become one KeyboardInterrupt; once clean-up has begun,
+    further signals are ignored so it can finish stopping servers and services."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self.cleaning_up = False
+
+    def handler(self, signum: int, frame: object) -> None:
+        if self.interrupted or self.cleaning_up:
+            say(f"bench: {signal.Signals(signum).name} ignored while stopping servers and services")
+            return
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self.handler)
+
+
+_signals = _Signals()
+
+
+def run_guarded(options: Options) -> int:
+    _signals.install()
+    try:
+        return run(options)
+    except KeyboardInterrupt:
+        say("bench: interrupted; everything it started has been stopped")
+        return 130
+    except Exception as exc:  # noqa: BLE001 — one readable line, the details are in the message
+        say(f"bench: failed: {exc}")
+        return 1
+
+
+def app_environment(services: dict[str, str], port: int) -> dict[str, str]:
+    alphabet = string.ascii_letters + string.digits
+    return {
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(64)),
+        "DATABASE_URL": services["DATABASE_URL"],
+        "REDIS_URL": services["REDIS_URL"],
+        "SMTP_URL": "smtp://127.0.0.1:2525",  # nothing listens; no scenario sends mail
+        "PAYMENTS_PROVIDER": "sandbox",
+        "PAYMENTS_SANDBOX": "1",
+        "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "1",
+    }
+
+
+def _preflight(server: UvicornServer, scenario: Scenario) -> dict[str, Any] | None:
+    """One request before the load, to record what the target answered and what it carried."""
+    request = scenario.request
+    if request is None or request.method != "GET":
+        return None
+    try:
+        status, headers, body = server.get(request.path, dict(request.headers))
+    except OSError as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    names = {key for key, _ in headers}
+    return {
+        "status": status,
+        "bytes": len(body),
+        "content_type": next((v for k, v in headers if k == "content-type"), None),
+        "set_cookies": [v.split("=", 1)[0] for k, v in headers if k == "set-cookie"],
+        "security_headers": "content-security-policy" in names and "x-frame-options" in names,
+    }
+
+
+def _count_access_lines(log: Path) -> int:
+    try:
+        with log.open("rb") as f:
+            return sum(1 for line in f if b'"event": "request"' in line)
+    except OSError:
+        return 0
+
+
+def run(options: Options) -> int:
+    from app.config import load_settings
+    from app.platform.embedded import EmbeddedServices
+    from app.platform.migrate import upgrade
+
+    scenarios = [s for s in SCENARIOS if not options.only or s.name in options.only or s.name == BASELINE]
+    data_dir = Path(tempfile.mkdtemp(prefix="pl-bench-"))  # short: unix socket paths have a length limit
+    services: EmbeddedServices | None = None
+    servers: dict[str, UvicornServer] = {}
+    try:
+        say(f"bench: starting embedded Postgres and Redis in {data_dir}")
+        services = EmbeddedServices(data_dir)
+        urls = services.start()
+        port = free_port()
+        env = app_environment(urls, port)
+        say("bench: migrating")
+        upgrade(load_settings(env))
+
+        servers["app"] = UvicornServer("pactline", "app.asgi:app", env, report.RESULTS / "app.log", port=port)
+        servers["bare"] = UvicornServer("bare litestar", "bench.bare_app:app", {}, report.RESULTS / "bare.log")
+        say(f"bench: starting pactline on :{servers['app'].port} and bare litestar on :{servers['bare'].port}")
+        servers["app"].start("/health")
+        servers["bare"].start("/")
+
+        rows: list[dict[str, Any]] = []
+        for scenario in scenarios:
+            server = servers[scenario.target]
+            params = scenario.setup(SetupContext(server.url, dict(server.env))) if scenario.setup else {}
+            preflight = _preflight(server, scenario)
+            say(f"bench: {scenario.name}: {options.warmup:g}s warm-up + {options.seconds:g}s, {options.connections} connections")
+            result = run_load_in_process(
+                LoadSpec(
+                    host="127.0.0.1",
+                    port=server.port,
+                    request=scenario.request,
+                    prepare=scenario.prepare,
+                    params=params,
+                    connections=options.connections,
+                    warmup=options.warmup,
+                    seconds=options.seconds,
+                    server_pid=server.pid,
+                )
+            )
+            if server.process is None or server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} died during {scenario.name}:\n{server.log_tail()}")
+            expect = sorted(scenario.request.expect) if scenario.request else []
+            rows.append({"name": scenario.name, "target": scenario.target, "notes": scenario.notes,
+                         "expect": expect, "preflight": preflight, **result})
+            time.sleep(0.5)  # let the server drain its log and settle between targets
+
+        base = next((row for row in rows if row["name"] == BASELINE), None)
+        for row in rows:
+            row["vs_bare"] = row["rps"] / base["rps"] if base and base["rps"] else None
+
+        print(report.table(rows, BASELINE))
+        print(report.footnotes(rows), file=sys.stderr)
+        path = report.write_json(
+            rows,
+            BASELINE,
+            {"seconds": options.seconds, "warmup": options.warmup, "connections": options.connections},
+            {
+                "app_environment": {k: v for k, v in env.items() if k != "SECRET_KEY"},
+                "access_log_lines": _count_access_lines(servers["app"].log_path),
+                "logs": {name: str(server.log_path) for name, server in servers.items()},
+            },
+        )
+        say(f"bench: wrote {path.relative_to(report.ROOT)}")
+        return 0
+    finally:
+        _signals.cleaning_up = True
+        for server in servers.values():
+            server.stop()
+        if services is not None:
+            services.destroy()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,82 @@
+"""The layout in a real browser: both viewports, phone navigation, live updates, CSP-clean."""
+
+import pytest
+from playwright.async_api import expect
+
+from app.accounts.models import Role
+from app.events import publish
+from tests.support.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+
+
+async def no_horizontal_scroll(page) -> bool:
+    return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+async def sign_in(page, email):
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/dashboard")
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+async def test_landing_page_renders_cleanly(viewport, request, db):
+    page = request.getfixturevalue(viewport)
+    await page.goto("/")
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+    await expect(page.get_by_role("link", name="Get started").first).to_be_visible()
+    assert await no_horizontal_scroll(page)
+    assert page.problems.errors == [], page.problems.errors
+
+
+async def test_phone_navigation_opens_and_leads_somewhere(phone, db):
+    user = await make_user(db, role=Role.client, name="Pat Phone")
+    await sign_in(phone, user.email)
+    nav = phone.get_by_role("navigation", name="Main")
+    menu = phone.get_by_role("button", name="Menu")
+    await expect(menu).to_have_attribute("aria-expanded", "false")
+    await expect(nav.get_by_role("link", name="Dashboard")).to_be_hidden()
+    await menu.click()
+    await expect(menu).to_have_attribute("aria-expanded", "true")
+    await expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+    await nav.get_by_role("link", name="Dashboard").click()
+    await expect(phone.get_by_text("Pat Phone").first).to_be_visible()
+    assert await no_horizontal_scroll(phone)
+    assert phone.problems.errors == [], phone.problems.errors
+
+
+async def test_desktop_shows_the_sidebar_without_a_menu_button(desktop, db):
+    user = await make_user(db, role=Role.contractor)
+    await sign_in(desktop, user.email)
+    await expect(desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Find work")).to_be_visible()
+    await expect(desktop.get_by_role("button", name="Menu")).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+async def test_a_published_event_appears_without_reload(viewport, request, db):
+    page = request.getfixturevalue(viewport)
+    user = await make_user(db, role=Role.client)
+    await sign_in(page, user.email)
+    await page.wait_for_function("document.body.hasAttribute('sse-connect')")
+    # Wait for the stream to be open before publishing.
+    await page.wait_for_timeout(500)
+    marker = await page.evaluate("window.performance.timeOrigin")
+
+    publish(db, user.id, "notice", '<p class="notice">Milestone “Design” was funded</p>')
+    await db.commit()
+
+    await expect(page.get_by_text("Milestone “Design” was funded")).to_be_visible(timeout=10_000)
+    assert await page.evaluate("window.performance.timeOrigin") == marker, "the page did not reload"
+    assert page.problems.errors == [], page.problems.errors
+
+
+async def test_a_toast_event_shows_a_toast(desktop, db):
+    user = await make_user(db, role=Role.client)
+    await sign_in(desktop, user.email)
+    await desktop.wait_for_timeout(500)
+    publish(db, user.id, "toast", {"message": "Your payment went through", "level": "success"})
+    await db.commit()
+    await expect(desktop.get_by_text("Your payment went through")).to_be_visible(timeout=10_000)
