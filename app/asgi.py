@@ -15,10 +15,10 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
 from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
-from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
-from app.admin.controllers import AdminController
 from app.accounts.guards import CurrentUserMiddleware
 from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
+from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
+from app.admin.controllers import AdminController
 from app.config import Settings, get_settings
 from app.db import provide_db
 from app.events.backend import ResilientPubSubBackend

@@ -146,7 +146,9 @@ def jobs_failed() -> None:
     for row in rows:
         state = f"re-run as {row.retried_job_key}" if row.retried_at else "waiting"
         last_line = (row.error.strip().splitlines() or [""])[-1]
-        click.echo(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.function}\t{row.attempts} attempts\t{state}\t{last_line}")
+        click.echo(
+            f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.function}\t{row.attempts} attempts\t{state}\t{last_line}"
+        )
 
 
 @jobs.command("retry")
@@ -175,7 +177,9 @@ def send_test_email(to: str) -> None:
     from app.mail.services import queue_email
 
     async def run(resources):
-        await queue_email(resources.queue, to=to, subject="Pactline test message", template="test_message", context={"name": to})
+        await queue_email(
+            resources.queue, to=to, subject="Pactline test message", template="test_message", context={"name": to}
+        )
 
     run_with_resources(run)
     click.echo(f"Queued a test message to {to}; the worker sends it.")

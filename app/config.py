@@ -70,15 +70,11 @@ class Settings:
 
     @property
     def sandbox_banner(self) -> bool:
-        return self.payments_provider == "sandbox" and (
-            not self.is_production or self.payments_sandbox
-        )
+        return self.payments_provider == "sandbox" and (not self.is_production or self.payments_sandbox)
 
     def validate(self) -> None:
         if self.environment not in ENVIRONMENTS:
-            raise ConfigurationError(
-                f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}"
-            )
+            raise ConfigurationError(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}")
         if not self.is_production:
             return
         missing = [
@@ -92,9 +88,7 @@ class Settings:
             if not value
         ]
         if missing:
-            raise ConfigurationError(
-                "Production needs these environment variables: " + ", ".join(missing)
-            )
+            raise ConfigurationError("Production needs these environment variables: " + ", ".join(missing))
         if len(self.secret_key) < 32:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
         if self.payments_provider == "sandbox" and not self.payments_sandbox:
@@ -110,7 +104,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     secret = env.get("SECRET_KEY", "")
     if not secret and environment != "production":
         # Development and tests get a fixed, clearly non-secret key so sessions survive restarts.
-        secret = "development-only-secret-key-not-for-production-use"
+        secret = "development-only-secret-key-not-for-production-use"  # noqa: S105
     settings = Settings(
         environment=environment,
         secret_key=secret,

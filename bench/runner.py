@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import secrets
 import shutil
 import signal
@@ -101,12 +104,64 @@ def _preflight(server: UvicornServer, scenario: Scenario) -> dict[str, Any] | No
     }
 
 
-def _count_access_lines(log: Path) -> int:
+def _access_log(log: Path) -> dict[str, Any]:
+    """How many access lines the app wrote, and whether they are the JSON lines production ships."""
+    lines, sample = 0, None
     try:
         with log.open("rb") as f:
-            return sum(1 for line in f if b'"event": "request"' in line)
+            for line in f:
+                if b"pactline.access" in line:
+                    lines += 1
+                    sample = sample or line
     except OSError:
-        return 0
+        pass
+    is_json = False
+    if sample is not None:
+        try:
+            is_json = isinstance(json.loads(sample), dict)
+        except ValueError:
+            pass
+    return {"lines": lines, "json": is_json, "sample": sample.decode(errors="replace").strip() if sample else None}
+
+
+OWNER_FILE = "bench.pid"
+
+
+def _alive(pid: int, marker: str) -> bool:
+    """Whether `pid` runs and its command line mentions `marker` (so a reused pid is not mistaken)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return marker.encode() in f.read()
+    except OSError:
+        return False
+
+
+def sweep_abandoned_runs() -> None:
+    """Stop the Postgres and Redis of earlier runs that were killed outright (kill -9), which had no
+    chance to clean up. Only directories this module created, whose owner process is gone."""
+    for data_dir in Path(tempfile.gettempdir()).glob("pl-bench-*"):
+        try:
+            owner = int((data_dir / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or a run still being set up
+        if _alive(owner, "bench"):
+            continue
+        say(f"bench: stopping services left by an earlier run in {data_dir}")
+        for pidfile, marker, sig in (
+            (data_dir / "postgres" / "postmaster.pid", str(data_dir), signal.SIGINT),  # fast shutdown
+            (data_dir / "redis" / "redis.pid", str(data_dir), signal.SIGTERM),
+        ):
+            try:
+                pid = int(pidfile.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            if _alive(pid, marker):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+                deadline = time.monotonic() + 10
+                while _alive(pid, marker) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def run(options: Options) -> int:
@@ -115,7 +170,9 @@ def run(options: Options) -> int:
     from app.platform.migrate import upgrade
 
     scenarios = [s for s in SCENARIOS if not options.only or s.name in options.only or s.name == BASELINE]
+    sweep_abandoned_runs()
     data_dir = Path(tempfile.mkdtemp(prefix="pl-bench-"))  # short: unix socket paths have a length limit
+    (data_dir / OWNER_FILE).write_text(str(os.getpid()))
     services: EmbeddedServices | None = None
     servers: dict[str, UvicornServer] = {}
     try:
@@ -165,13 +222,19 @@ def run(options: Options) -> int:
 
         print(report.table(rows, BASELINE))
         print(report.footnotes(rows), file=sys.stderr)
+        access_log = _access_log(servers["app"].log_path)
+        if not access_log["lines"]:
+            say("bench: warning: the app wrote no access log lines; production writes one per request")
+        elif not access_log["json"]:
+            say("bench: warning: the app's access log lines are not JSON (see bench/results/app.log), "
+                "so the logging cost measured is not the one production is meant to have")
         path = report.write_json(
             rows,
             BASELINE,
             {"seconds": options.seconds, "warmup": options.warmup, "connections": options.connections},
             {
                 "app_environment": {k: v for k, v in env.items() if k != "SECRET_KEY"},
-                "access_log_lines": _count_access_lines(servers["app"].log_path),
+                "access_log": access_log,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )

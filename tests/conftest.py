@@ -15,6 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from app.accounts.mfa import enable as enable_mfa
+from app.accounts.mfa import totp
 from app.accounts.models import Role
 from app.config import load_settings
 from app.db import Base, load_models
@@ -162,9 +164,13 @@ class WebClient(httpx.AsyncClient):
         headers = {"HX-Request": "true", "X-CSRFToken": await self.csrf_token(), **kwargs.pop("headers", {})}
         return await self.request(method, url, headers=headers, **kwargs)
 
-    async def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+    async def sign_in(self, email: str, password: str = PASSWORD, totp_secret: str | None = None) -> httpx.Response:
         response = await self.post_form("/login", {"email": email, "password": password})
         assert response.status_code == 303, response.text[:500]
+        if totp_secret is not None:
+            assert response.headers["location"] == "/login/mfa"
+            response = await self.post_form("/login/mfa", {"code": totp(totp_secret).now()})
+            assert response.status_code == 303, response.text[:500]
         return response
 
 
@@ -178,10 +184,18 @@ async def anonymous(app):
         yield c
 
 
+ADMIN_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
 async def _persona(app, db, role: Role, email: str):
     user = await make_user(db, role=role, email=email)
+    secret = None
+    if role == Role.admin:
+        secret = ADMIN_TOTP
+        await enable_mfa(db, user, secret, app.state.settings.secret_key)
+        await db.commit()
     c = web_client(app)
-    await c.sign_in(user.email)
+    await c.sign_in(user.email, totp_secret=secret)
     c.user = user
     return c
 
@@ -259,7 +273,9 @@ class PageProblems:
 
 
 async def _page(browser, live_server, viewport, request):
-    context = await browser.new_context(viewport=viewport, base_url=live_server.url, is_mobile=viewport is PHONE, has_touch=viewport is PHONE)
+    context = await browser.new_context(
+        viewport=viewport, base_url=live_server.url, is_mobile=viewport is PHONE, has_touch=viewport is PHONE
+    )
     page = await context.new_page()
     page.problems = PageProblems()
     page.problems.attach(page)

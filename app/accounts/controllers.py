@@ -72,11 +72,19 @@ def ip_of(request: Request) -> str:
 # ---------------------------------------------------------------- sign-in
 
 
-def _login_page(request: Request, *, form=None, errors=None, next_url="/dashboard", status_code=200, headers=None, notice=None) -> Response:
+def _login_page(
+    request: Request, *, form=None, errors=None, next_url="/dashboard", status_code=200, headers=None, notice=None
+) -> Response:
     return render(
         request,
         "accounts/login.html",
-        {"form": form or {}, "errors": errors or {}, "next": next_url, "notice": notice, "oauth_providers": oauth_providers(request)},
+        {
+            "form": form or {},
+            "errors": errors or {},
+            "next": next_url,
+            "notice": notice,
+            "oauth_providers": oauth_providers(request),
+        },
         status_code=status_code,
         headers=headers,
     )
@@ -134,7 +142,13 @@ async def login_submit(request: Request, data: FormData, db: AsyncSession, state
     if user is None:
         await count(request, *checks)
         known = await services.get_user_by_email(db, email)
-        record_event(db, "sign_in_failed", user_id=known.id if known else None, request=request, email=services.normalize_email(email))
+        record_event(
+            db,
+            "sign_in_failed",
+            user_id=known.id if known else None,
+            request=request,
+            email=services.normalize_email(email),
+        )
         await db.commit()
         errors.add("form", "That e-mail and password don't match an account. Check them and try again.")
         return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
@@ -145,7 +159,12 @@ async def login_submit(request: Request, data: FormData, db: AsyncSession, state
     if user.mfa_enabled_at is not None:
         # Password was right; the session is not signed in until the second step passes.
         rotate_session(request)
-        request.scope["session"] = {"mfa_pending_uid": user.id, "mfa_pending_at": int(time.time()), "remember": remember, "next": target}
+        request.scope["session"] = {
+            "mfa_pending_uid": user.id,
+            "mfa_pending_at": int(time.time()),
+            "remember": remember,
+            "next": target,
+        }
         await db.commit()
         return see_other(request, "/login/mfa")
     record_event(db, "signed_in", user_id=user.id, request=request, method="password")
@@ -174,7 +193,9 @@ async def mfa_challenge(request: Request, db: AsyncSession, next: str | None = N
     if user is None:
         return see_other(request, "/login")
     session = request.scope.get("session") or {}
-    return render(request, "accounts/mfa_challenge.html", {"errors": {}, "next": safe_next(next or session.get("next"))})
+    return render(
+        request, "accounts/mfa_challenge.html", {"errors": {}, "next": safe_next(next or session.get("next"))}
+    )
 
 
 @post("/login/mfa", name="accounts:mfa-challenge-submit")
@@ -187,7 +208,13 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: AsyncSessio
     code, recovery = text(data, "code"), text(data, "recovery_code")
     check = (MFA_PER_USER, str(user.id))
     if verdict := await limited(request, check):
-        return render(request, "accounts/mfa_challenge.html", {"errors": {"form": [too_many(verdict)]}, "next": target}, status_code=429, headers={"Retry-After": str(verdict.retry_after)})
+        return render(
+            request,
+            "accounts/mfa_challenge.html",
+            {"errors": {"form": [too_many(verdict)]}, "next": target},
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     secret = mfa.user_secret(user, state.settings.secret_key)
     ok, method = False, "totp"
     if recovery:
@@ -199,12 +226,24 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: AsyncSessio
         record_event(db, "mfa_failed", user_id=user.id, request=request, method=method)
         await db.commit()
         field = "recovery_code" if recovery else "code"
-        message = "That recovery code is not valid or was already used." if recovery else "That code is not right. Enter the 6 digits your app shows now."
-        return render(request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422)
+        message = (
+            "That recovery code is not valid or was already used."
+            if recovery
+            else "That code is not right. Enter the 6 digits your app shows now."
+        )
+        return render(
+            request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422
+        )
     record_event(db, "signed_in", user_id=user.id, request=request, method=f"password+{method}")
     await db.commit()
     now = int(time.time())
-    await start_session(request, user.id, user.session_epoch, remember=bool(session.get("remember")), extra={"mfa_at": now, "reauth_at": now})
+    await start_session(
+        request,
+        user.id,
+        user.session_epoch,
+        remember=bool(session.get("remember")),
+        extra={"mfa_at": now, "reauth_at": now},
+    )
     return see_other(request, target)
 
 
@@ -221,7 +260,12 @@ def _signup_page(request: Request, *, form=None, errors=None, status_code=200, h
     return render(
         request,
         "accounts/signup.html",
-        {"form": form or {"role": "client"}, "errors": errors or {}, "min_length": MIN_LENGTH, "oauth_providers": oauth_providers(request)},
+        {
+            "form": form or {"role": "client"},
+            "errors": errors or {},
+            "min_length": MIN_LENGTH,
+            "oauth_providers": oauth_providers(request),
+        },
         status_code=status_code,
         headers=headers,
     )
@@ -239,11 +283,19 @@ async def signup_submit(request: Request, data: FormData, db: AsyncSession, stat
     form = {"name": text(data, "name"), "email": text(data, "email"), "role": text(data, "role")}
     ip = ip_of(request)
     if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
-        return _signup_page(request, form=form, errors={"form": [too_many(verdict)]}, status_code=429, headers={"Retry-After": str(verdict.retry_after)})
+        return _signup_page(
+            request,
+            form=form,
+            errors={"form": [too_many(verdict)]},
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     await count(request, (SIGN_UP_PER_IP, ip))
     try:
         role = Role(form["role"]) if form["role"] in ("client", "contractor") else None
-        user = await services.sign_up(db, name=form["name"], email=form["email"], password=str(data.get("password", "")), role=role)  # type: ignore[arg-type]
+        user = await services.sign_up(
+            db, name=form["name"], email=form["email"], password=str(data.get("password", "")), role=role
+        )  # type: ignore[arg-type]
     except FormError as exc:
         await db.rollback()
         return _signup_page(request, form=form, errors=exc.errors, status_code=422)
@@ -259,7 +311,11 @@ async def password_strength(request: Request, data: FormData) -> Response:
     """Live hint under the password field while typing (htmx, debounced)."""
     password = str(data.get("password", ""))
     found = strength(password, user_inputs=(text(data, "name"), text(data, "email"))) if password else None
-    return render(request, "accounts/_password_strength.html", {"strength": found, "length": len(password), "min_length": MIN_LENGTH})
+    return render(
+        request,
+        "accounts/_password_strength.html",
+        {"strength": found, "length": len(password), "min_length": MIN_LENGTH},
+    )
 
 
 async def send_verification(request: Request, user: User) -> None:
@@ -279,10 +335,14 @@ async def verify_email(request: Request, token: str, db: AsyncSession, state: St
     payload, problem = read_verification_token(state.settings.secret_key, token)
     user = await services.verify_email(db, payload["uid"], payload["email"]) if payload else None
     if user is None:
-        return render(request, "accounts/verify_result.html", {"ok": False, "problem": problem or "invalid"}, status_code=400)
+        return render(
+            request, "accounts/verify_result.html", {"ok": False, "problem": problem or "invalid"}, status_code=400
+        )
     record_event(db, "email_verified", user_id=user.id, request=request)
     await db.commit()
-    return render(request, "accounts/verify_result.html", {"ok": True, "signed_in": request.scope.get("user") is not None})
+    return render(
+        request, "accounts/verify_result.html", {"ok": True, "signed_in": request.scope.get("user") is not None}
+    )
 
 
 @post("/verify-email/resend", name="accounts:verify-resend", guards=[requires_login])
@@ -311,11 +371,22 @@ async def reset_page(request: Request) -> Response:
 async def reset_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
     email = text(data, "email")
     if not services.EMAIL_PATTERN.match(services.normalize_email(email)):
-        return render(request, "accounts/reset_request.html", {"form": {"email": email}, "errors": {"email": ["Enter an e-mail address like name@example.com."]}}, status_code=422)
+        return render(
+            request,
+            "accounts/reset_request.html",
+            {"form": {"email": email}, "errors": {"email": ["Enter an e-mail address like name@example.com."]}},
+            status_code=422,
+        )
     ip = ip_of(request)
     checks = ((RESET_PER_IP, ip), (RESET_PER_EMAIL, services.normalize_email(email)))
     if verdict := await limited(request, *checks):
-        return render(request, "accounts/reset_request.html", {"form": {"email": email}, "errors": {"form": [too_many(verdict)]}}, status_code=429, headers={"Retry-After": str(verdict.retry_after)})
+        return render(
+            request,
+            "accounts/reset_request.html",
+            {"form": {"email": email}, "errors": {"form": [too_many(verdict)]}},
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     await count(request, *checks)
     started = await services.start_password_reset(db, email)
     if started is not None:
@@ -339,7 +410,12 @@ async def reset_form(request: Request, token: str, db: AsyncSession) -> Response
     from app.accounts.tokens import find_one_time_token
 
     valid = await find_one_time_token(db, token, TokenPurpose.password_reset) is not None
-    return render(request, "accounts/reset_form.html", {"token": token, "valid": valid, "errors": {}, "min_length": MIN_LENGTH}, status_code=200 if valid else 400)
+    return render(
+        request,
+        "accounts/reset_form.html",
+        {"token": token, "valid": valid, "errors": {}, "min_length": MIN_LENGTH},
+        status_code=200 if valid else 400,
+    )
 
 
 @post("/reset/{token:str}", name="accounts:reset-form-submit")
@@ -348,10 +424,20 @@ async def reset_form_submit(request: Request, token: str, data: FormData, db: As
         user = await services.finish_password_reset(db, token, str(data.get("password", "")))
     except FormError as exc:
         await db.rollback()
-        return render(request, "accounts/reset_form.html", {"token": token, "valid": True, "errors": exc.errors, "min_length": MIN_LENGTH}, status_code=422)
+        return render(
+            request,
+            "accounts/reset_form.html",
+            {"token": token, "valid": True, "errors": exc.errors, "min_length": MIN_LENGTH},
+            status_code=422,
+        )
     except DomainError as exc:
         await db.rollback()
-        return render(request, "accounts/reset_form.html", {"token": token, "valid": False, "errors": {"form": [exc.message]}, "min_length": MIN_LENGTH}, status_code=400)
+        return render(
+            request,
+            "accounts/reset_form.html",
+            {"token": token, "valid": False, "errors": {"form": [exc.message]}, "min_length": MIN_LENGTH},
+            status_code=400,
+        )
     record_event(db, "password_reset", user_id=user.id, request=request)
     await db.commit()
     end_session(request.scope)

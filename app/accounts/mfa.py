@@ -101,7 +101,9 @@ async def use_recovery_code(session: AsyncSession, user: User, code: str) -> boo
         return False
     rows = (
         await session.scalars(
-            select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)).with_for_update()
+            select(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+            .with_for_update()
         )
     ).all()
     for row in rows:
@@ -115,5 +117,7 @@ async def use_recovery_code(session: AsyncSession, user: User, code: str) -> boo
 
 
 async def remaining_recovery_codes(session: AsyncSession, user: User) -> int:
-    rows = await session.scalars(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+    rows = await session.scalars(
+        select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    )
     return len(rows.all())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
@@ -68,7 +67,7 @@ class OAuthIdentity(TimestampMixin, Base):
 
 
 class TokenPurpose(StrEnum):
-    password_reset = "password_reset"
+    password_reset = "password_reset"  # noqa: S105 — a purpose name, not a secret
     email_change = "email_change"
 
 

@@ -83,7 +83,9 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
     if problems:
         errors["password"] = problems
     if not errors and await get_user_by_email(session, email) is not None:
-        errors.setdefault("email", []).append("An account with this e-mail already exists. Sign in, or reset your password.")
+        errors.setdefault("email", []).append(
+            "An account with this e-mail already exists. Sign in, or reset your password."
+        )
     if errors:
         raise FormError(errors)
     return await create_user(session, email=email, name=name, role=role, password=password)

@@ -12,7 +12,10 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.stores.redis import RedisStore
 from litestar.types import Empty, Message, Scope
 from redis.exceptions import RedisError
@@ -90,15 +93,35 @@ def _devices_key(user_id: int) -> str:
 
 def describe_device(user_agent: str) -> str:
     ua = user_agent.lower()
-    browser = next((name for key, name in (("edg/", "Edge"), ("firefox", "Firefox"), ("chrome", "Chrome"), ("safari", "Safari")) if key in ua), "Browser")
+    browser = next(
+        (
+            name
+            for key, name in (("edg/", "Edge"), ("firefox", "Firefox"), ("chrome", "Chrome"), ("safari", "Safari"))
+            if key in ua
+        ),
+        "Browser",
+    )
     system = next(
-        (name for key, name in (("iphone", "iPhone"), ("ipad", "iPad"), ("android", "Android"), ("windows", "Windows"), ("mac os", "Mac"), ("linux", "Linux")) if key in ua),
+        (
+            name
+            for key, name in (
+                ("iphone", "iPhone"),
+                ("ipad", "iPad"),
+                ("android", "Android"),
+                ("windows", "Windows"),
+                ("mac os", "Mac"),
+                ("linux", "Linux"),
+            )
+            if key in ua
+        ),
         "unknown device",
     )
     return f"{browser} on {system}"
 
 
-async def start_session(request: Request, user_id: int, epoch: int, *, remember: bool = False, extra: dict | None = None) -> None:
+async def start_session(
+    request: Request, user_id: int, epoch: int, *, remember: bool = False, extra: dict | None = None
+) -> None:
     """Sign the browser in: fresh id, user data, and an entry in the user's device list."""
     new_id = rotate_session(request)
     now = int(time.time())

@@ -63,7 +63,13 @@ async def settings_page(request: Request, db: AsyncSession) -> Response:
 async def update_profile(request: Request, data: FormData, db: AsyncSession) -> Response:
     name = text(data, "name")
     if not name or len(name) > 200:
-        return await _settings_page(request, db, errors={"name": ["Enter your name (up to 200 characters)."]}, form={"name": name}, status_code=422)
+        return await _settings_page(
+            request,
+            db,
+            errors={"name": ["Enter your name (up to 200 characters)."]},
+            form={"name": name},
+            status_code=422,
+        )
     user = await _me(request, db)
     user.name = name
     await db.commit()
@@ -85,7 +91,9 @@ async def change_email(request: Request, data: FormData, db: AsyncSession, state
     if error:
         await db.rollback()
         return await _settings_page(request, db, errors={"email": [error]}, form={"email": new_email}, status_code=422)
-    token = await issue_one_time_token(db, user.id, TokenPurpose.email_change, EMAIL_CHANGE_LIFETIME, {"email": new_email})
+    token = await issue_one_time_token(
+        db, user.id, TokenPurpose.email_change, EMAIL_CHANGE_LIFETIME, {"email": new_email}
+    )
     await queue_email(
         state.queue,
         to=new_email,
@@ -95,7 +103,9 @@ async def change_email(request: Request, data: FormData, db: AsyncSession, state
     )
     record_event(db, "email_change_requested", user_id=user.id, request=request, new_email=new_email)
     await db.commit()
-    flash(request, f"We sent a confirmation link to {new_email}. Your address changes when you open it.", category="info")
+    flash(
+        request, f"We sent a confirmation link to {new_email}. Your address changes when you open it.", category="info"
+    )
     return see_other(request, "/settings")
 
 
@@ -120,7 +130,9 @@ async def confirm_email_change(request: Request, token: str, db: AsyncSession) -
 async def change_password(request: Request, data: FormData, db: AsyncSession) -> Response:
     user = await _me(request, db)
     try:
-        await services.change_password(db, user, str(data.get("current_password", "")), str(data.get("new_password", "")))
+        await services.change_password(
+            db, user, str(data.get("current_password", "")), str(data.get("new_password", ""))
+        )
     except FormError as exc:
         await db.rollback()
         return await _settings_page(request, db, errors=exc.errors, status_code=422)
@@ -129,7 +141,9 @@ async def change_password(request: Request, data: FormData, db: AsyncSession) ->
     # Every other session is now dead (epoch bumped); this browser gets a fresh one.
     await revoke_other_devices(request, user.id)
     session = request.scope.get("session") or {}
-    await start_session(request, user.id, user.session_epoch, extra={k: session[k] for k in ("mfa_at", "reauth_at") if k in session})
+    await start_session(
+        request, user.id, user.session_epoch, extra={k: session[k] for k in ("mfa_at", "reauth_at") if k in session}
+    )
     flash(request, "Your password was changed. Other devices were signed out.", category="success")
     return see_other(request, "/settings")
 
@@ -157,7 +171,13 @@ async def mfa_setup(request: Request, required: str | None = None, next: str | N
     return render(
         request,
         "accounts/mfa_setup.html",
-        {"qr_svg": mfa.qr_svg(uri), "secret": secret, "errors": {}, "required": bool(required), "next": safe_next(next, "/settings")},
+        {
+            "qr_svg": mfa.qr_svg(uri),
+            "secret": secret,
+            "errors": {},
+            "required": bool(required),
+            "next": safe_next(next, "/settings"),
+        },
     )
 
 
@@ -180,7 +200,12 @@ async def mfa_confirm(request: Request, data: FormData, db: AsyncSession, state:
     if errors:
         await db.rollback()
         uri = mfa.provisioning_uri(secret, user.email)
-        return render(request, "accounts/mfa_setup.html", {"qr_svg": mfa.qr_svg(uri), "secret": secret, "errors": errors, "required": False, "next": target}, status_code=422)
+        return render(
+            request,
+            "accounts/mfa_setup.html",
+            {"qr_svg": mfa.qr_svg(uri), "secret": secret, "errors": errors, "required": False, "next": target},
+            status_code=422,
+        )
     codes = await mfa.enable(db, user, secret, state.settings.secret_key)
     record_event(db, "mfa_enabled", user_id=user.id, request=request)
     await db.commit()
@@ -231,7 +256,9 @@ async def confirm_submit(request: Request, data: FormData, db: AsyncSession, sta
     target = safe_next(text(data, "next"), "/settings")
     check = (MFA_PER_USER, str(user.id))
     if verdict := await limited(request, check):
-        return render(request, "accounts/confirm.html", {"errors": {"form": [too_many(verdict)]}, "next": target}, status_code=429)
+        return render(
+            request, "accounts/confirm.html", {"errors": {"form": [too_many(verdict)]}, "next": target}, status_code=429
+        )
     if user.mfa_enabled_at is not None:
         secret = mfa.user_secret(user, state.settings.secret_key)
         ok, field = bool(secret and mfa.code_matches(secret, text(data, "code"))), "code"

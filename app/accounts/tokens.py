@@ -51,12 +51,16 @@ async def issue_one_time_token(
     )
     token = secrets.token_urlsafe(32)
     session.add(
-        OneTimeToken(user_id=user_id, purpose=purpose, token_hash=_digest(token), expires_at=utcnow() + lifetime, data=data or {})
+        OneTimeToken(
+            user_id=user_id, purpose=purpose, token_hash=_digest(token), expires_at=utcnow() + lifetime, data=data or {}
+        )
     )
     return token
 
 
-async def find_one_time_token(session: AsyncSession, token: str, purpose: TokenPurpose, *, lock: bool = False) -> OneTimeToken | None:
+async def find_one_time_token(
+    session: AsyncSession, token: str, purpose: TokenPurpose, *, lock: bool = False
+) -> OneTimeToken | None:
     """The token's row when it exists, is of this purpose, unused and unexpired."""
     query = select(OneTimeToken).where(
         OneTimeToken.token_hash == _digest(token),

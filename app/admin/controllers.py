@@ -45,7 +45,12 @@ class AdminController(Controller):
         page = max(1, page)
         rows = (await db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).all()
         pages = max(1, -(-total // PAGE_SIZE))
-        return render(request, "admin/users.html", {"users": rows, "q": q or "", "page": page, "pages": pages, "errors": {}, "form": {}}, block="results" if request.headers.get("hx-target") == "user-results" else None)
+        return render(
+            request,
+            "admin/users.html",
+            {"users": rows, "q": q or "", "page": page, "pages": pages, "errors": {}, "form": {}},
+            block="results" if request.headers.get("hx-target") == "user-results" else None,
+        )
 
     @post("/users/{user_id:int}/suspend", name="admin:suspend")
     async def suspend(self, request: Request, user_id: int, data: FormData, db: AsyncSession) -> Response:
@@ -84,7 +89,19 @@ class AdminController(Controller):
         if errors:
             await db.rollback()
             rows = (await db.scalars(select(User).order_by(User.id.desc()).limit(PAGE_SIZE))).all()
-            return render(request, "admin/users.html", {"users": rows, "q": "", "page": 1, "pages": 1, "errors": errors, "form": {"email": email, "name": name}}, status_code=422)
+            return render(
+                request,
+                "admin/users.html",
+                {
+                    "users": rows,
+                    "q": "",
+                    "page": 1,
+                    "pages": 1,
+                    "errors": errors,
+                    "form": {"email": email, "name": name},
+                },
+                status_code=422,
+            )
         started = await start_password_reset(db, user.email)
         assert started is not None
         _, token = started

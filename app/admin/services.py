@@ -42,6 +42,8 @@ async def reactivate(session: AsyncSession, admin: User, user_id: int, request=N
 async def create_admin(session: AsyncSession, admin: User, *, email: str, name: str, request=None) -> User:
     """A new admin gets an unguessable password they never see; they set their own through the
     reset link we e-mail, then must set up two-step sign-in before the console opens."""
-    user = await create_user(session, email=email, name=name, role=Role.admin, password=secrets.token_urlsafe(32), verified=True)
+    user = await create_user(
+        session, email=email, name=name, role=Role.admin, password=secrets.token_urlsafe(32), verified=True
+    )
     record_event(session, "admin_created", user_id=user.id, actor_id=admin.id, request=request)
     return user

@@ -58,7 +58,15 @@ class Dispatcher:
         uid = row.user_id
         _, fresh = await self._script(
             keys=[backlog_key(uid), f"events:outbox:{uid}", f"events:seq:{uid}"],
-            args=[row.id, row.event, row.data, user_channel(uid), self.backlog_size, self.backlog_seconds, int(time.time())],
+            args=[
+                row.id,
+                row.event,
+                row.data,
+                user_channel(uid),
+                self.backlog_size,
+                self.backlog_seconds,
+                int(time.time()),
+            ],
         )
         return bool(fresh)
 

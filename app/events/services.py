@@ -16,13 +16,17 @@ _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 _PENDING = "pactline.outbox_pending"
 
 
-def publish(session: AsyncSession, user_id: int, event: str, html_or_data: str | dict[str, Any] | list[Any]) -> OutboxEvent:
+def publish(
+    session: AsyncSession, user_id: int, event: str, html_or_data: str | dict[str, Any] | list[Any]
+) -> OutboxEvent:
     """Queue `event` for `user_id`. It reaches the user's open tabs only if and after the
     surrounding transaction commits. A string is sent as-is (an HTML fragment for
     `sse-swap`); anything else is sent as JSON."""
     if not _EVENT_NAME.match(event):
         raise ValueError(f"invalid event name {event!r}")
-    data = html_or_data if isinstance(html_or_data, str) else json.dumps(html_or_data, separators=(",", ":"), default=str)
+    data = (
+        html_or_data if isinstance(html_or_data, str) else json.dumps(html_or_data, separators=(",", ":"), default=str)
+    )
     row = OutboxEvent(user_id=user_id, event=event, data=data)
     session.add(row)
     session.info[_PENDING] = True

@@ -38,7 +38,10 @@ async def message_html(request: Request, message_id: str) -> Response:
     return Response(
         html,
         media_type="text/html",
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'", "X-Frame-Options": "SAMEORIGIN"},
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
     )
 
 

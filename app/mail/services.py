@@ -15,7 +15,9 @@ from app.web.templating import email_environment
 from app.worker.registry import enqueue
 
 
-async def queue_email(queue: Queue, *, to: str, subject: str, template: str, context: dict[str, Any] | None = None) -> None:
+async def queue_email(
+    queue: Queue, *, to: str, subject: str, template: str, context: dict[str, Any] | None = None
+) -> None:
     """`template` names a pair under templates/emails/: `<template>.html` and `<template>.txt`."""
     await enqueue(queue, "send_email", to=to, subject=subject, template=template, context=context or {})
 

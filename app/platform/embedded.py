@@ -53,7 +53,9 @@ class EmbeddedPostgres:
         return self._server.psql(sql)
 
     def ensure_database(self, name: str) -> None:
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"unsafe database name {name!r}")
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # noqa: S608 — checked above
         if "(1 row)" not in exists:
             self.psql(f'CREATE DATABASE "{name}";')
 

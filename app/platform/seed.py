@@ -14,5 +14,5 @@ async def demo_seed(resources: Resources) -> list[str]:
     async with resources.sessionmaker() as session, session.begin():
         # One seeding at a time, even if two processes start together.
         await session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-        created = await seed_accounts(session)
+        created = await seed_accounts(session, resources.settings)
     return created

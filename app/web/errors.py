@@ -28,7 +28,10 @@ MESSAGES: dict[int, tuple[str, str]] = {
     403: ("This action was blocked", "For your safety we stopped this request. Reload the page and try again."),
     404: ("We couldn't find that page", "The link may be broken, or the page may belong to someone else."),
     405: ("That action isn't available here", "Please go back and use the buttons on the page."),
-    409: ("That can't be done right now", "The item changed in the meantime. Reload the page to see its current state."),
+    409: (
+        "That can't be done right now",
+        "The item changed in the meantime. Reload the page to see its current state.",
+    ),
     422: ("Please check what you entered", "Some of the information needs another look."),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong on our side", "We have been told about it. Please try again in a minute."),
@@ -43,11 +46,15 @@ def wants_json(request: Request) -> bool:
     )
 
 
-def error_response(request: Request, status_code: int, message: str | None = None, *, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status_code: int, message: str | None = None, *, headers: dict[str, str] | None = None
+) -> Response:
     title, default_message = MESSAGES.get(status_code, MESSAGES[500] if status_code >= 500 else MESSAGES[400])
     text = message or default_message
     if wants_json(request):
-        return Response({"error": title, "detail": text, "status": status_code}, status_code=status_code, headers=headers)
+        return Response(
+            {"error": title, "detail": text, "status": status_code}, status_code=status_code, headers=headers
+        )
     if is_htmx(request):
         response = toast_response(text if message else title, "error", status_code=status_code)
         response.headers.update(headers or {})

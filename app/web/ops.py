@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
@@ -12,6 +13,8 @@ from app.worker.models import FailedJob
 
 QUEUE_DEPTH = Gauge("pactline_job_queue_depth", "Jobs waiting in the queue")
 JOB_FAILURES = Gauge("pactline_job_failures", "Jobs kept as failed after all retries, not yet re-run")
+
+log = logging.getLogger("pactline.ops")
 
 OPS_OPT = {"skip_session": True, "skip_prometheus": True}
 
@@ -52,11 +55,14 @@ async def metrics(request: Request) -> Response:
     state = request.app.state
     try:
         QUEUE_DEPTH.set(await asyncio.wait_for(state.queue.count("queued"), timeout=2))
-    except Exception:  # noqa: BLE001 — a metric we cannot read is left as it was
-        pass
+    except Exception as exc:  # noqa: BLE001 — a metric we cannot read is left as it was
+        log.warning("queue depth unavailable: %s", exc)
     try:
         async with state.sessionmaker() as session:
-            JOB_FAILURES.set(await session.scalar(select(func.count()).select_from(FailedJob).where(FailedJob.retried_at.is_(None))) or 0)
-    except Exception:  # noqa: BLE001
-        pass
+            JOB_FAILURES.set(
+                await session.scalar(select(func.count()).select_from(FailedJob).where(FailedJob.retried_at.is_(None)))
+                or 0
+            )
+    except Exception as exc:  # noqa: BLE001
+        log.warning("failed-job count unavailable: %s", exc)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

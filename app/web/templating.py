@@ -9,8 +9,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.enums import MediaType
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
@@ -71,7 +71,9 @@ def _csrf_from_state(request: Request) -> str:
     return "" if token is None or not isinstance(token, str) else token
 
 
-def render_string(request: Request, template: str, context: dict[str, Any] | None = None, *, block: str | None = None) -> str:
+def render_string(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, block: str | None = None
+) -> str:
     engine = request.app.template_engine
     assert engine is not None
     env: Environment = engine.engine

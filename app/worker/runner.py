@@ -84,4 +84,3 @@ async def retry_failed(sessionmaker, queue, failed_id: int) -> str:
         failed.retried_at = utcnow()
         failed.retried_job_key = job.key if job else None
         return failed.retried_job_key or ""
-

@@ -18,6 +18,8 @@ async def purge_delivered_outbox(ctx: dict) -> int:
     """Delivered live events only matter for a day (the replay backlog lives in Redis)."""
     async with ctx["sessionmaker"]() as session, session.begin():
         result = await session.execute(
-            delete(OutboxEvent).where(OutboxEvent.dispatched_at.is_not(None), OutboxEvent.dispatched_at < utcnow() - OUTBOX_KEEP)
+            delete(OutboxEvent).where(
+                OutboxEvent.dispatched_at.is_not(None), OutboxEvent.dispatched_at < utcnow() - OUTBOX_KEEP
+            )
         )
     return result.rowcount or 0

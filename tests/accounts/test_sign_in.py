@@ -59,7 +59,10 @@ async def test_the_old_cookie_is_dead_after_sign_in(app, anonymous, db):
     await anonymous.post_form("/login", {"email": user.email, "password": PASSWORD}, headers={})
     # Signing in again from the signed-in browser issues a new id and forgets the old one.
     assert anonymous.cookies.get(SESSION_COOKIE) != old_id
-    assert await app.state.redis.exists(f"sessions{old_id}") == 0 and await app.state.redis.exists(f"sessions:{old_id}") == 0
+    assert (
+        await app.state.redis.exists(f"sessions{old_id}") == 0
+        and await app.state.redis.exists(f"sessions:{old_id}") == 0
+    )
 
 
 async def test_sign_out_ends_the_session_on_the_server(app, client):

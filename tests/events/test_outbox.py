@@ -91,7 +91,9 @@ async def test_dispatch_killed_mid_batch_loses_nothing_and_sends_nothing_twice(a
         await crashing.drain()
     # Four made it to Redis, none was marked delivered in Postgres.
     assert len(await backlog(app, user.id)) == 4
-    undelivered = await db.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None)))
+    undelivered = await db.scalar(
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
+    )
     assert undelivered == 10
 
     await app.state.dispatcher.drain()
@@ -123,7 +125,6 @@ async def test_backlog_is_bounded(app, db, paused_dispatcher):
 def test_event_names_are_checked():
     with pytest.raises(ValueError):
         publish(None, 1, "Bad Name!", "x")
-
 
 
 async def test_the_web_process_delivers_right_after_commit(app, db):

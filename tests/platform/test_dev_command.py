@@ -22,9 +22,15 @@ def processes_using(path: str) -> list[str]:
 
 
 def start_dev(data_dir, port):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ENVIRONMENT", "RUN_WORKER_IN_PROCESS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ENVIRONMENT", "RUN_WORKER_IN_PROCESS"}
+    }
     env.update({"PACTLINE_DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"})
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "dev"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "dev"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )  # noqa: S603
 
 
 def wait_healthy(process, url, timeout=60):
@@ -44,7 +50,9 @@ def sign_in_works(url) -> bool:
     with httpx.Client(base_url=url) as http:
         page = http.get("/login")
         token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
-        response = http.post("/login", data={"_csrf_token": token, "email": "client@pactline.test", "password": "pactline-demo-2026"})
+        response = http.post(
+            "/login", data={"_csrf_token": token, "email": "client@pactline.test", "password": "pactline-demo-2026"}
+        )
         return response.status_code == 303 and http.get("/dashboard").status_code == 200
 
 

@@ -14,7 +14,9 @@ from tests.conftest import lifespan_of
 async def running(settings):
     application = create_app(settings)
     async with lifespan_of(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as http:
             yield http
 
 
@@ -45,7 +47,11 @@ async def test_ready_names_redis_when_it_is_down_and_pages_still_render(settings
 
 
 async def test_ready_names_postgres_when_it_is_down(settings):
-    broken = replace(settings, database_url="postgresql://postgres@/nothing?host=/nonexistent-socket-dir", run_worker_in_process=False)
+    broken = replace(
+        settings,
+        database_url="postgresql://postgres@/nothing?host=/nonexistent-socket-dir",
+        run_worker_in_process=False,
+    )
     async with running(broken) as http:
         ready = await http.get("/ready")
         assert ready.status_code == 503
@@ -69,7 +75,7 @@ async def test_metrics_report_requests_by_route_and_platform_gauges(anonymous):
     response = await anonymous.get("/metrics")
     assert response.status_code == 200
     body = response.text
-    assert 'pactline_requests_total{' in body and 'path="/login"' in body
+    assert "pactline_requests_total{" in body and 'path="/login"' in body
     assert "pactline_request_duration_seconds_bucket" in body
     assert "pactline_sse_connections_open" in body
     assert "pactline_job_queue_depth" in body

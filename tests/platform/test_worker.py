@@ -64,6 +64,7 @@ async def test_a_job_that_keeps_failing_is_kept_with_its_error_and_can_be_rerun(
     # Re-run: the fourth call succeeds.
     key = await retry_failed(app.state.sessionmaker, app.state.queue, failed.id)
     assert key
+
     async def rerun():
         return CALLS.count("stubborn") == 4
 
@@ -82,7 +83,13 @@ def test_cli_lists_failed_jobs_and_explains_unknown_ids(settings):
 
 
 async def test_email_goes_out_over_smtp_with_html_and_text(app, smtp_server):
-    await queue_email(app.state.queue, to="someone@example.test", subject="Pactline test message", template="test_message", context={"name": "Sam"})
+    await queue_email(
+        app.state.queue,
+        to="someone@example.test",
+        subject="Pactline test message",
+        template="test_message",
+        context={"name": "Sam"},
+    )
     (message,) = await smtp_server.wait_for(1)
     assert message["To"] == "someone@example.test"
     assert message["Subject"] == "Pactline test message"

@@ -55,7 +55,9 @@ async def test_pages_have_no_inline_script_or_style(anonymous):
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', html)
     assert config, "htmx is configured in the layout"
     settings = json.loads(config.group(1))
-    assert settings["selfRequestsOnly"] is True and settings["allowEval"] is False and settings["allowScriptTags"] is False
+    assert (
+        settings["selfRequestsOnly"] is True and settings["allowEval"] is False and settings["allowScriptTags"] is False
+    )
 
 
 async def test_static_files_are_fingerprinted_and_cached_for_a_year(anonymous):

@@ -1,0 +1,11 @@
+"""Shared steps for account tests."""
+
+import re
+
+
+def link_in(message, path_prefix: str) -> str:
+    """The path of the first link under `path_prefix` in an e-mail's text part."""
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    match = re.search(rf"https?://[^\s/]+({re.escape(path_prefix)}[^\s]+)", text)
+    assert match, f"no {path_prefix} link in:\n{text}"
+    return match.group(1)
