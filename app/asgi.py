@@ -15,6 +15,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
 from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
+from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.guards import CurrentUserMiddleware
 from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dashboard,
         *ACCOUNT_HANDLERS,
         *SETTINGS_HANDLERS,
+        *OAUTH_HANDLERS,
         AdminController,
         event_stream,
         health,
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=None,
+        logging_config=None,  # configure_logging() owns logging (JSON lines with request ids)
         debug=False,
     )
     app.asgi_handler = edge_middleware(settings)(app.asgi_handler)

@@ -46,6 +46,8 @@ class Settings:
     google_client_secret: str = ""
     linkedin_client_id: str = ""
     linkedin_client_secret: str = ""
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    linkedin_discovery_url: str = "https://www.linkedin.com/oauth/.well-known/openid-configuration"
     run_worker_in_process: bool = False
     sse_heartbeat_seconds: float = 15.0
     event_backlog_size: int = 200
@@ -125,6 +127,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         google_client_secret=env.get("GOOGLE_CLIENT_SECRET", ""),
         linkedin_client_id=env.get("LINKEDIN_CLIENT_ID", ""),
         linkedin_client_secret=env.get("LINKEDIN_CLIENT_SECRET", ""),
+        google_discovery_url=env.get("GOOGLE_DISCOVERY_URL") or Settings.google_discovery_url,
+        linkedin_discovery_url=env.get("LINKEDIN_DISCOVERY_URL") or Settings.linkedin_discovery_url,
         run_worker_in_process=_bool(env.get("RUN_WORKER_IN_PROCESS")),
         sse_heartbeat_seconds=float(env.get("SSE_HEARTBEAT_SECONDS", "15")),
         event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),

@@ -313,6 +313,7 @@ async def _run(spec: LoadSpec) -> dict[str, Any]:
     if ticks_server is not None and ticks_end is not None:
         server_cpu = (ticks_end - ticks_server) / os.sysconf("SC_CLK_TCK") / window
     return {
+        "expect": sorted(set().union(*(r.expect for plan in plans for r in plan))),
         "ok": len(lat),
         "errors": sum(tally.statuses.values()) + sum(tally.exceptions.values()),
         "error_statuses": {str(k): v for k, v in sorted(tally.statuses.items())},

@@ -18,6 +18,8 @@ RESULTS = ROOT / "bench" / "results"
 
 # Above this share of one core, the load generator itself may have been the bottleneck.
 CLIENT_SATURATED = 0.9
+# Below this, a saturated single-worker server was not getting its core: something else ran.
+SERVER_STARVED = 0.8
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -54,6 +56,12 @@ def footnotes(rows: list[dict[str, Any]]) -> str:
             "note: the load generator used most of a core in some targets; those numbers are a floor "
             "for the server, and a ratio against a client-bound bare run is optimistic."
         )
+    starved = [row["name"] for row in rows if row["server_cpu"] is not None and row["server_cpu"] < SERVER_STARVED]
+    if starved:
+        notes.append(
+            f"note: the server did not get a full core during {', '.join(starved)}; another process "
+            "competed for the CPU (load average is in latest.json), so treat this run as noisy."
+        )
     return "\n".join(notes)
 
 
@@ -81,6 +89,7 @@ def machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),

@@ -170,6 +170,7 @@ def run(options: Options) -> int:
     from app.platform.migrate import upgrade
 
     scenarios = [s for s in SCENARIOS if not options.only or s.name in options.only or s.name == BASELINE]
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     sweep_abandoned_runs()
     data_dir = Path(tempfile.mkdtemp(prefix="pl-bench-"))  # short: unix socket paths have a length limit
     (data_dir / OWNER_FILE).write_text(str(os.getpid()))
@@ -211,9 +212,8 @@ def run(options: Options) -> int:
             )
             if server.process is None or server.process.poll() is not None:
                 raise RuntimeError(f"{server.name} died during {scenario.name}:\n{server.log_tail()}")
-            expect = sorted(scenario.request.expect) if scenario.request else []
             rows.append({"name": scenario.name, "target": scenario.target, "notes": scenario.notes,
-                         "expect": expect, "preflight": preflight, **result})
+                         "preflight": preflight, **result})
             time.sleep(0.5)  # let the server drain its log and settle between targets
 
         base = next((row for row in rows if row["name"] == BASELINE), None)
@@ -233,6 +233,7 @@ def run(options: Options) -> int:
             BASELINE,
             {"seconds": options.seconds, "warmup": options.warmup, "connections": options.connections},
             {
+                "load_average_before": load_before,
                 "app_environment": {k: v for k, v in env.items() if k != "SECRET_KEY"},
                 "access_log": access_log,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -79,7 +80,9 @@ def test_env(services, smtp_server) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def settings(test_env):
     settings = load_settings(test_env)
-    upgrade(settings)
+    # Alembic's env runs its own event loop: keep it off the (possibly running) test loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, settings).result()
     return settings
 
 
@@ -187,40 +190,42 @@ async def anonymous(app):
 ADMIN_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-async def _persona(app, db, role: Role, email: str):
+@contextlib.asynccontextmanager
+async def persona(app, db, role: Role, email: str):
+    """A signed-in browser-like client for a new user of `role` (admins with two-step sign-in)."""
     user = await make_user(db, role=role, email=email)
     secret = None
     if role == Role.admin:
         secret = ADMIN_TOTP
         await enable_mfa(db, user, secret, app.state.settings.secret_key)
         await db.commit()
-    c = web_client(app)
-    await c.sign_in(user.email, totp_secret=secret)
-    c.user = user
-    return c
+    async with web_client(app) as c:
+        await c.sign_in(user.email, totp_secret=secret)
+        c.user = user
+        yield c
 
 
 @pytest.fixture
 async def client(app, db):
-    async with await _persona(app, db, Role.client, "client@example.test") as c:
+    async with persona(app, db, Role.client, "client@example.test") as c:
         yield c
 
 
 @pytest.fixture
 async def contractor(app, db):
-    async with await _persona(app, db, Role.contractor, "contractor@example.test") as c:
+    async with persona(app, db, Role.contractor, "contractor@example.test") as c:
         yield c
 
 
 @pytest.fixture
 async def other_contractor(app, db):
-    async with await _persona(app, db, Role.contractor, "other.contractor@example.test") as c:
+    async with persona(app, db, Role.contractor, "other.contractor@example.test") as c:
         yield c
 
 
 @pytest.fixture
 async def admin(app, db):
-    async with await _persona(app, db, Role.admin, "admin@example.test") as c:
+    async with persona(app, db, Role.admin, "admin@example.test") as c:
         yield c
 
 
@@ -303,3 +308,17 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# ---------------------------------------------------------------- fake OpenID provider
+
+
+@pytest.fixture(scope="session")
+def fake_oidc():
+    """A local OpenID Connect provider over real HTTP (Google/LinkedIn stand-in)."""
+    from tests.support.fake_oidc import FakeOIDC
+
+    provider = FakeOIDC()
+    provider.start()
+    yield provider
+    provider.stop()

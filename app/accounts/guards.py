@@ -15,6 +15,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.models import Role, User
 from app.accounts.sessions import DEFAULT_MAX_AGE, end_session, session_id, touch_device
+from app.errors import DomainError
 
 IDLE_TIMEOUT = 2 * 3600
 STEP_UP_SECONDS = 10 * 60
@@ -42,12 +43,12 @@ class CurrentUserMiddleware(ASGIMiddleware):
         if fresh:
             async with scope["app"].state.sessionmaker() as db:
                 user = await db.get(User, int(session["uid"]))
-        if user is None or user.session_epoch != session.get("epoch"):
-            end_session(scope)
-            return None
-        if not user.is_active:
+        if user is not None and not user.is_active:
             end_session(scope)
             scope.setdefault("state", {})["signed_out_reason"] = "suspended"
+            return None
+        if user is None or user.session_epoch != session.get("epoch"):
+            end_session(scope)
             return None
         if now - int(session.get("seen_at", 0)) > 60:
             session["seen_at"] = now
@@ -118,3 +119,15 @@ def requires_recent_auth(connection: ASGIConnection, _: BaseRouteHandler) -> Non
 
 def confirm_url(target: str) -> str:
     return f"/settings/confirm?next={quote(target, safe='/')}"
+
+
+class EmailNotVerified(DomainError):
+    title = "Please confirm your e-mail address first"
+
+
+def ensure_verified(user: User) -> None:
+    """Money and signatures need a confirmed address: call before funding, signing or paying out."""
+    if user.email_verified_at is None:
+        raise EmailNotVerified(
+            "Please confirm your e-mail address first: open the link we sent you, or ask for a new one at the top of the page."
+        )

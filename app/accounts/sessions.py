@@ -40,6 +40,9 @@ class SessionBackend(ServerSideSessionBackend):
         return connection.scope.get("state", {}).get(_NEW_ID) or super().get_session_id(connection)
 
     async def store_in_message(self, scope_session: Any, message: Message, connection: ASGIConnection) -> None:
+        if not scope_session and scope_session is not Empty and not connection.cookies.get(self.config.key):
+            # A visitor with nothing to remember gets no session (no Redis write, no cookie).
+            return
         state = connection.scope.setdefault("state", {})
         old_id = state.pop(_OLD_ID, None)
         if old_id:

@@ -198,8 +198,9 @@ async def mfa_confirm(request: Request, data: FormData, db: AsyncSession, state:
     else:
         errors = None
     if errors:
+        email = user.email
         await db.rollback()
-        uri = mfa.provisioning_uri(secret, user.email)
+        uri = mfa.provisioning_uri(secret, email)
         return render(
             request,
             "accounts/mfa_setup.html",

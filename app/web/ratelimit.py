@@ -46,10 +46,11 @@ class RateLimiter:
     async def hit(self, limit: Limit, subject: str) -> Verdict:
         key = self._key(limit, subject)
         async with self.redis.pipeline(transaction=True) as pipe:
+            # SET NX EX creates the counter with its expiry (EXPIRE NX needs Redis 7).
+            pipe.set(key, 0, ex=limit.window_seconds, nx=True)
             pipe.incr(key)
-            pipe.expire(key, limit.window_seconds, nx=True)
             pipe.ttl(key)
-            count, _, ttl = await pipe.execute()
+            _, count, ttl = await pipe.execute()
         return self._verdict(limit, count - 1, ttl)
 
     async def reset(self, limit: Limit, subject: str) -> None:

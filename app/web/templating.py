@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,17 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={_fingerprint(path, file.stat().st_mtime_ns)}"
 
 
+def when(value: datetime | None) -> str:
+    """A readable UTC time for people: '23 Nov 2026, 09:05 UTC'."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def timestamp(value: int | float) -> str:
+    return when(datetime.fromtimestamp(float(value), UTC))
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -42,6 +54,8 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    env.filters["when"] = when
+    env.filters["timestamp"] = timestamp
     return env
 
 
@@ -59,8 +73,15 @@ def is_htmx(request: Request) -> bool:
 
 def base_context(request: Request) -> dict[str, Any]:
     csrf = _csrf_from_state(request)
+
+    def get_flashes() -> list:
+        # Unknown routes never pass the session middleware: they have no session to read.
+        session = request.scope.get("session")
+        return session.pop("_messages", []) if isinstance(session, dict) else []
+
     return {
         "request": request,
+        "get_flashes": get_flashes,
         "current_user": request.scope.get("user"),
         "csrf_input": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(escape(csrf)),
     }
