@@ -15,8 +15,8 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
 from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
-from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.guards import CurrentUserMiddleware
+from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController

@@ -118,19 +118,15 @@ async def app(settings):
 
 
 @pytest.fixture(autouse=True)
-async def clean_slate(request):
-    """Truncate every table and empty Redis before each test that touches the services."""
-    if "app" not in request.fixturenames and "settings" not in request.fixturenames:
-        yield
-        return
-    application = request.getfixturevalue("app")
+async def clean_slate(app, smtp_server):
+    """Truncate every table and empty Redis before each test: tests that need real commits
+    (outbox, SSE, browser, races) cannot be isolated by a rolled-back transaction."""
     load_models()
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with application.state.engine.begin() as conn:
+    async with app.state.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await application.state.redis.flushdb()
-    smtp = request.getfixturevalue("smtp_server")
-    smtp.messages.clear()
+    await app.state.redis.flushdb()
+    smtp_server.messages.clear()
     yield
 
 
@@ -300,6 +296,13 @@ async def phone(browser, live_server, request):
 @pytest.fixture
 async def desktop(browser, live_server, request):
     async for page in _page(browser, live_server, DESKTOP, request):
+        yield page
+
+
+@pytest.fixture(params=["phone", "desktop"])
+async def any_viewport(browser, live_server, request):
+    """The same test on a phone (390×844) and on a desktop (1280×800)."""
+    async for page in _page(browser, live_server, PHONE if request.param == "phone" else DESKTOP, request):
         yield page
 
 

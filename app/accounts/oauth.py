@@ -162,12 +162,6 @@ async def _key_set(provider: Provider, jwks_uri: str, *, refresh: bool = False) 
     return keys, fresh
 
 
-def forget_cached_documents() -> None:
-    """Tests point providers at fakes that restart; production never needs this."""
-    _discovery_cache.clear()
-    _jwks_cache.clear()
-
-
 # ---------------------------------------------------------------- the redirect dance
 
 

@@ -22,9 +22,8 @@ async def sign_in(page, email):
     await page.wait_for_url("**/dashboard")
 
 
-@pytest.mark.parametrize("viewport", ["phone", "desktop"])
-async def test_landing_page_renders_cleanly(viewport, request, db):
-    page = request.getfixturevalue(viewport)
+async def test_landing_page_renders_cleanly(any_viewport, db):
+    page = any_viewport
     await page.goto("/")
     await expect(page.get_by_role("heading", level=1)).to_be_visible()
     await expect(page.get_by_role("link", name="Get started").first).to_be_visible()
@@ -55,9 +54,8 @@ async def test_desktop_shows_the_sidebar_without_a_menu_button(desktop, db):
     await expect(desktop.get_by_role("button", name="Menu")).to_be_hidden()
 
 
-@pytest.mark.parametrize("viewport", ["phone", "desktop"])
-async def test_a_published_event_appears_without_reload(viewport, request, db):
-    page = request.getfixturevalue(viewport)
+async def test_a_published_event_appears_without_reload(any_viewport, db):
+    page = any_viewport
     user = await make_user(db, role=Role.client)
     await sign_in(page, user.email)
     await page.wait_for_function("document.body.hasAttribute('sse-connect')")
