@@ -243,7 +243,14 @@ async def _drive(
             if not conn.is_open:
                 await conn.open()
             status = (await conn.exchange(raw, method))[0]
-        except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ProtocolError, ValueError) as exc:
+        except (
+            OSError,
+            EOFError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ProtocolError,
+            ValueError,
+        ) as exc:
             finished = perf()
             conn.close()
             if clock["measure"] <= finished <= clock["end"]:

@@ -75,10 +75,20 @@ def _version(dist: str) -> str | None:
 def _git_revision() -> str | None:
     try:
         head = subprocess.run(  # noqa: S603
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True  # noqa: S607
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,  # noqa: S607
         ).stdout.strip()
         dirty = subprocess.run(  # noqa: S603
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=5, check=True  # noqa: S607
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,  # noqa: S607
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

@@ -196,7 +196,9 @@ def run(options: Options) -> int:
             server = servers[scenario.target]
             params = scenario.setup(SetupContext(server.url, dict(server.env))) if scenario.setup else {}
             preflight = _preflight(server, scenario)
-            say(f"bench: {scenario.name}: {options.warmup:g}s warm-up + {options.seconds:g}s, {options.connections} connections")
+            say(
+                f"bench: {scenario.name}: {options.warmup:g}s warm-up + {options.seconds:g}s, {options.connections} connections"
+            )
             result = run_load_in_process(
                 LoadSpec(
                     host="127.0.0.1",
@@ -212,8 +214,15 @@ def run(options: Options) -> int:
             )
             if server.process is None or server.process.poll() is not None:
                 raise RuntimeError(f"{server.name} died during {scenario.name}:\n{server.log_tail()}")
-            rows.append({"name": scenario.name, "target": scenario.target, "notes": scenario.notes,
-                         "preflight": preflight, **result})
+            rows.append(
+                {
+                    "name": scenario.name,
+                    "target": scenario.target,
+                    "notes": scenario.notes,
+                    "preflight": preflight,
+                    **result,
+                }
+            )
             time.sleep(0.5)  # let the server drain its log and settle between targets
 
         base = next((row for row in rows if row["name"] == BASELINE), None)
@@ -226,8 +235,10 @@ def run(options: Options) -> int:
         if not access_log["lines"]:
             say("bench: warning: the app wrote no access log lines; production writes one per request")
         elif not access_log["json"]:
-            say("bench: warning: the app's access log lines are not JSON (see bench/results/app.log), "
-                "so the logging cost measured is not the one production is meant to have")
+            say(
+                "bench: warning: the app's access log lines are not JSON (see bench/results/app.log), "
+                "so the logging cost measured is not the one production is meant to have"
+            )
         path = report.write_json(
             rows,
             BASELINE,

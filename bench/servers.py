@@ -78,7 +78,17 @@ class UvicornServer:
         with self.log_path.open("wb") as log:
             # Its own session: Ctrl-C reaches the orchestrator, which stops servers before services.
             self.process = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port), *UVICORN_OPTIONS],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    self.app,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *UVICORN_OPTIONS,
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

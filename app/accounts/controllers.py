@@ -234,7 +234,8 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: AsyncSessio
         return render(
             request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422
         )
-    record_event(db, "signed_in", user_id=user.id, request=request, method=f"password+{method}")
+    first_step = session.get("method", "password")
+    record_event(db, "signed_in", user_id=user.id, request=request, method=f"{first_step}+{method}")
     await db.commit()
     now = int(time.time())
     await start_session(

@@ -9,13 +9,14 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
-from app.accounts.controllers import MFA_PER_USER, count, limited, safe_next, too_many
+from app.accounts.controllers import MFA_PER_USER, count, limited, oauth_providers, safe_next, too_many
 from app.accounts.guards import STEP_UP_SECONDS, requires_login, requires_recent_auth
-from app.accounts.models import TokenPurpose, User
+from app.accounts.models import OAuthIdentity, TokenPurpose, User
 from app.accounts.passwords import verify_password
 from app.accounts.passwords_policy import MIN_LENGTH
 from app.accounts.sessions import list_devices, revoke_device, revoke_other_devices, start_session
@@ -48,6 +49,10 @@ async def _settings_page(request: Request, db: AsyncSession, *, errors=None, for
             "devices": await list_devices(request, user.id),
             "recovery_left": await mfa.remaining_recovery_codes(db, user) if user.mfa_enabled_at else 0,
             "min_length": MIN_LENGTH,
+            "oauth_providers": oauth_providers(request),
+            "linked_providers": set(
+                (await db.scalars(select(OAuthIdentity.provider).where(OAuthIdentity.user_id == user.id))).all()
+            ),
             "recently_confirmed": time.time() - int(request.scope["session"].get("reauth_at", 0)) <= STEP_UP_SECONDS,
         },
         status_code=status_code,

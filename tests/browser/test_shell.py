@@ -50,7 +50,7 @@ async def test_phone_navigation_opens_and_leads_somewhere(phone, db):
 async def test_desktop_shows_the_sidebar_without_a_menu_button(desktop, db):
     user = await make_user(db, role=Role.contractor)
     await sign_in(desktop, user.email)
-    await expect(desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Find work")).to_be_visible()
+    await expect(desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Settings")).to_be_visible()
     await expect(desktop.get_by_role("button", name="Menu")).to_be_hidden()
 
 
