@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy import BigInteger, DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -61,3 +62,7 @@ def load_models() -> None:
     import app.accounts.models  # noqa: F401
     import app.events.models  # noqa: F401
     import app.worker.models  # noqa: F401
+
+
+# Handlers ask for the request's session by name: `db: DB`.
+DB = NamedDependency[AsyncSession]

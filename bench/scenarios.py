@@ -27,6 +27,8 @@ the run measures 429s — which the table shows as errors.)
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -80,6 +82,25 @@ SCENARIOS: list[Scenario] = [
 ]
 
 
+def make_sign_in_user(ctx: SetupContext) -> dict[str, Any]:
+    """One verified client account, made through the account services, to sign in as."""
+    from app.accounts.models import Role
+    from app.accounts.services import create_user
+    from app.config import load_settings
+    from app.db import make_engine, make_sessionmaker
+
+    email, password = "bench.signin@pactline.test", "bench sign-in password 2026"
+
+    async def create() -> None:
+        engine = make_engine(load_settings(ctx.env))
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await create_user(session, email=email, name="Bench Client", role=Role.client, password=password, verified=True)
+        await engine.dispose()
+
+    asyncio.run(create())
+    return {"email": email, "password": password}
+
+
 async def csrf_form(
     conn: Connection,
     params: dict[str, Any],
@@ -101,3 +122,15 @@ async def csrf_form(
     cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
     form = {name: str(params[name]) for name in fields} | {"_csrf_token": token}
     return Request.form(action, form, headers=(("Cookie", cookie_header), (CSRF_HEADER, token)), expect=expect)
+
+
+SCENARIOS.append(
+    Scenario(
+        "pactline sign-in (argon2id)",
+        target="app",
+        setup=make_sign_in_user,
+        prepare=functools.partial(csrf_form, page="/login", action="/login", fields=("email", "password"), expect=(303,)),
+        notes="POST /login with the right password: argon2id verification (m=19 MiB, t=2, p=1), "
+        "session rotation and a new Redis session per sign-in. One server process.",
+    )
+)

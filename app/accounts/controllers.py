@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
@@ -17,6 +17,7 @@ from app.accounts.models import Role, User
 from app.accounts.passwords_policy import MIN_LENGTH, strength
 from app.accounts.sessions import end_session, rotate_session, start_session
 from app.accounts.tokens import make_verification_token, read_verification_token
+from app.db import DB
 from app.errors import DomainError, FormError
 from app.mail.services import queue_email
 from app.web.forms import Errors, FormData, checkbox, text
@@ -108,14 +109,16 @@ NOTICES = {
 
 
 @get("/login", name="accounts:login")
-async def login_page(request: Request, next: str | None = None, reason: str | None = None) -> Response:
+async def login_page(
+    request: Request, next: FromQuery[str | None] = None, reason: FromQuery[str | None] = None
+) -> Response:
     if request.scope.get("user") is not None:
         return see_other(request, safe_next(next))
     return _login_page(request, next_url=safe_next(next), notice=NOTICES.get(reason or ""))
 
 
 @post("/login", name="accounts:login-submit", opt={"form_template": "accounts/login.html"})
-async def login_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def login_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
     email, password, target = text(data, "email"), str(data.get("password", "")), safe_next(text(data, "next"))
     remember = checkbox(data, "remember")
     errors = Errors()
@@ -176,7 +179,7 @@ async def login_submit(request: Request, data: FormData, db: AsyncSession, state
 # ---------------------------------------------------------------- two-step sign-in
 
 
-async def _mfa_subject(request: Request, db: AsyncSession) -> User | None:
+async def _mfa_subject(request: Request, db: DB) -> User | None:
     """The user being asked for a code: pending after a password, or signed in without MFA yet."""
     session = request.scope.get("session") or {}
     if pending := session.get("mfa_pending_uid"):
@@ -188,7 +191,7 @@ async def _mfa_subject(request: Request, db: AsyncSession) -> User | None:
 
 
 @get("/login/mfa", name="accounts:mfa-challenge")
-async def mfa_challenge(request: Request, db: AsyncSession, next: str | None = None) -> Response:
+async def mfa_challenge(request: Request, db: DB, next: FromQuery[str | None] = None) -> Response:
     user = await _mfa_subject(request, db)
     if user is None:
         return see_other(request, "/login")
@@ -199,7 +202,7 @@ async def mfa_challenge(request: Request, db: AsyncSession, next: str | None = N
 
 
 @post("/login/mfa", name="accounts:mfa-challenge-submit")
-async def mfa_challenge_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
     user = await _mfa_subject(request, db)
     if user is None:
         return see_other(request, "/login")
@@ -273,14 +276,14 @@ def _signup_page(request: Request, *, form=None, errors=None, status_code=200, h
 
 
 @get("/signup", name="accounts:signup")
-async def signup_page(request: Request, role: str | None = None) -> Response:
+async def signup_page(request: Request, role: FromQuery[str | None] = None) -> Response:
     if request.scope.get("user") is not None:
         return see_other(request, "/dashboard")
     return _signup_page(request, form={"role": role if role in ("client", "contractor") else "client"})
 
 
 @post("/signup", name="accounts:signup-submit", opt={"form_template": "accounts/signup.html"})
-async def signup_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def signup_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
     form = {"name": text(data, "name"), "email": text(data, "email"), "role": text(data, "role")}
     ip = ip_of(request)
     if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
@@ -332,7 +335,7 @@ async def send_verification(request: Request, user: User) -> None:
 
 
 @get("/verify-email/{token:str}", name="accounts:verify-email")
-async def verify_email(request: Request, token: str, db: AsyncSession, state: State) -> Response:
+async def verify_email(request: Request, token: FromPath[str], db: DB, state: State) -> Response:
     payload, problem = read_verification_token(state.settings.secret_key, token)
     user = await services.verify_email(db, payload["uid"], payload["email"]) if payload else None
     if user is None:
@@ -369,7 +372,7 @@ async def reset_page(request: Request) -> Response:
 
 
 @post("/reset", name="accounts:reset-submit")
-async def reset_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def reset_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
     email = text(data, "email")
     if not services.EMAIL_PATTERN.match(services.normalize_email(email)):
         return render(
@@ -406,7 +409,7 @@ async def reset_submit(request: Request, data: FormData, db: AsyncSession, state
 
 
 @get("/reset/{token:str}", name="accounts:reset-form")
-async def reset_form(request: Request, token: str, db: AsyncSession) -> Response:
+async def reset_form(request: Request, token: FromPath[str], db: DB) -> Response:
     from app.accounts.models import TokenPurpose
     from app.accounts.tokens import find_one_time_token
 
@@ -420,7 +423,7 @@ async def reset_form(request: Request, token: str, db: AsyncSession) -> Response
 
 
 @post("/reset/{token:str}", name="accounts:reset-form-submit")
-async def reset_form_submit(request: Request, token: str, data: FormData, db: AsyncSession) -> Response:
+async def reset_form_submit(request: Request, token: FromPath[str], data: FormData, db: DB) -> Response:
     try:
         user = await services.finish_password_reset(db, token, str(data.get("password", "")))
     except FormError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import secrets
@@ -89,8 +90,9 @@ async def regenerate_recovery_codes(session: AsyncSession, user: User) -> list[s
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     codes = ["".join(secrets.choice(alphabet) for _ in range(10)) for _ in range(RECOVERY_CODES)]
-    for code in codes:
-        session.add(RecoveryCode(user_id=user.id, code_hash=HASHER.hash(code)))
+    hashes = await asyncio.to_thread(lambda: [HASHER.hash(code) for code in codes])
+    for code_hash in hashes:
+        session.add(RecoveryCode(user_id=user.id, code_hash=code_hash))
     return [_format_code(code) for code in codes]
 
 
@@ -106,14 +108,21 @@ async def use_recovery_code(session: AsyncSession, user: User, code: str) -> boo
             .with_for_update()
         )
     ).all()
-    for row in rows:
+    index = await asyncio.to_thread(_first_match, [row.code_hash for row in rows], wanted)
+    if index is None:
+        return False
+    rows[index].used_at = utcnow()
+    return True
+
+
+def _first_match(hashes: list[str], code: str) -> int | None:
+    for index, code_hash in enumerate(hashes):
         try:
-            if HASHER.verify(row.code_hash, wanted):
-                row.used_at = utcnow()
-                return True
+            if HASHER.verify(code_hash, code):
+                return index
         except Exception:  # noqa: BLE001,S112 — a mismatch raises; try the next code
             continue
-    return False
+    return None
 
 
 async def remaining_recovery_codes(session: AsyncSession, user: User) -> int:

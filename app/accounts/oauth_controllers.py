@@ -9,9 +9,8 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import oauth
 from app.accounts.audit import record_event
@@ -20,6 +19,7 @@ from app.accounts.guards import STEP_UP_SECONDS, confirm_url
 from app.accounts.models import User
 from app.accounts.oauth import Claims, Match, OAuthError, Provider
 from app.accounts.sessions import rotate_session, start_session
+from app.db import DB
 from app.errors import DomainError, FormError
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
@@ -90,7 +90,7 @@ def _begin_pending(request: Request, key: str, data: dict[str, Any]) -> None:
     request.scope["session"] = {key: {**data, "at": int(time.time())}}  # type: ignore[typeddict-item]
 
 
-async def _signed_in(request: Request, db: AsyncSession, user: User, provider: Provider, target: str) -> Response:
+async def _signed_in(request: Request, db: DB, user: User, provider: Provider, target: str) -> Response:
     """The end of every successful round trip: two-step users go on to their code."""
     if not user.is_active:
         await db.rollback()
@@ -117,7 +117,7 @@ async def _signed_in(request: Request, db: AsyncSession, user: User, provider: P
 
 
 @get("/auth/{provider:str}/start", name="oauth:start")
-async def start(request: Request, provider: str, next: str | None = None) -> Response:
+async def start(request: Request, provider: FromPath[str], next: FromQuery[str | None] = None) -> Response:
     found = _provider(request, provider)
     user = request.scope.get("user")
     target = safe_next(next, "/settings" if user else "/dashboard")
@@ -156,12 +156,12 @@ async def start(request: Request, provider: str, next: str | None = None) -> Res
 @get("/auth/{provider:str}/callback", name="oauth:callback")
 async def callback(
     request: Request,
-    provider: str,
-    db: AsyncSession,
-    code: str | None = None,
+    provider: FromPath[str],
+    db: DB,
+    code: FromQuery[str | None] = None,
     # "state" is a reserved handler argument in Litestar (app state), hence the rename.
-    returned_state: Annotated[str | None, Parameter(query="state")] = None,
-    error: str | None = None,
+    returned_state: Annotated[str | None, QueryParameter(name="state")] = None,
+    error: FromQuery[str | None] = None,
 ) -> Response:
     found = _provider(request, provider)
     pending = _session(request).pop("oauth", None)  # one use, whatever happens next
@@ -205,7 +205,7 @@ async def callback(
 
 
 async def _link_to_current_user(
-    request: Request, db: AsyncSession, provider: Provider, claims: Claims, pending: dict
+    request: Request, db: DB, provider: Provider, claims: Claims, pending: dict
 ) -> Response:
     user = request.scope.get("user")
     if user is None or user.id != pending.get("uid"):
@@ -226,9 +226,7 @@ async def _link_to_current_user(
     return see_other(request, pending.get("next") or "/settings")
 
 
-async def _sign_in_or_offer(
-    request: Request, db: AsyncSession, provider: Provider, claims: Claims, target: str
-) -> Response:
+async def _sign_in_or_offer(request: Request, db: DB, provider: Provider, claims: Claims, target: str) -> Response:
     found = await oauth.match_account(db, provider.name, claims)
     label = provider.label
     if found.kind is Match.known:
@@ -292,7 +290,7 @@ async def link_page(request: Request) -> Response:
 
 
 @post("/auth/link/confirm", name="oauth:link-confirm")
-async def link_confirm(request: Request, db: AsyncSession) -> Response:
+async def link_confirm(request: Request, db: DB) -> Response:
     pending = _pending(request, "oauth_link")
     provider = oauth.find_provider(request.app.state.settings, pending["provider"]) if pending else None
     if pending is None or provider is None:
@@ -348,7 +346,7 @@ async def signup_page(request: Request) -> Response:
 
 
 @post("/auth/signup/complete", name="oauth:signup-complete")
-async def signup_complete(request: Request, data: FormData, db: AsyncSession) -> Response:
+async def signup_complete(request: Request, data: FormData, db: DB) -> Response:
     pending = _pending(request, "oauth_signup")
     provider = oauth.find_provider(request.app.state.settings, pending["provider"]) if pending else None
     if pending is None or provider is None:

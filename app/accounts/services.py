@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, TokenPurpose, User, UserStatus
-from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from app.accounts.passwords_policy import password_problems
 from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import utcnow
@@ -41,7 +41,7 @@ async def create_user(
         email=normalize_email(email),
         name=name.strip(),
         role=role,
-        password_hash=hash_password(password) if password else None,
+        password_hash=await hash_password_async(password) if password else None,
         email_verified_at=utcnow() if verified else None,
         status=UserStatus.active,
     )
@@ -53,11 +53,11 @@ async def create_user(
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
     """The user when e-mail and password match; None otherwise, in the same time either way."""
     user = await get_user_by_email(session, email)
-    if not verify_password(user.password_hash if user else None, password):
+    if not await verify_password_async(user.password_hash if user else None, password):
         return None
     assert user is not None
     if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_async(password)
     return user
 
 
@@ -123,24 +123,24 @@ async def finish_password_reset(session: AsyncSession, token: str, password: str
     if problems:
         raise FormError({"password": problems})
     row.used_at = utcnow()
-    set_password(user, password)
+    await set_password(user, password)
     return user
 
 
-def set_password(user: User, password: str) -> None:
+async def set_password(user: User, password: str) -> None:
     """New hash; every existing session of the user ends (the caller starts a fresh one)."""
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password_async(password)
     user.password_changed_at = utcnow()
     user.session_epoch += 1
 
 
 async def change_password(session: AsyncSession, user: User, current: str, new: str) -> None:
     errors: dict[str, list[str]] = {}
-    if user.password_hash and not verify_password(user.password_hash, current):
+    if user.password_hash and not await verify_password_async(user.password_hash, current):
         errors["current_password"] = ["That is not your current password."]
     problems = password_problems(new, user_inputs=(user.name, user.email))
     if problems:
         errors["new_password"] = problems
     if errors:
         raise FormError(errors)
-    set_password(user, new)
+    await set_password(user, new)

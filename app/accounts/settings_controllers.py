@@ -8,20 +8,20 @@ from datetime import timedelta
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
 from app.accounts.controllers import MFA_PER_USER, count, limited, oauth_providers, safe_next, too_many
 from app.accounts.guards import STEP_UP_SECONDS, requires_login, requires_recent_auth
 from app.accounts.models import OAuthIdentity, TokenPurpose, User
-from app.accounts.passwords import verify_password
+from app.accounts.passwords import verify_password_async
 from app.accounts.passwords_policy import MIN_LENGTH
 from app.accounts.sessions import list_devices, revoke_device, revoke_other_devices, start_session
 from app.accounts.tokens import find_one_time_token, issue_one_time_token
-from app.db import utcnow
+from app.db import DB, utcnow
 from app.errors import FormError
 from app.mail.services import queue_email
 from app.web.forms import FormData, text
@@ -32,13 +32,13 @@ EMAIL_CHANGE_LIFETIME = timedelta(hours=24)
 GUARDED = [requires_login]
 
 
-async def _me(request: Request, db: AsyncSession) -> User:
+async def _me(request: Request, db: DB) -> User:
     user = await db.get(User, request.scope["user"].id, with_for_update=True)
     assert user is not None
     return user
 
 
-async def _settings_page(request: Request, db: AsyncSession, *, errors=None, form=None, status_code=200) -> Response:
+async def _settings_page(request: Request, db: DB, *, errors=None, form=None, status_code=200) -> Response:
     user = request.scope["user"]
     return render(
         request,
@@ -60,12 +60,12 @@ async def _settings_page(request: Request, db: AsyncSession, *, errors=None, for
 
 
 @get("/settings", name="settings:index", guards=GUARDED)
-async def settings_page(request: Request, db: AsyncSession) -> Response:
+async def settings_page(request: Request, db: DB) -> Response:
     return await _settings_page(request, db)
 
 
 @post("/settings/profile", name="settings:profile", guards=GUARDED)
-async def update_profile(request: Request, data: FormData, db: AsyncSession) -> Response:
+async def update_profile(request: Request, data: FormData, db: DB) -> Response:
     name = text(data, "name")
     if not name or len(name) > 200:
         return await _settings_page(
@@ -83,7 +83,7 @@ async def update_profile(request: Request, data: FormData, db: AsyncSession) -> 
 
 
 @post("/settings/email", name="settings:email", guards=[requires_recent_auth])
-async def change_email(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def change_email(request: Request, data: FormData, db: DB, state: State) -> Response:
     new_email = services.normalize_email(text(data, "email"))
     user = await _me(request, db)
     error = None
@@ -115,7 +115,7 @@ async def change_email(request: Request, data: FormData, db: AsyncSession, state
 
 
 @get("/settings/email/confirm/{token:str}", name="settings:email-confirm", guards=GUARDED)
-async def confirm_email_change(request: Request, token: str, db: AsyncSession) -> Response:
+async def confirm_email_change(request: Request, token: FromPath[str], db: DB) -> Response:
     row = await find_one_time_token(db, token, TokenPurpose.email_change, lock=True)
     if row is None or row.user_id != request.scope["user"].id:
         return render(request, "accounts/verify_result.html", {"ok": False, "problem": "invalid"}, status_code=400)
@@ -132,7 +132,7 @@ async def confirm_email_change(request: Request, token: str, db: AsyncSession) -
 
 
 @post("/settings/password", name="settings:password", guards=[requires_recent_auth])
-async def change_password(request: Request, data: FormData, db: AsyncSession) -> Response:
+async def change_password(request: Request, data: FormData, db: DB) -> Response:
     user = await _me(request, db)
     try:
         await services.change_password(
@@ -154,7 +154,7 @@ async def change_password(request: Request, data: FormData, db: AsyncSession) ->
 
 
 @post("/settings/sessions/{sid:str}/revoke", name="settings:revoke-session", guards=GUARDED)
-async def revoke_session(request: Request, sid: str) -> Response:
+async def revoke_session(request: Request, sid: FromPath[str]) -> Response:
     if not await revoke_device(request, request.scope["user"].id, sid):
         raise NotFoundException()
     flash(request, "That device was signed out.", category="success")
@@ -165,7 +165,9 @@ async def revoke_session(request: Request, sid: str) -> Response:
 
 
 @get("/settings/mfa", name="settings:mfa", guards=GUARDED)
-async def mfa_setup(request: Request, required: str | None = None, next: str | None = None) -> Response:
+async def mfa_setup(
+    request: Request, required: FromQuery[str | None] = None, next: FromQuery[str | None] = None
+) -> Response:
     user = request.scope["user"]
     if user.mfa_enabled_at is not None:
         return see_other(request, "/settings")
@@ -187,7 +189,7 @@ async def mfa_setup(request: Request, required: str | None = None, next: str | N
 
 
 @post("/settings/mfa", name="settings:mfa-confirm", guards=GUARDED)
-async def mfa_confirm(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def mfa_confirm(request: Request, data: FormData, db: DB, state: State) -> Response:
     session = request.scope["session"]
     secret = session.get("mfa_setup_secret")
     user = await _me(request, db)
@@ -223,7 +225,7 @@ async def mfa_confirm(request: Request, data: FormData, db: AsyncSession, state:
 
 
 @post("/settings/mfa/recovery-codes", name="settings:mfa-codes", guards=[requires_recent_auth])
-async def mfa_new_codes(request: Request, db: AsyncSession) -> Response:
+async def mfa_new_codes(request: Request, db: DB) -> Response:
     user = await _me(request, db)
     if user.mfa_enabled_at is None:
         return see_other(request, "/settings/mfa")
@@ -234,7 +236,7 @@ async def mfa_new_codes(request: Request, db: AsyncSession) -> Response:
 
 
 @post("/settings/mfa/disable", name="settings:mfa-disable", guards=[requires_recent_auth])
-async def mfa_disable(request: Request, db: AsyncSession) -> Response:
+async def mfa_disable(request: Request, db: DB) -> Response:
     user = await _me(request, db)
     if user.is_admin:
         flash(request, "Admins must keep two-step sign-in on.", category="error")
@@ -251,12 +253,12 @@ async def mfa_disable(request: Request, db: AsyncSession) -> Response:
 
 
 @get("/settings/confirm", name="settings:confirm", guards=GUARDED)
-async def confirm_page(request: Request, next: str | None = None) -> Response:
+async def confirm_page(request: Request, next: FromQuery[str | None] = None) -> Response:
     return render(request, "accounts/confirm.html", {"errors": {}, "next": safe_next(next, "/settings")})
 
 
 @post("/settings/confirm", name="settings:confirm-submit", guards=GUARDED)
-async def confirm_submit(request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+async def confirm_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
     """Sensitive changes ask again: the authenticator code when two-step is on, else the password."""
     user = request.scope["user"]
     target = safe_next(text(data, "next"), "/settings")
@@ -269,7 +271,7 @@ async def confirm_submit(request: Request, data: FormData, db: AsyncSession, sta
         secret = mfa.user_secret(user, state.settings.secret_key)
         ok, field = bool(secret and mfa.code_matches(secret, text(data, "code"))), "code"
     else:
-        ok, field = verify_password(user.password_hash, str(data.get("password", ""))), "password"
+        ok, field = await verify_password_async(user.password_hash, str(data.get("password", ""))), "password"
     if not ok:
         await count(request, check)
         message = "That code is not right." if field == "code" else "That is not your password."

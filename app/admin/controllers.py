@@ -5,14 +5,15 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import requires_admin
 from app.accounts.models import AccountEvent, User
 from app.accounts.services import EMAIL_PATTERN, normalize_email, start_password_reset
 from app.admin import services
+from app.db import DB
 from app.errors import DomainError
 from app.mail.services import queue_email
 from app.web.forms import FormData, text
@@ -29,14 +30,16 @@ class AdminController(Controller):
     guards = [requires_admin]
 
     @get("/", name="admin:index")
-    async def index(self, request: Request, db: AsyncSession) -> Response:
+    async def index(self, request: Request, db: DB) -> Response:
         by_role = dict((await db.execute(select(User.role, func.count()).group_by(User.role))).all())
         failed = await db.scalar(select(func.count()).select_from(FailedJob).where(FailedJob.retried_at.is_(None)))
         events = (await db.scalars(select(AccountEvent).order_by(AccountEvent.id.desc()).limit(20))).all()
         return render(request, "admin/index.html", {"by_role": by_role, "failed_count": failed or 0, "events": events})
 
     @get("/users", name="admin:users")
-    async def users(self, request: Request, db: AsyncSession, q: str | None = None, page: int = 1) -> Response:
+    async def users(
+        self, request: Request, db: DB, q: FromQuery[str | None] = None, page: FromQuery[int] = 1
+    ) -> Response:
         query = select(User).order_by(User.id.desc())
         if q:
             like = f"%{q.strip().lower()}%"
@@ -53,7 +56,7 @@ class AdminController(Controller):
         )
 
     @post("/users/{user_id:int}/suspend", name="admin:suspend")
-    async def suspend(self, request: Request, user_id: int, data: FormData, db: AsyncSession) -> Response:
+    async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB) -> Response:
         reason = text(data, "reason") or "Suspended by an administrator."
         try:
             user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
@@ -64,7 +67,7 @@ class AdminController(Controller):
         return see_other(request, "/admin/users")
 
     @post("/users/{user_id:int}/reactivate", name="admin:reactivate")
-    async def reactivate(self, request: Request, user_id: int, db: AsyncSession) -> Response:
+    async def reactivate(self, request: Request, user_id: FromPath[int], db: DB) -> Response:
         try:
             user = await services.reactivate(db, request.scope["user"], user_id, request=request)
         except LookupError:
@@ -74,7 +77,7 @@ class AdminController(Controller):
         return see_other(request, "/admin/users")
 
     @post("/admins", name="admin:create-admin")
-    async def create_admin(self, request: Request, data: FormData, db: AsyncSession, state: State) -> Response:
+    async def create_admin(self, request: Request, data: FormData, db: DB, state: State) -> Response:
         email, name = normalize_email(text(data, "email")), text(data, "name")
         errors: dict[str, list[str]] = {}
         if not name:
@@ -117,12 +120,12 @@ class AdminController(Controller):
         return see_other(request, "/admin/users")
 
     @get("/jobs", name="admin:jobs")
-    async def jobs(self, request: Request, db: AsyncSession) -> Response:
+    async def jobs(self, request: Request, db: DB) -> Response:
         rows = (await db.scalars(select(FailedJob).order_by(FailedJob.id.desc()).limit(200))).all()
         return render(request, "admin/jobs.html", {"jobs": rows})
 
     @post("/jobs/{job_id:int}/retry", name="admin:retry-job")
-    async def retry_job(self, request: Request, job_id: int, state: State) -> Response:
+    async def retry_job(self, request: Request, job_id: FromPath[int], state: State) -> Response:
         try:
             await retry_failed(state.sessionmaker, state.queue, job_id)
         except LookupError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent
 from redis.exceptions import RedisError
 
@@ -12,7 +13,7 @@ from app.events.stream import parse_last_event_id, user_stream
 
 
 @get("/events", name="events:stream", opt={"skip_prometheus": True})
-async def event_stream(request: Request, channels: ChannelsPlugin) -> ServerSentEvent | Response:
+async def event_stream(request: Request, channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent | Response:
     state = request.app.state
     redis = state.redis
     # Redis first: while it is away, sessions cannot be read either, and the browser should

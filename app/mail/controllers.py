@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 
 from app.mail.catcher import parse_caught, read_caught
 from app.web.templating import render
@@ -14,7 +15,7 @@ def _mail_dir(request: Request):
 
 
 @get("/dev/mail", name="dev:mail")
-async def inbox(request: Request, id: str | None = None) -> Response:
+async def inbox(request: Request, id: FromQuery[str | None] = None) -> Response:
     messages = read_caught(_mail_dir(request))
     selected = next((m for m in messages if m.id == id), messages[0] if messages else None)
     return render(
@@ -29,7 +30,7 @@ async def inbox(request: Request, id: str | None = None) -> Response:
 
 
 @get("/dev/mail/{message_id:str}/html", name="dev:mail-html")
-async def message_html(request: Request, message_id: str) -> Response:
+async def message_html(request: Request, message_id: FromPath[str]) -> Response:
     path = _mail_dir(request) / f"{message_id}.eml"
     if not message_id.replace("-", "").isalnum() or not path.is_file():
         raise NotFoundException()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get
+from litestar.params import FromQuery
 
 from app.accounts.guards import requires_login
 from app.accounts.models import Role
@@ -16,7 +17,7 @@ def landing(request: Request) -> Response:
 
 
 @get("/dashboard", name="pages:dashboard", guards=[requires_login], sync_to_thread=False)
-def dashboard(request: Request, welcome: str | None = None) -> Response:
+def dashboard(request: Request, welcome: FromQuery[str | None] = None) -> Response:
     """Each role's home: admins go to the console, clients and contractors to their dashboard."""
     user = request.scope["user"]
     if user.role == Role.admin:
