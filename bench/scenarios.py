@@ -94,7 +94,9 @@ def make_sign_in_user(ctx: SetupContext) -> dict[str, Any]:
     async def create() -> None:
         engine = make_engine(load_settings(ctx.env))
         async with make_sessionmaker(engine)() as session, session.begin():
-            await create_user(session, email=email, name="Bench Client", role=Role.client, password=password, verified=True)
+            await create_user(
+                session, email=email, name="Bench Client", role=Role.client, password=password, verified=True
+            )
         await engine.dispose()
 
     asyncio.run(create())
@@ -129,7 +131,9 @@ SCENARIOS.append(
         "pactline sign-in (argon2id)",
         target="app",
         setup=make_sign_in_user,
-        prepare=functools.partial(csrf_form, page="/login", action="/login", fields=("email", "password"), expect=(303,)),
+        prepare=functools.partial(
+            csrf_form, page="/login", action="/login", fields=("email", "password"), expect=(303,)
+        ),
         notes="POST /login with the right password: argon2id verification (m=19 MiB, t=2, p=1), "
         "session rotation and a new Redis session per sign-in. One server process.",
     )

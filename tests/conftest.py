@@ -265,11 +265,18 @@ async def browser():
 class PageProblems:
     """Console errors and CSP violations seen by a page: tests assert there are none."""
 
+    # Chromium logs every 4xx answer as a console error; tests assert on statuses themselves.
+    HTTP_STATUS = "Failed to load resource: the server responded with a status of"
+
     def __init__(self) -> None:
         self.errors: list[str] = []
 
+    def _console(self, msg) -> None:
+        if msg.type == "error" and not msg.text.startswith(self.HTTP_STATUS):
+            self.errors.append(msg.text)
+
     def attach(self, page) -> None:
-        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
 
 

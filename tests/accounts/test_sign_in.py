@@ -135,3 +135,40 @@ async def test_failed_sign_ins_are_limited_per_address_and_account_then_recover(
     anonymous._csrf = None
     recovered = await anonymous.post_form("/login", {"email": user.email, "password": PASSWORD})
     assert recovered.status_code == 303
+
+
+async def test_an_idle_session_ends_after_two_hours(app, client):
+    import json as _json
+    import time
+
+    sid = client.cookies.get(SESSION_COOKIE)
+    key = f"sessions:{sid}"
+    data = _json.loads(await app.state.redis.get(key))
+    data["seen_at"] = int(time.time()) - 2 * 3600 - 5
+    await app.state.redis.set(key, _json.dumps(data), keepttl=True)
+    response = await client.get("/dashboard")
+    assert response.status_code == 303
+
+
+async def test_remember_me_keeps_the_session_for_30_days_instead_of_14(app, anonymous, db):
+    user = await make_user(db)
+    await anonymous.post_form("/login", {"email": user.email, "password": PASSWORD})
+    short_ttl = await app.state.redis.ttl(f"sessions:{anonymous.cookies.get(SESSION_COOKIE)}")
+    await anonymous.post_form("/login", {"email": user.email, "password": PASSWORD, "remember": "on"})
+    long_ttl = await app.state.redis.ttl(f"sessions:{anonymous.cookies.get(SESSION_COOKIE)}")
+    assert 13 * 86400 < short_ttl <= 14 * 86400
+    assert 29 * 86400 < long_ttl <= 30 * 86400
+
+
+async def test_sign_ins_and_failures_are_recorded(client, db):
+    from sqlalchemy import select
+
+    from app.accounts.models import AccountEvent
+
+    await client.post_form("/login", {"email": client.user.email, "password": "definitely wrong"})
+    kinds = (
+        await db.scalars(
+            select(AccountEvent.kind).where(AccountEvent.user_id == client.user.id).order_by(AccountEvent.id)
+        )
+    ).all()
+    assert kinds == ["signed_in", "sign_in_failed"]

@@ -96,3 +96,19 @@ async def test_email_goes_out_over_smtp_with_html_and_text(app, smtp_server):
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Sam" in text and "Sam" in html
+
+
+def test_the_web_app_knows_every_task_without_starting_a_worker(test_env):
+    """A fresh web process (no worker in it) must be able to enqueue e-mails by name."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **test_env, "RUN_WORKER_IN_PROCESS": "0"}
+    script = (
+        "from app.asgi import create_app; create_app(); from app.worker.registry import TASKS; print(sorted(TASKS))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "'send_email'" in result.stdout and "'purge_delivered_outbox'" in result.stdout

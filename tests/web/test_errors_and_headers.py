@@ -75,3 +75,26 @@ async def test_vendored_htmx_is_2_0_and_sse_extension_is_2_2(anonymous):
     html = (await anonymous.get("/")).text
     assert re.search(r"/static/vendor/htmx-2\.0\.\d+\.min\.js", html)
     assert re.search(r"/static/vendor/htmx-ext-sse-2\.2\.\d+(\.min)?\.js", html)
+
+
+async def test_a_refused_action_gets_the_designed_409_page_or_a_toast(admin):
+    page = await admin.post_form(f"/admin/users/{admin.user.id}/suspend", {"reason": "test"})
+    assert page.status_code == 409
+    assert "You cannot suspend your own account." in page.text
+    toast = await admin.htmx("POST", f"/admin/users/{admin.user.id}/suspend", data={"reason": "test"})
+    assert toast.status_code == 409 and toast.headers["hx-reswap"] == "none"
+    assert json.loads(toast.headers["hx-trigger"])["toast"]["message"] == "You cannot suspend your own account."
+
+
+async def test_the_mail_catcher_page_exists_only_in_development(anonymous):
+    assert (await anonymous.get("/dev/mail")).status_code == 404
+
+
+async def test_hsts_is_sent_when_served_over_https(settings):
+    from dataclasses import replace
+
+    from app.web.security import security_headers
+
+    assert "Strict-Transport-Security" not in security_headers(settings)
+    https = replace(settings, environment="production", app_base_url="https://pactline.example")
+    assert security_headers(https)["Strict-Transport-Security"].startswith("max-age=63072000")
