@@ -12,14 +12,14 @@ from litestar.plugins.flash import flash
 
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
+from app.accounts.emails import send_password_link, send_verification
 from app.accounts.guards import requires_login
 from app.accounts.models import Role, User
 from app.accounts.passwords_policy import MIN_LENGTH, strength
 from app.accounts.sessions import end_session, rotate_session, start_session
-from app.accounts.tokens import make_verification_token, read_verification_token
+from app.accounts.tokens import read_verification_token
 from app.db import DB
 from app.errors import DomainError, FormError
-from app.mail.services import queue_email
 from app.web.forms import Errors, FormData, checkbox, text
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter, client_ip
@@ -304,7 +304,7 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
         await db.rollback()
         return _signup_page(request, form=form, errors=exc.errors, status_code=422)
     record_event(db, "signed_up", user_id=user.id, request=request, role=user.role)
-    await send_verification(request, user)
+    await send_verification(request.app.state.queue, request.app.state.settings, user)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
     return see_other(request, "/dashboard?welcome=1")
@@ -319,18 +319,6 @@ async def password_strength(request: Request, data: FormData) -> Response:
         request,
         "accounts/_password_strength.html",
         {"strength": found, "length": len(password), "min_length": MIN_LENGTH},
-    )
-
-
-async def send_verification(request: Request, user: User) -> None:
-    settings = request.app.state.settings
-    token = make_verification_token(settings.secret_key, user.id, user.email)
-    await queue_email(
-        request.app.state.queue,
-        to=user.email,
-        subject="Confirm your e-mail address",
-        template="verify_email",
-        context={"name": user.name, "link": f"{settings.app_base_url}/verify-email/{token}"},
     )
 
 
@@ -358,7 +346,7 @@ async def resend_verification(request: Request) -> Response:
         flash(request, too_many(verdict), category="warning")
     else:
         await count(request, (RESET_PER_EMAIL, f"verify|{user.id}"))
-        await send_verification(request, user)
+        await send_verification(request.app.state.queue, request.app.state.settings, user)
         flash(request, f"We sent a new confirmation link to {user.email}.", category="success")
     return see_other(request, safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path))
 
@@ -396,12 +384,8 @@ async def reset_submit(request: Request, data: FormData, db: DB, state: State) -
     if started is not None:
         user, token = started
         record_event(db, "password_reset_requested", user_id=user.id, request=request)
-        await queue_email(
-            state.queue,
-            to=user.email,
-            subject="Reset your Pactline password",
-            template="password_reset",
-            context={"name": user.name, "link": f"{state.settings.app_base_url}/reset/{token}"},
+        await send_password_link(
+            state.queue, state.settings, user, token, subject="Reset your Pactline password", template="password_reset"
         )
     await db.commit()
     # The same answer whether or not the address has an account.

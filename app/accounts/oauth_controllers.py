@@ -14,7 +14,8 @@ from litestar.plugins.flash import flash
 
 from app.accounts import oauth
 from app.accounts.audit import record_event
-from app.accounts.controllers import safe_next, send_verification
+from app.accounts.controllers import safe_next
+from app.accounts.emails import send_verification
 from app.accounts.guards import STEP_UP_SECONDS, confirm_url
 from app.accounts.models import User
 from app.accounts.oauth import Claims, Match, OAuthError, Provider
@@ -366,7 +367,7 @@ async def signup_complete(request: Request, data: FormData, db: DB) -> Response:
         return _problem(request, f"{exc.message} Sign in instead.", 409)
     record_event(db, "signed_up", user_id=user.id, request=request, role=user.role, method=provider.name)
     if not claims.email_verified:
-        await send_verification(request, user)
+        await send_verification(request.app.state.queue, request.app.state.settings, user)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
     target = safe_next(pending.get("next"))

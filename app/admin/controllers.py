@@ -9,13 +9,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
+from app.accounts.emails import send_password_link
 from app.accounts.guards import requires_admin
 from app.accounts.models import AccountEvent, User
 from app.accounts.services import EMAIL_PATTERN, normalize_email, start_password_reset
 from app.admin import services
 from app.db import DB
 from app.errors import DomainError
-from app.mail.services import queue_email
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -108,12 +108,8 @@ class AdminController(Controller):
         started = await start_password_reset(db, user.email)
         assert started is not None
         _, token = started
-        await queue_email(
-            state.queue,
-            to=user.email,
-            subject="You are now a Pactline admin",
-            template="admin_invite",
-            context={"name": user.name, "link": f"{state.settings.app_base_url}/reset/{token}"},
+        await send_password_link(
+            state.queue, state.settings, user, token, subject="You are now a Pactline admin", template="admin_invite"
         )
         await db.commit()
         flash(request, f"{name} was added as an admin and will get an e-mail to set a password.", category="success")
