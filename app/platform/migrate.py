@@ -15,7 +15,7 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
+def upgrade(settings: Settings, revision: str = "heads") -> None:
     command.upgrade(alembic_config(settings), revision)
 
 

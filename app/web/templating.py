@@ -56,6 +56,7 @@ def make_environment() -> Environment:
     env.globals["static_url"] = static_url
     env.filters["when"] = when
     env.filters["timestamp"] = timestamp
+    env.filters["money"] = lambda value: value.format() if value is not None else ""
     return env
 
 
