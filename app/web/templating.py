@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -122,13 +121,9 @@ def render(
     return response
 
 
+@lru_cache(maxsize=1)
 def email_environment() -> Environment:
     """E-mails render outside a request: same templates folder, no request helpers."""
-    return _email_env()
-
-
-@lru_cache(maxsize=1)
-def _email_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default_for_string=False),
@@ -138,6 +133,3 @@ def _email_env() -> Environment:
     env.globals["static_url"] = static_url
     return env
 
-
-def templates_dir() -> Path:
-    return TEMPLATES
