@@ -33,7 +33,6 @@ from app.web.errors import EXCEPTION_HANDLERS
 from app.web.ops import health, metrics, ready
 from app.web.security import edge_middleware
 from app.web.templating import STATIC, template_config
-from app.worker.registry import load_tasks
 
 UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
 
@@ -41,7 +40,6 @@ UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    load_tasks()  # the web process enqueues jobs by name: the registry must be complete here too
     resources = Resources.create(settings)
     templates = template_config(settings)
     prometheus = PrometheusConfig(

@@ -36,6 +36,8 @@ def task(*, retries: int = 5, retry_delay: float = 2.0, max_delay: float = 600.0
 
 def build_job(name: str, **kwargs: Any) -> Job:
     if name not in TASKS:
+        load_tasks()  # any process may enqueue (web, CLI, worker): the registry completes itself
+    if name not in TASKS:
         raise LookupError(f"no task named {name!r}; is its module imported by load_tasks()?")
     spec = TASKS[name]
     return Job(

@@ -72,7 +72,25 @@ def test_dev_serves_demo_data_stops_cleanly_and_keeps_data(tmp_path):
         wait_healthy(first, url)
         assert httpx.get(f"{url}/ready").status_code == 200
         assert sign_in_works(url)
-        assert httpx.get(f"{url}/dev/mail").status_code == 200
+        # A CLI command reuses the running services; the in-process worker sends the mail to
+        # the local catcher, and /dev/mail shows it.
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ENVIRONMENT"}}
+        sent = subprocess.run(
+            [sys.executable, "-m", "app.cli", "send-test-email", "someone@example.test"],
+            cwd=ROOT,
+            env={**env, "PACTLINE_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert sent.returncode == 0, sent.stderr
+        for _ in range(100):
+            inbox = httpx.get(f"{url}/dev/mail").text
+            if "Pactline test message" in inbox:
+                break
+            time.sleep(0.1)
+        assert "Pactline test message" in inbox and "someone@example.test" in inbox
+        assert processes_using(str(data_dir)), "the CLI must not stop services make dev owns"
     finally:
         stop(first)
     assert first.returncode is not None

@@ -88,3 +88,21 @@ async def test_live_stream_answers_503_with_retry_after_while_redis_is_down(sett
         response = await asyncio.wait_for(http.get("/events"), timeout=10)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
+
+
+async def test_access_logs_are_json_lines_with_the_request_id(settings, capfd):
+    import json
+
+    from app.platform.logging import configure_logging
+
+    chatty = replace(settings, log_level="INFO", log_json=True, run_worker_in_process=False)
+    try:
+        async with running(chatty) as http:
+            response = await http.get("/health")
+        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+        access = [line for line in lines if line.get("event") == "request" and line.get("path") == "/health"]
+        assert access, lines
+        assert access[0]["request_id"] == response.headers["x-request-id"]
+        assert access[0]["status"] == 200 and "duration_ms" in access[0]
+    finally:
+        configure_logging(settings.log_level, json=settings.log_json)
