@@ -1,0 +1,1 @@
+"""Client companies: members, verification, and invitations to colleagues and contractors."""

@@ -1,0 +1,267 @@
+"""Company pages for clients, public invitation pages, and the console's company checks."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from sqlalchemy import select
+
+from app.accounts.guards import requires_admin, requires_login, requires_role
+from app.accounts.models import Role, User
+from app.companies import services
+from app.companies.models import Company, Invitation, InvitationKind, Verification
+from app.db import DB, utcnow
+from app.errors import DomainError, FormError
+from app.events import publish
+from app.mail.services import queue_email
+from app.web.forms import FormData, text
+from app.web.htmx import see_other
+from app.web.ratelimit import Limit, RateLimiter
+from app.web.templating import render, render_string
+
+ASK_AGAIN = Limit("invitation-ask-again", attempts=1, window_seconds=24 * 3600)
+COMPANY_FIELDS = ("name", "registration_number", "country", "vat_id", "address")
+
+
+def _form(data: dict) -> dict[str, str]:
+    return {name: text(data, name) for name in COMPANY_FIELDS}
+
+
+class CompanyController(Controller):
+    path = "/company"
+    guards = [requires_role(Role.client)]
+
+    async def _page(self, request: Request, db: DB, *, errors=None, form=None, status_code=200) -> Response:
+        membership = await services.membership_of(db, request.scope["user"])
+        context = {
+            "membership": membership,
+            "errors": errors or {},
+            "form": form or {},
+            "countries": services.COUNTRIES,
+            "now": utcnow(),
+        }
+        if membership is not None:
+            context |= await services.company_page_data(db, membership.company)
+        return render(request, "companies/company.html", context, status_code=status_code)
+
+    async def _membership(self, request: Request, db: DB) -> services.Membership:
+        membership = await services.membership_of(db, request.scope["user"])
+        if membership is None:
+            raise NotFoundException()
+        return membership
+
+    @get("/", name="companies:mine")
+    async def mine(self, request: Request, db: DB) -> Response:
+        return await self._page(request, db)
+
+    @post("/", name="companies:create")
+    async def create(self, request: Request, data: FormData, db: DB) -> Response:
+        try:
+            await services.create_company(db, request.scope["user"], _form(data))
+        except FormError as exc:
+            await db.rollback()
+            return await self._page(request, db, errors=exc.errors, form=_form(data), status_code=422)
+        await db.commit()
+        flash(
+            request,
+            "Your company is set up. Ask for verification to show contractors a verified badge.",
+            category="success",
+        )
+        return see_other(request, "/company")
+
+    @post("/details", name="companies:update")
+    async def update(self, request: Request, data: FormData, db: DB) -> Response:
+        membership = await self._membership(request, db)
+        try:
+            await services.update_company(db, membership, _form(data))
+        except FormError as exc:
+            await db.rollback()
+            return await self._page(request, db, errors=exc.errors, form=_form(data), status_code=422)
+        await db.commit()
+        flash(request, "Company details saved.", category="success")
+        return see_other(request, "/company")
+
+    @post("/verification", name="companies:request-verification")
+    async def ask_verification(self, request: Request, db: DB) -> Response:
+        await services.request_verification(db, await self._membership(request, db))
+        await db.commit()
+        flash(
+            request,
+            "Thanks. An administrator will check the company's registration, usually within one working day.",
+            category="success",
+        )
+        return see_other(request, "/company")
+
+    @post("/invitations", name="companies:invite")
+    async def invite(self, request: Request, data: FormData, db: DB, state: State) -> Response:
+        membership = await self._membership(request, db)
+        user: User = request.scope["user"]
+        kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
+        try:
+            invitation, token = await services.invite(
+                db, membership, user, kind=kind, email=text(data, "email"), message=text(data, "message")
+            )
+        except FormError as exc:
+            await db.rollback()
+            return await self._page(
+                request,
+                db,
+                errors=exc.errors,
+                form={"email": text(data, "email"), "message": text(data, "message")},
+                status_code=422,
+            )
+        template = "invitation_member" if kind == InvitationKind.member else "invitation_contractor"
+        await queue_email(
+            state.queue,
+            to=invitation.email,
+            subject=f"{user.name} invites you to work with {membership.company.name} on Pactline",
+            template=template,
+            context={
+                "inviter": user.name,
+                "company": membership.company.name,
+                "message": invitation.message or "",
+                "link": f"{state.settings.app_base_url}/invitations/{token}",
+            },
+        )
+        await db.commit()
+        flash(request, f"Invitation sent to {invitation.email}. It works for 7 days.", category="success")
+        return see_other(request, "/company")
+
+    @post("/invitations/{invitation_id:int}/revoke", name="companies:revoke")
+    async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
+        try:
+            invitation = await services.revoke(db, await self._membership(request, db), invitation_id)
+        except LookupError:
+            raise NotFoundException() from None
+        await db.commit()
+        flash(request, f"The invitation to {invitation.email} was withdrawn.", category="success")
+        return see_other(request, "/company")
+
+    @post("/leave", name="companies:leave")
+    async def leave(self, request: Request, db: DB) -> Response:
+        await services.leave(db, await self._membership(request, db))
+        await db.commit()
+        flash(request, "You left the company.", category="success")
+        return see_other(request, "/dashboard")
+
+
+class InvitationController(Controller):
+    """Public: the link in the e-mail. Accepting needs the right kind of account."""
+
+    path = "/invitations"
+
+    async def _invitation(self, db: DB, token: str) -> tuple[Invitation, Company]:
+        invitation = await services.find_invitation(db, token)
+        if invitation is None:
+            raise NotFoundException()
+        company = await db.get(Company, invitation.company_id)
+        assert company is not None
+        return invitation, company
+
+    @get("/{token:str}", name="invitations:show")
+    async def show(self, request: Request, token: FromPath[str], db: DB) -> Response:
+        invitation, company = await self._invitation(db, token)
+        inviter = await db.get(User, invitation.invited_by)
+        return render(
+            request,
+            "companies/invitation.html",
+            {
+                "invitation": invitation,
+                "company": company,
+                "inviter": inviter,
+                "status": invitation.status(utcnow()),
+                "token": token,
+            },
+        )
+
+    @post("/{token:str}/accept", name="invitations:accept", guards=[requires_login])
+    async def accept(self, request: Request, token: FromPath[str], db: DB) -> Response:
+        user: User = request.scope["user"]
+        try:
+            invitation = await services.accept(db, token, user)
+        except LookupError:
+            raise NotFoundException() from None
+        company = await db.get(Company, invitation.company_id)
+        row = render_string(request, "companies/_invitation_row.html", {"invitation": invitation, "now": utcnow()})
+        publish(db, invitation.invited_by, f"invitation-{invitation.id}", row)
+        await db.commit()
+        flash(
+            request,
+            f"You joined {company.name}."
+            if invitation.kind == InvitationKind.member
+            else f"You are now on {company.name}'s contractor list.",
+            category="success",
+        )
+        return see_other(request, "/company" if invitation.kind == InvitationKind.member else "/dashboard")
+
+    @post("/{token:str}/ask-again", name="invitations:ask-again")
+    async def ask_again(self, request: Request, token: FromPath[str], db: DB, state: State) -> Response:
+        invitation, company = await self._invitation(db, token)
+        if invitation.status(utcnow()) in ("expired", "revoked", "accepted"):
+            verdict = await RateLimiter(state.redis).hit(ASK_AGAIN, str(invitation.id))
+            inviter = await db.get(User, invitation.invited_by)
+            if verdict.allowed and inviter is not None:
+                await queue_email(
+                    state.queue,
+                    to=inviter.email,
+                    subject=f"{invitation.email} asks for a new Pactline invitation",
+                    template="invitation_ask_again",
+                    context={
+                        "name": inviter.name,
+                        "email": invitation.email,
+                        "company": company.name,
+                        "link": f"{state.settings.app_base_url}/company",
+                    },
+                )
+        flash(request, f"We asked {company.name} to send you a new invitation.", category="success")
+        return see_other(request, f"/invitations/{token}")
+
+
+class CompanyReviewController(Controller):
+    """Console: companies waiting for a registration check."""
+
+    path = "/admin/companies"
+    guards = [requires_admin]
+
+    @get("/", name="admin:companies")
+    async def queue(self, request: Request, db: DB) -> Response:
+        pending = (
+            await db.scalars(select(Company).where(Company.verification == Verification.pending).order_by(Company.id))
+        ).all()
+        recent = (
+            await db.scalars(
+                select(Company)
+                .where(Company.verification != Verification.pending)
+                .order_by(Company.id.desc())
+                .limit(50)
+            )
+        ).all()
+        return render(
+            request,
+            "admin/companies.html",
+            {"pending": pending, "recent": recent, "countries": services.COUNTRIES, "errors": {}},
+        )
+
+    @post("/{company_id:int}/decide", name="admin:companies-decide")
+    async def decide(self, request: Request, company_id: FromPath[int], data: FormData, db: DB) -> Response:
+        approve = text(data, "decision") == "verify"
+        try:
+            company = await services.decide_verification(
+                db, request.scope["user"], company_id, approve=approve, note=text(data, "note")
+            )
+        except FormError as exc:
+            await db.rollback()
+            flash(request, exc.errors["note"][0], category="error")
+            return see_other(request, "/admin/companies")
+        except DomainError:
+            await db.rollback()
+            raise
+        await db.commit()
+        flash(request, f"{company.name} is {'verified' if approve else 'rejected'}.", category="success")
+        return see_other(request, "/admin/companies")
+
+
+HANDLERS = [CompanyController, InvitationController, CompanyReviewController]

@@ -1,0 +1,278 @@
+"""Company rules: creating, verifying, inviting, accepting."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role, User
+from app.accounts.services import EMAIL_PATTERN, normalize_email
+from app.companies.models import (
+    Company,
+    CompanyContractor,
+    CompanyMember,
+    Invitation,
+    InvitationKind,
+    MemberRole,
+    Verification,
+)
+from app.companies.vat import normalise as normalise_vat
+from app.companies.vat import vat_problem
+from app.db import utcnow
+from app.errors import DomainError, FormError
+
+INVITATION_LIFETIME = timedelta(days=7)
+COUNTRIES = {
+    "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "HR": "Croatia", "CY": "Cyprus", "CZ": "Czechia",
+    "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "FR": "France", "DE": "Germany", "GR": "Greece",
+    "HU": "Hungary", "IE": "Ireland", "IT": "Italy", "LV": "Latvia", "LT": "Lithuania", "LU": "Luxembourg",
+    "MT": "Malta", "NL": "Netherlands", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SK": "Slovakia",
+    "SI": "Slovenia", "ES": "Spain", "SE": "Sweden", "CH": "Switzerland", "NO": "Norway",
+    "GB": "United Kingdom", "US": "United States", "CA": "Canada", "AU": "Australia",
+}  # fmt: skip
+
+
+@dataclass
+class Membership:
+    company: Company
+    member: CompanyMember
+
+    @property
+    def is_owner(self) -> bool:
+        return self.member.role == MemberRole.owner
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def membership_of(db: AsyncSession, user: User) -> Membership | None:
+    row = (
+        await db.execute(
+            select(Company, CompanyMember)
+            .join(CompanyMember, CompanyMember.company_id == Company.id)
+            .where(CompanyMember.user_id == user.id, CompanyMember.left_at.is_(None))
+        )
+    ).first()
+    return Membership(*row) if row else None
+
+
+def validate_company(form: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, list[str]] = {}
+    cleaned = {
+        "name": form.get("name", "").strip(),
+        "registration_number": form.get("registration_number", "").strip(),
+        "country": form.get("country", "").strip().upper(),
+        "vat_id": normalise_vat(form.get("vat_id", "")),
+        "address": form.get("address", "").strip(),
+    }
+    if not cleaned["name"] or len(cleaned["name"]) > 200:
+        errors["name"] = ["Enter the company's registered name."]
+    if not cleaned["registration_number"] or len(cleaned["registration_number"]) > 64:
+        errors["registration_number"] = ["Enter the number from the company register."]
+    if cleaned["country"] not in COUNTRIES:
+        errors["country"] = ["Choose the country where the company is registered."]
+    elif problem := vat_problem(cleaned["country"], cleaned["vat_id"]):
+        errors["vat_id"] = [problem]
+    if not cleaned["address"] or len(cleaned["address"]) > 1000:
+        errors["address"] = ["Enter the registered address."]
+    if errors:
+        raise FormError(errors)
+    return cleaned
+
+
+async def create_company(db: AsyncSession, owner: User, form: dict[str, str]) -> Company:
+    if owner.role != Role.client:
+        raise DomainError("Only client accounts can create a company.")
+    if await membership_of(db, owner) is not None:
+        raise DomainError("You already belong to a company. Leave it first to create another.")
+    data = validate_company(form)
+    company = Company(**{**data, "vat_id": data["vat_id"] or None}, created_by=owner.id)
+    db.add(company)
+    await db.flush()
+    db.add(CompanyMember(company_id=company.id, user_id=owner.id, role=MemberRole.owner))
+    return company
+
+
+async def update_company(db: AsyncSession, membership: Membership, form: dict[str, str]) -> Company:
+    if not membership.is_owner:
+        raise DomainError("Only the company's owner can change its details.")
+    data = validate_company(form)
+    company = membership.company
+    identity_changed = (data["name"], data["registration_number"], data["country"]) != (
+        company.name,
+        company.registration_number,
+        company.country,
+    )
+    for key, value in data.items():
+        setattr(company, key, value or None if key == "vat_id" else value)
+    if identity_changed and company.verification in (Verification.verified, Verification.pending):
+        # A verified identity that changes must be checked again.
+        company.verification, company.verification_note = Verification.unverified, None
+    return company
+
+
+async def request_verification(db: AsyncSession, membership: Membership) -> Company:
+    if not membership.is_owner:
+        raise DomainError("Only the company's owner can ask for verification.")
+    result = await db.execute(
+        update(Company)
+        .where(
+            Company.id == membership.company.id,
+            Company.verification.in_([Verification.unverified, Verification.rejected]),
+        )
+        .values(verification=Verification.pending, verification_note=None)
+        .returning(Company.id)
+    )
+    if result.scalar_one_or_none() is None:
+        raise DomainError("This company is already verified or waiting for a check.")
+    await db.refresh(membership.company)
+    return membership.company
+
+
+async def decide_verification(db: AsyncSession, admin: User, company_id: int, *, approve: bool, note: str) -> Company:
+    """Compare-and-set on `pending`: two admins deciding at once cannot both win."""
+    if not approve and not note.strip():
+        raise FormError({"note": ["Tell the company why, so they can fix it."]})
+    result = await db.execute(
+        update(Company)
+        .where(Company.id == company_id, Company.verification == Verification.pending)
+        .values(
+            verification=Verification.verified if approve else Verification.rejected,
+            verification_note=note.strip() or None,
+            verified_by=admin.id,
+        )
+        .returning(Company.id)
+    )
+    if result.scalar_one_or_none() is None:
+        raise DomainError("Someone already decided on this company.")
+    company = await db.get(Company, company_id, populate_existing=True)
+    assert company is not None
+    return company
+
+
+async def invite(
+    db: AsyncSession, membership: Membership, inviter: User, *, kind: InvitationKind, email: str, message: str
+) -> tuple[Invitation, str]:
+    email = normalize_email(email)
+    if not EMAIL_PATTERN.match(email):
+        raise FormError({"email": ["Enter an e-mail address like name@example.com."]})
+    if len(message) > 2000:
+        raise FormError({"message": ["Keep the message under 2000 characters."]})
+    if kind == InvitationKind.member and not membership.is_owner:
+        raise DomainError("Only the company's owner can invite colleagues.")
+    # A fresh invitation replaces an open one to the same address.
+    await db.execute(
+        update(Invitation)
+        .where(
+            Invitation.company_id == membership.company.id,
+            Invitation.email == email,
+            Invitation.kind == kind,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        company_id=membership.company.id,
+        kind=kind,
+        email=email,
+        message=message.strip() or None,
+        token_hash=_digest(token),
+        invited_by=inviter.id,
+        expires_at=utcnow() + INVITATION_LIFETIME,
+    )
+    db.add(invitation)
+    await db.flush()
+    return invitation, token
+
+
+async def find_invitation(db: AsyncSession, token: str, *, lock: bool = False) -> Invitation | None:
+    query = select(Invitation).where(Invitation.token_hash == _digest(token))
+    return await db.scalar(query.with_for_update() if lock else query)
+
+
+async def revoke(db: AsyncSession, membership: Membership, invitation_id: int) -> Invitation:
+    invitation = await db.scalar(
+        select(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.company_id == membership.company.id)
+        .with_for_update()
+    )
+    if invitation is None:
+        raise LookupError(invitation_id)
+    if invitation.status(utcnow()) != "pending":
+        raise DomainError("Only a pending invitation can be withdrawn.")
+    invitation.revoked_at = utcnow()
+    return invitation
+
+
+async def accept(db: AsyncSession, token: str, user: User) -> Invitation:
+    invitation = await find_invitation(db, token, lock=True)
+    if invitation is None:
+        raise LookupError(token)
+    status = invitation.status(utcnow())
+    if status != "pending":
+        raise DomainError(
+            {
+                "accepted": "This invitation was already used.",
+                "revoked": "This invitation was withdrawn.",
+                "expired": "This invitation has expired.",
+            }[status]
+        )
+    if invitation.kind == InvitationKind.contractor:
+        if user.role != Role.contractor:
+            raise DomainError(
+                "This invitation is for a contractor account. Sign in with the contractor account it was sent to."
+            )
+        exists = await db.scalar(
+            select(CompanyContractor).where(
+                CompanyContractor.company_id == invitation.company_id, CompanyContractor.user_id == user.id
+            )
+        )
+        if exists is None:
+            db.add(CompanyContractor(company_id=invitation.company_id, user_id=user.id))
+    else:
+        if user.role != Role.client:
+            raise DomainError("Only client accounts can join a company as a member.")
+        if await membership_of(db, user) is not None:
+            raise DomainError("You already belong to a company. Leave it first to join another.")
+        db.add(CompanyMember(company_id=invitation.company_id, user_id=user.id, role=MemberRole.member))
+    invitation.accepted_at = utcnow()
+    invitation.accepted_user_id = user.id
+    return invitation
+
+
+async def leave(db: AsyncSession, membership: Membership) -> None:
+    if membership.is_owner:
+        raise DomainError("The owner cannot leave the company.")
+    membership.member.left_at = utcnow()
+
+
+async def company_page_data(db: AsyncSession, company: Company) -> dict:
+    members = (
+        await db.execute(
+            select(User, CompanyMember)
+            .join(CompanyMember, CompanyMember.user_id == User.id)
+            .where(CompanyMember.company_id == company.id, CompanyMember.left_at.is_(None))
+            .order_by(CompanyMember.id)
+        )
+    ).all()
+    contractors = (
+        await db.scalars(
+            select(User)
+            .join(CompanyContractor, CompanyContractor.user_id == User.id)
+            .where(CompanyContractor.company_id == company.id)
+        )
+    ).all()
+    invitations = (
+        await db.scalars(
+            select(Invitation).where(Invitation.company_id == company.id).order_by(Invitation.id.desc()).limit(50)
+        )
+    ).all()
+    return {"members": members, "contractors": contractors, "invitations": invitations}

@@ -1,0 +1,115 @@
+"""Invitations: single-use hashed token, 7-day expiry, revocable, live status for the company."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.accounts.models import Role
+from app.companies.models import CompanyContractor, CompanyMember, Invitation
+from app.db import utcnow
+from tests.accounts.helpers import link_in
+from tests.companies.test_create_company import ACME
+from tests.conftest import persona
+
+
+async def invite(client, smtp_server, email, kind="contractor", message="We'd love to work with you."):
+    response = await client.post_form("/company/invitations", {"kind": kind, "email": email, "message": message})
+    assert response.status_code == 303
+    messages = await smtp_server.wait_for(1)
+    mail = next(m for m in messages if m["To"] == email)
+    smtp_server.messages.clear()
+    return link_in(mail, "/invitations/")
+
+
+async def test_a_contractor_accepts_and_joins_the_contractor_list(client, contractor, db, smtp_server):
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, contractor.user.email)
+    token = link.rsplit("/", 1)[1]
+    row = await db.scalar(select(Invitation))
+    assert token not in row.token_hash and len(row.token_hash) == 64
+
+    page = await contractor.get(link)
+    assert "Acme Robotics invites you" in page.text and "We&#39;d love to work with you." in page.text
+    accepted = await contractor.post_form(f"{link}/accept")
+    assert accepted.status_code == 303
+    assert await db.scalar(select(CompanyContractor.user_id)) == contractor.user.id
+
+    # The inviter's open page updates live: the accepted row is published to them.
+    from app.events.models import OutboxEvent
+
+    event = await db.scalar(select(OutboxEvent).where(OutboxEvent.event == f"invitation-{row.id}"))
+    assert event.user_id == client.user.id and "Accepted" in event.data
+
+    company_page = await client.get("/company")
+    assert contractor.user.email in company_page.text and "Accepted" in company_page.text
+
+    # Single use.
+    again = await contractor.post_form(f"{link}/accept")
+    assert again.status_code == 409 and "already used" in again.text
+
+
+async def test_an_expired_invitation_explains_itself_and_offers_to_ask_again(client, contractor, db, smtp_server):
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, contractor.user.email)
+    await db.execute(update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
+    await db.commit()
+    page = await contractor.get(link)
+    assert "This invitation expired" in page.text and "Ask Acme Robotics for a new invitation" in page.text
+    assert (await contractor.post_form(f"{link}/accept")).status_code == 409
+    assert (await contractor.post_form(f"{link}/ask-again")).status_code == 303
+    (mail,) = await smtp_server.wait_for(1)
+    assert mail["To"] == client.user.email and contractor.user.email in mail["Subject"]
+
+
+async def test_a_withdrawn_invitation_cannot_be_used(client, contractor, db, smtp_server):
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, contractor.user.email)
+    row = await db.scalar(select(Invitation))
+    assert (await client.post_form(f"/company/invitations/{row.id}/revoke")).status_code == 303
+    response = await contractor.post_form(f"{link}/accept")
+    assert response.status_code == 409
+    assert await db.scalar(select(CompanyContractor)) is None
+
+
+async def test_a_colleague_joins_as_member_and_can_leave_but_not_act_after(app, client, db, smtp_server):
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, "colleague@example.test", kind="member")
+    async with persona(app, db, Role.client, "colleague@example.test") as colleague:
+        assert (await colleague.post_form(f"{link}/accept")).status_code == 303
+        assert "Acme Robotics" in (await colleague.get("/company")).text
+        assert (await colleague.post_form("/company/leave")).status_code == 303
+        member = await db.scalar(select(CompanyMember).where(CompanyMember.user_id == colleague.user.id))
+        assert member.left_at is not None
+        # Having left, they can no longer invite for the company.
+        response = await colleague.post_form("/company/invitations", {"kind": "contractor", "email": "x@example.test"})
+        assert response.status_code == 404
+
+
+async def test_the_wrong_kind_of_account_is_told_why(client, other_contractor, db, smtp_server):
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, "colleague@example.test", kind="member")
+    response = await other_contractor.post_form(f"{link}/accept")
+    assert response.status_code == 409
+    assert "Only client accounts can join a company" in response.text
+
+
+async def test_another_companys_invitations_cannot_be_withdrawn(app, client, db, smtp_server):
+    await client.post_form("/company", ACME)
+    await invite(client, smtp_server, "someone@example.test")
+    row = await db.scalar(select(Invitation))
+    async with persona(app, db, Role.client, "rival@example.test") as rival:
+        await rival.post_form("/company", {**ACME, "name": "Rival Ltd"})
+        assert (await rival.post_form(f"/company/invitations/{row.id}/revoke")).status_code == 404
+
+
+async def test_unknown_invitation_links_are_not_found(anonymous):
+    assert (await anonymous.get("/invitations/not-a-real-token")).status_code == 404
+
+
+async def test_visitors_are_offered_to_sign_up_as_the_right_role(client, anonymous, smtp_server):
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, "new.contractor@example.test")
+    page = await anonymous.get(link)
+    assert re.search(r'href="/signup\?role=contractor"', page.text)
+    assert f'href="/login?next={link}"' in page.text
