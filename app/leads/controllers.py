@@ -1,0 +1,217 @@
+"""Lead intake over HTTP: the JSON API, the public quote form, the company's intake page and the
+console's dead-letter list."""
+
+from __future__ import annotations
+
+import json
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+
+from app.accounts.guards import requires_admin, requires_role
+from app.accounts.models import Role
+from app.companies.services import membership_of
+from app.db import DB
+from app.errors import DomainError, FormError
+from app.leads import services
+from app.leads.models import Lead
+from app.web.forms import FormData, text
+from app.web.htmx import see_other
+from app.web.ratelimit import Limit, RateLimiter, client_ip
+from app.web.templating import render
+from app.worker.registry import enqueue
+
+API_PER_KEY = Limit("leads-api-key", attempts=60, window_seconds=60)
+FORM_PER_IP = Limit("leads-form-ip", attempts=10, window_seconds=3600)
+MAX_BODY = 64 * 1024
+API_OPT = {"skip_session": True}
+
+
+def _lead_json(lead: Lead) -> dict:
+    return {"id": lead.id, "status": lead.status, "job_id": lead.job_id, "journey": lead.journey}
+
+
+@post("/api/leads", name="leads:api-create", opt=API_OPT, request_max_body_size=MAX_BODY, status_code=202)
+async def api_create(request: Request, db: DB, state: State) -> Response:
+    """Authorization: Bearer <key>. The key is checked before the body is read."""
+    auth = request.headers.get("authorization", "")
+    key = await services.key_for(db, auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+    if key is None:
+        return Response(
+            {"error": "Missing or invalid API key", "status": 401},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verdict = await RateLimiter(state.redis).hit(API_PER_KEY, str(key.id))
+    if not verdict.allowed:
+        return Response(
+            {"error": "Too many requests", "status": 429},
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+    try:
+        payload = json.loads(await request.body() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return Response({"error": "The body is not valid JSON", "status": 400}, status_code=400)
+    try:
+        fields = services.validate_payload(payload)
+    except FormError as exc:
+        return Response({"error": "Invalid lead", "status": 422, "fields": exc.errors}, status_code=422)
+    lead = await services.receive(db, fields, source="api", company_id=key.company_id, api_key_id=key.id)
+    await db.commit()
+    await enqueue(state.queue, "process_lead", lead_id=lead.id)
+    return Response(_lead_json(lead), status_code=202, headers={"Location": f"/api/leads/{lead.id}"})
+
+
+@get("/api/leads/{lead_id:int}", name="leads:api-show", opt=API_OPT)
+async def api_show(request: Request, lead_id: FromPath[int], db: DB) -> Response:
+    auth = request.headers.get("authorization", "")
+    key = await services.key_for(db, auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+    if key is None:
+        return Response(
+            {"error": "Missing or invalid API key", "status": 401},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    lead = await db.get(Lead, lead_id)
+    if lead is None or lead.company_id != key.company_id:
+        return Response({"error": "Not found", "status": 404}, status_code=404)
+    await db.commit()
+    return Response(_lead_json(lead))
+
+
+# ---------------------------------------------------------------- public quote form
+
+QUOTE_FIELDS = ("name", "email", "phone", "title", "description", "budget")
+
+
+@get("/quote", name="leads:quote")
+async def quote_page(request: Request) -> Response:
+    return render(request, "leads/quote.html", {"form": {}, "errors": {}})
+
+
+@post("/quote", name="leads:quote-submit")
+async def quote_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
+    form = {name: text(data, name) for name in QUOTE_FIELDS}
+    if text(data, "website"):  # a field people never see: only bots fill it in
+        return render(request, "leads/quote_thanks.html", {"email": form["email"]})
+    ip = client_ip(request, state.settings.trusted_proxies)
+    verdict = await RateLimiter(state.redis).hit(FORM_PER_IP, ip)
+    if not verdict.allowed:
+        errors = {"form": [f"Too many requests from your network. Please try again in {verdict.minutes} minutes."]}
+        return render(
+            request,
+            "leads/quote.html",
+            {"form": form, "errors": errors},
+            status_code=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+    try:
+        fields = services.validate_payload({k: v for k, v in form.items() if v})
+    except FormError as exc:
+        messages = {
+            "name": "Tell us your name.",
+            "email": "Enter an e-mail address like name@example.com.",
+            "title": "Give your request a short title.",
+            "description": "Describe the work you need.",
+        }
+        errors = {name: [messages.get(name, problems[0])] for name, problems in exc.errors.items()}
+        return render(request, "leads/quote.html", {"form": form, "errors": errors}, status_code=422)
+    lead = await services.receive(db, fields, source="form")
+    await db.commit()
+    await enqueue(state.queue, "process_lead", lead_id=lead.id)
+    return render(request, "leads/quote_thanks.html", {"email": fields["email"]})
+
+
+# ---------------------------------------------------------------- the company's intake page
+
+
+class IntakeController(Controller):
+    path = "/company/intake"
+    guards = [requires_role(Role.client)]
+
+    async def _membership(self, request: Request, db: DB):
+        membership = await membership_of(db, request.scope["user"])
+        if membership is None:
+            raise NotFoundException()
+        return membership
+
+    async def _page(
+        self, request: Request, db: DB, *, new_key: str | None = None, errors=None, status_code=200
+    ) -> Response:
+        from sqlalchemy import select
+
+        from app.leads.models import ApiKey
+
+        membership = await self._membership(request, db)
+        keys = (
+            await db.scalars(
+                select(ApiKey).where(ApiKey.company_id == membership.company.id).order_by(ApiKey.id.desc())
+            )
+        ).all()
+        leads = await services.company_leads(db, membership.company.id)
+        context = {"membership": membership, "keys": keys, "leads": leads, "new_key": new_key, "errors": errors or {}}
+        return render(request, "leads/intake.html", context, status_code=status_code)
+
+    @get("/", name="leads:intake")
+    async def page(self, request: Request, db: DB) -> Response:
+        return await self._page(request, db)
+
+    @post("/keys", name="leads:create-key")
+    async def create_key(self, request: Request, data: FormData, db: DB) -> Response:
+        membership = await self._membership(request, db)
+        try:
+            _, raw = await services.create_api_key(db, membership, request.scope["user"], text(data, "key_name"))
+        except FormError as exc:
+            await db.rollback()
+            return await self._page(request, db, errors=exc.errors, status_code=422)
+        await db.commit()
+        # Shown once, on this response only: it is not stored anywhere we can show it from again.
+        return await self._page(request, db, new_key=raw)
+
+    @post("/keys/{key_id:int}/revoke", name="leads:revoke-key")
+    async def revoke_key(self, request: Request, key_id: FromPath[int], db: DB) -> Response:
+        try:
+            key = await services.revoke_api_key(db, await self._membership(request, db), key_id)
+        except LookupError:
+            raise NotFoundException() from None
+        await db.commit()
+        flash(request, f"The key “{key.name}” no longer works.", category="success")
+        return see_other(request, "/company/intake")
+
+
+# ---------------------------------------------------------------- console: dead letters
+
+
+class DeadLetterController(Controller):
+    path = "/admin/leads"
+    guards = [requires_admin]
+
+    @get("/", name="admin:leads")
+    async def page(self, request: Request, db: DB) -> Response:
+        return render(request, "admin/leads.html", {"leads": await services.dead_letters(db)})
+
+    @post("/{lead_id:int}/replay", name="admin:leads-replay")
+    async def replay(self, request: Request, lead_id: FromPath[int], db: DB, state: State) -> Response:
+        try:
+            await services.replay(db, lead_id)
+        except DomainError:
+            await db.rollback()
+            raise
+        await db.commit()
+        await enqueue(state.queue, "process_lead", lead_id=lead_id)
+        flash(request, f"Lead #{lead_id} is being processed again.", category="success")
+        return see_other(request, "/admin/leads")
+
+    @post("/{lead_id:int}/discard", name="admin:leads-discard")
+    async def discard(self, request: Request, lead_id: FromPath[int], db: DB) -> Response:
+        await services.discard(db, lead_id)
+        await db.commit()
+        flash(request, f"Lead #{lead_id} was discarded.", category="success")
+        return see_other(request, "/admin/leads")
+
+
+HANDLERS = [api_create, api_show, quote_page, quote_submit, IntakeController, DeadLetterController]

@@ -1,0 +1,81 @@
+"""Worker side of lead intake: process with retries, then the dead-letter list."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.accounts.emails import send_password_link
+from app.accounts.models import Role, User
+from app.accounts.services import start_password_reset
+from app.events import publish
+from app.leads import services
+from app.mail.services import queue_email
+from app.web.templating import render_fragment
+from app.worker.registry import enqueue, task
+
+LEAD_ATTEMPTS = 3
+
+
+@task(retries=LEAD_ATTEMPTS, retry_delay=1.0, max_delay=30.0, timeout=60)
+async def process_lead(ctx: dict, *, lead_id: int) -> str:
+    job = ctx.get("job")
+    try:
+        async with ctx["sessionmaker"]() as db:
+            lead, new_account = await services.process(db, lead_id)
+            if lead is not None and lead.status == "published":
+                await _tell_requester(ctx, db, lead, new_account)
+            await db.commit()
+            return lead.status if lead is not None else "missing"
+    except Exception:
+        if job is None or job.attempts >= job.retries:
+            await _dead_letter(ctx, lead_id, traceback.format_exc(), job.attempts if job else 1)
+        raise
+
+
+async def _tell_requester(ctx: dict, db, lead, new_account: bool) -> None:
+    settings = ctx["settings"]
+    if lead.company_id is not None:
+        return  # the company sees it on its page; its own customer is theirs to answer
+    if new_account:
+        user, token = await start_password_reset(db, lead.email)
+        await send_password_link(
+            ctx["queue"],
+            settings,
+            user,
+            token,
+            subject="Your request is on Pactline — set your password",
+            template="lead_welcome",
+        )
+    else:
+        await queue_email(
+            ctx["queue"],
+            to=lead.email,
+            subject="Your request is ready to publish on Pactline",
+            template="lead_published",
+            context={"name": lead.name, "title": lead.title, "link": f"{settings.app_base_url}/jobs/{lead.job_id}"},
+        )
+
+
+async def _dead_letter(ctx: dict, lead_id: int, error: str, attempts: int) -> None:
+    """Out of attempts: the lead becomes visible to admins, live, to replay or discard."""
+    async with ctx["sessionmaker"]() as db:
+        lead = await services.mark_failed(db, lead_id, error, attempts)
+        if lead is None:
+            return
+        row = render_fragment("admin/_lead_row.html", {"lead": lead})
+        for admin_id in (await db.scalars(select(User.id).where(User.role == Role.admin))).all():
+            publish(db, admin_id, "lead-dead-letter", row)
+        await db.commit()
+
+
+@task(retries=1, timeout=120)
+async def requeue_stuck_leads(ctx: dict) -> int:
+    """A lead whose job never reached the queue (Redis away at that moment) is picked up here."""
+    async with ctx["sessionmaker"]() as db:
+        ids = await services.stuck_leads(db, timedelta(minutes=5))
+    for lead_id in ids:
+        await enqueue(ctx["queue"], "process_lead", lead_id=lead_id)
+    return len(ids)
