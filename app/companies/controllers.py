@@ -21,6 +21,7 @@ from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
 from app.web.templating import render, render_string
+from app.worker.registry import enqueue
 
 ASK_AGAIN = Limit("invitation-ask-again", attempts=1, window_seconds=24 * 3600)
 COMPANY_FIELDS = ("name", "registration_number", "country", "vat_id", "address")
@@ -85,9 +86,10 @@ class CompanyController(Controller):
         return see_other(request, "/company")
 
     @post("/verification", name="companies:request-verification")
-    async def ask_verification(self, request: Request, db: DB) -> Response:
-        await services.request_verification(db, await self._membership(request, db))
+    async def ask_verification(self, request: Request, db: DB, state: State) -> Response:
+        company = await services.request_verification(db, await self._membership(request, db))
         await db.commit()
+        await enqueue(state.queue, "check_company_registry", company_id=company.id)
         flash(
             request,
             "Thanks. An administrator will check the company's registration, usually within one working day.",

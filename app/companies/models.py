@@ -41,6 +41,7 @@ class Company(TimestampMixin, Base):
         String(20), default=Verification.unverified, server_default="unverified"
     )
     verification_note: Mapped[str | None] = mapped_column(String(500))
+    registry_note: Mapped[str | None] = mapped_column(String(500))  # what the registry said, for admins
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("address", sa.Text(), nullable=False),
         sa.Column("verification", sa.String(20), server_default="unverified", nullable=False),
         sa.Column("verification_note", sa.String(500), nullable=True),
+        sa.Column("registry_note", sa.String(500), nullable=True),
         sa.Column("verified_by", sa.BigInteger(), nullable=True),
         sa.Column("created_by", sa.BigInteger(), nullable=False),
         _timestamps(),
