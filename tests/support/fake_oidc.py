@@ -10,15 +10,12 @@ import base64
 import hashlib
 import json
 import secrets
-import socket
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import uvicorn
 from authlib.deprecate import AuthlibDeprecationWarning
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,6 +23,8 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
+
+from tests.support.threaded import ThreadedServer
 
 with warnings.catch_warnings():  # authlib.jose is deprecated in favour of joserfc
     warnings.simplefilter("ignore", AuthlibDeprecationWarning)
@@ -67,8 +66,7 @@ class FakeOIDC:
         self.other_key = _rsa_jwk("fake-key-1")
         self._next: Login | None = None
         self._codes: dict[str, dict[str, Any]] = {}
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     # ------------------------------------------------------------ controls for tests
 
@@ -215,23 +213,9 @@ class FakeOIDC:
     # ------------------------------------------------------------ running it
 
     def start(self) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.build_app(), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-oidc", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake OpenID provider did not start")
-            time.sleep(0.02)
+        self._server = ThreadedServer(self.build_app(), "fake-oidc")
+        self.url = self._server.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
