@@ -20,15 +20,19 @@ from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
+from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
 from app.config import Settings, get_settings
 from app.db import provide_db
 from app.events.backend import ResilientPubSubBackend
 from app.events.controllers import event_stream
 from app.events.services import on_outbox_commit, remove_outbox_commit
+from app.leads.controllers import HANDLERS as LEAD_HANDLERS
 from app.mail.controllers import DEV_MAIL_HANDLERS
+from app.marketplace.controllers import marketplace_router
 from app.pages.controllers import dashboard, landing
 from app.platform.logging import configure_logging
 from app.platform.resources import Resources
+from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.ops import health, metrics, ready
 from app.web.security import edge_middleware
@@ -82,6 +86,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *SETTINGS_HANDLERS,
         *OAUTH_HANDLERS,
         AdminController,
+        *COMPANY_HANDLERS,
+        *LEAD_HANDLERS,
+        *PROFILE_HANDLERS,
+        marketplace_router,
         event_stream,
         health,
         ready,

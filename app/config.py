@@ -48,6 +48,14 @@ class Settings:
     linkedin_client_secret: str = ""
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     linkedin_discovery_url: str = "https://www.linkedin.com/oauth/.well-known/openid-configuration"
+    kyc_provider: str = "documents"
+    kyc_provider_url: str = ""
+    kyc_provider_api_key: str = ""
+    kyc_webhook_secret: str = ""
+    leads_api_per_minute: int = 60
+    company_registry: str = "admin"
+    company_registry_url: str = ""
+    company_registry_token: str = ""
     run_worker_in_process: bool = False
     sse_heartbeat_seconds: float = 15.0
     event_backlog_size: int = 200
@@ -77,6 +85,14 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ConfigurationError(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}")
+        if self.kyc_provider not in ("documents", "hosted"):
+            raise ConfigurationError(f"KYC_PROVIDER must be documents or hosted, not {self.kyc_provider!r}")
+        if self.kyc_provider == "hosted" and not (
+            self.kyc_provider_url and self.kyc_provider_api_key and self.kyc_webhook_secret
+        ):
+            raise ConfigurationError(
+                "KYC_PROVIDER=hosted needs KYC_PROVIDER_URL, KYC_PROVIDER_API_KEY and KYC_WEBHOOK_SECRET"
+            )
         if not self.is_production:
             return
         missing = [
@@ -129,6 +145,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         linkedin_client_secret=env.get("LINKEDIN_CLIENT_SECRET", ""),
         google_discovery_url=env.get("GOOGLE_DISCOVERY_URL") or Settings.google_discovery_url,
         linkedin_discovery_url=env.get("LINKEDIN_DISCOVERY_URL") or Settings.linkedin_discovery_url,
+        kyc_provider=env.get("KYC_PROVIDER", "documents").strip().lower(),
+        kyc_provider_url=env.get("KYC_PROVIDER_URL", "").rstrip("/"),
+        kyc_provider_api_key=env.get("KYC_PROVIDER_API_KEY", ""),
+        kyc_webhook_secret=env.get("KYC_WEBHOOK_SECRET", ""),
+        leads_api_per_minute=int(env.get("LEADS_API_PER_MINUTE", "60")),
+        company_registry=env.get("COMPANY_REGISTRY", "admin").strip().lower(),
+        company_registry_url=env.get("COMPANY_REGISTRY_URL", ""),
+        company_registry_token=env.get("COMPANY_REGISTRY_TOKEN", ""),
         run_worker_in_process=_bool(env.get("RUN_WORKER_IN_PROCESS")),
         sse_heartbeat_seconds=float(env.get("SSE_HEARTBEAT_SECONDS", "15")),
         event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),

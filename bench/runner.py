@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import leads, report
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
+
+LEAD_PIPELINE = "lead intake"  # measured by bench/leads.py, not a Scenario
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def app_environment(services: dict[str, str], port: int) -> dict[str, str]:
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
         "LOG_LEVEL": "INFO",
         "LOG_JSON": "1",
+        # The lead pipeline bench pushes hundreds of leads through one key in seconds.
+        "LEADS_API_PER_MINUTE": "100000",
     }
 
 
@@ -230,6 +234,11 @@ def run(options: Options) -> int:
             row["vs_bare"] = row["rps"] / base["rps"] if base and base["rps"] else None
 
         print(report.table(rows, BASELINE))
+        pipeline = None
+        if not options.only or LEAD_PIPELINE in options.only:
+            say("bench: lead intake pipeline: posting leads through the API to a `pactline worker`")
+            pipeline = leads.measure(servers["app"], dict(servers["app"].env), report.RESULTS)
+            print(leads.describe(pipeline))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -247,6 +256,7 @@ def run(options: Options) -> int:
                 "load_average_before": load_before,
                 "app_environment": {k: v for k, v in env.items() if k != "SECRET_KEY"},
                 "access_log": access_log,
+                "lead_pipeline": pipeline,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )

@@ -138,3 +138,105 @@ SCENARIOS.append(
         "session rotation and a new Redis session per sign-in. One server process.",
     )
 )
+
+
+# ---------------------------------------------------------------- find work: search latency
+
+BENCH_JOBS = 10_000
+_TITLE_WORDS = [
+    "Logo",
+    "Website",
+    "Python script",
+    "Translation",
+    "Mobile app",
+    "Bookkeeping",
+    "Video edit",
+    "Copywriting",
+]
+_TOPICS = [
+    "bakery",
+    "dentist",
+    "law firm",
+    "yoga studio",
+    "bike shop",
+    "hotel",
+    "school",
+    "brewery",
+    "florist",
+    "garage",
+]
+_SKILLS = ["logo design", "wordpress", "python", "german", "react native", "excel", "premiere", "seo"]
+SEARCHES = (
+    "/jobs?q=logo",
+    "/jobs?q=bakery+website",
+    "/jobs?q=python+-excel&sort=newest",
+    "/jobs?q=%22yoga+studio%22&type=fixed",
+    "/jobs?q=translation&budget_min=500&budget_max=2000",
+    "/jobs?skills=seo&posted=7",
+    "/jobs?q=hotel&page=3",
+    "/jobs",
+)
+
+
+def make_search_jobs(ctx: SetupContext) -> dict[str, Any]:
+    """10 000 open jobs (5 % invite-only) in one INSERT … SELECT generate_series, owned by one client."""
+    from sqlalchemy import text
+
+    from app.accounts.models import Role
+    from app.accounts.services import create_user
+    from app.config import load_settings
+    from app.db import make_engine, make_sessionmaker
+
+    insert = text(
+        """
+        INSERT INTO jobs (client_id, title, description, skills, budget_type, budget_minor, currency,
+                          visibility, status, published_at)
+        SELECT :client_id,
+               (CAST(:titles AS text[]))[1 + i % 8] || ' for a ' || (CAST(:topics AS text[]))[1 + (i / 8) % 10] || ' #' || i,
+               'We are a ' || (CAST(:topics AS text[]))[1 + (i / 8) % 10] || ' looking for help with '
+                 || lower((CAST(:titles AS text[]))[1 + i % 8]) || '. ' || repeat('Clear brief, quick answers, fair pay. ', 1 + i % 5),
+               ARRAY[(CAST(:skills AS text[]))[1 + i % 8], (CAST(:skills AS text[]))[1 + (i / 3) % 8]],
+               CASE WHEN i % 4 = 0 THEN 'hourly' ELSE 'fixed' END,
+               5000 + (i * 7919) % 500000,
+               'EUR',
+               CASE WHEN i % 20 = 0 THEN 'invite_only' ELSE 'public' END,
+               'open',
+               now() - (i % 60) * interval '1 day'
+        FROM generate_series(1, :n) AS i
+        """
+    )
+
+    async def create() -> None:
+        engine = make_engine(load_settings(ctx.env))
+        async with make_sessionmaker(engine)() as session, session.begin():
+            client = await create_user(
+                session, email="bench.jobs@pactline.test", name="Bench Client", role=Role.client, password=None
+            )
+            await session.execute(
+                insert,
+                {"client_id": client.id, "n": BENCH_JOBS, "titles": _TITLE_WORDS, "topics": _TOPICS, "skills": _SKILLS},
+            )
+        async with engine.begin() as conn:  # committed, or the planner never sees the statistics
+            await conn.execute(text("ANALYZE jobs"))
+        await engine.dispose()
+
+    asyncio.run(create())
+    return {}
+
+
+async def search_plan(conn: Connection, params: dict[str, Any]) -> Sequence[Request]:
+    """Each connection cycles through the same mix of searches a visitor would type."""
+    return [Request("GET", path, headers=(("Accept", "text/html"),)) for path in SEARCHES]
+
+
+SCENARIOS.append(
+    Scenario(
+        "pactline find work (10k jobs)",
+        target="app",
+        setup=make_search_jobs,
+        prepare=search_plan,
+        notes=f"GET /jobs over {BENCH_JOBS:,} open jobs: websearch_to_tsquery against the weighted "
+        "generated tsvector (GIN), skills/budget/type/posted filters, ts_rank_cd ordering, a count "
+        "for pagination and the full Jinja page, cycling through a mix of searches.",
+    )
+)

@@ -72,6 +72,8 @@ def test_env(services, smtp_server) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "SSE_HEARTBEAT_SECONDS": "1",
         "RUN_WORKER_IN_PROCESS": "1",
+        # Uploads go to a throw-away folder, never into the developer's .data/.
+        "PACTLINE_DATA_DIR": tempfile.mkdtemp(prefix="pl-data-"),
     }
     os.environ.update(env)
     return env

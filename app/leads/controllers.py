@@ -24,7 +24,6 @@ from app.web.ratelimit import Limit, RateLimiter, client_ip
 from app.web.templating import render
 from app.worker.registry import enqueue
 
-API_PER_KEY = Limit("leads-api-key", attempts=60, window_seconds=60)
 FORM_PER_IP = Limit("leads-form-ip", attempts=10, window_seconds=3600)
 MAX_BODY = 64 * 1024
 API_OPT = {"skip_session": True}
@@ -45,7 +44,8 @@ async def api_create(request: Request, db: DB, state: State) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    verdict = await RateLimiter(state.redis).hit(API_PER_KEY, str(key.id))
+    per_key = Limit("leads-api-key", attempts=state.settings.leads_api_per_minute, window_seconds=60)
+    verdict = await RateLimiter(state.redis).hit(per_key, str(key.id))
     if not verdict.allowed:
         return Response(
             {"error": "Too many requests", "status": 429},

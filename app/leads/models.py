@@ -67,4 +67,5 @@ class Lead(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     failure: Mapped[str | None] = mapped_column(Text)
     discarded_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]  # when it reached published, duplicate or failed
     journey: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")

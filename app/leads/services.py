@@ -193,7 +193,7 @@ async def process(db: AsyncSession, lead_id: int) -> tuple[Lead, bool]:
         return lead, False
     original = await _duplicate_of(db, lead)
     if original is not None:
-        lead.status, lead.duplicate_of_id = LeadStatus.duplicate, original.id
+        lead.status, lead.duplicate_of_id, lead.processed_at = LeadStatus.duplicate, original.id, utcnow()
         _step(lead, "duplicate", f"same request as lead #{original.id} from the last 24 hours")
         return lead, False
     enriched = enrich(lead.title, lead.description, lead.budget_text)
@@ -221,6 +221,7 @@ async def process(db: AsyncSession, lead_id: int) -> tuple[Lead, bool]:
         ),
     )
     lead.status, lead.job_id, lead.failure, lead.attempts = LeadStatus.published, job.id, None, lead.attempts + 1
+    lead.processed_at = utcnow()
     _step(
         lead,
         "published",
@@ -234,7 +235,7 @@ async def mark_failed(db: AsyncSession, lead_id: int, error: str, attempts: int)
     lead = await db.get(Lead, lead_id, with_for_update=True)
     if lead is None or lead.status in (LeadStatus.published, LeadStatus.duplicate):
         return None
-    lead.status, lead.failure, lead.attempts = LeadStatus.failed, error[-2000:], attempts
+    lead.status, lead.failure, lead.attempts, lead.processed_at = LeadStatus.failed, error[-2000:], attempts, utcnow()
     _step(lead, "failed", error.strip().splitlines()[-1][:300] if error.strip() else "unknown error")
     return lead
 

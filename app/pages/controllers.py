@@ -7,6 +7,8 @@ from litestar.params import FromQuery
 
 from app.accounts.guards import requires_login
 from app.accounts.models import Role
+from app.db import DB
+from app.pages.services import client_home, contractor_home
 from app.web.htmx import see_other
 from app.web.templating import render
 
@@ -16,10 +18,11 @@ def landing(request: Request) -> Response:
     return render(request, "pages/landing.html")
 
 
-@get("/dashboard", name="pages:dashboard", guards=[requires_login], sync_to_thread=False)
-def dashboard(request: Request, welcome: FromQuery[str | None] = None) -> Response:
+@get("/dashboard", name="pages:dashboard", guards=[requires_login])
+async def dashboard(request: Request, db: DB, welcome: FromQuery[str | None] = None) -> Response:
     """Each role's home: admins go to the console, clients and contractors to their dashboard."""
     user = request.scope["user"]
     if user.role == Role.admin:
         return see_other(request, "/admin")
-    return render(request, "pages/dashboard.html", {"welcome": bool(welcome)})
+    home = await (client_home(db, user) if user.role == Role.client else contractor_home(db, user))
+    return render(request, "pages/dashboard.html", {"welcome": bool(welcome), **home})

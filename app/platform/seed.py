@@ -5,7 +5,10 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.accounts.seed import seed_accounts
+from app.companies.seed import seed_companies
+from app.marketplace.seed import seed_marketplace
 from app.platform.resources import Resources
+from app.profiles.seed import seed_profiles
 
 
 async def demo_seed(resources: Resources) -> list[str]:
@@ -15,4 +18,7 @@ async def demo_seed(resources: Resources) -> list[str]:
         # One seeding at a time, even if two processes start together.
         await session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
         created = await seed_accounts(session, resources.settings)
+        created += await seed_marketplace(session)
+        created += await seed_companies(session)
+    created += await seed_profiles(resources)  # commits as it goes: after the accounts exist
     return created

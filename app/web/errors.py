@@ -32,6 +32,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "That can't be done right now",
         "The item changed in the meantime. Reload the page to see its current state.",
     ),
+    413: ("That file is too large", "Files can be at most 10 MB each. Choose a smaller file and try again."),
     422: ("Please check what you entered", "Some of the information needs another look."),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong on our side", "We have been told about it. Please try again in a minute."),
@@ -81,6 +82,7 @@ _LITESTAR_DEFAULTS = {
     "Too Many Requests",
     "Service Unavailable",
     "Conflict",
+    "Request Entity Too Large",
     "CSRF token verification failed",
     "CSRF token is missing",
 }

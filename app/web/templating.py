@@ -55,7 +55,7 @@ def make_environment() -> Environment:
     env.globals["static_url"] = static_url
     env.filters["when"] = when
     env.filters["timestamp"] = timestamp
-    env.filters["money"] = lambda value: value.format() if value is not None else ""
+    env.filters["money"] = _money
     return env
 
 
@@ -123,7 +123,7 @@ def render(
 
 @lru_cache(maxsize=1)
 def email_environment() -> Environment:
-    """E-mails render outside a request: same templates folder, no request helpers."""
+    """E-mails and live fragments render outside a request: same templates, no request helpers."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default_for_string=False),
@@ -131,5 +131,18 @@ def email_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    env.filters["when"] = when
+    env.filters["timestamp"] = timestamp
+    env.filters["money"] = _money
     return env
+
+
+def render_fragment(template: str, context: dict[str, Any]) -> str:
+    """An HTML fragment for a live event sent from the worker (no request, no CSRF token:
+    fragments that carry forms must be rendered in a request instead)."""
+    return email_environment().get_template(template).render(context)
+
+
+def _money(value) -> str:
+    return value.format() if value is not None else ""
 

@@ -1,0 +1,1 @@
+"""Marketplace: jobs clients post, the find-work search, and contractors' proposals."""

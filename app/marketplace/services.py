@@ -1,0 +1,614 @@
+"""Marketplace rules: posting and publishing jobs, searching them, applying and deciding on proposals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.guards import ensure_verified
+from app.accounts.models import Role, User
+from app.db import utcnow
+from app.errors import DomainError, FormError
+from app.events import publish
+from app.marketplace.models import (
+    ACTIVE_PROPOSAL,
+    BudgetType,
+    Job,
+    JobStatus,
+    Proposal,
+    ProposalStatus,
+    ProposedMilestone,
+    Visibility,
+)
+from app.money import CURRENCIES, DEFAULT_CURRENCY, Money, MoneyError
+from app.web.forms import Errors
+
+MAX_SKILLS = 10
+MAX_MILESTONES = 5
+PAGE_SIZE = 20
+POSTED_WITHIN = {"1": 1, "7": 7, "30": 30}
+SORTS = ("relevance", "newest", "budget_high", "budget_low")
+DECIDABLE = (ProposalStatus.submitted, ProposalStatus.shortlisted)
+
+
+class NotFound(Exception):
+    """The row does not exist, or the viewer may not know that it does."""
+
+
+# ---------------------------------------------------------------- reading forms
+
+
+def _date(value: str, errors: Errors, name: str, *, not_before: date | None = None) -> date | None:
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        errors.add(name, "Enter a date like 2026-12-31.")
+        return None
+    if not_before and parsed < not_before:
+        errors.add(name, "Choose a date from today onwards.")
+    return parsed
+
+
+def parse_skills(value: str) -> list[str]:
+    """'Python, Django , python' → ['python', 'django'] (order kept, duplicates dropped)."""
+    seen: list[str] = []
+    for part in re.split(r"[,\n]", value or ""):
+        skill = " ".join(part.split()).lower()
+        if skill and skill not in seen:
+            seen.append(skill)
+    return seen
+
+
+@dataclass
+class JobInput:
+    title: str
+    description: str
+    skills: list[str]
+    budget_type: BudgetType
+    budget: Money
+    deadline: date | None
+    visibility: Visibility
+
+
+def read_job_form(form: dict[str, str]) -> JobInput:
+    errors = Errors()
+    title, description = form.get("title", ""), form.get("description", "")
+    if len(title) < 5:
+        errors.add("title", "Give the job a title of at least 5 characters, e.g. “Logo for a bakery”.")
+    elif len(title) > 200:
+        errors.add("title", "Keep the title under 200 characters.")
+    if len(description) < 20:
+        errors.add("description", "Describe the work in at least 20 characters: what you need and by when.")
+    elif len(description) > 10_000:
+        errors.add("description", "Keep the description under 10,000 characters.")
+    skills = parse_skills(form.get("skills", ""))
+    if len(skills) > MAX_SKILLS:
+        errors.add("skills", f"List at most {MAX_SKILLS} skills.")
+    if any(len(s) > 40 for s in skills):
+        errors.add("skills", "Each skill must be under 40 characters. Separate skills with commas.")
+    budget_type = form.get("budget_type", "")
+    if budget_type not in (BudgetType.fixed, BudgetType.hourly):
+        errors.add("budget_type", "Choose a fixed price or an hourly rate.")
+    currency = form.get("currency", DEFAULT_CURRENCY)
+    if currency not in CURRENCIES:
+        errors.add("currency", "Choose EUR, USD or GBP.")
+        currency = DEFAULT_CURRENCY
+    budget = Money(0, currency)
+    try:
+        budget = Money.parse(form.get("budget", ""), currency)
+        if budget.amount_minor <= 0:
+            errors.add("budget", "The budget must be more than zero.")
+    except MoneyError as exc:
+        errors.add("budget", str(exc))
+    deadline = _date(form.get("deadline", ""), errors, "deadline", not_before=date.today())
+    visibility = form.get("visibility", Visibility.public)
+    if visibility not in (Visibility.public, Visibility.invite_only):
+        errors.add("visibility", "Choose who can see the job.")
+    if errors:
+        raise FormError(errors)
+    return JobInput(
+        title=title,
+        description=description,
+        skills=skills,
+        budget_type=BudgetType(budget_type),
+        budget=budget,
+        deadline=deadline,
+        visibility=Visibility(visibility),
+    )
+
+
+@dataclass
+class MilestoneInput:
+    title: str
+    amount: Money
+    due_date: date | None
+
+
+@dataclass
+class ProposalInput:
+    cover_letter: str
+    amount: Money
+    milestones: list[MilestoneInput] = field(default_factory=list)
+
+
+def milestone_total(form: dict[str, str], currency: str) -> tuple[Money, int]:
+    """The sum of the milestone amounts typed so far (unreadable amounts count as zero), and how many."""
+    amounts = []
+    for n in range(1, MAX_MILESTONES + 1):
+        try:
+            amounts.append(Money.parse(form.get(f"milestone_amount_{n}", ""), currency))
+        except MoneyError:
+            continue
+    return Money(sum(a.amount_minor for a in amounts), currency), len(amounts)
+
+
+def read_proposal_form(form: dict[str, str], job: Job) -> ProposalInput:
+    errors = Errors()
+    cover = form.get("cover_letter", "")
+    if len(cover) < 30:
+        errors.add("cover_letter", "Write at least 30 characters: why you are a good fit and how you would do it.")
+    elif len(cover) > 10_000:
+        errors.add("cover_letter", "Keep the cover letter under 10,000 characters.")
+    amount = Money(0, job.currency)
+    try:
+        amount = Money.parse(form.get("amount", ""), job.currency)
+        if amount.amount_minor <= 0:
+            errors.add("amount", "The amount must be more than zero.")
+    except MoneyError as exc:
+        errors.add("amount", str(exc))
+    milestones: list[MilestoneInput] = []
+    if not job.is_hourly:
+        for n in range(1, MAX_MILESTONES + 1):
+            title = form.get(f"milestone_title_{n}", "")
+            raw_amount = form.get(f"milestone_amount_{n}", "")
+            raw_due = form.get(f"milestone_due_{n}", "")
+            if not (title or raw_amount or raw_due):
+                continue
+            if not title:
+                errors.add(f"milestone_title_{n}", f"Give milestone {n} a title.")
+            elif len(title) > 200:
+                errors.add(f"milestone_title_{n}", "Keep milestone titles under 200 characters.")
+            m_amount = Money(0, job.currency)
+            try:
+                m_amount = Money.parse(raw_amount, job.currency)
+                if m_amount.amount_minor <= 0:
+                    errors.add(f"milestone_amount_{n}", f"Milestone {n} needs an amount above zero.")
+            except MoneyError as exc:
+                errors.add(f"milestone_amount_{n}", f"Milestone {n}: {exc}")
+            due = _date(raw_due, errors, f"milestone_due_{n}", not_before=date.today())
+            milestones.append(MilestoneInput(title, m_amount, due))
+        if milestones and not errors:
+            summed = Money(sum(m.amount.amount_minor for m in milestones), job.currency)
+            if summed != amount:
+                errors.add(
+                    "amount",
+                    f"Your milestones add up to {summed}, but you proposed {amount}. Make them match.",
+                )
+    if errors:
+        raise FormError(errors)
+    return ProposalInput(cover_letter=cover, amount=amount, milestones=milestones)
+
+
+# ---------------------------------------------------------------- jobs
+
+
+async def create_job(db: AsyncSession, client: User, data: JobInput, *, publish_now: bool = False) -> Job:
+    if client.role != Role.client:
+        raise DomainError("Only clients can post jobs.")
+    if publish_now:
+        ensure_verified(client)
+    now = utcnow()
+    job = Job(
+        client_id=client.id,
+        title=data.title,
+        description=data.description,
+        skills=data.skills,
+        budget_type=data.budget_type,
+        budget_minor=data.budget.amount_minor,
+        currency=data.budget.currency,
+        deadline=data.deadline,
+        visibility=data.visibility,
+        status=JobStatus.open if publish_now else JobStatus.draft,
+        published_at=now if publish_now else None,
+    )
+    db.add(job)
+    await db.flush()
+    return job
+
+
+async def update_job(db: AsyncSession, job: Job, data: JobInput) -> Job:
+    if job.status not in (JobStatus.draft, JobStatus.open):
+        raise DomainError("This job is no longer open, so it can't be changed.")
+    if data.budget.currency != job.currency and await _proposal_count(db, job.id):
+        raise FormError({"currency": ["Contractors have already applied in this currency, so it can't change."]})
+    job.title, job.description, job.skills = data.title, data.description, data.skills
+    job.budget_type, job.budget_minor, job.currency = data.budget_type, data.budget.amount_minor, data.budget.currency
+    job.deadline, job.visibility = data.deadline, data.visibility
+    await db.flush()
+    return job
+
+
+async def _proposal_count(db: AsyncSession, job_id: int) -> int:
+    return await db.scalar(select(func.count()).select_from(Proposal).where(Proposal.job_id == job_id)) or 0
+
+
+async def publish_job(db: AsyncSession, job_id: int, client: User) -> Job:
+    await own_job(db, job_id, client)
+    ensure_verified(client)
+    changed = await db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.client_id == client.id, Job.status == JobStatus.draft)
+        .values(status=JobStatus.open, published_at=utcnow())
+    )
+    if changed.rowcount != 1:
+        raise DomainError("Only a draft can be published. Reload the page to see the job's current state.")
+    return await own_job(db, job_id, client)
+
+
+async def close_job(db: AsyncSession, job_id: int, client: User) -> Job:
+    """Open → closed: no new proposals; proposals still waiting are declined with a note."""
+    job = await _lock_own_job(db, job_id, client)
+    if job.status != JobStatus.open:
+        raise DomainError("Only an open job can be closed.")
+    job.status, job.closed_at = JobStatus.closed, utcnow()
+    for other in await _waiting_proposals(db, job.id):
+        _set_status(db, other, ProposalStatus.declined, note="The client closed this job.")
+    await db.flush()
+    return job
+
+
+async def own_job(db: AsyncSession, job_id: int, client: User) -> Job:
+    job = await db.get(Job, job_id, populate_existing=True)
+    if job is None or job.client_id != client.id:
+        raise NotFound()
+    return job
+
+
+async def _lock_own_job(db: AsyncSession, job_id: int, client: User) -> Job:
+    job = await db.scalar(
+        select(Job).where(Job.id == job_id).with_for_update(of=Job).execution_options(populate_existing=True)
+    )
+    if job is None or job.client_id != client.id:
+        raise NotFound()
+    return job
+
+
+def can_see(job: Job, user: User | None) -> bool:
+    """Draft and invite-only jobs exist only for their owner; open public ones for everyone;
+    closed and filled public ones for those who applied and the owner."""
+    if user is not None and job.client_id == user.id:
+        return True
+    return job.visibility == Visibility.public and job.status == JobStatus.open
+
+
+async def visible_job(db: AsyncSession, job_id: int, user: User | None) -> Job:
+    job = await db.get(Job, job_id, populate_existing=True)
+    if job is None:
+        raise NotFound()
+    if can_see(job, user):
+        return job
+    if user is not None and job.visibility == Visibility.public and job.status != JobStatus.draft:
+        if await proposal_of(db, job.id, user) is not None:
+            return job
+    raise NotFound()
+
+
+async def jobs_of(db: AsyncSession, client: User) -> list[tuple[Job, int]]:
+    counts = (
+        select(Proposal.job_id, func.count().label("n"))
+        .where(Proposal.status.in_(ACTIVE_PROPOSAL))
+        .group_by(Proposal.job_id)
+        .subquery()
+    )
+    rows = await db.execute(
+        select(Job, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.job_id == Job.id)
+        .where(Job.client_id == client.id)
+        .order_by(Job.id.desc())
+    )
+    return [(job, n) for job, n in rows.all()]
+
+
+# ---------------------------------------------------------------- search
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    skills: list[str] = field(default_factory=list)
+    budget_type: str = ""
+    budget_min: Money | None = None
+    budget_max: Money | None = None
+    posted: str = ""
+    sort: str = "relevance"
+    page: int = 1
+
+
+def read_search(query: dict[str, Any]) -> tuple[SearchParams, Errors]:
+    """Query-string filters → SearchParams; unreadable values are ignored with a message."""
+    errors = Errors()
+    params = SearchParams(q=str(query.get("q") or "").strip()[:200])
+    params.skills = parse_skills(str(query.get("skills") or ""))[:MAX_SKILLS]
+    if query.get("type") in (BudgetType.fixed, BudgetType.hourly):
+        params.budget_type = str(query["type"])
+    for name in ("budget_min", "budget_max"):
+        raw = str(query.get(name) or "").strip()
+        if raw:
+            try:
+                setattr(params, name, Money.parse(raw))
+            except MoneyError as exc:
+                errors.add(name, str(exc))
+    if query.get("posted") in POSTED_WITHIN:
+        params.posted = str(query["posted"])
+    sort = str(query.get("sort") or "")
+    params.sort = sort if sort in SORTS else ("relevance" if params.q else "newest")
+    try:
+        params.page = max(1, min(int(str(query.get("page") or 1)), 1000))
+    except ValueError:
+        params.page = 1
+    return params, errors
+
+
+def _search_query(params: SearchParams) -> tuple[Select, Any]:
+    stmt = select(Job).where(Job.status == JobStatus.open, Job.visibility == Visibility.public)
+    tsquery = None
+    if params.q:
+        tsquery = func.websearch_to_tsquery("english", params.q)
+        stmt = stmt.where(Job.search.op("@@")(tsquery))
+    if params.skills:
+        stmt = stmt.where(Job.skills.overlap(params.skills))
+    if params.budget_type:
+        stmt = stmt.where(Job.budget_type == params.budget_type)
+    # Budgets are compared by amount, whatever the job's currency (EUR, USD and GBP are close).
+    if params.budget_min is not None:
+        stmt = stmt.where(Job.budget_minor >= params.budget_min.amount_minor)
+    if params.budget_max is not None:
+        stmt = stmt.where(Job.budget_minor <= params.budget_max.amount_minor)
+    if params.posted:
+        stmt = stmt.where(Job.published_at >= utcnow() - timedelta(days=POSTED_WITHIN[params.posted]))
+    return stmt, tsquery
+
+
+async def search_jobs(db: AsyncSession, params: SearchParams) -> tuple[list[Job], int]:
+    stmt, tsquery = _search_query(params)
+    if params.sort == "relevance" and tsquery is not None:
+        order = [func.ts_rank_cd(Job.search, tsquery).desc(), Job.published_at.desc(), Job.id.desc()]
+    elif params.sort == "budget_high":
+        order = [Job.budget_minor.desc(), Job.id.desc()]
+    elif params.sort == "budget_low":
+        order = [Job.budget_minor.asc(), Job.id.desc()]
+    else:
+        order = [Job.published_at.desc(), Job.id.desc()]
+    offset = (params.page - 1) * PAGE_SIZE
+    if tsquery is not None:
+        # Every match is read to rank it anyway: take the total from the same scan (window count).
+        page = stmt.add_columns(func.count().over().label("total"))
+        rows = (await db.execute(page.order_by(*order).limit(PAGE_SIZE).offset(offset))).all()
+        if rows:
+            return [row[0] for row in rows], int(rows[0][1])
+    else:
+        # Without words the newest-first index answers the page alone; the count is a second query.
+        jobs = list((await db.scalars(stmt.order_by(*order).limit(PAGE_SIZE).offset(offset))).unique())
+        if jobs or params.page == 1:
+            total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            return jobs, total
+    return [], await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+# ---------------------------------------------------------------- proposals
+
+
+async def proposal_of(db: AsyncSession, job_id: int, contractor: User) -> Proposal | None:
+    """The contractor's active proposal for a job, else their latest one, else None."""
+    rows = (
+        await db.scalars(
+            select(Proposal)
+            .where(Proposal.job_id == job_id, Proposal.contractor_id == contractor.id)
+            .order_by(Proposal.id.desc())
+        )
+    ).all()
+    return next((p for p in rows if p.is_active), rows[0] if rows else None)
+
+
+async def apply(db: AsyncSession, job_id: int, contractor: User, data: ProposalInput) -> Proposal:
+    if contractor.role != Role.contractor:
+        raise NotFound()
+    job = await db.scalar(
+        select(Job).where(Job.id == job_id).with_for_update(of=Job, read=True).execution_options(populate_existing=True)
+    )
+    if job is None or not can_see(job, contractor):
+        raise NotFound()
+    ensure_verified(contractor)
+    existing = await proposal_of(db, job_id, contractor)
+    if existing is not None and existing.is_active:
+        raise DomainError("You already have a proposal for this job. Withdraw it first to send a new one.")
+    proposal = Proposal(
+        job_id=job.id,
+        contractor_id=contractor.id,
+        cover_letter=data.cover_letter,
+        amount_minor=data.amount.amount_minor,
+        currency=job.currency,
+        status=ProposalStatus.submitted,
+    )
+    proposal.milestones = [
+        ProposedMilestone(
+            position=n, title=m.title, amount_minor=m.amount.amount_minor, currency=job.currency, due_date=m.due_date
+        )
+        for n, m in enumerate(data.milestones, start=1)
+    ]
+    db.add(proposal)
+    try:
+        await db.flush()
+    except IntegrityError as exc:  # a second tab sent one a moment ago
+        raise DomainError("You already have a proposal for this job.") from exc
+    publish(
+        db,
+        job.client_id,
+        f"job-{job.id}-proposals",
+        str(
+            Markup(
+                '<p class="notice" role="status">New proposal from {} ({}). <a href="/jobs/{}/proposals">Reload to compare</a></p>'
+            ).format(contractor.name, proposal.amount.format(), job.id)
+        ),
+    )
+    return proposal
+
+
+async def _lock_proposal(db: AsyncSession, proposal_id: int) -> Proposal:
+    proposal = await db.scalar(
+        select(Proposal)
+        .where(Proposal.id == proposal_id)
+        .with_for_update(of=Proposal)
+        .execution_options(populate_existing=True)
+    )
+    if proposal is None:
+        raise NotFound()
+    return proposal
+
+
+async def withdraw(db: AsyncSession, proposal_id: int, contractor: User) -> Proposal:
+    proposal = await _lock_proposal(db, proposal_id)
+    if proposal.contractor_id != contractor.id:
+        raise NotFound()
+    if proposal.status == ProposalStatus.accepted:
+        raise DomainError("The client already accepted this proposal, so it can't be withdrawn.")
+    if proposal.status not in DECIDABLE:
+        raise DomainError(f"This proposal is already {proposal.status}.")
+    _set_status(db, proposal, ProposalStatus.withdrawn)
+    await db.flush()
+    return proposal
+
+
+async def _client_proposal(db: AsyncSession, proposal_id: int, client: User) -> tuple[Job, Proposal]:
+    """Locks the job, then the proposal (always in this order, so decisions serialise per job)."""
+    found = await db.get(Proposal, proposal_id)
+    if found is None:
+        raise NotFound()
+    job = await _lock_own_job(db, found.job_id, client)
+    return job, await _lock_proposal(db, proposal_id)
+
+
+async def shortlist(db: AsyncSession, proposal_id: int, client: User) -> Proposal:
+    job, proposal = await _client_proposal(db, proposal_id, client)
+    if proposal.status != ProposalStatus.submitted:
+        raise DomainError(f"Only a new proposal can be shortlisted; this one is {proposal.status}.")
+    _set_status(db, proposal, ProposalStatus.shortlisted)
+    await db.flush()
+    return proposal
+
+
+async def decline(db: AsyncSession, proposal_id: int, client: User, note: str = "") -> Proposal:
+    job, proposal = await _client_proposal(db, proposal_id, client)
+    if proposal.status not in DECIDABLE:
+        raise DomainError(f"This proposal is {proposal.status}, so it can't be declined.")
+    _set_status(db, proposal, ProposalStatus.declined, note=note.strip()[:1000] or None)
+    await db.flush()
+    return proposal
+
+
+async def accept(db: AsyncSession, proposal_id: int, client: User) -> Proposal:
+    """Hire: the proposal is accepted, the job is filled and the other waiting proposals are
+    declined. The contract is drafted from it by the contracts feature (next step)."""
+    ensure_verified(client)
+    job, proposal = await _client_proposal(db, proposal_id, client)
+    if proposal.status not in DECIDABLE:
+        raise DomainError(f"This proposal is {proposal.status}, so it can't be accepted.")
+    if job.status != JobStatus.open:
+        raise DomainError(f"This job is {job.status}, so no proposal can be accepted.")
+    _set_status(db, proposal, ProposalStatus.accepted)
+    job.status, job.closed_at = JobStatus.filled, utcnow()
+    for other in await _waiting_proposals(db, job.id):
+        _set_status(db, other, ProposalStatus.declined, note="The client hired someone else for this job.")
+    await db.flush()
+    return proposal
+
+
+async def _waiting_proposals(db: AsyncSession, job_id: int) -> list[Proposal]:
+    return list(
+        (
+            await db.scalars(
+                select(Proposal)
+                .where(Proposal.job_id == job_id, Proposal.status.in_(DECIDABLE))
+                .with_for_update(of=Proposal)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+
+
+STATUS_TEXT = {
+    ProposalStatus.submitted: "Sent. The client has not decided yet.",
+    ProposalStatus.shortlisted: "Shortlisted: the client is considering it.",
+    ProposalStatus.accepted: "Accepted. Next step: contract drafting.",
+    ProposalStatus.declined: "Declined.",
+    ProposalStatus.withdrawn: "Withdrawn by the contractor.",
+}
+TONES = {
+    ProposalStatus.submitted: "review",
+    ProposalStatus.shortlisted: "info",
+    ProposalStatus.accepted: "success",
+    ProposalStatus.declined: "neutral",
+    ProposalStatus.withdrawn: "neutral",
+}
+
+
+def status_fragment(proposal: Proposal) -> Markup:
+    """The status line shown on both sides; also the live event's HTML."""
+    status = ProposalStatus(proposal.status)
+    html = Markup(
+        '<span class="badge badge--{}" data-status="{}">{}</span> <span class="proposal-status__text">{}</span>'
+    ).format(TONES[status], status.value, status.value.capitalize(), STATUS_TEXT[status])
+    if status == ProposalStatus.declined and proposal.decline_note:
+        html += Markup(' <span class="proposal-status__note">Note from the client: “{}”</span>').format(
+            proposal.decline_note
+        )
+    return html
+
+
+def _set_status(db: AsyncSession, proposal: Proposal, status: ProposalStatus, *, note: str | None = None) -> None:
+    proposal.status = status
+    if status in (ProposalStatus.accepted, ProposalStatus.declined):
+        proposal.decided_at = utcnow()
+    if note is not None:
+        proposal.decline_note = note
+    html = str(status_fragment(proposal))
+    job = proposal.job
+    for user_id in {proposal.contractor_id, job.client_id}:
+        publish(db, user_id, f"proposal-{proposal.id}", html)
+
+
+async def proposals_for_job(db: AsyncSession, job: Job) -> list[Proposal]:
+    order = {ProposalStatus.accepted: 0, ProposalStatus.shortlisted: 1, ProposalStatus.submitted: 2}
+    rows = (await db.scalars(select(Proposal).where(Proposal.job_id == job.id).order_by(Proposal.id))).unique().all()
+    return sorted(rows, key=lambda p: (order.get(ProposalStatus(p.status), 3), p.id))
+
+
+async def profiles_for(db: AsyncSession, proposals: list[Proposal]) -> dict[int, Any]:
+    """Each applicant's contractor profile (rate, identity check, public address), if they have one."""
+    from app.profiles.services import get_profile
+
+    return {p.contractor_id: await get_profile(db, p.contractor_id) for p in proposals}
+
+
+async def proposals_of(db: AsyncSession, contractor: User) -> list[Proposal]:
+    rows = await db.scalars(
+        select(Proposal).where(Proposal.contractor_id == contractor.id).order_by(Proposal.id.desc())
+    )
+    return list(rows.unique().all())
+
+
+async def proposal_for_viewer(db: AsyncSession, proposal_id: int, user: User) -> Proposal:
+    """The contractor who sent it and the job's owner; everyone else: not found."""
+    proposal = await db.get(Proposal, proposal_id, populate_existing=True)
+    if proposal is None or user.id not in (proposal.contractor_id, proposal.job.client_id):
+        raise NotFound()
+    return proposal

@@ -1,0 +1,71 @@
+"""What each role's home shows, gathered from the features' own services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.companies.models import Invitation
+from app.companies.services import membership_of
+from app.db import utcnow
+from app.marketplace.models import Job, JobStatus, Proposal, Visibility
+from app.marketplace.services import jobs_of, proposals_of
+from app.profiles.services import completeness, get_profile, portfolio_of
+
+RECOMMENDED = 5
+
+
+async def client_home(db: AsyncSession, user: User) -> dict[str, Any]:
+    jobs = await jobs_of(db, user)
+    membership = await membership_of(db, user)
+    invitations = []
+    if membership is not None:
+        invitations = [
+            invitation
+            for invitation in (
+                await db.scalars(
+                    select(Invitation).where(Invitation.company_id == membership.company.id).order_by(Invitation.id.desc()).limit(5)
+                )
+            ).all()
+        ]
+    return {
+        "open_jobs": [(job, count) for job, count in jobs if job.status in (JobStatus.open, JobStatus.draft)][:10],
+        "membership": membership,
+        "invitations": invitations,
+        "now": utcnow(),
+    }
+
+
+async def contractor_home(db: AsyncSession, user: User) -> dict[str, Any]:
+    profile = await get_profile(db, user.id)
+    portfolio = await portfolio_of(db, profile) if profile is not None else []
+    proposals = await proposals_of(db, user)
+    applied = select(Proposal.job_id).where(Proposal.contractor_id == user.id)
+    recommended: list[Job] = []
+    if profile is not None and profile.skills:
+        recommended = list(
+            (
+                await db.scalars(
+                    select(Job)
+                    .where(
+                        Job.status == JobStatus.open,
+                        Job.visibility == Visibility.public,
+                        Job.skills.overlap(profile.skills),
+                        Job.id.not_in(applied),
+                    )
+                    .order_by(Job.published_at.desc())
+                    .limit(RECOMMENDED)
+                )
+            )
+            .unique()
+            .all()
+        )
+    return {
+        "profile": profile,
+        "completeness": completeness(profile, len(portfolio)) if profile is not None else None,
+        "proposals": proposals[:10],
+        "recommended": recommended,
+    }

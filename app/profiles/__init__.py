@@ -1,0 +1,1 @@
+"""Contractor profiles, their public page, private file storage and identity verification (KYC)."""

@@ -1,0 +1,352 @@
+"""Profile pages: edit + completeness (/profile), portfolio, identity verification, the public
+page (/c/<slug>), file downloads through an authorization check, and the admin KYC queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.plugins.flash import flash
+
+from app.accounts.guards import requires_admin, requires_role
+from app.accounts.models import Role, User
+from app.db import DB
+from app.errors import DomainError, FormError
+from app.events import publish
+from app.money import CURRENCIES
+from app.profiles import services
+from app.profiles.choices import COUNTRIES, SKILL_SUGGESTIONS
+from app.profiles.kyc_provider import SIGNATURE_HEADER, BadSignature, ProviderError, provider_for, verify
+from app.profiles.models import AVAILABILITY_LABELS, KycStatus, StoredFile
+from app.profiles.storage import storage_for
+from app.profiles.uploads import (
+    FORM_OVERHEAD_BYTES,
+    IMAGES,
+    IMAGES_AND_PDF,
+    MAX_FILE_BYTES,
+    MAX_FILE_LABEL,
+    UploadRejected,
+    check_upload,
+)
+from app.web.forms import Errors, FormData, text
+from app.web.htmx import see_other
+from app.web.templating import render
+
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+contractors_only = requires_role(Role.contractor)
+
+
+def _storage(request: Request):
+    return storage_for(request.app.state.settings)
+
+
+def _user(request: Request) -> User:
+    return request.scope["user"]
+
+
+async def _edit_page(
+    request: Request, db, *, form=None, errors=None, portfolio_form=None, portfolio_errors=None, status_code=200
+) -> Response:
+    user = _user(request)
+    profile = await services.ensure_profile(db, user)
+    portfolio = await services.portfolio_of(db, profile)
+    await db.commit()  # the profile row exists from the first visit on
+    values = form or {
+        "headline": profile.headline,
+        "bio": profile.bio,
+        "skills": ", ".join(profile.skills or []),
+        "hourly_rate": f"{profile.hourly_rate_minor / 100:.2f}" if profile.hourly_rate_minor is not None else "",
+        "currency": profile.currency,
+        "availability": profile.availability or "",
+        "country": profile.country or "",
+    }
+    return render(
+        request,
+        "profiles/edit.html",
+        {
+            "profile": profile,
+            "portfolio": portfolio,
+            "completeness": services.completeness(profile, len(portfolio)),
+            "form": values,
+            "errors": errors or {},
+            "portfolio_form": portfolio_form or {},
+            "portfolio_errors": portfolio_errors or {},
+            "countries": sorted(COUNTRIES.items(), key=lambda kv: kv[1]),
+            "currencies": list(CURRENCIES),
+            "availability_options": [(k.value, v) for k, v in AVAILABILITY_LABELS.items()],
+            "skill_suggestions": SKILL_SUGGESTIONS,
+            "max_file": MAX_FILE_LABEL,
+        },
+        status_code=status_code,
+    )
+
+
+class ProfileController(Controller):
+    path = "/profile"
+    guards = [contractors_only]
+
+    @get("/", name="profiles:edit")
+    async def edit(self, request: Request, db: DB) -> Response:
+        return await _edit_page(request, db)
+
+    @post("/", name="profiles:save")
+    async def save(self, request: Request, data: FormData, db: DB) -> Response:
+        try:
+            values = services.parse_profile_form(data)
+        except FormError as exc:
+            form = {
+                k: text(data, k)
+                for k in ("headline", "bio", "skills", "hourly_rate", "currency", "availability", "country")
+            }
+            return await _edit_page(request, db, form=form, errors=exc.errors, status_code=422)
+        await services.update_profile(db, _user(request), values)
+        flash(request, "Your profile is saved.", category="success")
+        return see_other(request, "/profile")
+
+    @post(
+        "/portfolio",
+        name="profiles:portfolio-add",
+        request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
+    )
+    async def add_portfolio(self, request: Request, data: Multipart, db: DB) -> Response:
+        title, url = text(data, "title"), text(data, "url")
+        errors = Errors()
+        image = None
+        try:
+            title, link = services.parse_portfolio_form(title, url)
+        except FormError as exc:
+            errors.update(exc.errors)
+        try:
+            image = await check_upload(data.get("image"), IMAGES)
+        except UploadRejected as exc:
+            errors.add("image", str(exc))
+        if errors:
+            return await _edit_page(
+                request, db, portfolio_form={"title": title, "url": url}, portfolio_errors=errors, status_code=422
+            )
+        await services.add_portfolio_item(db, _storage(request), _user(request), title=title, url=link, image=image)
+        flash(request, f"“{title}” is in your portfolio.", category="success")
+        return see_other(request, "/profile#portfolio")
+
+    @post("/portfolio/{item_id:int}/delete", name="profiles:portfolio-remove")
+    async def remove_portfolio(self, request: Request, item_id: FromPath[int], db: DB) -> Response:
+        try:
+            await services.remove_portfolio_item(db, _storage(request), _user(request), item_id)
+        except LookupError:
+            raise NotFoundException() from None
+        flash(request, "The portfolio item was removed.", category="success")
+        return see_other(request, "/profile#portfolio")
+
+    @post("/verification/start", name="profiles:kyc-start")
+    async def start_hosted_verification(self, request: Request, db: DB) -> Response:
+        provider = provider_for(request.app.state.settings)
+        if provider is None:
+            raise NotFoundException()
+        user = _user(request)
+        await services.ensure_profile(db, user)
+        await db.commit()
+        return_url = f"{request.app.state.settings.app_base_url}/profile/verification"
+        try:
+            session_id, url = await provider.create_session(f"user-{user.id}", return_url)
+        except ProviderError:
+            raise DomainError(
+                "Our verification partner is not answering right now. Please try again in a few minutes."
+            ) from None
+        await services.start_provider_check(db, user, session_id)
+        return see_other(request, url)
+
+    @get("/verification", name="profiles:kyc")
+    async def verification(self, request: Request, db: DB) -> Response:
+        return await _kyc_page(request, db)
+
+    @post(
+        "/verification",
+        name="profiles:kyc-submit",
+        request_max_body_size=2 * MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
+    )
+    async def submit_verification(self, request: Request, data: Multipart, db: DB) -> Response:
+        if provider_for(request.app.state.settings) is not None:
+            raise NotFoundException()  # the hosted adapter is configured: documents go to the provider
+        errors = Errors()
+        checked = {}
+        for field, allowed, missing in (
+            ("id_document", IMAGES_AND_PDF, "Choose a photo or scan of your ID document."),
+            ("selfie", IMAGES, "Choose a selfie: a photo of your face."),
+        ):
+            try:
+                checked[field] = await check_upload(data.get(field), allowed)
+            except UploadRejected as exc:
+                errors.add(field, str(exc))
+            else:
+                if checked[field] is None:
+                    errors.add(field, missing)
+        if errors:
+            return await _kyc_page(request, db, errors=errors, status_code=422)
+        await services.submit_documents(
+            db, _storage(request), _user(request), checked["id_document"], checked["selfie"]
+        )
+        flash(
+            request,
+            "Thank you. Your documents are with our team; we usually decide within one working day.",
+            category="success",
+        )
+        return see_other(request, "/profile/verification")
+
+
+async def _kyc_page(request: Request, db, *, errors=None, status_code=200) -> Response:
+    user = _user(request)
+    profile = await services.ensure_profile(db, user)
+    check = await services.latest_check(db, user.id)
+    await db.commit()
+    return render(
+        request,
+        "profiles/verification.html",
+        {
+            "profile": profile,
+            "check": check,
+            "errors": errors or {},
+            "max_file": MAX_FILE_LABEL,
+            "hosted": provider_for(request.app.state.settings) is not None,
+        },
+        status_code=status_code,
+    )
+
+
+@get("/c/{slug:str}", name="profiles:public")
+async def public_profile(request: Request, slug: FromPath[str], db: DB) -> Response:
+    try:
+        profile, owner = await services.public_profile(db, slug, request.scope.get("user"))
+    except LookupError:
+        raise NotFoundException() from None
+    portfolio = await services.portfolio_of(db, profile)
+    settings = request.app.state.settings
+    return render(
+        request,
+        "profiles/public.html",
+        {
+            "profile": profile,
+            "owner": owner,
+            "portfolio": portfolio,
+            "country_name": COUNTRIES.get(profile.country or "", ""),
+            "page_url": f"{settings.app_base_url}/c/{profile.slug}",
+            "base_url": settings.app_base_url,
+            "is_owner": request.scope.get("user") is not None and request.scope["user"].id == owner.id,
+        },
+    )
+
+
+@get("/files/{file_id:int}", name="files:download")
+async def download_file(request: Request, file_id: FromPath[int], db: DB) -> Response:
+    viewer = request.scope.get("user")
+    admin_ok = bool(request.scope.get("session", {}).get("mfa_at"))
+    try:
+        row: StoredFile = await services.readable_file(db, viewer, file_id, admin_ok=admin_ok)
+    except LookupError:
+        raise NotFoundException() from None
+    data = await _storage(request).get(row.storage_key)
+    public = row.purpose == "portfolio_image"
+    disposition = "inline" if row.content_type.startswith("image/") else "attachment"
+    return Response(
+        data,
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="file-{row.id}"',
+            "Cache-Control": "public, max-age=3600" if public else "private, no-store",
+            # Even a file that slipped past the checks could not run anything here.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def kyc_status_html(request: Request, profile, check) -> str:
+    env = request.app.template_engine.engine
+    return env.get_template("profiles/_kyc_status.html").render(profile=profile, check=check)
+
+
+class KycAdminController(Controller):
+    path = "/admin/kyc"
+    guards = [requires_admin]
+
+    @get("/", name="admin:kyc")
+    async def queue(self, request: Request, db: DB) -> Response:
+        return await _queue_page(request, db)
+
+    @post("/{check_id:int}/approve", name="admin:kyc-approve")
+    async def approve(self, request: Request, check_id: FromPath[int], db: DB) -> Response:
+        return await _decide(request, db, check_id, approve=True, reason=None)
+
+    @post("/{check_id:int}/reject", name="admin:kyc-reject")
+    async def reject(self, request: Request, check_id: FromPath[int], data: FormData, db: DB) -> Response:
+        return await _decide(request, db, check_id, approve=False, reason=text(data, "reason"))
+
+
+async def _queue_page(request: Request, db, *, errors=None, status_code=200) -> Response:
+    checks = await services.pending_checks(db)
+    return render(request, "admin/kyc.html", {"checks": checks, "errors": errors or {}}, status_code=status_code)
+
+
+async def _decide(request: Request, db, check_id: int, *, approve: bool, reason: str | None) -> Response:
+    try:
+        check, profile = await services.decide(db, check_id, approve=approve, reason=reason, admin=_user(request))
+    except LookupError:
+        raise NotFoundException() from None
+    except FormError as exc:
+        await db.rollback()
+        return await _queue_page(request, db, errors={check_id: exc.errors["reason"]}, status_code=422)
+    publish(db, check.user_id, "kyc-status", kyc_status_html(request, profile, check))
+    await db.commit()
+    word = "verified" if approve else "rejected"
+    flash(request, f"The identity check is {word}. The contractor sees it now.", category="success")
+    return see_other(request, "/admin/kyc")
+
+
+@post("/webhooks/kyc", name="webhooks:kyc", request_max_body_size=64 * 1024)
+async def kyc_webhook(request: Request, db: DB) -> Response:
+    """Signed decision webhook of the hosted adapter. Bad signature → 400 and nothing changes;
+    a replayed event id → 200 and nothing changes; the decision itself is re-read from the provider."""
+    settings = request.app.state.settings
+    provider = provider_for(settings)
+    if provider is None:
+        raise NotFoundException()
+    body = await request.body()
+    try:
+        verify(settings.kyc_webhook_secret, body, request.headers.get(SIGNATURE_HEADER))
+        event = json.loads(body)
+        event_id, session_id = str(event["id"]), str(event["session_id"])
+    except (BadSignature, ValueError, KeyError, TypeError):
+        return Response({"error": "invalid signature or payload"}, status_code=400)
+    if not await services.remember_webhook_event(db, event_id, event):
+        await db.rollback()
+        return Response({"status": "duplicate"}, status_code=200)
+    check = await services.check_for_session(db, session_id)
+    if check is None:
+        await db.commit()  # an event about a session we never started: remembered, ignored
+        return Response({"status": "unknown session"}, status_code=200)
+    try:
+        status, reason = await provider.decision(session_id)
+    except ProviderError:
+        await db.rollback()  # not remembered: the provider's retry will try again
+        return Response({"error": "could not read the decision"}, status_code=503)
+    if status in ("approved", "declined") and check.status == KycStatus.pending:
+        try:
+            check, profile = await services.decide(
+                db,
+                check.id,
+                approve=status == "approved",
+                reason=reason or "The verification service could not confirm your identity.",
+                admin=None,
+            )
+        except services.AlreadyDecided:
+            pass
+        else:
+            publish(db, check.user_id, "kyc-status", kyc_status_html(request, profile, check))
+    await db.commit()
+    return Response({"status": "ok"}, status_code=200)
+
+
+HANDLERS = [ProfileController, KycAdminController, public_profile, download_file, kyc_webhook]

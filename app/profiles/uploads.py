@@ -1,0 +1,72 @@
+"""Upload checks: the type is decided by the file's first bytes (never by its name or the
+browser's claim), the size by counting what was read."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from litestar.datastructures import UploadFile
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_LABEL = "10 MB"
+# Room for the form fields and multipart framing around the files of one request.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
+IMAGES = (JPEG, PNG, WEBP)
+IMAGES_AND_PDF = (JPEG, PNG, WEBP, PDF)
+TYPE_NAMES = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP", PDF: "PDF"}
+
+
+def sniff(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head.startswith(b"%PDF-"):
+        return PDF
+    return None
+
+
+class UploadRejected(ValueError):
+    """A file we will not keep; the message is for the person who chose it."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    data: bytes
+    content_type: str
+    sha256: str
+    name: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+def allowed_words(allowed: tuple[str, ...]) -> str:
+    names = [TYPE_NAMES[t] for t in allowed]
+    kinds = " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+    return f"a {kinds} file" if PDF in allowed else f"a {kinds} image"
+
+
+async def check_upload(upload: UploadFile | None, allowed: tuple[str, ...]) -> CheckedUpload | None:
+    """None when no file was chosen; UploadRejected when the file is too big or not what it claims."""
+    if upload is None or not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    # Read at most one byte past the limit: a bigger file is refused without holding it all.
+    data = await upload.read(MAX_FILE_BYTES + 1)
+    await upload.close()
+    if len(data) > MAX_FILE_BYTES:
+        raise UploadRejected(f"This file is larger than {MAX_FILE_LABEL}. Choose a smaller file.")
+    if not data:
+        raise UploadRejected("This file is empty. Choose another file.")
+    content_type = sniff(data[:16])
+    if content_type not in allowed:
+        raise UploadRejected(
+            f"This file is not {allowed_words(allowed)}, whatever its name says. Choose {allowed_words(allowed)}."
+        )
+    return CheckedUpload(data, content_type, hashlib.sha256(data).hexdigest(), upload.filename[:200])

@@ -1,0 +1,61 @@
+"""A lead whose processing keeps failing lands in the dead-letter list after 3 attempts; a replay publishes it."""
+
+import pytest
+from sqlalchemy import select
+
+from app.events.models import OutboxEvent
+from app.leads import services
+from tests.leads.test_api import LEAD, api, company_with_key, wait_for_status
+
+
+@pytest.fixture
+def broken_enrichment(monkeypatch):
+    calls = []
+
+    def explode(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("category service unavailable")
+
+    monkeypatch.setattr(services, "enrich", explode)
+    return calls
+
+
+async def test_three_failures_then_dead_letter_then_replay_publishes(
+    app, client, admin, db, broken_enrichment, monkeypatch
+):
+    key = await company_with_key(client)
+    async with api(app) as http:
+        lead_id = (await http.post("/api/leads", json=LEAD, headers={"Authorization": f"Bearer {key}"})).json()["id"]
+    lead = await wait_for_status(db, lead_id, {"failed"}, timeout=30)
+    assert len(broken_enrichment) == 3 and lead.attempts == 3
+    assert "category service unavailable" in lead.failure
+    # Admins see it live and on the page.
+    event = await db.scalar(
+        select(OutboxEvent).where(OutboxEvent.event == "lead-dead-letter", OutboxEvent.user_id == admin.user.id)
+    )
+    assert event is not None and f"#{lead_id}" in event.data
+    page = await admin.get("/admin/leads")
+    assert "Logo for my bakery" in page.text and "category service unavailable" in page.text
+    # The client's intake page shows the journey honestly.
+    assert "Failed" in (await client.get("/company/intake")).text
+
+    monkeypatch.undo()
+    assert (await admin.post_form(f"/admin/leads/{lead_id}/replay")).status_code == 303
+    lead = await wait_for_status(db, lead_id, {"published"})
+    assert lead.job_id is not None
+    assert "Logo for my bakery" not in (await admin.get("/admin/leads")).text
+
+
+async def test_a_discarded_lead_leaves_the_list_and_cannot_be_replayed(app, client, admin, db, broken_enrichment):
+    key = await company_with_key(client)
+    async with api(app) as http:
+        lead_id = (await http.post("/api/leads", json=LEAD, headers={"Authorization": f"Bearer {key}"})).json()["id"]
+    await wait_for_status(db, lead_id, {"failed"}, timeout=30)
+    assert (await admin.post_form(f"/admin/leads/{lead_id}/discard")).status_code == 303
+    assert (await admin.post_form(f"/admin/leads/{lead_id}/replay")).status_code == 409
+    assert "Logo for my bakery" not in (await admin.get("/admin/leads")).text
+
+
+async def test_dead_letters_are_for_admins_only(client, contractor):
+    assert (await client.get("/admin/leads")).status_code == 404
+    assert (await contractor.get("/admin/leads")).status_code == 404

@@ -1,0 +1,174 @@
+"""The client compares proposals and shortlists, declines or accepts; both sides see the status live."""
+
+import asyncio
+
+from sqlalchemy import select
+
+from app.errors import DomainError
+from app.events.models import OutboxEvent
+from app.marketplace import services
+from app.marketplace.models import Job, JobStatus, Proposal, ProposalStatus
+from tests.marketplace.helpers import make_job, make_proposal
+
+
+async def test_the_client_compares_proposals_side_by_side(client, contractor, other_contractor, db):
+    job = await make_job(db, client.user)
+    await make_proposal(db, job, contractor.user, amount="1000", milestones=[("Sketches", "400"), ("Final", "600")])
+    await make_proposal(db, job, other_contractor.user, amount="1300")
+    page = await client.get(f"/jobs/{job.id}/proposals")
+    assert page.status_code == 200
+    assert contractor.user.name in page.text and other_contractor.user.name in page.text
+    assert "€1,000.00" in page.text and "€1,300.00" in page.text
+    assert "Sketches" in page.text and "One payment at the end" in page.text
+    assert page.text.count('data-status="submitted"') == 2
+    assert f'sse-swap="job-{job.id}-proposals"' in page.text
+    # Contractors never see the comparison.
+    assert (await contractor.get(f"/jobs/{job.id}/proposals")).status_code == 404
+
+
+async def test_a_contractor_cannot_read_another_contractors_proposal(client, contractor, other_contractor, db):
+    job = await make_job(db, client.user)
+    theirs = await make_proposal(db, job, other_contractor.user)
+    assert (await contractor.get(f"/proposals/{theirs.id}")).status_code == 404
+    assert (await contractor.post_form(f"/proposals/{theirs.id}/withdraw")).status_code == 404
+    assert (await contractor.post_form(f"/proposals/{theirs.id}/accept")).status_code == 404
+    assert "I have designed" not in (await contractor.get("/proposals")).text
+    assert (await other_contractor.get(f"/proposals/{theirs.id}")).status_code == 200
+    assert (await client.get(f"/proposals/{theirs.id}")).status_code == 200
+    await db.refresh(theirs)
+    assert theirs.status == ProposalStatus.submitted
+
+
+async def test_another_client_cannot_decide(client, contractor, db):
+    from app.accounts.models import Role
+    from tests.support.factories import make_user
+
+    owner = await make_user(db, role=Role.client)
+    job = await make_job(db, owner)
+    proposal = await make_proposal(db, job, contractor.user)
+    for action in ("shortlist", "decline", "accept"):
+        assert (await client.post_form(f"/proposals/{proposal.id}/{action}")).status_code == 404
+    assert (await client.get(f"/proposals/{proposal.id}")).status_code == 404
+    await db.refresh(proposal)
+    assert proposal.status == ProposalStatus.submitted
+
+
+async def test_shortlist_then_decline_with_a_note_the_contractor_reads(client, contractor, db):
+    job = await make_job(db, client.user)
+    proposal = await make_proposal(db, job, contractor.user)
+    assert (await client.post_form(f"/proposals/{proposal.id}/shortlist")).status_code == 303
+    await db.refresh(proposal)
+    assert proposal.status == ProposalStatus.shortlisted
+    response = await client.post_form(f"/proposals/{proposal.id}/decline", {"note": "We went with a local studio."})
+    assert response.status_code == 303
+    await db.refresh(proposal)
+    assert proposal.status == ProposalStatus.declined and proposal.decline_note == "We went with a local studio."
+    page = await contractor.get(f"/proposals/{proposal.id}")
+    assert "We went with a local studio." in page.text and "Withdraw proposal" not in page.text
+    events = (
+        await db.scalars(select(OutboxEvent).where(OutboxEvent.user_id == contractor.user.id).order_by(OutboxEvent.id))
+    ).all()
+    assert [e.event for e in events] == [f"proposal-{proposal.id}"] * 2
+    assert 'data-status="shortlisted"' in events[0].data and "local studio" in events[1].data
+    # A decided proposal can't be decided again.
+    again = await client.post_form(f"/proposals/{proposal.id}/accept")
+    assert again.status_code == 409
+    await db.refresh(job)
+    assert job.status == JobStatus.open
+
+
+async def test_accepting_fills_the_job_declines_the_others_and_names_the_next_step(
+    client, contractor, other_contractor, db
+):
+    job = await make_job(db, client.user)
+    chosen = await make_proposal(db, job, contractor.user)
+    other = await make_proposal(db, job, other_contractor.user)
+    response = await client.post_form(f"/proposals/{chosen.id}/accept")
+    assert response.status_code == 303 and response.headers["location"] == f"/proposals/{chosen.id}"
+    await db.refresh(chosen)
+    await db.refresh(other)
+    await db.refresh(job)
+    assert chosen.status == ProposalStatus.accepted and chosen.decided_at is not None
+    assert job.status == JobStatus.filled
+    assert other.status == ProposalStatus.declined and "hired someone else" in other.decline_note
+    page = await contractor.get(f"/proposals/{chosen.id}")
+    assert "Next step: contract drafting" in page.text and "Withdraw proposal" not in page.text
+    assert "/contracts" not in page.text  # no page that does not exist yet
+    # The accepted proposal can no longer be withdrawn; the filled job takes no new proposals.
+    assert (await contractor.post_form(f"/proposals/{chosen.id}/withdraw")).status_code == 409
+    await db.refresh(chosen)
+    assert chosen.status == ProposalStatus.accepted
+    assert "Logo for a neighbourhood bakery" not in (await other_contractor.get("/jobs")).text
+    live = await db.scalar(
+        select(OutboxEvent).where(
+            OutboxEvent.user_id == other_contractor.user.id, OutboxEvent.event == f"proposal-{other.id}"
+        )
+    )
+    assert live is not None and 'data-status="declined"' in live.data
+
+
+async def test_accept_and_withdraw_racing_never_both_succeed(app, client, contractor, db):
+    for _ in range(5):
+        job = await make_job(db, client.user)
+        proposal = await make_proposal(db, job, contractor.user)
+
+        async def run(action, proposal_id=proposal.id):
+            async with app.state.sessionmaker() as session:
+                try:
+                    if action == "accept":
+                        await services.accept(session, proposal_id, client.user)
+                    else:
+                        await services.withdraw(session, proposal_id, contractor.user)
+                    await session.commit()
+                    return action
+                except DomainError:
+                    await session.rollback()
+                    return None
+
+        results = await asyncio.gather(run("accept"), run("withdraw"))
+        winners = [r for r in results if r]
+        assert len(winners) == 1
+        final = await db.scalar(
+            select(Proposal).where(Proposal.id == proposal.id).execution_options(populate_existing=True)
+        )
+        final_job = await db.scalar(select(Job).where(Job.id == job.id).execution_options(populate_existing=True))
+        if winners == ["accept"]:
+            assert (final.status, final_job.status) == ("accepted", "filled")
+        else:
+            assert (final.status, final_job.status) == ("withdrawn", "open")
+
+
+async def test_two_accepts_on_one_job_hire_only_once(app, client, contractor, other_contractor, db):
+    job = await make_job(db, client.user)
+    first = await make_proposal(db, job, contractor.user)
+    second = await make_proposal(db, job, other_contractor.user)
+
+    async def run(proposal_id):
+        async with app.state.sessionmaker() as session:
+            try:
+                await services.accept(session, proposal_id, client.user)
+                await session.commit()
+                return proposal_id
+            except DomainError:
+                return None
+
+    results = await asyncio.gather(run(first.id), run(second.id))
+    assert len([r for r in results if r]) == 1
+    statuses = (await db.scalars(select(Proposal.status).order_by(Proposal.status))).all()
+    assert sorted(statuses) == ["accepted", "declined"]
+
+
+async def test_the_comparison_shows_identity_checks_and_usual_rates(client, contractor, other_contractor, db):
+    from app.profiles.services import ensure_profile
+
+    profile = await ensure_profile(db, contractor.user)
+    profile.kyc_status, profile.hourly_rate_minor, profile.headline = "verified", 6000, "Hand-drawn logos"
+    await db.commit()
+    job = await make_job(db, client.user)
+    await make_proposal(db, job, contractor.user)
+    await make_proposal(db, job, other_contractor.user)
+    page = await client.get(f"/jobs/{job.id}/proposals")
+    assert page.text.count("Identity verified") == 1
+    assert page.text.count("Not verified yet") == 1
+    assert "€60.00 / hour" in page.text
+    assert f'href="/c/{profile.slug}"' in page.text

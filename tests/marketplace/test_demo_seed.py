@@ -1,0 +1,16 @@
+"""Demo data: open jobs from the demo client and one proposal from the demo contractor, once."""
+
+from sqlalchemy import func, select
+
+from app.marketplace.models import Job, JobStatus, Proposal
+from app.platform.seed import demo_seed
+
+
+async def test_demo_seed_adds_open_jobs_and_a_proposal_once(app, db, anonymous):
+    await demo_seed(app.state.resources)
+    await demo_seed(app.state.resources)
+    jobs = (await db.scalars(select(Job))).all()
+    assert len(jobs) == 4 and {j.status for j in jobs} == {JobStatus.open}
+    assert await db.scalar(select(func.count()).select_from(Proposal)) == 1
+    page = await anonymous.get("/jobs", params={"q": "bakery logo"})
+    assert "Logo and brand colours for a neighbourhood bakery" in page.text
