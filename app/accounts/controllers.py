@@ -276,15 +276,21 @@ def _signup_page(request: Request, *, form=None, errors=None, status_code=200, h
 
 
 @get("/signup", name="accounts:signup")
-async def signup_page(request: Request, role: FromQuery[str | None] = None) -> Response:
+async def signup_page(
+    request: Request,
+    role: FromQuery[str | None] = None,
+    email: FromQuery[str | None] = None,
+    next: FromQuery[str | None] = None,
+) -> Response:
     if request.scope.get("user") is not None:
-        return see_other(request, "/dashboard")
-    return _signup_page(request, form={"role": role if role in ("client", "contractor") else "client"})
+        return see_other(request, safe_next(next))
+    form = {"role": role if role in ("client", "contractor") else "client", "email": email or "", "next": safe_next(next, "")}
+    return _signup_page(request, form=form)
 
 
 @post("/signup", name="accounts:signup-submit", opt={"form_template": "accounts/signup.html"})
 async def signup_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
-    form = {"name": text(data, "name"), "email": text(data, "email"), "role": text(data, "role")}
+    form = {"name": text(data, "name"), "email": text(data, "email"), "role": text(data, "role"), "next": safe_next(text(data, "next"), "")}
     ip = ip_of(request)
     if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
         return _signup_page(
@@ -307,7 +313,7 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
     await send_verification(request.app.state.queue, request.app.state.settings, user)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
-    return see_other(request, "/dashboard?welcome=1")
+    return see_other(request, form["next"] or "/dashboard?welcome=1")
 
 
 @post("/signup/password-strength", name="accounts:password-strength")
