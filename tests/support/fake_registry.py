@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar, Response, get
+from litestar.params import FromPath, FromQuery
 
 from tests.support.threaded import ThreadedServer
 
@@ -19,7 +20,9 @@ class FakeRegistry:
 
     def _app(self) -> Litestar:
         @get("/companies/{jurisdiction:str}/{number:str}")
-        async def company(jurisdiction: str, number: str, api_token: str | None = None) -> Response:
+        async def company(
+            jurisdiction: FromPath[str], number: FromPath[str], api_token: FromQuery[str | None] = None
+        ) -> Response:
             self.requests.append(f"{jurisdiction}/{number}?{api_token}")
             if self.fail:
                 return Response({"error": "down"}, status_code=503)
