@@ -20,6 +20,7 @@ from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
+from app.audit.controllers import AuditController
 from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
 from app.config import Settings, get_settings
 from app.db import provide_db
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *SETTINGS_HANDLERS,
         *OAUTH_HANDLERS,
         AdminController,
+        AuditController,
         *COMPANY_HANDLERS,
         *LEAD_HANDLERS,
         *PROFILE_HANDLERS,

@@ -123,6 +123,29 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 
 @main.group()
+def ledger() -> None:
+    """The audit chain (and, once escrow exists, the money ledger)."""
+
+
+@ledger.command("verify")
+@with_services
+def ledger_verify() -> None:
+    """Walk the whole audit chain; exit 0 when intact, 1 naming the first broken seq."""
+    from app.audit.chain import verify
+
+    async def run(resources):
+        async with resources.sessionmaker() as session:
+            return await verify(session)
+
+    verdict = run_with_resources(run)
+    if verdict.ok:
+        click.echo(f"Audit chain intact: {verdict.checked} events, head {verdict.head}.")
+        return
+    click.echo(f"Audit chain BROKEN at seq {verdict.broken_seq}: {verdict.reason} ({verdict.checked} events before it are intact).", err=True)
+    sys.exit(1)
+
+
+@main.group()
 def jobs() -> None:
     """Background jobs that failed for good."""
 

@@ -60,6 +60,7 @@ async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
 def load_models() -> None:
     """Import every feature's models so Base.metadata is complete (Alembic, tests)."""
     import app.accounts.models  # noqa: F401
+    import app.audit.models  # noqa: F401
     import app.companies.models  # noqa: F401
     import app.events.models  # noqa: F401
     import app.leads.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The tamper-evident audit chain: append-only events, each hashing the one before it."""

@@ -1,0 +1,162 @@
+"""Appending to the chain and checking it. The same canonical form is used by the standalone
+checker in docs/ (verify_bundle.py), so a proof bundle can be checked without this app."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import GENESIS, AuditEvent
+from app.db import utcnow
+
+# Every appender takes this transaction-scoped lock: appends are serialized, so `seq` has no
+# gaps and `prev_hash` is always the row before, even with many writers.
+_APPEND_LOCK = 727_001
+
+
+def canonical(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def event_body(
+    seq: int,
+    occurred_at: datetime,
+    kind: str,
+    actor_id: int | None,
+    subject_type: str | None,
+    subject_id: str | None,
+    data: dict,
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "kind": kind,
+        "actor_id": actor_id,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "data": data,
+    }
+
+
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
+
+
+async def append(
+    db: AsyncSession,
+    kind: str,
+    *,
+    actor_id: int | None = None,
+    subject_type: str | None = None,
+    subject_id: str | int | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append in the caller's transaction; the lock is held until it commits or rolls back."""
+    await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    head = (await db.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
+    occurred_at = utcnow()
+    payload = json.loads(canonical(data or {}))  # stored exactly as it was hashed
+    subject = str(subject_id) if subject_id is not None else None
+    body = event_body(seq, occurred_at, kind, actor_id, subject_type, subject, payload)
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=occurred_at,
+        kind=kind,
+        actor_id=actor_id,
+        subject_type=subject_type,
+        subject_id=subject,
+        data=payload,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, body),
+    )
+    db.add(event)
+    await db.flush()
+    return event
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    checked: int
+    head: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def check(rows: Iterable[AuditEvent], *, start_prev: str = GENESIS, start_seq: int = 1) -> Verdict:
+    """Walk rows in seq order; the first gap, broken link or wrong hash ends the walk."""
+    expected_seq, prev = start_seq, start_prev
+    checked = 0
+    for row in rows:
+        if row.seq != expected_seq:
+            return Verdict(False, checked, prev, expected_seq, f"seq {expected_seq} is missing (next is {row.seq})")
+        if row.prev_hash != prev:
+            return Verdict(False, checked, prev, row.seq, "its prev_hash is not the hash of the event before it")
+        body = event_body(row.seq, row.occurred_at, row.kind, row.actor_id, row.subject_type, row.subject_id, row.data)
+        if chain_hash(prev, body) != row.hash:
+            return Verdict(
+                False, checked, prev, row.seq, "its content does not match its hash (changed after it was written)"
+            )
+        prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+    return Verdict(True, checked, prev)
+
+
+def as_json(event: AuditEvent) -> dict[str, Any]:
+    """An event as exported in proof bundles (docs/audit/verify_bundle.py reads this)."""
+    body = event_body(
+        event.seq, event.occurred_at, event.kind, event.actor_id, event.subject_type, event.subject_id, event.data
+    )
+    return {**body, "prev_hash": event.prev_hash, "hash": event.hash}
+
+
+async def bundle(db: AsyncSession, subject_type: str, subject_id: str) -> dict[str, Any]:
+    """A subject's events and the chain head now: what the parties download as proof."""
+    events = (
+        await db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+            .order_by(AuditEvent.seq)
+        )
+    ).all()
+    head = await db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    return {
+        "subject": {"type": subject_type, "id": subject_id},
+        "exported_at": utcnow().isoformat(timespec="seconds"),
+        "events": [as_json(event) for event in events],
+        "chain_head": {"seq": head.seq, "hash": head.hash} if head else None,
+    }
+
+
+async def stream(db: AsyncSession, batch: int = 2000) -> AsyncIterator[list[AuditEvent]]:
+    """The whole chain in seq order, a batch at a time (constant memory)."""
+    last = 0
+    while True:
+        rows = (
+            await db.scalars(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch))
+        ).all()
+        if not rows:
+            return
+        yield list(rows)
+        last = rows[-1].seq
+        db.expunge_all()
+
+
+async def verify(db: AsyncSession, progress=None) -> Verdict:
+    prev, next_seq, total = GENESIS, 1, 0
+    async for rows in stream(db):
+        verdict = check(rows, start_prev=prev, start_seq=next_seq)
+        total += verdict.checked
+        if not verdict.ok:
+            return Verdict(False, total, verdict.head, verdict.broken_seq, verdict.reason)
+        prev, next_seq = verdict.head, rows[-1].seq + 1
+        if progress is not None:
+            await progress(total)
+    return Verdict(True, total, prev)

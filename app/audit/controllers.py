@@ -1,0 +1,31 @@
+"""Console: the audit chain's status, and verification on demand (progress shown live)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from sqlalchemy import func, select
+
+from app.accounts.guards import requires_admin
+from app.audit.models import AuditEvent
+from app.db import DB
+from app.web.templating import render
+from app.worker.registry import enqueue
+
+
+class AuditController(Controller):
+    path = "/admin/audit"
+    guards = [requires_admin]
+
+    @get("/", name="admin:audit")
+    async def page(self, request: Request, db: DB) -> Response:
+        total = await db.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        head = await db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        recent = (await db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(20))).all()
+        return render(request, "admin/audit.html", {"total": total, "head": head, "recent": recent})
+
+    @post("/verify", name="admin:audit-verify")
+    async def start(self, request: Request, state: State) -> Response:
+        await enqueue(state.queue, "verify_audit_chain", admin_id=request.scope["user"].id)
+        context = {"running": True, "done": 0, "total": None}
+        return render(request, "admin/_audit_progress.html", context, status_code=202)

@@ -1,0 +1,34 @@
+"""The console's audit page: admins only; verification runs in the worker with live progress."""
+
+import asyncio
+
+from sqlalchemy import select
+
+from app.audit.chain import append
+from app.events.models import OutboxEvent
+
+
+async def test_only_admins_see_the_chain(client, contractor):
+    assert (await client.get("/admin/audit")).status_code == 404
+    assert (await contractor.get("/admin/audit")).status_code == 404
+
+
+async def test_verify_now_reports_progress_and_the_result_live(admin, db):
+    for n in range(3):
+        await append(db, "signed_in", actor_id=admin.user.id, data={"n": n})
+    await db.commit()
+    page = await admin.get("/admin/audit")
+    assert "Verify the whole chain now" in page.text and "#3" in page.text
+    started = await admin.htmx("POST", "/admin/audit/verify")
+    assert started.status_code == 202 and "Checking the chain" in started.text
+    for _ in range(100):
+        events = (
+            await db.scalars(
+                select(OutboxEvent).where(OutboxEvent.event == "audit-verify").execution_options(populate_existing=True)
+            )
+        ).all()
+        if any("Intact" in e.data for e in events):
+            break
+        await asyncio.sleep(0.1)
+    assert any("All 3 events check out" in e.data for e in events)
+    assert all(e.user_id == admin.user.id for e in events)
