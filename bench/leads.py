@@ -32,8 +32,16 @@ async def _make_key(env: dict[str, str]) -> str:
 
     engine = make_engine(load_settings(env))
     async with make_sessionmaker(engine)() as db, db.begin():
-        owner = await create_user(db, email="bench.leads@pactline.test", name="Bench Owner", role=Role.client, password=None, verified=True)
-        form = {"name": "Bench Co", "registration_number": "B1", "country": "US", "vat_id": "", "address": "1 Bench Road"}
+        owner = await create_user(
+            db, email="bench.leads@pactline.test", name="Bench Owner", role=Role.client, password=None, verified=True
+        )
+        form = {
+            "name": "Bench Co",
+            "registration_number": "B1",
+            "country": "US",
+            "vat_id": "",
+            "address": "1 Bench Road",
+        }
         await create_company(db, owner, form)
         _, raw = await create_api_key(db, await membership_of(db, owner), owner, "bench")
     await engine.dispose()
@@ -79,12 +87,16 @@ async def _timings(env: dict[str, str], count: int, deadline: float, *, after_id
     try:
         async with make_sessionmaker(engine)() as db:
             while time.monotonic() < deadline:
-                done = await db.scalar(select(func.count()).select_from(Lead).where(Lead.id > after_id, Lead.processed_at.is_not(None)))
+                done = await db.scalar(
+                    select(func.count()).select_from(Lead).where(Lead.id > after_id, Lead.processed_at.is_not(None))
+                )
                 if done >= count:
                     break
                 await asyncio.sleep(0.2)
             rows = (
-                await db.execute(select(Lead.created_at, Lead.processed_at).where(Lead.id > after_id, Lead.processed_at.is_not(None)))
+                await db.execute(
+                    select(Lead.created_at, Lead.processed_at).where(Lead.id > after_id, Lead.processed_at.is_not(None))
+                )
             ).all()
         return [(created.timestamp(), processed.timestamp()) for created, processed in rows]
     finally:
@@ -129,7 +141,10 @@ def measure(app: UvicornServer, env: dict[str, str], results: Path, count: int =
         paced = asyncio.run(_timings(env, PACED - paced_errors, time.monotonic() + 60, after_id=count))
     finally:
         _stop(worker)
-    return {"burst": _summary(burst, count, burst_errors), "paced": _summary(paced, PACED, paced_errors) | {"rate": PACED_RATE}}
+    return {
+        "burst": _summary(burst, count, burst_errors),
+        "paced": _summary(paced, PACED, paced_errors) | {"rate": PACED_RATE},
+    }
 
 
 def _summary(timings: list[tuple[float, float]], sent: int, errors: int) -> dict[str, Any]:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import leads, report
+from bench import audit, leads, report
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
 
 LEAD_PIPELINE = "lead intake"  # measured by bench/leads.py, not a Scenario
+AUDIT_CHAIN = "audit chain"  # bench/audit.py
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,11 @@ def run(options: Options) -> int:
             say("bench: lead intake pipeline: posting leads through the API to a `pactline worker`")
             pipeline = leads.measure(servers["app"], dict(servers["app"].env), report.RESULTS)
             print(leads.describe(pipeline))
+        chain = None
+        if not options.only or AUDIT_CHAIN in options.only:
+            say("bench: audit chain: concurrent appends, then verify over 100 000 events")
+            chain = audit.measure(dict(servers["app"].env))
+            print(audit.describe(chain))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -257,6 +263,7 @@ def run(options: Options) -> int:
                 "app_environment": {k: v for k, v in env.items() if k != "SECRET_KEY"},
                 "access_log": access_log,
                 "lead_pipeline": pipeline,
+                "audit_chain": chain,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )
