@@ -52,6 +52,11 @@ class Settings:
     kyc_provider_url: str = ""
     kyc_provider_api_key: str = ""
     kyc_webhook_secret: str = ""
+    storage_backend: str = "local"
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_prefix: str = ""
     leads_api_per_minute: int = 60
     company_registry: str = "admin"
     company_registry_url: str = ""
@@ -107,6 +112,8 @@ class Settings:
         ]
         if missing:
             raise ConfigurationError("Production needs these environment variables: " + ", ".join(missing))
+        if self.storage_backend not in ("local", "s3") or (self.storage_backend == "s3" and not self.s3_bucket):
+            raise ConfigurationError("STORAGE_BACKEND must be local or s3 (s3 needs S3_BUCKET)")
         if len(self.secret_key) < 32:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
         if self.payments_provider == "sandbox" and not self.payments_sandbox:
@@ -149,6 +156,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         kyc_provider_url=env.get("KYC_PROVIDER_URL", "").rstrip("/"),
         kyc_provider_api_key=env.get("KYC_PROVIDER_API_KEY", ""),
         kyc_webhook_secret=env.get("KYC_WEBHOOK_SECRET", ""),
+        storage_backend=env.get("STORAGE_BACKEND", "local").strip().lower(),
+        s3_bucket=env.get("S3_BUCKET", ""),
+        s3_endpoint_url=env.get("S3_ENDPOINT_URL", ""),
+        s3_region=env.get("S3_REGION", ""),
+        s3_prefix=env.get("S3_PREFIX", ""),
         leads_api_per_minute=int(env.get("LEADS_API_PER_MINUTE", "60")),
         company_registry=env.get("COMPANY_REGISTRY", "admin").strip().lower(),
         company_registry_url=env.get("COMPANY_REGISTRY_URL", ""),

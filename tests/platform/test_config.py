@@ -46,3 +46,10 @@ def test_development_defaults_need_nothing():
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigurationError, match="ENVIRONMENT"):
         load_settings({"ENVIRONMENT": "staging-ish"})
+
+
+def test_s3_storage_needs_a_bucket():
+    with pytest.raises(ConfigurationError, match="S3_BUCKET"):
+        load_settings({**PRODUCTION, "STORAGE_BACKEND": "s3"})
+    settings = load_settings({**PRODUCTION, "STORAGE_BACKEND": "s3", "S3_BUCKET": "pactline-files"})
+    assert settings.s3_bucket == "pactline-files"
