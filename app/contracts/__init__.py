@@ -1,0 +1,1 @@
+"""Contracts: templates, versions, signatures, amendments, PDFs, review assistant."""
