@@ -141,7 +141,10 @@ def ledger_verify() -> None:
     if verdict.ok:
         click.echo(f"Audit chain intact: {verdict.checked} events, head {verdict.head}.")
         return
-    click.echo(f"Audit chain BROKEN at seq {verdict.broken_seq}: {verdict.reason} ({verdict.checked} events before it are intact).", err=True)
+    click.echo(
+        f"Audit chain BROKEN at seq {verdict.broken_seq}: {verdict.reason} ({verdict.checked} events before it are intact).",
+        err=True,
+    )
     sys.exit(1)
 
 

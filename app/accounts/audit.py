@@ -1,6 +1,9 @@
 """`record_event`: the one entry point for security-relevant account history.
 
-The contracts feature moves these into the hash-chained audit log; callers do not change."""
+Each event is written twice in the caller's transaction: to `account_events` (with the address
+and browser, for the console's activity list; personal data that can be purged) and to the
+tamper-evident audit chain (what happened, to whom, by whom — no address, since the chain can
+never be edited)."""
 
 from __future__ import annotations
 
@@ -10,10 +13,11 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AccountEvent
+from app.audit.chain import append
 from app.web.ratelimit import client_ip
 
 
-def record_event(
+async def record_event(
     session: AsyncSession,
     kind: str,
     *,
@@ -36,4 +40,12 @@ def record_event(
         data=data,
     )
     session.add(event)
+    await append(
+        session,
+        kind,
+        actor_id=event.actor_id,
+        subject_type="user" if user_id is not None else None,
+        subject_id=user_id,
+        data=data,
+    )
     return event

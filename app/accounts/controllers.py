@@ -145,7 +145,7 @@ async def login_submit(request: Request, data: FormData, db: DB, state: State) -
     if user is None:
         await count(request, *checks)
         known = await services.get_user_by_email(db, email)
-        record_event(
+        await record_event(
             db,
             "sign_in_failed",
             user_id=known.id if known else None,
@@ -170,7 +170,7 @@ async def login_submit(request: Request, data: FormData, db: DB, state: State) -
         }
         await db.commit()
         return see_other(request, "/login/mfa")
-    record_event(db, "signed_in", user_id=user.id, request=request, method="password")
+    await record_event(db, "signed_in", user_id=user.id, request=request, method="password")
     await db.commit()  # also keeps a rehashed password, if the parameters changed
     await start_session(request, user.id, user.session_epoch, remember=remember)
     return see_other(request, target)
@@ -226,7 +226,7 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
         ok = mfa.code_matches(secret, code)
     if not ok:
         await count(request, check)
-        record_event(db, "mfa_failed", user_id=user.id, request=request, method=method)
+        await record_event(db, "mfa_failed", user_id=user.id, request=request, method=method)
         await db.commit()
         field = "recovery_code" if recovery else "code"
         message = (
@@ -238,7 +238,7 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
             request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422
         )
     first_step = session.get("method", "password")
-    record_event(db, "signed_in", user_id=user.id, request=request, method=f"{first_step}+{method}")
+    await record_event(db, "signed_in", user_id=user.id, request=request, method=f"{first_step}+{method}")
     await db.commit()
     now = int(time.time())
     await start_session(
@@ -284,13 +284,22 @@ async def signup_page(
 ) -> Response:
     if request.scope.get("user") is not None:
         return see_other(request, safe_next(next))
-    form = {"role": role if role in ("client", "contractor") else "client", "email": email or "", "next": safe_next(next, "")}
+    form = {
+        "role": role if role in ("client", "contractor") else "client",
+        "email": email or "",
+        "next": safe_next(next, ""),
+    }
     return _signup_page(request, form=form)
 
 
 @post("/signup", name="accounts:signup-submit", opt={"form_template": "accounts/signup.html"})
 async def signup_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
-    form = {"name": text(data, "name"), "email": text(data, "email"), "role": text(data, "role"), "next": safe_next(text(data, "next"), "")}
+    form = {
+        "name": text(data, "name"),
+        "email": text(data, "email"),
+        "role": text(data, "role"),
+        "next": safe_next(text(data, "next"), ""),
+    }
     ip = ip_of(request)
     if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
         return _signup_page(
@@ -309,7 +318,7 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
     except FormError as exc:
         await db.rollback()
         return _signup_page(request, form=form, errors=exc.errors, status_code=422)
-    record_event(db, "signed_up", user_id=user.id, request=request, role=user.role)
+    await record_event(db, "signed_up", user_id=user.id, request=request, role=user.role)
     await send_verification(request.app.state.queue, request.app.state.settings, user)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
@@ -336,7 +345,7 @@ async def verify_email(request: Request, token: FromPath[str], db: DB, state: St
         return render(
             request, "accounts/verify_result.html", {"ok": False, "problem": problem or "invalid"}, status_code=400
         )
-    record_event(db, "email_verified", user_id=user.id, request=request)
+    await record_event(db, "email_verified", user_id=user.id, request=request)
     await db.commit()
     return render(
         request, "accounts/verify_result.html", {"ok": True, "signed_in": request.scope.get("user") is not None}
@@ -389,7 +398,7 @@ async def reset_submit(request: Request, data: FormData, db: DB, state: State) -
     started = await services.start_password_reset(db, email)
     if started is not None:
         user, token = started
-        record_event(db, "password_reset_requested", user_id=user.id, request=request)
+        await record_event(db, "password_reset_requested", user_id=user.id, request=request)
         await send_password_link(
             state.queue, state.settings, user, token, subject="Reset your Pactline password", template="password_reset"
         )
@@ -432,7 +441,7 @@ async def reset_form_submit(request: Request, token: FromPath[str], data: FormDa
             {"token": token, "valid": False, "errors": {"form": [exc.message]}, "min_length": MIN_LENGTH},
             status_code=400,
         )
-    record_event(db, "password_reset", user_id=user.id, request=request)
+    await record_event(db, "password_reset", user_id=user.id, request=request)
     await db.commit()
     end_session(request.scope)
     return see_other(request, "/login?reason=reset")

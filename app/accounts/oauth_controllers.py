@@ -108,7 +108,7 @@ async def _signed_in(request: Request, db: DB, user: User, provider: Provider, t
             "method": provider.name,
         }
         return see_other(request, "/login/mfa")
-    record_event(db, "signed_in", user_id=user.id, request=request, method=provider.name)
+    await record_event(db, "signed_in", user_id=user.id, request=request, method=provider.name)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
     return see_other(request, target)
@@ -219,7 +219,9 @@ async def _link_to_current_user(
         await db.rollback()
         return _problem(request, exc.message, 409)
     if created:
-        record_event(db, "oauth_linked", user_id=user.id, request=request, provider=provider.name, email=claims.email)
+        await record_event(
+            db, "oauth_linked", user_id=user.id, request=request, provider=provider.name, email=claims.email
+        )
         await db.commit()
         flash(request, f"You can now sign in with {provider.label}.", category="success")
     else:
@@ -314,7 +316,7 @@ async def link_confirm(request: Request, db: DB) -> Response:
     except DomainError as exc:
         await db.rollback()
         return _problem(request, exc.message, 409)
-    record_event(db, "oauth_linked", user_id=user.id, request=request, provider=provider.name, email=claims.email)
+    await record_event(db, "oauth_linked", user_id=user.id, request=request, provider=provider.name, email=claims.email)
     return await _signed_in(request, db, user, provider, safe_next(pending.get("next")))
 
 
@@ -365,7 +367,7 @@ async def signup_complete(request: Request, data: FormData, db: DB) -> Response:
         await db.rollback()
         _session(request).pop("oauth_signup", None)
         return _problem(request, f"{exc.message} Sign in instead.", 409)
-    record_event(db, "signed_up", user_id=user.id, request=request, role=user.role, method=provider.name)
+    await record_event(db, "signed_up", user_id=user.id, request=request, role=user.role, method=provider.name)
     if not claims.email_verified:
         await send_verification(request.app.state.queue, request.app.state.settings, user)
     await db.commit()

@@ -106,7 +106,7 @@ async def change_email(request: Request, data: FormData, db: DB, state: State) -
         template="email_change",
         context={"name": user.name, "link": f"{state.settings.app_base_url}/settings/email/confirm/{token}"},
     )
-    record_event(db, "email_change_requested", user_id=user.id, request=request, new_email=new_email)
+    await record_event(db, "email_change_requested", user_id=user.id, request=request, new_email=new_email)
     await db.commit()
     flash(
         request, f"We sent a confirmation link to {new_email}. Your address changes when you open it.", category="info"
@@ -125,7 +125,7 @@ async def confirm_email_change(request: Request, token: FromPath[str], db: DB) -
     user = await _me(request, db)
     old_email = user.email
     user.email, user.email_verified_at, row.used_at = new_email, utcnow(), utcnow()
-    record_event(db, "email_changed", user_id=user.id, request=request, old_email=old_email, new_email=new_email)
+    await record_event(db, "email_changed", user_id=user.id, request=request, old_email=old_email, new_email=new_email)
     await db.commit()
     flash(request, f"Your e-mail address is now {new_email}.", category="success")
     return see_other(request, "/settings")
@@ -141,7 +141,7 @@ async def change_password(request: Request, data: FormData, db: DB) -> Response:
     except FormError as exc:
         await db.rollback()
         return await _settings_page(request, db, errors=exc.errors, status_code=422)
-    record_event(db, "password_changed", user_id=user.id, request=request)
+    await record_event(db, "password_changed", user_id=user.id, request=request)
     await db.commit()
     # Every other session is now dead (epoch bumped); this browser gets a fresh one.
     await revoke_other_devices(request, user.id)
@@ -215,7 +215,7 @@ async def mfa_confirm(request: Request, data: FormData, db: DB, state: State) ->
             status_code=422,
         )
     codes = await mfa.enable(db, user, secret, state.settings.secret_key)
-    record_event(db, "mfa_enabled", user_id=user.id, request=request)
+    await record_event(db, "mfa_enabled", user_id=user.id, request=request)
     await db.commit()
     session.pop("mfa_setup_secret", None)
     now = int(time.time())
@@ -230,7 +230,7 @@ async def mfa_new_codes(request: Request, db: DB) -> Response:
     if user.mfa_enabled_at is None:
         return see_other(request, "/settings/mfa")
     codes = await mfa.regenerate_recovery_codes(db, user)
-    record_event(db, "mfa_recovery_codes_renewed", user_id=user.id, request=request)
+    await record_event(db, "mfa_recovery_codes_renewed", user_id=user.id, request=request)
     await db.commit()
     return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes, "next": "/settings"})
 
@@ -242,7 +242,7 @@ async def mfa_disable(request: Request, db: DB) -> Response:
         flash(request, "Admins must keep two-step sign-in on.", category="error")
         return see_other(request, "/settings")
     await mfa.disable(db, user)
-    record_event(db, "mfa_disabled", user_id=user.id, request=request)
+    await record_event(db, "mfa_disabled", user_id=user.id, request=request)
     await db.commit()
     request.scope["session"].pop("mfa_at", None)
     flash(request, "Two-step sign-in is off.", category="warning")

@@ -23,7 +23,7 @@ async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str,
     user.status = UserStatus.suspended
     user.suspended_reason = reason
     user.session_epoch += 1  # signed out everywhere, at their next request
-    record_event(session, "user_suspended", user_id=user.id, actor_id=admin.id, request=request, reason=reason)
+    await record_event(session, "user_suspended", user_id=user.id, actor_id=admin.id, request=request, reason=reason)
     return user
 
 
@@ -35,7 +35,7 @@ async def reactivate(session: AsyncSession, admin: User, user_id: int, request=N
         raise DomainError("This account is already active.")
     user.status = UserStatus.active
     user.suspended_reason = None
-    record_event(session, "user_reactivated", user_id=user.id, actor_id=admin.id, request=request)
+    await record_event(session, "user_reactivated", user_id=user.id, actor_id=admin.id, request=request)
     return user
 
 
@@ -45,5 +45,5 @@ async def create_admin(session: AsyncSession, admin: User, *, email: str, name: 
     user = await create_user(
         session, email=email, name=name, role=Role.admin, password=secrets.token_urlsafe(32), verified=True
     )
-    record_event(session, "admin_created", user_id=user.id, actor_id=admin.id, request=request)
+    await record_event(session, "admin_created", user_id=user.id, actor_id=admin.id, request=request)
     return user

@@ -29,6 +29,18 @@ MAX_BODY = 64 * 1024
 API_OPT = {"skip_session": True}
 
 
+async def _api_key(request: Request, db: DB):
+    """The company key in `Authorization: Bearer …`, or None (checked before any body is read)."""
+    auth = request.headers.get("authorization", "")
+    return await services.key_for(db, auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+
+
+def _unauthorized() -> Response:
+    return Response(
+        {"error": "Missing or invalid API key", "status": 401}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
 def _lead_json(lead: Lead) -> dict:
     return {"id": lead.id, "status": lead.status, "job_id": lead.job_id, "journey": lead.journey}
 
@@ -36,14 +48,9 @@ def _lead_json(lead: Lead) -> dict:
 @post("/api/leads", name="leads:api-create", opt=API_OPT, request_max_body_size=MAX_BODY, status_code=202)
 async def api_create(request: Request, db: DB, state: State) -> Response:
     """Authorization: Bearer <key>. The key is checked before the body is read."""
-    auth = request.headers.get("authorization", "")
-    key = await services.key_for(db, auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+    key = await _api_key(request, db)
     if key is None:
-        return Response(
-            {"error": "Missing or invalid API key", "status": 401},
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return _unauthorized()
     per_key = Limit("leads-api-key", attempts=state.settings.leads_api_per_minute, window_seconds=60)
     verdict = await RateLimiter(state.redis).hit(per_key, str(key.id))
     if not verdict.allowed:
@@ -68,14 +75,9 @@ async def api_create(request: Request, db: DB, state: State) -> Response:
 
 @get("/api/leads/{lead_id:int}", name="leads:api-show", opt=API_OPT)
 async def api_show(request: Request, lead_id: FromPath[int], db: DB) -> Response:
-    auth = request.headers.get("authorization", "")
-    key = await services.key_for(db, auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+    key = await _api_key(request, db)
     if key is None:
-        return Response(
-            {"error": "Missing or invalid API key", "status": 401},
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return _unauthorized()
     lead = await db.get(Lead, lead_id)
     if lead is None or lead.company_id != key.company_id:
         return Response({"error": "Not found", "status": 404}, status_code=404)

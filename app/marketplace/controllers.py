@@ -307,6 +307,21 @@ async def decline(request: Request, proposal_id: FromPath[int], data: FormData, 
     return _back(request, proposal)
 
 
+@get("/proposals/{proposal_id:int}/accept", name="proposals:confirm-accept", guards=CLIENT)
+async def confirm_accept(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
+    """Hiring can't be undone: say what will happen before the client commits."""
+    user = _user(request)
+    proposal = await services.proposal_for_viewer(db, proposal_id, user)
+    if proposal.job.client_id != user.id:
+        raise NotFoundException()
+    others = [
+        p
+        for p in await services.proposals_for_job(db, proposal.job)
+        if p.id != proposal.id and p.status in services.DECIDABLE
+    ]
+    return render(request, "proposals/accept.html", {"proposal": proposal, "job": proposal.job, "others": others})
+
+
 @post("/proposals/{proposal_id:int}/accept", name="proposals:accept", guards=CLIENT)
 async def accept(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
     proposal = await services.accept(db, proposal_id, _user(request))
@@ -340,6 +355,7 @@ marketplace_router = Router(
         withdraw,
         shortlist,
         decline,
+        confirm_accept,
         accept,
     ],
     exception_handlers={services.NotFound: _not_found},

@@ -27,7 +27,10 @@ async def client_home(db: AsyncSession, user: User) -> dict[str, Any]:
             invitation
             for invitation in (
                 await db.scalars(
-                    select(Invitation).where(Invitation.company_id == membership.company.id).order_by(Invitation.id.desc()).limit(5)
+                    select(Invitation)
+                    .where(Invitation.company_id == membership.company.id)
+                    .order_by(Invitation.id.desc())
+                    .limit(5)
                 )
             ).all()
         ]

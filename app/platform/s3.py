@@ -11,7 +11,9 @@ from botocore.exceptions import ClientError
 
 
 class S3Storage:
-    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None, prefix: str = "") -> None:
+    def __init__(
+        self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None, prefix: str = ""
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         # Credentials come from the standard AWS_* environment variables (or the instance role).
@@ -27,7 +29,9 @@ class S3Storage:
 
     async def put(self, key: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(
-            lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ServerSideEncryption="AES256")
+            lambda: self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ServerSideEncryption="AES256"
+            )
         )
 
     async def get(self, key: str) -> bytes:

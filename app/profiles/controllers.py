@@ -147,8 +147,9 @@ class ProfileController(Controller):
         if provider is None:
             raise NotFoundException()
         user = _user(request)
-        await services.ensure_profile(db, user)
+        profile = await services.ensure_profile(db, user)
         await db.commit()
+        services.ensure_can_start_kyc(profile)  # before a provider session is opened for nothing
         return_url = f"{request.app.state.settings.app_base_url}/profile/verification"
         try:
             session_id, url = await provider.create_session(f"user-{user.id}", return_url)

@@ -135,7 +135,7 @@ async def update_profile(db: AsyncSession, user: User, values: dict[str, Any]) -
     profile = await ensure_profile(db, user)
     for key, value in values.items():
         setattr(profile, key, value)
-    record_event(db, "profile_updated", user_id=user.id)
+    await record_event(db, "profile_updated", user_id=user.id)
     await db.commit()
     return profile
 
@@ -283,7 +283,7 @@ async def add_portfolio_item(
     try:
         item = PortfolioItem(profile_id=profile.id, title=title, url=url, image_file_id=stored.id if stored else None)
         db.add(item)
-        record_event(db, "portfolio_item_added", user_id=user.id, title=title)
+        await record_event(db, "portfolio_item_added", user_id=user.id, title=title)
         await db.commit()
     except Exception:
         await db.rollback()
@@ -305,7 +305,7 @@ async def remove_portfolio_item(db: AsyncSession, storage: Storage, user: User, 
             key = image.storage_key
             await db.delete(image)
     await db.delete(item)
-    record_event(db, "portfolio_item_removed", user_id=user.id, title=item.title)
+    await record_event(db, "portfolio_item_removed", user_id=user.id, title=item.title)
     await db.commit()
     if key:
         await storage.delete(key)
@@ -327,13 +327,18 @@ def ensure_payout_allowed(profile: ContractorProfile | None) -> None:
         )
 
 
-async def _lock_profile_for_kyc(db: AsyncSession, user: User) -> ContractorProfile:
-    profile = await ensure_profile(db, user)
-    await db.refresh(profile, with_for_update=True)
+def ensure_can_start_kyc(profile: ContractorProfile) -> None:
+    """Only unverified or rejected contractors start a check (checked again under a row lock)."""
     if profile.kyc_status == KycStatus.pending:
         raise DomainError("Your identity check is already being reviewed. We will tell you as soon as it is decided.")
     if profile.kyc_status == KycStatus.verified:
         raise DomainError("Your identity is already verified.")
+
+
+async def _lock_profile_for_kyc(db: AsyncSession, user: User) -> ContractorProfile:
+    profile = await ensure_profile(db, user)
+    await db.refresh(profile, with_for_update=True)
+    ensure_can_start_kyc(profile)
     return profile
 
 
@@ -355,7 +360,7 @@ async def submit_documents(
         )
         db.add(check)
         profile.kyc_status, profile.kyc_reason = KycStatus.pending, None
-        record_event(db, "kyc_submitted", user_id=user.id, method=KycMethod.documents.value)
+        await record_event(db, "kyc_submitted", user_id=user.id, method=KycMethod.documents.value)
         await db.commit()
     except Exception:
         await db.rollback()
@@ -373,7 +378,7 @@ async def start_provider_check(db: AsyncSession, user: User, session_id: str) ->
     )
     db.add(check)
     profile.kyc_status, profile.kyc_reason = KycStatus.pending, None
-    record_event(db, "kyc_submitted", user_id=user.id, method=KycMethod.provider.value)
+    await record_event(db, "kyc_submitted", user_id=user.id, method=KycMethod.provider.value)
     await db.commit()
     return check
 
@@ -413,13 +418,9 @@ async def decide(
     )
     assert profile is not None
     profile.kyc_status, profile.kyc_reason = status, check.reason
-    record_event(
-        db,
-        "kyc_approved" if approve else "kyc_rejected",
-        user_id=check.user_id,
-        actor_id=admin.id if admin else None,
-        reason=check.reason,
-        method=check.method,
+    kind = "kyc_approved" if approve else "kyc_rejected"
+    await record_event(
+        db, kind, user_id=check.user_id, actor_id=admin.id if admin else None, reason=check.reason, method=check.method
     )
     return check, profile
 

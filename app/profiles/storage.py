@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -65,5 +66,16 @@ class LocalStorage:
         return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*") if p.is_file())
 
 
-def storage_for(settings) -> LocalStorage:
+@lru_cache(maxsize=4)  # one client per process: an S3 client is costly to build per request
+def storage_for(settings) -> Storage:
+    """Local disk in development and tests; an S3-compatible bucket when STORAGE_BACKEND=s3."""
+    if settings.storage_backend == "s3":
+        from app.platform.s3 import S3Storage
+
+        return S3Storage(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            prefix=settings.s3_prefix,
+        )
     return LocalStorage(Path(settings.data_dir) / "uploads")

@@ -45,10 +45,10 @@ def timestamp(value: int | float) -> str:
     return when(datetime.fromtimestamp(float(value), UTC))
 
 
-def make_environment() -> Environment:
+def make_environment(*, autoescape_strings: bool = True) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=autoescape_strings),
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -124,17 +124,7 @@ def render(
 @lru_cache(maxsize=1)
 def email_environment() -> Environment:
     """E-mails and live fragments render outside a request: same templates, no request helpers."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"], default_for_string=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["static_url"] = static_url
-    env.filters["when"] = when
-    env.filters["timestamp"] = timestamp
-    env.filters["money"] = _money
-    return env
+    return make_environment(autoescape_strings=False)
 
 
 def render_fragment(template: str, context: dict[str, Any]) -> str:
@@ -145,4 +135,3 @@ def render_fragment(template: str, context: dict[str, Any]) -> str:
 
 def _money(value) -> str:
     return value.format() if value is not None else ""
-

@@ -120,3 +120,11 @@ async def test_a_bundle_checks_out_with_the_standalone_script_and_tampering_does
     bad.write_text(json.dumps(exported, ensure_ascii=False))
     broken = subprocess.run([sys.executable, str(script), str(bad)], capture_output=True, text=True)
     assert broken.returncode == 1 and "event 3 (contract_signed): content does not match its hash" in broken.stdout
+
+
+async def test_account_events_go_on_the_chain_without_addresses(client, db):
+    kinds = (await db.scalars(select(AuditEvent.kind).where(AuditEvent.subject_id == str(client.user.id)))).all()
+    assert "signed_in" in kinds
+    event = await db.scalar(select(AuditEvent).where(AuditEvent.kind == "signed_in"))
+    assert event.subject_type == "user" and "ip" not in event.data
+    assert (await verify(db)).ok

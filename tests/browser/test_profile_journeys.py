@@ -33,6 +33,10 @@ async def test_a_contractor_completes_their_profile_on_a_phone_and_sees_it_publi
     await phone.get_by_label("Bio").fill(
         "I draw warm, funny illustrations for picture books and magazines, from first sketch to print-ready files."
     )
+    await phone.get_by_label("Skills").fill("Illustration, Bra")
+    # Suggestions complete the tag being typed, keeping those before it.
+    suggested = await phone.locator("#skill-suggestions option").evaluate_all("options => options.map(o => o.value)")
+    assert "Illustration, Brand design" in suggested and "Illustration, Illustration" not in suggested
     await phone.get_by_label("Skills").fill("Illustration, Brand design, Figma")
     await phone.get_by_label("Hourly rate").fill("abc")
     await phone.get_by_label("Currency").select_option("GBP")

@@ -111,17 +111,29 @@ async def test_visitors_are_offered_to_sign_up_as_the_right_role(client, anonymo
     await client.post_form("/company", ACME)
     link = await invite(client, smtp_server, "new.contractor@example.test")
     page = await anonymous.get(link)
-    assert re.search(r'href="/signup\?role=contractor&amp;email=new.contractor%40example.test&amp;next=%2Finvitations%2F[^"]+"', page.text)
+    assert re.search(
+        r'href="/signup\?role=contractor&amp;email=new.contractor%40example.test&amp;next=%2Finvitations%2F[^"]+"',
+        page.text,
+    )
     assert f'href="/login?next={link}"' in page.text
 
 
-async def test_a_new_contractor_signs_up_from_the_invitation_and_comes_back_to_accept(client, anonymous, db, smtp_server):
+async def test_a_new_contractor_signs_up_from_the_invitation_and_comes_back_to_accept(
+    client, anonymous, db, smtp_server
+):
     await client.post_form("/company", ACME)
     link = await invite(client, smtp_server, "fresh@example.test")
     form = await anonymous.get(f"/signup?role=contractor&email=fresh%40example.test&next={link}")
     assert 'value="fresh@example.test"' in form.text and f'value="{link}"' in form.text
     created = await anonymous.post_form(
-        "/signup", {"name": "Fresh Person", "email": "fresh@example.test", "password": "velvet harbour lantern 8", "role": "contractor", "next": link}
+        "/signup",
+        {
+            "name": "Fresh Person",
+            "email": "fresh@example.test",
+            "password": "velvet harbour lantern 8",
+            "role": "contractor",
+            "next": link,
+        },
     )
     assert created.status_code == 303 and created.headers["location"] == link
     accepted = await anonymous.post_form(f"{link}/accept")

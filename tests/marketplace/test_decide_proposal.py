@@ -48,6 +48,7 @@ async def test_another_client_cannot_decide(client, contractor, db):
     proposal = await make_proposal(db, job, contractor.user)
     for action in ("shortlist", "decline", "accept"):
         assert (await client.post_form(f"/proposals/{proposal.id}/{action}")).status_code == 404
+    assert (await client.get(f"/proposals/{proposal.id}/accept")).status_code == 404
     assert (await client.get(f"/proposals/{proposal.id}")).status_code == 404
     await db.refresh(proposal)
     assert proposal.status == ProposalStatus.submitted
@@ -83,6 +84,11 @@ async def test_accepting_fills_the_job_declines_the_others_and_names_the_next_st
     job = await make_job(db, client.user)
     chosen = await make_proposal(db, job, contractor.user)
     other = await make_proposal(db, job, other_contractor.user)
+    confirm = await client.get(f"/proposals/{chosen.id}/accept")
+    assert confirm.status_code == 200 and "The other 1 waiting proposal is declined" in confirm.text
+    await db.refresh(chosen)
+    assert chosen.status == ProposalStatus.submitted  # asking is not accepting
+    assert (await contractor.get(f"/proposals/{chosen.id}/accept")).status_code == 404
     response = await client.post_form(f"/proposals/{chosen.id}/accept")
     assert response.status_code == 303 and response.headers["location"] == f"/proposals/{chosen.id}"
     await db.refresh(chosen)
@@ -99,6 +105,8 @@ async def test_accepting_fills_the_job_declines_the_others_and_names_the_next_st
     await db.refresh(chosen)
     assert chosen.status == ProposalStatus.accepted
     assert "Logo for a neighbourhood bakery" not in (await other_contractor.get("/jobs")).text
+    # Those who applied can still read the filled job; it is gone from search for everyone.
+    assert (await other_contractor.get(f"/jobs/{job.id}")).status_code == 200
     live = await db.scalar(
         select(OutboxEvent).where(
             OutboxEvent.user_id == other_contractor.user.id, OutboxEvent.event == f"proposal-{other.id}"

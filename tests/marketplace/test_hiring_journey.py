@@ -76,7 +76,9 @@ async def test_post_find_apply_compare_and_accept(desktop, phone, db):
     await expect(desktop.get_by_role("heading", name="Noor Designer")).to_be_visible()
     await expect(desktop.get_by_text("€750.00").first).to_be_visible()
     await expect(desktop.get_by_text("Sketches")).to_be_visible()
-    await desktop.get_by_role("button", name="Accept Noor Designer’s proposal").click()
+    await desktop.get_by_role("link", name="Accept Noor Designer’s proposal").click()
+    await expect(desktop.get_by_role("heading", name="Hire Noor Designer?")).to_be_visible()
+    await desktop.get_by_role("button", name="Accept and hire Noor Designer").click()
     await expect(desktop.get_by_text("Next step: contract drafting").first).to_be_visible()
 
     await expect(status).to_contain_text("Accepted")

@@ -113,3 +113,11 @@ async def test_htmx_gets_only_the_results_and_pages_keep_the_filters(client, ano
     assert "Logo number" not in beyond.text
     # The full page (a shared link, or the back button) has the filters filled in.
     assert 'value="logo"' in second.text and "<html" in second.text
+
+
+async def test_odd_input_never_breaks_the_page(anonymous, client, db):
+    await make_job(db, client.user, title="Logo for a bakery")
+    for q in ["'\"&|!:*()", "or or -", "a" * 500, "logo & | !"]:
+        response = await anonymous.get("/jobs", params={"q": q, "page": "x", "sort": "sideways", "type": "both"})
+        assert response.status_code == 200, q
+    assert "Logo for a bakery" in (await anonymous.get("/jobs", params={"q": "logo & | !"})).text

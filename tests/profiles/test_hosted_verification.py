@@ -142,3 +142,12 @@ async def test_a_provider_outage_is_explained_and_nothing_is_started(hosted, con
 async def test_without_the_hosted_adapter_the_webhook_and_start_do_not_exist(contractor, anonymous):
     assert (await anonymous.post("/webhooks/kyc", content=b"{}")).status_code == 404
     assert (await contractor.post_form("/profile/verification/start")).status_code == 404
+
+
+async def test_a_pending_contractor_cannot_open_a_second_provider_session(hosted, contractor, db):
+    await _start(contractor)
+    sessions = len(hosted.sessions)
+    again = await contractor.post_form("/profile/verification/start")
+    assert again.status_code == 409 and "already being reviewed" in again.text
+    assert len(hosted.sessions) == sessions, "no session opened at the provider"
+    assert await db.scalar(select(func.count()).select_from(KycCheck)) == 1

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import AccountEvent
+from app.audit.models import AuditEvent
 from app.events.models import OutboxEvent
 from app.profiles.models import ContractorProfile, KycCheck
 from app.profiles.services import VerificationRequired, ensure_payout_allowed
@@ -55,6 +56,8 @@ async def test_approving_verifies_the_contractor_and_tells_them_live(contractor,
     )
     assert live is not None and 'data-kyc-status="verified"' in live.data
     assert await db.scalar(select(AccountEvent).where(AccountEvent.kind == "kyc_approved"))
+    link = await db.scalar(select(AuditEvent).where(AuditEvent.kind == "kyc_approved"))
+    assert (link.actor_id, link.subject_type, link.subject_id) == (admin.user.id, "user", str(contractor.user.id))
     assert "Verified" in (await contractor.get("/profile")).text
     assert "No identity checks waiting" in (await admin.get("/admin/kyc")).text
 
@@ -111,6 +114,10 @@ async def test_two_admins_deciding_at_once_one_wins_the_other_gets_409(contracto
         await db.scalars(select(AccountEvent.kind).where(AccountEvent.kind.in_(["kyc_approved", "kyc_rejected"])))
     ).all()
     assert len(decisions) == 1
+    chained = (
+        await db.scalars(select(AuditEvent.kind).where(AuditEvent.kind.in_(["kyc_approved", "kyc_rejected"])))
+    ).all()
+    assert chained == [f"kyc_{'approved' if winner == 'verified' else 'rejected'}"]
 
 
 async def test_an_image_id_document_is_shown_inline_in_the_queue(contractor, admin, db):

@@ -7,7 +7,15 @@ from app.money import Money, MoneyError, total
 
 @pytest.mark.parametrize(
     ("text", "minor"),
-    [("1200", 120000), ("1200.5", 120050), ("1 200,50", 120050), ("1,200", 120000), ("€12.05", 1205), ("12,5", 1250), ("1,200.50", 120050)],
+    [
+        ("1200", 120000),
+        ("1200.5", 120050),
+        ("1 200,50", 120050),
+        ("1,200", 120000),
+        ("€12.05", 1205),
+        ("12,5", 1250),
+        ("1,200.50", 120050),
+    ],
 )
 def test_amounts_people_type_are_read_exactly(text, minor):
     assert Money.parse(text).amount_minor == minor

@@ -44,3 +44,21 @@ async def test_put_get_delete_round_trip_is_private_and_encrypted(s3_endpoint):
     assert all(grant["Grantee"].get("URI") is None for grant in acl["Grants"]), "no public grants"
     await storage.delete("kyc/ab/abcdef")
     assert not storage.exists("kyc/ab/abcdef")
+
+
+def test_the_app_uses_s3_when_configured(s3_endpoint, settings):
+    from dataclasses import replace
+
+    from app.profiles.storage import LocalStorage, storage_for
+
+    assert isinstance(storage_for(settings), LocalStorage)
+    s3 = storage_for(
+        replace(
+            settings,
+            storage_backend="s3",
+            s3_bucket="pactline-private",
+            s3_endpoint_url=s3_endpoint,
+            s3_region="eu-central-1",
+        )
+    )
+    assert isinstance(s3, S3Storage) and s3.bucket == "pactline-private"
