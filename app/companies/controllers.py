@@ -17,6 +17,11 @@ from app.db import DB, utcnow
 from app.errors import DomainError, FormError
 from app.events import publish
 from app.mail.services import queue_email
+from app.profiles.controllers import Multipart
+from app.profiles.models import FilePurpose
+from app.profiles.services import store_file
+from app.profiles.storage import storage_for
+from app.profiles.uploads import FORM_OVERHEAD_BYTES, IMAGES_AND_PDF, MAX_FILE_BYTES, UploadRejected, check_upload
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
@@ -85,9 +90,23 @@ class CompanyController(Controller):
         flash(request, "Company details saved.", category="success")
         return see_other(request, "/company")
 
-    @post("/verification", name="companies:request-verification")
-    async def ask_verification(self, request: Request, db: DB, state: State) -> Response:
-        company = await services.request_verification(db, await self._membership(request, db))
+    @post(
+        "/verification",
+        name="companies:request-verification",
+        request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
+    )
+    async def ask_verification(self, request: Request, data: Multipart, db: DB, state: State) -> Response:
+        membership = await self._membership(request, db)
+        try:
+            document = await check_upload(data.get("document"), IMAGES_AND_PDF)
+        except UploadRejected as exc:
+            return await self._page(request, db, errors={"document": [str(exc)]}, status_code=422)
+        company = await services.request_verification(db, membership)
+        if document is not None:
+            stored = await store_file(
+                db, storage_for(state.settings), request.scope["user"], FilePurpose.company_document, document
+            )
+            company.registration_document_id = stored.id
         await db.commit()
         await enqueue(state.queue, "check_company_registry", company_id=company.id)
         flash(

@@ -42,6 +42,7 @@ class Company(TimestampMixin, Base):
     )
     verification_note: Mapped[str | None] = mapped_column(String(500))
     registry_note: Mapped[str | None] = mapped_column(String(500))  # what the registry said, for admins
+    registration_document_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 

@@ -222,7 +222,35 @@ async def create_job(db: AsyncSession, client: User, data: JobInput, *, publish_
     )
     db.add(job)
     await db.flush()
+    if publish_now:
+        await announce_to_matching_contractors(db, job)
     return job
+
+
+ANNOUNCE_LIMIT = 200
+
+
+async def announce_to_matching_contractors(db: AsyncSession, job: Job) -> int:
+    """A newly opened public job appears live on the dashboards of contractors whose profile
+    skills overlap its skills (e-mail digests come with the notifications feature)."""
+    from app.profiles.models import ContractorProfile
+
+    if job.visibility != Visibility.public or not job.skills:
+        return 0
+    user_ids = (
+        await db.scalars(
+            select(ContractorProfile.user_id)
+            .join(User, User.id == ContractorProfile.user_id)
+            .where(ContractorProfile.skills.overlap(job.skills), User.status == "active")
+            .limit(ANNOUNCE_LIMIT)
+        )
+    ).all()
+    notice = Markup('<p class="notice">New job matching your skills: <a href="/jobs/{}">{}</a></p>').format(
+        job.id, job.title
+    )
+    for user_id in user_ids:
+        publish(db, user_id, "notice", str(notice))
+    return len(user_ids)
 
 
 async def update_job(db: AsyncSession, job: Job, data: JobInput) -> Job:
@@ -251,7 +279,9 @@ async def publish_job(db: AsyncSession, job_id: int, client: User) -> Job:
     )
     if changed.rowcount != 1:
         raise DomainError("Only a draft can be published. Reload the page to see the job's current state.")
-    return await own_job(db, job_id, client)
+    job = await own_job(db, job_id, client)
+    await announce_to_matching_contractors(db, job)
+    return job
 
 
 async def close_job(db: AsyncSession, job_id: int, client: User) -> Job:

@@ -43,6 +43,7 @@ class FilePurpose(StrEnum):
     portfolio_image = "portfolio_image"
     kyc_id_document = "kyc_id_document"
     kyc_selfie = "kyc_selfie"
+    company_document = "company_document"  # an extract from the company register, for verification
 
     @property
     def is_public(self) -> bool:

@@ -32,8 +32,12 @@ def upgrade() -> None:
         sa.Column("verified_by", sa.BigInteger(), nullable=True),
         sa.Column("created_by", sa.BigInteger(), nullable=False),
         _timestamps(),
-        sa.ForeignKeyConstraint(["verified_by"], ["users.id"], name="fk_companies_verified_by_users", ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["created_by"], ["users.id"], name="fk_companies_created_by_users", ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["verified_by"], ["users.id"], name="fk_companies_verified_by_users", ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name="fk_companies_created_by_users", ondelete="RESTRICT"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_companies"),
     )
     op.create_table(
@@ -44,14 +48,20 @@ def upgrade() -> None:
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
         _timestamps(),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"], name="fk_company_members_company_id_companies", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name="fk_company_members_company_id_companies", ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_company_members_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_company_members"),
     )
     op.create_index("ix_company_members_company_id", "company_members", ["company_id"])
     op.create_index("ix_company_members_user_id", "company_members", ["user_id"])
     op.create_index(
-        "uq_company_members_current", "company_members", ["company_id", "user_id"], unique=True, postgresql_where=sa.text("left_at IS NULL")
+        "uq_company_members_current",
+        "company_members",
+        ["company_id", "user_id"],
+        unique=True,
+        postgresql_where=sa.text("left_at IS NULL"),
     )
     op.create_table(
         "company_contractors",
@@ -59,8 +69,12 @@ def upgrade() -> None:
         sa.Column("company_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         _timestamps(),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"], name="fk_company_contractors_company_id_companies", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_company_contractors_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name="fk_company_contractors_company_id_companies", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_company_contractors_user_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_company_contractors"),
         sa.UniqueConstraint("company_id", "user_id", name="uq_company_contractors_company_user"),
     )
@@ -80,9 +94,15 @@ def upgrade() -> None:
         sa.Column("accepted_user_id", sa.BigInteger(), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         _timestamps(),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"], name="fk_invitations_company_id_companies", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["invited_by"], ["users.id"], name="fk_invitations_invited_by_users", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["accepted_user_id"], ["users.id"], name="fk_invitations_accepted_user_id_users", ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name="fk_invitations_company_id_companies", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["invited_by"], ["users.id"], name="fk_invitations_invited_by_users", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["accepted_user_id"], ["users.id"], name="fk_invitations_accepted_user_id_users", ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_invitations"),
         sa.UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
     )

@@ -27,7 +27,9 @@ def upgrade() -> None:
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"], name="fk_api_keys_company_id_companies", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name="fk_api_keys_company_id_companies", ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name="fk_api_keys_created_by_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_api_keys"),
         sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
@@ -60,15 +62,23 @@ def upgrade() -> None:
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("journey", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["company_id"], ["companies.id"], name="fk_leads_company_id_companies", ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], name="fk_leads_api_key_id_api_keys", ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["duplicate_of_id"], ["leads.id"], name="fk_leads_duplicate_of_id_leads", ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["companies.id"], name="fk_leads_company_id_companies", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["api_key_id"], ["api_keys.id"], name="fk_leads_api_key_id_api_keys", ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["duplicate_of_id"], ["leads.id"], name="fk_leads_duplicate_of_id_leads", ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_leads_job_id_jobs", ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name="pk_leads"),
     )
     op.create_index("ix_leads_company_id", "leads", ["company_id"])
     op.create_index("ix_leads_dedupe", "leads", ["email_normalized", "created_at"])
-    op.create_index("ix_leads_title_trgm", "leads", ["title"], postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"})
+    op.create_index(
+        "ix_leads_title_trgm", "leads", ["title"], postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"}
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,44 @@
+"""Opening a public job announces it live to contractors whose skills match (leads included)."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.events.models import OutboxEvent
+from app.marketplace.models import BudgetType, Visibility
+from app.marketplace.services import JobInput, create_job, publish_job
+from app.money import Money
+from app.profiles.services import ensure_profile
+
+
+def job_input(skills, visibility=Visibility.public):
+    return JobInput(title="Logo for a bakery", description="A logo and colours for a neighbourhood bakery.", skills=skills,
+                    budget_type=BudgetType.fixed, budget=Money(90000), deadline=date(2030, 1, 1), visibility=visibility)  # fmt: skip
+
+
+async def notices_for(db, user_id):
+    return (
+        await db.scalars(select(OutboxEvent.data).where(OutboxEvent.user_id == user_id, OutboxEvent.event == "notice"))
+    ).all()
+
+
+async def test_matching_contractors_hear_about_a_published_job_others_do_not(client, contractor, other_contractor, db):
+    (await ensure_profile(db, contractor.user)).skills = ["logo design", "branding"]
+    (await ensure_profile(db, other_contractor.user)).skills = ["python"]
+    await db.commit()
+    draft = await create_job(db, client.user, job_input(["logo design"]))
+    await db.commit()
+    assert await notices_for(db, contractor.user.id) == [], "a draft is announced to nobody"
+    await publish_job(db, draft.id, client.user)
+    await db.commit()
+    (notice,) = await notices_for(db, contractor.user.id)
+    assert f'href="/jobs/{draft.id}"' in notice and "Logo for a bakery" in notice
+    assert await notices_for(db, other_contractor.user.id) == []
+
+
+async def test_invite_only_jobs_are_not_announced(client, contractor, db):
+    (await ensure_profile(db, contractor.user)).skills = ["logo design"]
+    await db.commit()
+    await create_job(db, client.user, job_input(["logo design"], Visibility.invite_only), publish_now=True)
+    await db.commit()
+    assert await notices_for(db, contractor.user.id) == []
