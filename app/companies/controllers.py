@@ -17,6 +17,8 @@ from app.db import DB, utcnow
 from app.errors import DomainError, FormError
 from app.events import publish
 from app.mail.services import queue_email
+from app.marketplace.models import Job
+from app.marketplace.services import jobs_of
 from app.profiles.controllers import Multipart
 from app.profiles.models import FilePurpose
 from app.profiles.services import store_file
@@ -51,6 +53,12 @@ class CompanyController(Controller):
         }
         if membership is not None:
             context |= await services.company_page_data(db, membership.company)
+            # The inviter's own open jobs, to invite a contractor to one of them.
+            context["jobs"] = [
+                (job.id, job.title)
+                for job, _ in await jobs_of(db, request.scope["user"])
+                if job.status in ("open", "draft")
+            ]
         return render(request, "companies/company.html", context, status_code=status_code)
 
     async def _membership(self, request: Request, db: DB) -> services.Membership:
@@ -121,9 +129,10 @@ class CompanyController(Controller):
         membership = await self._membership(request, db)
         user: User = request.scope["user"]
         kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
+        job_id = int(text(data, "job_id")) if text(data, "job_id").isdigit() else None
         try:
             invitation, token = await services.invite(
-                db, membership, user, kind=kind, email=text(data, "email"), message=text(data, "message")
+                db, membership, user, kind=kind, email=text(data, "email"), message=text(data, "message"), job_id=job_id
             )
         except FormError as exc:
             await db.rollback()
@@ -186,6 +195,7 @@ class InvitationController(Controller):
     async def show(self, request: Request, token: FromPath[str], db: DB) -> Response:
         invitation, company = await self._invitation(db, token)
         inviter = await db.get(User, invitation.invited_by)
+        job = await db.get(Job, invitation.job_id) if invitation.job_id else None
         return render(
             request,
             "companies/invitation.html",
@@ -195,6 +205,7 @@ class InvitationController(Controller):
                 "inviter": inviter,
                 "status": invitation.status(utcnow()),
                 "token": token,
+                "job": job,
             },
         )
 
@@ -216,7 +227,9 @@ class InvitationController(Controller):
             else f"You are now on {company.name}'s contractor list.",
             category="success",
         )
-        return see_other(request, "/company" if invitation.kind == InvitationKind.member else "/dashboard")
+        if invitation.kind == InvitationKind.member:
+            return see_other(request, "/company")
+        return see_other(request, f"/jobs/{invitation.job_id}" if invitation.job_id else "/dashboard")
 
     @post("/{token:str}/ask-again", name="invitations:ask-again")
     async def ask_again(self, request: Request, token: FromPath[str], db: DB, state: State) -> Response:

@@ -82,6 +82,7 @@ class Invitation(TimestampMixin, Base):
     kind: Mapped[InvitationKind] = mapped_column(String(20))
     email: Mapped[str] = mapped_column(String(320))
     message: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime]

@@ -157,7 +157,14 @@ async def decide_verification(db: AsyncSession, admin: User, company_id: int, *,
 
 
 async def invite(
-    db: AsyncSession, membership: Membership, inviter: User, *, kind: InvitationKind, email: str, message: str
+    db: AsyncSession,
+    membership: Membership,
+    inviter: User,
+    *,
+    kind: InvitationKind,
+    email: str,
+    message: str,
+    job_id: int | None = None,
 ) -> tuple[Invitation, str]:
     email = normalize_email(email)
     if not EMAIL_PATTERN.match(email):
@@ -166,6 +173,15 @@ async def invite(
         raise FormError({"message": ["Keep the message under 2000 characters."]})
     if kind == InvitationKind.member and not membership.is_owner:
         raise DomainError("Only the company's owner can invite colleagues.")
+    if job_id is not None:
+        from app.marketplace.services import NotFound, own_job
+
+        if kind != InvitationKind.contractor:
+            raise FormError({"job_id": ["Only contractors are invited to a job."]})
+        try:
+            await own_job(db, job_id, inviter)
+        except NotFound:
+            raise FormError({"job_id": ["Choose one of your own jobs."]}) from None
     # A fresh invitation replaces an open one to the same address.
     await db.execute(
         update(Invitation)
@@ -186,6 +202,7 @@ async def invite(
         message=message.strip() or None,
         token_hash=_digest(token),
         invited_by=inviter.id,
+        job_id=job_id,
         expires_at=utcnow() + INVITATION_LIFETIME,
     )
     db.add(invitation)
@@ -237,6 +254,14 @@ async def accept(db: AsyncSession, token: str, user: User) -> Invitation:
         )
         if exists is None:
             db.add(CompanyContractor(company_id=invitation.company_id, user_id=user.id))
+        if invitation.job_id is not None:
+            from app.marketplace.services import NotFound, invite_to_job
+
+            inviter = await db.get(User, invitation.invited_by)
+            try:
+                await invite_to_job(db, invitation.job_id, inviter, user)
+            except NotFound:
+                invitation.job_id = None  # the job is gone; the invitation still adds them to the list
     else:
         if user.role != Role.client:
             raise DomainError("Only client accounts can join a company as a member.")

@@ -116,6 +116,14 @@ async def my_jobs(request: Request, db: DB) -> Response:
     return render(request, "jobs/mine.html", {"rows": await services.jobs_of(db, _user(request))})
 
 
+async def client_company(db, client):
+    """The company a job's client acts for, so contractors see whether it is verified."""
+    from app.companies.services import membership_of
+
+    membership = await membership_of(db, client)
+    return membership.company if membership else None
+
+
 @get("/jobs/{job_id:int}", name="jobs:detail")
 async def job_detail(request: Request, job_id: FromPath[int], db: DB) -> Response:
     user = _user(request)
@@ -130,6 +138,7 @@ async def job_detail(request: Request, job_id: FromPath[int], db: DB) -> Respons
             "job": job,
             "is_owner": user is not None and user.id == job.client_id,
             "proposal": proposal,
+            "company": await client_company(db, job.client),
         },
     )
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Computed, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Computed, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,6 +83,17 @@ class Job(TimestampMixin, Base):
     @property
     def is_hourly(self) -> bool:
         return self.budget_type == BudgetType.hourly
+
+
+class JobInvite(TimestampMixin, Base):
+    """A contractor invited to a job: they may see and apply to it even when it is invite-only."""
+
+    __tablename__ = "job_invites"
+    __table_args__ = (UniqueConstraint("job_id", "user_id", name="uq_job_invites_job_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
 
 class Proposal(TimestampMixin, Base):

@@ -21,6 +21,7 @@ from app.marketplace.models import (
     ACTIVE_PROPOSAL,
     BudgetType,
     Job,
+    JobInvite,
     JobStatus,
     Proposal,
     ProposalStatus,
@@ -320,11 +321,32 @@ def can_see(job: Job, user: User | None) -> bool:
     return job.visibility == Visibility.public and job.status == JobStatus.open
 
 
+async def invited(db: AsyncSession, job: Job, user: User | None) -> bool:
+    """Invited contractors see an open job even when it is invite-only."""
+    if user is None or job.status != JobStatus.open:
+        return False
+    return (
+        await db.scalar(select(JobInvite.id).where(JobInvite.job_id == job.id, JobInvite.user_id == user.id))
+        is not None
+    )
+
+
+async def invite_to_job(db: AsyncSession, job_id: int, client: User, contractor: User) -> JobInvite:
+    """Called when a contractor accepts an invitation that names one of the client's jobs."""
+    job = await own_job(db, job_id, client)
+    row = await db.scalar(select(JobInvite).where(JobInvite.job_id == job.id, JobInvite.user_id == contractor.id))
+    if row is None:
+        row = JobInvite(job_id=job.id, user_id=contractor.id)
+        db.add(row)
+        await db.flush()
+    return row
+
+
 async def visible_job(db: AsyncSession, job_id: int, user: User | None) -> Job:
     job = await db.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFound()
-    if can_see(job, user):
+    if can_see(job, user) or await invited(db, job, user):
         return job
     if user is not None and job.visibility == Visibility.public and job.status != JobStatus.draft:
         if await proposal_of(db, job.id, user) is not None:
@@ -455,7 +477,7 @@ async def apply(db: AsyncSession, job_id: int, contractor: User, data: ProposalI
     job = await db.scalar(
         select(Job).where(Job.id == job_id).with_for_update(of=Job, read=True).execution_options(populate_existing=True)
     )
-    if job is None or not can_see(job, contractor):
+    if job is None or not (can_see(job, contractor) or await invited(db, job, contractor)):
         raise NotFound()
     ensure_verified(contractor)
     existing = await proposal_of(db, job_id, contractor)

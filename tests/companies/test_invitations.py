@@ -139,3 +139,60 @@ async def test_a_new_contractor_signs_up_from_the_invitation_and_comes_back_to_a
     accepted = await anonymous.post_form(f"{link}/accept")
     assert accepted.status_code == 303
     assert await db.scalar(select(CompanyContractor)) is not None
+
+
+async def test_an_invitation_to_an_invite_only_job_lets_the_contractor_see_and_apply(
+    client, contractor, other_contractor, db, smtp_server
+):
+    from datetime import date
+
+    from app.marketplace.models import BudgetType, Visibility
+    from app.marketplace.services import JobInput, create_job
+    from app.money import Money
+
+    await client.post_form("/company", ACME)
+    job = await create_job(
+        db,
+        client.user,
+        JobInput(title="Private redesign", description="A confidential redesign of our booking flow.", skills=["ux"],
+                 budget_type=BudgetType.fixed, budget=Money(250000), deadline=date(2030, 1, 1), visibility=Visibility.invite_only),
+        publish_now=True,
+    )  # fmt: skip
+    await db.commit()
+    assert (await contractor.get(f"/jobs/{job.id}")).status_code == 404, "invite-only: hidden before the invitation"
+
+    page = await client.get("/company")
+    assert f'<option value="{job.id}"' in page.text
+    response = await client.post_form(
+        "/company/invitations",
+        {"kind": "contractor", "email": contractor.user.email, "message": "", "job_id": str(job.id)},
+    )
+    assert response.status_code == 303
+    (mail,) = await smtp_server.wait_for(1)
+    link = link_in(mail, "/invitations/")
+    assert "Private redesign" in (await contractor.get(link)).text
+    accepted = await contractor.post_form(f"{link}/accept")
+    assert accepted.headers["location"] == f"/jobs/{job.id}"
+    assert (await contractor.get(f"/jobs/{job.id}")).status_code == 200
+    assert (await contractor.get(f"/jobs/{job.id}/apply")).status_code == 200
+    assert (await other_contractor.get(f"/jobs/{job.id}")).status_code == 404, "still hidden from everyone else"
+
+
+async def test_a_job_of_someone_else_cannot_be_named(app, client, db, smtp_server):
+
+    from app.marketplace.models import BudgetType, Visibility
+    from app.marketplace.services import JobInput, create_job
+    from app.money import Money
+
+    await client.post_form("/company", ACME)
+    async with persona(app, db, Role.client, "rival@example.test") as rival:
+        theirs = await create_job(
+            db, rival.user,
+            JobInput(title="Rival job", description="Not yours to invite anyone to.", skills=[], budget_type=BudgetType.fixed,
+                     budget=Money(1000), deadline=None, visibility=Visibility.invite_only),
+        )  # fmt: skip
+        await db.commit()
+    response = await client.post_form(
+        "/company/invitations", {"kind": "contractor", "email": "x@example.test", "job_id": str(theirs.id)}
+    )
+    assert response.status_code == 422 and "Choose one of your own jobs." in response.text

@@ -53,3 +53,26 @@ async def test_changing_a_verified_identity_needs_a_new_check(client, admin, db)
 async def test_the_company_queue_is_admins_only(client, contractor):
     assert (await client.get("/admin/companies")).status_code == 404
     assert (await contractor.get("/admin/companies")).status_code == 404
+
+
+async def test_contractors_see_the_company_badge_on_its_jobs(client, admin, contractor, db):
+    from datetime import date
+
+    from app.marketplace.models import BudgetType, Visibility
+    from app.marketplace.services import JobInput, create_job
+    from app.money import Money
+
+    await client.post_form("/company", ACME)
+    job = await create_job(
+        db, client.user,
+        JobInput(title="Shop photos", description="Product photos for our online shop.", skills=[], budget_type=BudgetType.fixed,
+                 budget=Money(50000), deadline=date(2030, 1, 1), visibility=Visibility.public),
+        publish_now=True,
+    )  # fmt: skip
+    await db.commit()
+    assert "Company not verified yet" in (await contractor.get(f"/jobs/{job.id}")).text
+    await client.post_form("/company/verification")
+    company = await db.scalar(select(Company))
+    await admin.post_form(f"/admin/companies/{company.id}/decide", {"decision": "verify"})
+    page = await contractor.get(f"/jobs/{job.id}")
+    assert "Acme Robotics" in page.text and "Verified company" in page.text
