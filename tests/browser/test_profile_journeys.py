@@ -6,22 +6,15 @@ from playwright.async_api import expect
 
 from app.accounts.models import Role
 from tests.profiles.helpers import PNG_BYTES
-from tests.support.factories import PASSWORD, make_user
+from tests.support.browser import sign_in
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 
 
-async def _sign_in(page, email):
-    await page.goto("/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url("**/dashboard**")
-
-
 async def test_a_contractor_completes_their_profile_on_a_phone_and_sees_it_public(phone, db):
     user = await make_user(db, role=Role.contractor, name="Marta Ribeiro")
-    await _sign_in(phone, user.email)
+    await sign_in(phone, user.email)
 
     await phone.get_by_role("button", name="Menu").click()
     await phone.get_by_role("navigation", name="Main").get_by_role("link", name="Profile", exact=True).click()
@@ -90,7 +83,7 @@ async def test_an_admin_decision_reaches_the_contractors_open_page_live(desktop,
     await enable(db, admin, ADMIN_TOTP, app.state.settings.secret_key)
     await db.commit()
 
-    await _sign_in(desktop, user.email)
+    await sign_in(desktop, user.email)
     await desktop.goto("/profile/verification")
     await expect(desktop.get_by_text("To get paid out you need a verified identity")).to_be_visible()
     await desktop.get_by_label("Photo or scan of your ID document").set_input_files(

@@ -5,21 +5,10 @@ import pytest
 from playwright.async_api import expect
 
 from app.accounts.models import Role
-from tests.support.factories import PASSWORD, make_user
+from tests.support.browser import no_horizontal_scroll, sign_in
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
-
-
-async def no_horizontal_scroll(page) -> bool:
-    return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-async def sign_in(page, email):
-    await page.goto("/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url("**/dashboard")
 
 
 async def test_post_find_apply_compare_and_accept(desktop, phone, db):
