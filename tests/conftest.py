@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -294,6 +295,13 @@ async def _page(browser, live_server, viewport, request):
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     await context.close()
+
+
+@pytest.fixture
+async def small_phone(browser, live_server, request):
+    """The narrowest screen we promise to work on (360 px)."""
+    async for page in _page(browser, live_server, SMALL_PHONE, request):
+        yield page
 
 
 @pytest.fixture
