@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 
 from app.profiles.kyc_provider import sign
 
@@ -46,7 +47,7 @@ class FakeKYC:
             return Response({"id": session_id, "url": f"{fake.url}/hosted/{session_id}"}, status_code=201)
 
         @get("/v1/sessions/{session_id:str}")
-        async def read(request: Request, session_id: str) -> Response:
+        async def read(request: Request, session_id: FromPath[str]) -> Response:
             if not authorized(request):
                 return Response({"error": "unauthorized"}, status_code=401)
             session = fake.sessions.get(session_id)
@@ -55,7 +56,7 @@ class FakeKYC:
             return Response({"id": session_id, "status": session["status"], "reason": session["reason"]})
 
         @get("/hosted/{session_id:str}")
-        async def hosted(session_id: str) -> Response:
+        async def hosted(session_id: FromPath[str]) -> Response:
             return Response(f"<h1>Verify your identity</h1><p>Session {session_id}</p>", media_type="text/html")
 
         return Litestar([create, read, hosted], openapi_config=None)
