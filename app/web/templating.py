@@ -26,12 +26,22 @@ def _fingerprint(path: str, mtime_ns: int) -> str:
     return hashlib.sha256((STATIC / path).read_bytes()).hexdigest()[:12]
 
 
-def static_url(path: str) -> str:
-    """`/static/<path>?v=<content hash>`: safe to cache for a year, changes when the file does."""
+def _versioned(path: str) -> str:
     file = STATIC / path
     if not file.resolve().is_relative_to(STATIC.resolve()) or not file.is_file():
         raise FileNotFoundError(f"no static file {path!r}")
     return f"/static/{path}?v={_fingerprint(path, file.stat().st_mtime_ns)}"
+
+
+_versioned_once = lru_cache(maxsize=512)(_versioned)
+# Files change while developing; in tests and production they are fixed for the process's life,
+# so the path checks and stat() are done once per file instead of on every page.
+WATCH_STATIC_FILES = True
+
+
+def static_url(path: str) -> str:
+    """`/static/<path>?v=<content hash>`: safe to cache for a year, changes when the file does."""
+    return _versioned(path) if WATCH_STATIC_FILES else _versioned_once(path)
 
 
 def when(value: datetime | None) -> str:
@@ -60,6 +70,8 @@ def make_environment(*, autoescape_strings: bool = True) -> Environment:
 
 
 def template_config(settings: Settings) -> TemplateConfig:
+    global WATCH_STATIC_FILES
+    WATCH_STATIC_FILES = settings.is_development
     env = make_environment()
     env.globals["environment"] = settings.environment
     env.globals["sandbox_banner"] = settings.sandbox_banner
