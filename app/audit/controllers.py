@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
 from app.accounts.guards import requires_admin
 from app.audit.models import AuditEvent
+from app.audit.tasks import LAST_VERIFICATION
 from app.db import DB
-from app.web.templating import render
+from app.web.htmx import see_other
+from app.web.templating import is_htmx, render
 from app.worker.registry import enqueue
 
 
@@ -22,10 +27,15 @@ class AuditController(Controller):
         total = await db.scalar(select(func.count()).select_from(AuditEvent)) or 0
         head = await db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
         recent = (await db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(20))).all()
-        return render(request, "admin/audit.html", {"total": total, "head": head, "recent": recent})
+        raw = await request.app.state.redis.get(LAST_VERIFICATION)
+        last = json.loads(raw) if raw else None
+        return render(request, "admin/audit.html", {"total": total, "head": head, "recent": recent, "last": last})
 
     @post("/verify", name="admin:audit-verify")
     async def start(self, request: Request, state: State) -> Response:
         await enqueue(state.queue, "verify_audit_chain", admin_id=request.scope["user"].id)
+        if not is_htmx(request):
+            flash(request, "The check has started. Reload this page in a moment to see the result.", category="info")
+            return see_other(request, "/admin/audit")
         context = {"running": True, "done": 0, "total": None}
         return render(request, "admin/_audit_progress.html", context, status_code=202)

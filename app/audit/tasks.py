@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from app.audit.chain import verify
 from app.audit.models import AuditEvent
+from app.db import utcnow
 from app.events import publish
 from app.web.templating import render_fragment
 from app.worker.registry import task
 
 PROGRESS_EVERY = 2000
+LAST_VERIFICATION = "audit:last-verification"
 
 
 @task(retries=1, timeout=3600)
@@ -32,4 +36,13 @@ async def verify_audit_chain(ctx: dict, *, admin_id: int) -> dict:
     async with sessionmaker() as db:
         verdict = await verify(db, progress)
     await say({"running": False, "verdict": verdict, "total": total})
-    return {"ok": verdict.ok, "checked": verdict.checked, "broken_seq": verdict.broken_seq}
+    result = {
+        "ok": verdict.ok,
+        "checked": verdict.checked,
+        "broken_seq": verdict.broken_seq,
+        "reason": verdict.reason,
+        "head": verdict.head,
+        "at": utcnow().isoformat(timespec="seconds"),
+    }
+    await ctx["redis"].set(LAST_VERIFICATION, json.dumps(result))
+    return result

@@ -35,3 +35,16 @@ async def test_verify_now_reports_progress_and_the_result_live(admin, db):
         await asyncio.sleep(0.1)
     assert any(f"All {total} events check out" in e.data for e in events)
     assert all(e.user_id == admin.user.id for e in events)
+
+
+async def test_without_javascript_the_check_runs_and_its_result_stays_on_the_page(admin, db):
+    await append(db, "signed_in", actor_id=admin.user.id)
+    await db.commit()
+    response = await admin.post_form("/admin/audit/verify")
+    assert response.status_code == 303 and response.headers["location"] == "/admin/audit"
+    for _ in range(100):
+        page = await admin.get("/admin/audit")
+        if "Not checked yet" not in page.text:
+            break
+        await asyncio.sleep(0.1)
+    assert "Intact" in page.text
