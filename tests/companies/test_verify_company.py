@@ -70,9 +70,9 @@ async def test_contractors_see_the_company_badge_on_its_jobs(client, admin, cont
         publish_now=True,
     )  # fmt: skip
     await db.commit()
-    assert "Company not verified yet" in (await contractor.get(f"/jobs/{job.id}")).text
+    assert 'data-status="unverified">Not verified' in (await contractor.get(f"/jobs/{job.id}")).text
     await client.post_form("/company/verification")
     company = await db.scalar(select(Company))
     await admin.post_form(f"/admin/companies/{company.id}/decide", {"decision": "verify"})
     page = await contractor.get(f"/jobs/{job.id}")
-    assert "Acme Robotics" in page.text and "Verified company" in page.text
+    assert "Acme Robotics" in page.text and 'data-status="verified">Verified' in page.text
