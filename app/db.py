@@ -62,6 +62,7 @@ def load_models() -> None:
     import app.accounts.models  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.companies.models  # noqa: F401
+    import app.contracts.models  # noqa: F401
     import app.events.models  # noqa: F401
     import app.leads.models  # noqa: F401
     import app.marketplace.models  # noqa: F401

@@ -1,0 +1,214 @@
+"""Drafting from an accepted proposal, versions on every send, signing one version, activation once."""
+
+import asyncio
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts.models import Role
+from app.audit.chain import verify
+from app.audit.models import AuditEvent
+from app.contracts import services
+from app.contracts.models import ContractVersion, Signature
+from app.errors import DomainError
+from app.marketplace.models import BudgetType, Visibility
+from app.marketplace.services import JobInput, MilestoneInput, ProposalInput, accept, apply, create_job
+from app.money import Money
+from tests.support.factories import make_user
+
+CTX = services.SignContext(ip="203.0.113.5", user_agent="Test browser")
+
+
+async def accepted_proposal(db, client, contractor):
+    job = await create_job(
+        db, client,
+        JobInput(title="Booking website", description="A five-page site with online booking for a clinic.", skills=["web"],
+                 budget_type=BudgetType.fixed, budget=Money(300000), deadline=date(2030, 1, 1), visibility=Visibility.public),
+        publish_now=True,
+    )  # fmt: skip
+    proposal = await apply(
+        db, job.id, contractor,
+        ProposalInput(cover_letter="I have built six booking sites for clinics; happy to show them.", amount=Money(300000),
+                      milestones=[MilestoneInput("Design", Money(100000), date(2030, 2, 1)), MilestoneInput("Build", Money(200000), date(2030, 3, 1))]),
+    )  # fmt: skip
+    await accept(db, proposal.id, client)
+    await db.commit()
+    return proposal
+
+
+@pytest.fixture
+async def parties(db):
+    client = await make_user(db, role=Role.client, name="Clara Client")
+    contractor = await make_user(db, role=Role.contractor, name="Conor Contractor")
+    return client, contractor
+
+
+async def test_a_draft_carries_the_proposal_and_both_signing_one_version_activates_it(db, parties):
+    client, contractor = parties
+    proposal = await accepted_proposal(db, client, contractor)
+    contract = await services.draft_from_proposal(db, proposal.id, client)
+    assert [m["amount_minor"] for m in contract.draft_terms["milestones"]] == [100000, 200000]
+    version = await services.send(db, contract.id, client)
+    await db.commit()
+    assert version.number == 1 and len(version.terms_hash) == 64
+
+    await services.sign(
+        db,
+        contract.id,
+        client,
+        version_hash=version.terms_hash,
+        typed_name=" clara  client ",
+        consent=True,
+        context=CTX,
+    )
+    await db.commit()
+    assert contract.status == "sent"
+    await services.sign(
+        db,
+        contract.id,
+        contractor,
+        version_hash=version.terms_hash,
+        typed_name="Conor Contractor",
+        consent=True,
+        context=CTX,
+    )
+    await db.commit()
+    assert contract.status == "active" and contract.activated_at is not None
+    signature = await db.scalar(select(Signature).where(Signature.user_id == contractor.id))
+    assert (signature.ip, signature.terms_hash) == ("203.0.113.5", version.terms_hash)
+    kinds = (
+        await db.scalars(
+            select(AuditEvent.kind).where(AuditEvent.subject_id == contract.public_id).order_by(AuditEvent.seq)
+        )
+    ).all()
+    assert kinds == [
+        "contract_drafted",
+        "contract_version_sent",
+        "contract_signed",
+        "contract_signed",
+        "contract_activated",
+    ]
+    assert (await verify(db)).ok
+
+
+async def test_a_change_makes_a_new_version_and_a_stale_tab_cannot_sign(db, parties):
+    client, contractor = parties
+    proposal = await accepted_proposal(db, client, contractor)
+    contract = await services.draft_from_proposal(db, proposal.id, client)
+    first = await services.send(db, contract.id, client)
+    await services.sign(
+        db, contract.id, client, version_hash=first.terms_hash, typed_name="Clara Client", consent=True, context=CTX
+    )
+    terms = {**contract.draft_terms, "review_window_days": 10}
+    await services.update_draft(db, contract.id, contractor, terms)
+    second = await services.send(db, contract.id, contractor)
+    await db.commit()
+    assert second.number == 2 and second.terms_hash != first.terms_hash
+    with pytest.raises(DomainError, match="terms changed"):
+        await services.sign(
+            db,
+            contract.id,
+            contractor,
+            version_hash=first.terms_hash,
+            typed_name="Conor Contractor",
+            consent=True,
+            context=CTX,
+        )
+    contract_id, second_hash = contract.id, second.terms_hash
+    await db.rollback()  # expires every loaded object: read them again
+    await db.refresh(contractor)
+    # The client's signature on version 1 does not carry over to version 2.
+    signed = await services.sign(
+        db, contract_id, contractor, version_hash=second_hash, typed_name="Conor Contractor", consent=True, context=CTX
+    )
+    await db.commit()
+    assert signed.status == "sent"
+
+
+async def test_name_consent_verification_and_roles_are_checked(db, parties):
+    client, contractor = parties
+    proposal = await accepted_proposal(db, client, contractor)
+    contract = await services.draft_from_proposal(db, proposal.id, client)
+    version = await services.send(db, contract.id, client)
+    await db.commit()
+    with pytest.raises(DomainError, match="exactly as on your account"):
+        await services.sign(
+            db, contract.id, client, version_hash=version.terms_hash, typed_name="C. Client", consent=True, context=CTX
+        )
+    with pytest.raises(DomainError, match="Tick the box"):
+        await services.sign(
+            db,
+            contract.id,
+            client,
+            version_hash=version.terms_hash,
+            typed_name="Clara Client",
+            consent=False,
+            context=CTX,
+        )
+    stranger = await make_user(db, role=Role.contractor)
+    with pytest.raises(services.NotFound):
+        await services.sign(
+            db,
+            contract.id,
+            stranger,
+            version_hash=version.terms_hash,
+            typed_name=stranger.name,
+            consent=True,
+            context=CTX,
+        )
+    admin = await make_user(db, role=Role.admin)
+    with pytest.raises(services.NotFound):
+        await services.sign(
+            db, contract.id, admin, version_hash=version.terms_hash, typed_name=admin.name, consent=True, context=CTX
+        )
+    unverified = await make_user(db, role=Role.client, verified=False)
+    with pytest.raises(DomainError, match="confirm your e-mail"):
+        await services.sign(
+            db,
+            contract.id,
+            unverified,
+            version_hash=version.terms_hash,
+            typed_name=unverified.name,
+            consent=True,
+            context=CTX,
+        )
+
+
+async def test_both_signing_at_the_same_moment_activate_exactly_once(app, db, parties):
+    client, contractor = parties
+    proposal = await accepted_proposal(db, client, contractor)
+    contract = await services.draft_from_proposal(db, proposal.id, client)
+    version = await services.send(db, contract.id, client)
+    await db.commit()
+
+    async def sign_as(user):
+        async with app.state.sessionmaker() as session, session.begin():
+            await services.sign(
+                session,
+                contract.id,
+                user,
+                version_hash=version.terms_hash,
+                typed_name=user.name,
+                consent=True,
+                context=CTX,
+            )
+
+    await asyncio.gather(sign_as(client), sign_as(contractor))
+    activations = await db.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.kind == "contract_activated", AuditEvent.subject_id == contract.public_id)
+    )
+    assert activations == 1
+    assert await db.scalar(select(func.count()).select_from(ContractVersion)) == 1
+
+
+async def test_sending_unchanged_terms_makes_no_new_version(db, parties):
+    client, contractor = parties
+    proposal = await accepted_proposal(db, client, contractor)
+    contract = await services.draft_from_proposal(db, proposal.id, client)
+    first = await services.send(db, contract.id, client)
+    again = await services.send(db, contract.id, contractor)
+    assert again.id == first.id
+    assert (await services.draft_from_proposal(db, proposal.id, client)).id == contract.id, "one contract per proposal"
