@@ -37,6 +37,27 @@ async def accepted_proposal(db, client, contractor):
     return proposal
 
 
+async def sent_contract(db, client, contractor):
+    proposal = await accepted_proposal(db, client, contractor)
+    contract = await services.draft_from_proposal(db, proposal.id, client)
+    version = await services.send(db, contract.id, client)
+    await db.commit()
+    return contract, version
+
+
+def sign(db, contract_id, user, version_hash, *, name=None, consent=True):
+    """Sign as `user`, typing their account name unless told otherwise."""
+    return services.sign(
+        db,
+        contract_id,
+        user,
+        version_hash=version_hash,
+        typed_name=user.name if name is None else name,
+        consent=consent,
+        context=CTX,
+    )
+
+
 @pytest.fixture
 async def parties(db):
     client = await make_user(db, role=Role.client, name="Clara Client")
@@ -53,26 +74,10 @@ async def test_a_draft_carries_the_proposal_and_both_signing_one_version_activat
     await db.commit()
     assert version.number == 1 and len(version.terms_hash) == 64
 
-    await services.sign(
-        db,
-        contract.id,
-        client,
-        version_hash=version.terms_hash,
-        typed_name=" clara  client ",
-        consent=True,
-        context=CTX,
-    )
+    await sign(db, contract.id, client, version.terms_hash, name=" clara  client ")
     await db.commit()
     assert contract.status == "sent"
-    await services.sign(
-        db,
-        contract.id,
-        contractor,
-        version_hash=version.terms_hash,
-        typed_name="Conor Contractor",
-        consent=True,
-        context=CTX,
-    )
+    await sign(db, contract.id, contractor, version.terms_hash)
     await db.commit()
     assert contract.status == "active" and contract.activated_at is not None
     signature = await db.scalar(select(Signature).where(Signature.user_id == contractor.id))
@@ -97,102 +102,48 @@ async def test_a_change_makes_a_new_version_and_a_stale_tab_cannot_sign(db, part
     proposal = await accepted_proposal(db, client, contractor)
     contract = await services.draft_from_proposal(db, proposal.id, client)
     first = await services.send(db, contract.id, client)
-    await services.sign(
-        db, contract.id, client, version_hash=first.terms_hash, typed_name="Clara Client", consent=True, context=CTX
-    )
+    await sign(db, contract.id, client, first.terms_hash)
     terms = {**contract.draft_terms, "review_window_days": 10}
     await services.update_draft(db, contract.id, contractor, terms)
     second = await services.send(db, contract.id, contractor)
     await db.commit()
     assert second.number == 2 and second.terms_hash != first.terms_hash
     with pytest.raises(DomainError, match="terms changed"):
-        await services.sign(
-            db,
-            contract.id,
-            contractor,
-            version_hash=first.terms_hash,
-            typed_name="Conor Contractor",
-            consent=True,
-            context=CTX,
-        )
+        await sign(db, contract.id, contractor, first.terms_hash)
     contract_id, second_hash = contract.id, second.terms_hash
     await db.rollback()  # expires every loaded object: read them again
     await db.refresh(contractor)
     # The client's signature on version 1 does not carry over to version 2.
-    signed = await services.sign(
-        db, contract_id, contractor, version_hash=second_hash, typed_name="Conor Contractor", consent=True, context=CTX
-    )
+    signed = await sign(db, contract_id, contractor, second_hash)
     await db.commit()
     assert signed.status == "sent"
 
 
 async def test_name_consent_verification_and_roles_are_checked(db, parties):
     client, contractor = parties
-    proposal = await accepted_proposal(db, client, contractor)
-    contract = await services.draft_from_proposal(db, proposal.id, client)
-    version = await services.send(db, contract.id, client)
-    await db.commit()
+    contract, version = await sent_contract(db, client, contractor)
     with pytest.raises(DomainError, match="exactly as on your account"):
-        await services.sign(
-            db, contract.id, client, version_hash=version.terms_hash, typed_name="C. Client", consent=True, context=CTX
-        )
+        await sign(db, contract.id, client, version.terms_hash, name="C. Client")
     with pytest.raises(DomainError, match="Tick the box"):
-        await services.sign(
-            db,
-            contract.id,
-            client,
-            version_hash=version.terms_hash,
-            typed_name="Clara Client",
-            consent=False,
-            context=CTX,
-        )
+        await sign(db, contract.id, client, version.terms_hash, consent=False)
     stranger = await make_user(db, role=Role.contractor)
     with pytest.raises(services.NotFound):
-        await services.sign(
-            db,
-            contract.id,
-            stranger,
-            version_hash=version.terms_hash,
-            typed_name=stranger.name,
-            consent=True,
-            context=CTX,
-        )
+        await sign(db, contract.id, stranger, version.terms_hash)
     admin = await make_user(db, role=Role.admin)
     with pytest.raises(services.NotFound):
-        await services.sign(
-            db, contract.id, admin, version_hash=version.terms_hash, typed_name=admin.name, consent=True, context=CTX
-        )
+        await sign(db, contract.id, admin, version.terms_hash)
     unverified = await make_user(db, role=Role.client, verified=False)
     with pytest.raises(DomainError, match="confirm your e-mail"):
-        await services.sign(
-            db,
-            contract.id,
-            unverified,
-            version_hash=version.terms_hash,
-            typed_name=unverified.name,
-            consent=True,
-            context=CTX,
-        )
+        await sign(db, contract.id, unverified, version.terms_hash)
 
 
 async def test_both_signing_at_the_same_moment_activate_exactly_once(app, db, parties):
     client, contractor = parties
-    proposal = await accepted_proposal(db, client, contractor)
-    contract = await services.draft_from_proposal(db, proposal.id, client)
-    version = await services.send(db, contract.id, client)
-    await db.commit()
+    contract, version = await sent_contract(db, client, contractor)
 
     async def sign_as(user):
         async with app.state.sessionmaker() as session, session.begin():
-            await services.sign(
-                session,
-                contract.id,
-                user,
-                version_hash=version.terms_hash,
-                typed_name=user.name,
-                consent=True,
-                context=CTX,
-            )
+            await sign(session, contract.id, user, version.terms_hash)
 
     await asyncio.gather(sign_as(client), sign_as(contractor))
     activations = await db.scalar(
