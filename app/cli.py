@@ -11,11 +11,7 @@ from collections.abc import Callable
 
 import click
 
-from app.config import ROOT, load_settings
-
-
-def _data_dir():
-    return ROOT / os.environ.get("PACTLINE_DATA_DIR", ".data")
+from app.config import data_dir, load_settings
 
 
 def with_services(func: Callable) -> Callable:
@@ -23,7 +19,7 @@ def with_services(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from app.platform.embedded import services_for
 
-        with services_for(_data_dir()):
+        with services_for(data_dir()):
             return func(*args, **kwargs)
 
     return wrapper

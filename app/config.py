@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -123,6 +124,13 @@ class Settings:
             )
 
 
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where embedded services, caught mail and local uploads live: PACTLINE_DATA_DIR
+    (absolute, or relative to the project) or `.data/`."""
+    env = os.environ if environ is None else environ
+    return ROOT / env.get("PACTLINE_DATA_DIR", ".data")
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     environment = env.get("ENVIRONMENT", "development").strip().lower()
@@ -138,7 +146,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         app_base_url=env.get("APP_BASE_URL", "http://127.0.0.1:" + env.get("PORT", "8000")).rstrip("/"),
         smtp_url=env.get("SMTP_URL", ""),
         mail_from=env.get("MAIL_FROM", "Pactline <no-reply@pactline.test>"),
-        data_dir=Path(env.get("PACTLINE_DATA_DIR", str(ROOT / ".data"))),
+        data_dir=data_dir(env),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         log_json=_bool(env.get("LOG_JSON"), default=environment != "development"),
         trusted_proxies=_list(env.get("TRUSTED_PROXIES")),

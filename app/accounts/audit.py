@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AccountEvent
 from app.audit.chain import append
-from app.web.ratelimit import client_ip
+from app.web.ratelimit import request_ip
 
 
 async def record_event(
@@ -29,7 +29,7 @@ async def record_event(
     """Add an event to the caller's transaction (it is kept only if that commits)."""
     ip = user_agent = None
     if request is not None:
-        ip = client_ip(request, request.app.state.settings.trusted_proxies)
+        ip = request_ip(request)
         user_agent = (request.headers.get("user-agent") or "")[:400] or None
     event = AccountEvent(
         user_id=user_id,

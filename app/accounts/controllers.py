@@ -22,7 +22,7 @@ from app.db import DB
 from app.errors import DomainError, FormError
 from app.web.forms import Errors, FormData, checkbox, text
 from app.web.htmx import see_other
-from app.web.ratelimit import Limit, RateLimiter, client_ip
+from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
 
 # DESIGN §5: failed sign-ins per (IP, e-mail) pair, and per IP at a higher ceiling.
@@ -64,10 +64,6 @@ async def count(request: Request, *checks: tuple[Limit, str]) -> None:
     limiter = RateLimiter(request.app.state.redis)
     for limit, subject in checks:
         await limiter.hit(limit, subject)
-
-
-def ip_of(request: Request) -> str:
-    return client_ip(request, request.app.state.settings.trusted_proxies)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -129,7 +125,7 @@ async def login_submit(request: Request, data: FormData, db: DB, state: State) -
     if errors:
         return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
 
-    ip = ip_of(request)
+    ip = request_ip(request)
     pair = f"{ip}|{services.normalize_email(email)}"
     checks = ((SIGN_IN_PER_PAIR, pair), (SIGN_IN_PER_IP, ip))
     if verdict := await limited(request, *checks):
@@ -300,7 +296,7 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
         "role": text(data, "role"),
         "next": safe_next(text(data, "next"), ""),
     }
-    ip = ip_of(request)
+    ip = request_ip(request)
     if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
         return _signup_page(
             request,
@@ -384,7 +380,7 @@ async def reset_submit(request: Request, data: FormData, db: DB, state: State) -
             {"form": {"email": email}, "errors": {"email": ["Enter an e-mail address like name@example.com."]}},
             status_code=422,
         )
-    ip = ip_of(request)
+    ip = request_ip(request)
     checks = ((RESET_PER_IP, ip), (RESET_PER_EMAIL, services.normalize_email(email)))
     if verdict := await limited(request, *checks):
         return render(

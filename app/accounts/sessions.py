@@ -20,7 +20,7 @@ from litestar.stores.redis import RedisStore
 from litestar.types import Empty, Message, Scope
 from redis.exceptions import RedisError
 
-from app.web.ratelimit import client_ip
+from app.web.ratelimit import request_ip
 
 log = logging.getLogger("pactline.sessions")
 
@@ -137,10 +137,9 @@ async def start_session(
         **(extra or {}),
     }
     request.scope["session"] = data  # type: ignore[typeddict-item]
-    settings = request.app.state.settings
     entry = {
         "device": describe_device(request.headers.get("user-agent", "")),
-        "ip": client_ip(request, settings.trusted_proxies),
+        "ip": request_ip(request),
         "created_at": now,
         "seen_at": now,
     }
@@ -158,7 +157,7 @@ async def touch_device(request: Request, user_id: int, sid: str, now: int) -> No
     if raw:
         entry = json.loads(raw)
         entry["seen_at"] = now
-        entry["ip"] = client_ip(request, request.app.state.settings.trusted_proxies)
+        entry["ip"] = request_ip(request)
         await redis.hset(_devices_key(user_id), sid, json.dumps(entry))
 
 

@@ -20,7 +20,7 @@ from app.leads import services
 from app.leads.models import Lead
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
-from app.web.ratelimit import Limit, RateLimiter, client_ip
+from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
 from app.worker.registry import enqueue
 
@@ -100,7 +100,7 @@ async def quote_submit(request: Request, data: FormData, db: DB, state: State) -
     form = {name: text(data, name) for name in QUOTE_FIELDS}
     if text(data, "website"):  # a field people never see: only bots fill it in
         return render(request, "leads/quote_thanks.html", {"email": form["email"]})
-    ip = client_ip(request, state.settings.trusted_proxies)
+    ip = request_ip(request)
     verdict = await RateLimiter(state.redis).hit(FORM_PER_IP, ip)
     if not verdict.allowed:
         errors = {"form": [f"Too many requests from your network. Please try again in {verdict.minutes} minutes."]}
@@ -144,16 +144,8 @@ class IntakeController(Controller):
     async def _page(
         self, request: Request, db: DB, *, new_key: str | None = None, errors=None, status_code=200
     ) -> Response:
-        from sqlalchemy import select
-
-        from app.leads.models import ApiKey
-
         membership = await self._membership(request, db)
-        keys = (
-            await db.scalars(
-                select(ApiKey).where(ApiKey.company_id == membership.company.id).order_by(ApiKey.id.desc())
-            )
-        ).all()
+        keys = await services.company_keys(db, membership.company.id)
         leads = await services.company_leads(db, membership.company.id)
         context = {"membership": membership, "keys": keys, "leads": leads, "new_key": new_key, "errors": errors or {}}
         return render(request, "leads/intake.html", context, status_code=status_code)

@@ -276,6 +276,12 @@ async def dead_letters(db: AsyncSession) -> list[Lead]:
     )
 
 
+async def company_keys(db: AsyncSession, company_id: int) -> list[ApiKey]:
+    return list(
+        (await db.scalars(select(ApiKey).where(ApiKey.company_id == company_id).order_by(ApiKey.id.desc()))).all()
+    )
+
+
 async def company_leads(db: AsyncSession, company_id: int) -> list[Lead]:
     return list(
         (await db.scalars(select(Lead).where(Lead.company_id == company_id).order_by(Lead.id.desc()).limit(20))).all()

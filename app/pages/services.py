@@ -23,9 +23,8 @@ async def client_home(db: AsyncSession, user: User) -> dict[str, Any]:
     membership = await membership_of(db, user)
     invitations = []
     if membership is not None:
-        invitations = [
-            invitation
-            for invitation in (
+        invitations = list(
+            (
                 await db.scalars(
                     select(Invitation)
                     .where(Invitation.company_id == membership.company.id)
@@ -33,7 +32,7 @@ async def client_home(db: AsyncSession, user: User) -> dict[str, Any]:
                     .limit(5)
                 )
             ).all()
-        ]
+        )
     return {
         "open_jobs": [(job, count) for job, count in jobs if job.status in (JobStatus.open, JobStatus.draft)][:10],
         "membership": membership,

@@ -8,20 +8,20 @@ import signal
 
 import uvicorn
 
-from app.config import ROOT, load_settings
+from app.config import data_dir, load_settings
 from app.mail.catcher import MailCatcher
 from app.platform.embedded import services_for
 from app.platform.migrate import upgrade
 
 
 def run_dev(port: int, host: str = "127.0.0.1") -> None:
-    data_dir = ROOT / os.environ.get("PACTLINE_DATA_DIR", ".data")
+    data = data_dir()
     # SIGTERM ends the process like Ctrl-C does, so every `finally` below runs.
     signal.signal(signal.SIGTERM, _interrupt)
-    with services_for(data_dir):
+    with services_for(data):
         catcher = None
         if not os.environ.get("SMTP_URL"):
-            catcher = MailCatcher(data_dir / "mail")
+            catcher = MailCatcher(data / "mail")
             catcher.start()
             os.environ["SMTP_URL"] = catcher.url
         os.environ.setdefault("RUN_WORKER_IN_PROCESS", "1")

@@ -63,6 +63,11 @@ class RateLimiter:
         return Verdict(False, max(ttl, 1))
 
 
+def request_ip(request: Request) -> str:
+    """The client's address for this app (its configured trusted proxies)."""
+    return client_ip(request, request.app.state.settings.trusted_proxies)
+
+
 def client_ip(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     """The peer address, or — when the peer is a trusted proxy — the right-most X-Forwarded-For
     hop that is not itself trusted. Hops further left were written by the client and can be
