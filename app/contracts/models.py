@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, TimestampMixin
+from app.db import Base, TimestampMixin, utcnow
 
 
 class ContractStatus(StrEnum):
@@ -25,6 +25,37 @@ class ContractStatus(StrEnum):
 class ContractKind(StrEnum):
     milestone = "milestone"
     retainer = "retainer"
+
+
+class ContractOrigin(StrEnum):
+    proposal = "proposal"
+    invitation = "invitation"
+    direct = "direct"
+
+
+class MilestoneStatus(StrEnum):
+    pending = "pending"
+    funded = "funded"
+    submitted = "submitted"
+    revision_requested = "revision_requested"
+    approved = "approved"
+    released = "released"
+    disputed = "disputed"
+    refunded = "refunded"
+    removed = "removed"  # taken out by a signed amendment before any money moved
+
+
+# Money is in escrow or under review: only a dispute decision may change these.
+LOCKED_MILESTONE_STATES = frozenset(
+    {MilestoneStatus.funded, MilestoneStatus.submitted, MilestoneStatus.revision_requested, MilestoneStatus.disputed}
+)
+
+
+class AmendmentStatus(StrEnum):
+    proposed = "proposed"
+    applied = "applied"
+    withdrawn = "withdrawn"
+    declined = "declined"
 
 
 class Contract(TimestampMixin, Base):
@@ -43,6 +74,24 @@ class Contract(TimestampMixin, Base):
         ForeignKey("contract_versions.id", use_alter=True, ondelete="SET NULL")
     )
     activated_at: Mapped[datetime | None]
+    origin: Mapped[ContractOrigin] = mapped_column(String(20), default=ContractOrigin.proposal)
+    # The client's company when they drafted it: its templates and its name on the contract.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
+    # Compare-and-set counter for the shared draft: a save from a stale tab is refused.
+    draft_rev: Mapped[int] = mapped_column(default=0)
+    # The review assistant's latest findings for draft_rev ({"rev": …, "score": …, "findings": […]}).
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    ended_at: Mapped[datetime | None]
+
+    @property
+    def title(self) -> str:
+        return str(self.draft_terms.get("title") or "Untitled contract")
+
+    def party(self, user_id: int) -> bool:
+        return user_id in (self.client_id, self.contractor_id)
+
+    def other_party(self, user_id: int) -> int:
+        return self.contractor_id if user_id == self.client_id else self.client_id
 
 
 class ContractVersion(TimestampMixin, Base):
@@ -69,3 +118,86 @@ class Signature(TimestampMixin, Base):
     typed_name: Mapped[str] = mapped_column(String(200))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
+
+
+class Milestone(TimestampMixin, Base):
+    """A milestone of an active contract. Created from the signed terms on activation; changed
+    afterwards only by a signed amendment (or, once money moves, a dispute decision)."""
+
+    __tablename__ = "contract_milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    acceptance_criteria: Mapped[str] = mapped_column(Text, default="")
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    due_date: Mapped[date | None]
+    status: Mapped[MilestoneStatus] = mapped_column(String(30), default=MilestoneStatus.pending)
+
+
+class Amendment(TimestampMixin, Base):
+    """A change to an active contract: its terms are a new version that both parties sign."""
+
+    __tablename__ = "contract_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id", ondelete="RESTRICT"), unique=True)
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[AmendmentStatus] = mapped_column(String(20), default=AmendmentStatus.proposed)
+    decided_at: Mapped[datetime | None]
+
+
+class ChangeRequest(TimestampMixin, Base):
+    """“Please change this”: a party's note on a sent version, answered by the next version."""
+
+    __tablename__ = "contract_change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id", ondelete="SET NULL"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    message: Mapped[str] = mapped_column(Text)
+    resolved_by_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contract_versions.id", ondelete="SET NULL", name="fk_contract_change_requests_resolved_version")
+    )
+
+
+class ContractDocument(TimestampMixin, Base):
+    """A stored PDF rendering of one version. `final` renderings carry the signatures and are
+    what the public verification page compares uploads against."""
+
+    __tablename__ = "contract_documents"
+    __table_args__ = (UniqueConstraint("version_id", "final", name="uq_contract_documents_version_final"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id", ondelete="CASCADE"))
+    final: Mapped[bool]
+    terms_hash: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int]
+    pages: Mapped[int]
+
+
+class StoredTemplate(TimestampMixin, Base):
+    """A contract template kept in the database: a company's own, or an administrator's edit of
+    a platform template (company_id NULL), which then replaces the built-in text."""
+
+    __tablename__ = "contract_templates"
+    __table_args__ = (UniqueConstraint("company_id", "key", name="uq_contract_templates_company_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    placeholders: Mapped[list[dict[str, str]]] = mapped_column(JSONB)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow, onupdate=utcnow)
