@@ -20,3 +20,7 @@ class FormError(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+
+class NotFound(LookupError):
+    """Not there, or not the actor's to see: the web layer answers 404 either way."""

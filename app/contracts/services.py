@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,16 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
 from app.audit.chain import append
-from app.contracts.models import Contract, ContractKind, ContractStatus, ContractVersion, Signature
+from app.contracts.models import (
+    Contract,
+    ContractKind,
+    ContractStatus,
+    ContractVersion,
+    Milestone,
+    MilestoneStatus,
+    Signature,
+)
 from app.contracts.versions import terms_hash
 from app.db import utcnow
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 
 DEFAULT_REVIEW_WINDOW = 7
-
-
-class NotFound(LookupError):
-    """Not a contract the actor is party to: the web layer answers 404."""
 
 
 @dataclass(frozen=True)
@@ -157,5 +162,34 @@ async def sign(
     signers = set((await db.scalars(select(Signature.user_id).where(Signature.version_id == version.id))).all())
     if {contract.client_id, contract.contractor_id} <= signers:
         contract.status, contract.activated_at = ContractStatus.active, utcnow()
+        _create_milestones(db, contract, version.terms)
         await _audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
     return contract
+
+
+def _create_milestones(db: AsyncSession, contract: Contract, terms: dict[str, Any]) -> None:
+    """The signed terms' milestones become rows whose state escrow and amendments move."""
+    currency = terms.get("currency") or "EUR"
+    for position, m in enumerate(terms.get("milestones") or []):
+        db.add(
+            Milestone(
+                contract_id=contract.id,
+                position=position,
+                title=m["title"],
+                acceptance_criteria=m.get("acceptance_criteria") or "",
+                amount_minor=int(m["amount_minor"]),
+                currency=currency,
+                due_date=date.fromisoformat(m["due_date"]) if m.get("due_date") else None,
+                status=MilestoneStatus.pending,
+            )
+        )
+
+
+async def milestones_of(db: AsyncSession, contract: Contract, *, lock: bool = False) -> list[Milestone]:
+    """The live milestones (removed ones excluded), in order."""
+    query = (
+        select(Milestone)
+        .where(Milestone.contract_id == contract.id, Milestone.status != MilestoneStatus.removed)
+        .order_by(Milestone.position, Milestone.id)
+    )
+    return list((await db.scalars(query.with_for_update() if lock else query)).all())

@@ -17,7 +17,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from app.accounts.guards import MFARequired, StepUpRequired, confirm_url
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.web.htmx import toast_response
 from app.web.templating import is_htmx, render
 
@@ -137,6 +137,10 @@ def _same_site_referer(request: Request) -> str | None:
     return referer.path or None
 
 
+def handle_missing(request: Request, exc: NotFound) -> Response:
+    return error_response(request, 404)
+
+
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
     return error_response(request, exc.status_code, exc.message)
 
@@ -174,6 +178,7 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: handle_permission_denied,
     ValidationException: handle_validation,
     DomainError: handle_domain_error,
+    NotFound: handle_missing,
     MFARequired: handle_mfa_required,
     StepUpRequired: handle_step_up,
     FormError: handle_form_error,
