@@ -127,6 +127,14 @@ def _same_name(typed: str, name: str) -> bool:
     return " ".join(typed.split()).casefold() == " ".join(name.split()).casefold()
 
 
+def check_signature_input(user: User, typed_name: str, consent: bool) -> None:
+    """What every signature needs, for contracts and amendments alike."""
+    if not consent:
+        raise DomainError("Tick the box to confirm you agree to these terms.")
+    if not _same_name(typed_name, user.name):
+        raise DomainError(f"Type your full name exactly as on your account: {user.name}.")
+
+
 async def sign(
     db: AsyncSession,
     contract_id: int,
@@ -149,10 +157,7 @@ async def sign(
     assert version is not None
     if version.terms_hash != version_hash:
         raise DomainError("The terms changed since you opened this page. Read the new version before signing.")
-    if not consent:
-        raise DomainError("Tick the box to confirm you agree to these terms.")
-    if not _same_name(typed_name, user.name):
-        raise DomainError(f"Type your full name exactly as on your account: {user.name}.")
+    check_signature_input(user, typed_name, consent)
     already = await db.scalar(select(Signature).where(Signature.version_id == version.id, Signature.user_id == user.id))
     if already is None:
         db.add(Signature(contract_id=contract.id, version_id=version.id, user_id=user.id, terms_hash=version.terms_hash,
