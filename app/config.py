@@ -58,6 +58,8 @@ class Settings:
     s3_endpoint_url: str = ""
     s3_region: str = ""
     s3_prefix: str = ""
+    contract_review_url: str = ""  # optional second-opinion reviewer (an LLM service); off when empty
+    contract_review_token: str = ""
     leads_api_per_minute: int = 60
     company_registry: str = "admin"
     company_registry_url: str = ""
@@ -169,6 +171,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         s3_endpoint_url=env.get("S3_ENDPOINT_URL", ""),
         s3_region=env.get("S3_REGION", ""),
         s3_prefix=env.get("S3_PREFIX", ""),
+        contract_review_url=env.get("CONTRACT_REVIEW_URL", "").strip(),
+        contract_review_token=env.get("CONTRACT_REVIEW_TOKEN", ""),
         leads_api_per_minute=int(env.get("LEADS_API_PER_MINUTE", "60")),
         company_registry=env.get("COMPANY_REGISTRY", "admin").strip().lower(),
         company_registry_url=env.get("COMPANY_REGISTRY_URL", ""),

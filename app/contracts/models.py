@@ -82,6 +82,8 @@ class Contract(TimestampMixin, Base):
     # The review assistant's latest findings for draft_rev ({"rev": …, "score": …, "findings": […]}).
     review: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     ended_at: Mapped[datetime | None]
+    # Who last changed the working copy since the current version was sent (None: unchanged).
+    draft_edited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     @property
     def title(self) -> str:

@@ -14,8 +14,10 @@ from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
 from app.audit.chain import append
 from app.contracts.models import (
+    ChangeRequest,
     Contract,
     ContractKind,
+    ContractOrigin,
     ContractStatus,
     ContractVersion,
     Milestone,
@@ -24,7 +26,8 @@ from app.contracts.models import (
 )
 from app.contracts.versions import terms_hash
 from app.db import utcnow
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, FormError, NotFound
+from app.events import publish
 
 DEFAULT_REVIEW_WINDOW = 7
 
@@ -84,7 +87,9 @@ async def draft_from_proposal(db: AsyncSession, proposal_id: int, client: User) 
         proposal_id=proposal.id,
         kind=ContractKind.milestone,
         status=ContractStatus.draft,
-        draft_terms=terms,
+        origin=ContractOrigin.proposal,
+        company_id=await _company_id(db, client),
+        draft_terms=terms | {"kind": ContractKind.milestone.value, "retainer": None, "template": None},
     )
     db.add(contract)
     await db.flush()
@@ -92,13 +97,151 @@ async def draft_from_proposal(db: AsyncSession, proposal_id: int, client: User) 
     return contract
 
 
-async def update_draft(db: AsyncSession, contract_id: int, user: User, terms: dict[str, Any]) -> Contract:
+async def _company_id(db: AsyncSession, client: User) -> int | None:
+    from app.companies.services import membership_of
+
+    membership = await membership_of(db, client)
+    return membership.company.id if membership else None
+
+
+async def known_contractors(db: AsyncSession, client: User) -> list[User]:
+    """Contractors a client may draft a contract for from scratch: people who proposed on their
+    jobs, joined their company through an invitation, or already worked with them."""
+    from app.companies.models import CompanyContractor
+    from app.marketplace.models import Job, Proposal
+
+    company_id = await _company_id(db, client)
+    proposed = select(Proposal.contractor_id).join(Job, Job.id == Proposal.job_id).where(Job.client_id == client.id)
+    contracted = select(Contract.contractor_id).where(Contract.client_id == client.id)
+    ids = proposed.union(contracted)
+    if company_id is not None:
+        ids = ids.union(select(CompanyContractor.user_id).where(CompanyContractor.company_id == company_id))
+    query = (
+        select(User)
+        .where(User.id.in_(ids.scalar_subquery()), User.role == Role.contractor, User.status == "active")
+        .order_by(User.name)
+    )
+    return list((await db.scalars(query)).all())
+
+
+async def draft_for_contractor(db: AsyncSession, client: User, contractor_id: int, *, title: str) -> Contract:
+    """A contract from scratch (or from an invitation) for a contractor the client knows."""
+    ensure_verified(client)
+    known = {c.id: c for c in await known_contractors(db, client)}
+    if contractor_id not in known:
+        raise NotFound(contractor_id)
+    from app.companies.models import CompanyContractor
+
+    company_id = await _company_id(db, client)
+    invited = company_id is not None and await db.scalar(
+        select(CompanyContractor.id).where(
+            CompanyContractor.company_id == company_id, CompanyContractor.user_id == contractor_id
+        )
+    )
+    terms = {
+        "title": title.strip() or "New contract",
+        "scope": "",
+        "kind": ContractKind.milestone.value,
+        "currency": "EUR",
+        "review_window_days": DEFAULT_REVIEW_WINDOW,
+        "stated_total_minor": None,
+        "milestones": [],
+        "retainer": None,
+        "template": None,
+        "clauses": [],
+    }
+    contract = Contract(
+        public_id=secrets.token_urlsafe(12),
+        client_id=client.id,
+        contractor_id=contractor_id,
+        kind=ContractKind.milestone,
+        status=ContractStatus.draft,
+        origin=ContractOrigin.invitation if invited else ContractOrigin.direct,
+        company_id=company_id,
+        draft_terms=terms,
+    )
+    db.add(contract)
+    await db.flush()
+    await _audit(db, contract, "contract_drafted", client.id, origin=contract.origin.value)
+    return contract
+
+
+def can_edit(contract: Contract, user: User) -> bool:
+    """Before the first send only the client works on the draft; once sent, either party may
+    propose changes (each send is a new version the other must sign)."""
+    if not contract.party(user.id):
+        return False
+    if contract.status == ContractStatus.draft:
+        return user.id == contract.client_id
+    return contract.status == ContractStatus.sent
+
+
+async def update_draft(
+    db: AsyncSession, contract_id: int, user: User, terms: dict[str, Any], *, expected_rev: int | None = None
+) -> Contract:
+    """Save the working copy. With `expected_rev` this is a compare-and-set: a tab that loaded
+    an older working copy cannot silently overwrite someone else's edits."""
     contract = await contract_for(db, contract_id, user, lock=True)
     if contract.status not in (ContractStatus.draft, ContractStatus.sent):
         raise DomainError("Signed terms change only through an amendment.")
+    if not can_edit(contract, user):
+        raise NotFound(contract_id)
+    if expected_rev is not None and expected_rev != contract.draft_rev:
+        raise DomainError("Someone else changed this draft while you were editing. Reload the page to see their changes.")
     terms_hash(terms)  # refuses floats and timestamps early, with a clear message
-    contract.draft_terms = terms
+    if terms != contract.draft_terms:
+        contract.draft_terms = terms
+        contract.draft_rev += 1
+        contract.kind = ContractKind(terms.get("kind") or ContractKind.milestone)
+        contract.draft_edited_by = user.id
     return contract
+
+
+def has_unsent_changes(contract: Contract, current: ContractVersion | None) -> bool:
+    return current is None or terms_hash(contract.draft_terms) != current.terms_hash
+
+
+async def current_version(db: AsyncSession, contract: Contract) -> ContractVersion | None:
+    return await db.get(ContractVersion, contract.current_version_id) if contract.current_version_id else None
+
+
+async def request_change(db: AsyncSession, contract_id: int, user: User, message: str) -> ChangeRequest:
+    """A party asks for something to change in the version on the table; the other sees it live."""
+    contract = await contract_for(db, contract_id, user, lock=True)
+    if not contract.party(user.id):
+        raise NotFound(contract_id)
+    if contract.status != ContractStatus.sent:
+        raise DomainError("Changes can be asked for while the contract waits for signatures.")
+    message = message.strip()
+    if not message:
+        raise FormError({"message": ["Say what you would like to change."]})
+    if len(message) > 4000:
+        raise FormError({"message": ["Keep it under 4 000 characters."]})
+    request = ChangeRequest(
+        contract_id=contract.id, version_id=contract.current_version_id, author_id=user.id, message=message
+    )
+    db.add(request)
+    await db.flush()
+    await _audit(db, contract, "contract_change_requested", user.id, change_request_id=request.id)
+    notify_parties(db, contract, f"{user.name} asked for a change to “{contract.title}”.", except_user=user.id)
+    return request
+
+
+async def open_change_requests(db: AsyncSession, contract: Contract) -> list[ChangeRequest]:
+    query = (
+        select(ChangeRequest)
+        .where(ChangeRequest.contract_id == contract.id, ChangeRequest.resolved_by_version_id.is_(None))
+        .order_by(ChangeRequest.id)
+    )
+    return list((await db.scalars(query)).all())
+
+
+def notify_parties(db: AsyncSession, contract: Contract, message: str | None, *, except_user: int | None = None) -> None:
+    """Both parties' open contract pages refresh themselves; `message` also shows as a toast."""
+    for user_id in (contract.client_id, contract.contractor_id):
+        publish(db, user_id, f"contract-{contract.id}", {"changed": True})
+        if message and user_id != except_user:
+            publish(db, user_id, "toast", {"message": message, "level": "info"})
 
 
 async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersion:
@@ -106,6 +249,11 @@ async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersio
     contract = await contract_for(db, contract_id, user, lock=True)
     if contract.status not in (ContractStatus.draft, ContractStatus.sent):
         raise DomainError("This contract is no longer being negotiated.")
+    if not can_edit(contract, user):
+        raise NotFound(contract_id)
+    problems = sendable_problems(contract.draft_terms)
+    if problems:
+        raise DomainError("Before sending: " + " ".join(problems))
     digest = terms_hash(contract.draft_terms)
     current = await db.get(ContractVersion, contract.current_version_id) if contract.current_version_id else None
     if current is not None and current.terms_hash == digest:
@@ -118,20 +266,53 @@ async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersio
     )
     db.add(version)
     await db.flush()
-    contract.current_version_id, contract.status = version.id, ContractStatus.sent
+    first = contract.status == ContractStatus.draft
+    contract.current_version_id, contract.status, contract.draft_edited_by = version.id, ContractStatus.sent, None
+    for request in await open_change_requests(db, contract):
+        request.resolved_by_version_id = version.id
     await _audit(db, contract, "contract_version_sent", user.id, version=number, terms_hash=digest)
+    other = "sent you the contract" if first else f"proposed changes (version {number})"
+    notify_parties(db, contract, f"{user.name} {other}: “{contract.title}”.", except_user=user.id)
     return version
 
 
-def _same_name(typed: str, name: str) -> bool:
+def sendable_problems(terms: dict[str, Any]) -> list[str]:
+    """What must be filled in before terms can go to the other party for signature."""
+    problems = []
+    if not (terms.get("title") or "").strip():
+        problems.append("Give the contract a title.")
+    if not (terms.get("scope") or "").strip():
+        problems.append("Describe the scope of work.")
+    if (terms.get("kind") or "milestone") == "milestone":
+        if not terms.get("milestones"):
+            problems.append("Add at least one milestone.")
+    elif not (terms.get("retainer") or {}).get("amount_minor"):
+        problems.append("Set the retainer amount.")
+    return problems
+
+
+def same_name(typed: str, name: str) -> bool:
     return " ".join(typed.split()).casefold() == " ".join(name.split()).casefold()
+
+
+async def cancel(db: AsyncSession, contract_id: int, user: User) -> Contract:
+    """Before both have signed, either party may walk away; nothing was signed and no money moved."""
+    contract = await contract_for(db, contract_id, user, lock=True)
+    if not contract.party(user.id) or (contract.status == ContractStatus.draft and user.id != contract.client_id):
+        raise NotFound(contract_id)
+    if contract.status not in (ContractStatus.draft, ContractStatus.sent):
+        raise DomainError("A signed contract ends through an amendment that both of you sign.")
+    contract.status, contract.ended_at = ContractStatus.cancelled, utcnow()
+    await _audit(db, contract, "contract_cancelled", user.id)
+    notify_parties(db, contract, f"{user.name} cancelled “{contract.title}”.", except_user=user.id)
+    return contract
 
 
 def check_signature_input(user: User, typed_name: str, consent: bool) -> None:
     """What every signature needs, for contracts and amendments alike."""
     if not consent:
         raise DomainError("Tick the box to confirm you agree to these terms.")
-    if not _same_name(typed_name, user.name):
+    if not same_name(typed_name, user.name):
         raise DomainError(f"Type your full name exactly as on your account: {user.name}.")
 
 
@@ -169,6 +350,9 @@ async def sign(
         contract.status, contract.activated_at = ContractStatus.active, utcnow()
         _create_milestones(db, contract, version.terms)
         await _audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
+        notify_parties(db, contract, f"“{contract.title}” is signed by both of you and now active.")
+    elif already is None:
+        notify_parties(db, contract, f"{user.name} signed “{contract.title}”.", except_user=user.id)
     return contract
 
 

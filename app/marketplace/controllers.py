@@ -333,10 +333,18 @@ async def confirm_accept(request: Request, proposal_id: FromPath[int], db: DB) -
 
 @post("/proposals/{proposal_id:int}/accept", name="proposals:accept", guards=CLIENT)
 async def accept(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
-    proposal = await services.accept(db, proposal_id, _user(request))
+    from app.contracts import services as contracts
+
+    user = _user(request)
+    proposal = await services.accept(db, proposal_id, user)
+    contract = await contracts.draft_from_proposal(db, proposal.id, user)
     await db.commit()
-    flash(request, "Proposal accepted. Next step: contract drafting.", category="success")
-    return see_other(request, f"/proposals/{proposal.id}")
+    flash(
+        request,
+        "Proposal accepted. We drafted the contract from it: check the terms, then send it for signature.",
+        category="success",
+    )
+    return see_other(request, request.app.route_reverse("contracts:edit", contract_id=contract.id))
 
 
 def _not_found(request: Request, exc: services.NotFound) -> Response:

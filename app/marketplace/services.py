@@ -600,7 +600,7 @@ async def _waiting_proposals(db: AsyncSession, job_id: int) -> list[Proposal]:
 STATUS_TEXT = {
     ProposalStatus.submitted: "Sent. The client has not decided yet.",
     ProposalStatus.shortlisted: "Shortlisted: the client is considering it.",
-    ProposalStatus.accepted: "Accepted. Next step: contract drafting.",
+    ProposalStatus.accepted: "Accepted. The contract is drafted from it; watch Contracts for it.",
     ProposalStatus.declined: "Declined.",
     ProposalStatus.withdrawn: "Withdrawn by the contractor.",
 }

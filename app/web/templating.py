@@ -66,6 +66,7 @@ def make_environment(*, autoescape_strings: bool = True) -> Environment:
     env.filters["when"] = when
     env.filters["timestamp"] = timestamp
     env.filters["money"] = _money
+    env.filters["minor"] = _minor
     return env
 
 
@@ -147,3 +148,10 @@ def render_fragment(template: str, context: dict[str, Any]) -> str:
 
 def _money(value) -> str:
     return value.format() if value is not None else ""
+
+
+def _minor(amount_minor, currency: str = "EUR") -> str:
+    """Minor units kept as a plain int (contract terms) with their currency: `{{ 150000|minor('EUR') }}`."""
+    from app.money import Money
+
+    return Money(int(amount_minor), currency or "EUR").format() if amount_minor is not None else ""

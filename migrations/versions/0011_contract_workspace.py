@@ -28,6 +28,10 @@ def upgrade() -> None:
     op.add_column("contracts", sa.Column("draft_rev", sa.BigInteger(), server_default="0", nullable=False))
     op.add_column("contracts", sa.Column("review", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column("contracts", sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("contracts", sa.Column("draft_edited_by", sa.BigInteger(), nullable=True))
+    op.create_foreign_key(
+        "fk_contracts_draft_edited_by_users", "contracts", "users", ["draft_edited_by"], ["id"], ondelete="SET NULL"
+    )
     op.create_foreign_key(
         "fk_contracts_company_id_companies", "contracts", "companies", ["company_id"], ["id"], ondelete="SET NULL"
     )
@@ -153,5 +157,6 @@ def downgrade() -> None:
     op.drop_table("contract_amendments")
     op.drop_table("contract_milestones")
     op.drop_constraint("fk_contracts_company_id_companies", "contracts", type_="foreignkey")
-    for column in ("ended_at", "review", "draft_rev", "company_id", "origin"):
+    op.drop_constraint("fk_contracts_draft_edited_by_users", "contracts", type_="foreignkey")
+    for column in ("draft_edited_by", "ended_at", "review", "draft_rev", "company_id", "origin"):
         op.drop_column("contracts", column)

@@ -1,0 +1,434 @@
+"""Contract pages: the list, drafting, the editor, sending versions, asking for changes, signing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.plugins.flash import flash
+from sqlalchemy import or_, select
+
+from app.accounts.guards import requires_login, requires_role
+from app.accounts.models import Role, User
+from app.contracts import editor, services
+from app.contracts.models import Contract, ContractStatus, ContractVersion, Signature
+from app.db import DB
+from app.errors import DomainError, FormError
+from app.web.forms import FormData, checkbox, text
+from app.web.htmx import see_other
+from app.web.ratelimit import request_ip
+from app.web.templating import is_htmx, render
+from app.worker.registry import enqueue
+
+CLIENT = [requires_role(Role.client)]
+STATUS_WORDS = {
+    ContractStatus.draft: "Draft",
+    ContractStatus.sent: "Waiting for signatures",
+    ContractStatus.active: "Active",
+    ContractStatus.completed: "Completed",
+    ContractStatus.cancelled: "Cancelled",
+    ContractStatus.terminated: "Ended early",
+}
+STATUS_TONES = {
+    ContractStatus.draft: "neutral",
+    ContractStatus.sent: "review",
+    ContractStatus.active: "success",
+    ContractStatus.completed: "success",
+    ContractStatus.cancelled: "neutral",
+    ContractStatus.terminated: "danger",
+}
+
+
+def _user(request: Request) -> User:
+    return request.scope["user"]
+
+
+def _url(request: Request, name: str, contract: Contract) -> str:
+    return request.app.route_reverse(name, contract_id=contract.id)
+
+
+async def _names(db, contract: Contract) -> dict[int, User]:
+    users = (await db.scalars(select(User).where(User.id.in_([contract.client_id, contract.contractor_id])))).all()
+    return {u.id: u for u in users}
+
+
+async def _queue_review(state: State, contract: Contract) -> None:
+    if contract.status in (ContractStatus.draft, ContractStatus.sent):
+        await enqueue(state.queue, "review_contract", contract_id=contract.id, rev=contract.draft_rev)
+
+
+# ---------------------------------------------------------------------------------- list + new --
+
+
+@get("/contracts", name="contracts:list", guards=[requires_login])
+async def contract_list(request: Request, db: DB) -> Response:
+    user = _user(request)
+    query = select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc()).limit(200)
+    if user.role != Role.admin:
+        query = query.where(or_(Contract.client_id == user.id, Contract.contractor_id == user.id))
+    else:
+        query = query.where(Contract.status != ContractStatus.draft)  # drafts are the client's own work
+    contracts = list((await db.scalars(query)).all())
+    ids = {c.client_id for c in contracts} | {c.contractor_id for c in contracts}
+    people = {u.id: u for u in (await db.scalars(select(User).where(User.id.in_(ids)))).all()} if ids else {}
+    visible = [c for c in contracts if not (c.status == ContractStatus.draft and user.id == c.contractor_id)]
+    groups = {
+        "Needs your attention": [c for c in visible if c.status in (ContractStatus.draft, ContractStatus.sent)],
+        "Active": [c for c in visible if c.status == ContractStatus.active],
+        "Finished": [
+            c
+            for c in visible
+            if c.status in (ContractStatus.completed, ContractStatus.cancelled, ContractStatus.terminated)
+        ],
+    }
+    context = {"groups": groups, "people": people, "words": STATUS_WORDS, "tones": STATUS_TONES}
+    return render(request, "contracts/list.html", context)
+
+
+async def _new_page(request: Request, db, form: dict[str, Any], errors: dict | None = None, status_code: int = 200):
+    known = await services.known_contractors(db, _user(request))
+    return render(
+        request,
+        "contracts/new.html",
+        {"known": known, "options": [(str(u.id), u.name) for u in known], "form": form, "errors": errors or {}},
+        status_code=status_code,
+    )
+
+
+@get("/contracts/new", name="contracts:new", guards=CLIENT)
+async def new_contract(request: Request, db: DB, contractor: int | None = Parameter(default=None)) -> Response:
+    return await _new_page(request, db, {"contractor_id": str(contractor or ""), "title": ""})
+
+
+@post("/contracts", name="contracts:create", guards=CLIENT)
+async def create_contract(request: Request, data: FormData, db: DB) -> Response:
+    form = {"contractor_id": text(data, "contractor_id"), "title": text(data, "title")}
+    errors: dict[str, list[str]] = {}
+    if not form["contractor_id"].isdigit():
+        errors["contractor_id"] = ["Choose who the contract is with."]
+    if not form["title"]:
+        errors["title"] = ["Give the contract a title, for example “Website redesign”."]
+    if errors:
+        return await _new_page(request, db, form, errors, 422)
+    try:
+        contract = await services.draft_for_contractor(db, _user(request), int(form["contractor_id"]), title=form["title"])
+    except LookupError:
+        return await _new_page(request, db, form, {"contractor_id": ["Choose someone from the list."]}, 422)
+    await db.commit()
+    return see_other(request, _url(request, "contracts:edit", contract))
+
+
+# -------------------------------------------------------------------------------------- detail --
+
+
+async def _detail_context(request: Request, db, contract: Contract, **extra: Any) -> dict[str, Any]:
+    from app.contracts.amendments import amendments_panel_context
+    from app.contracts.diff import changes_context
+    from app.contracts.documents import document_panel_context
+
+    user = _user(request)
+    version = await services.current_version(db, contract)
+    signatures = (
+        list((await db.scalars(select(Signature).where(Signature.version_id == version.id))).all()) if version else []
+    )
+    signed_by = {s.user_id: s for s in signatures}
+    people = await _names(db, contract)
+    live = contract.status in (ContractStatus.active, ContractStatus.completed, ContractStatus.terminated)
+    context = {
+        "contract": contract,
+        "version": version,
+        "terms": version.terms if version else contract.draft_terms,
+        "client": people[contract.client_id],
+        "contractor": people[contract.contractor_id],
+        "people": people,
+        "signed_by": signed_by,
+        "me": user,
+        "is_party": contract.party(user.id),
+        "can_edit": services.can_edit(contract, user),
+        "may_sign": contract.status == ContractStatus.sent
+        and contract.party(user.id)
+        and user.id not in signed_by
+        and user.role != Role.admin,
+        "unsent": version is not None
+        and contract.status == ContractStatus.sent
+        and services.has_unsent_changes(contract, version),
+        "change_requests": await services.open_change_requests(db, contract),
+        "milestones": await services.milestones_of(db, contract) if live else [],
+        "changes": await changes_context(db, contract) if version else None,
+        "document": await document_panel_context(db, contract) if version else None,
+        "amendments": await amendments_panel_context(db, contract, user) if live else None,
+        "words": STATUS_WORDS,
+        "tones": STATUS_TONES,
+        "sign_form": {},
+        "sign_errors": {},
+        "change_form": {},
+        "change_errors": {},
+    }
+    return context | extra
+
+
+@get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login])
+async def contract_detail(request: Request, contract_id: int, db: DB) -> Response:
+    contract = await services.contract_for(db, contract_id, _user(request))
+    user = _user(request)
+    if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
+        return see_other(request, _url(request, "contracts:edit", contract))
+    context = await _detail_context(request, db, contract)
+    return render(request, "contracts/detail.html", context, block="live")
+
+
+# -------------------------------------------------------------------------------------- editor --
+
+
+async def _editable(db, contract_id: int, user: User, *, lock: bool = False) -> Contract:
+    contract = await services.contract_for(db, contract_id, user, lock=lock)
+    if not services.can_edit(contract, user):
+        raise NotFoundException()
+    return contract
+
+
+async def _editor_context(
+    request: Request, db, contract: Contract, *, parsed: editor.Parsed | None = None, errors=None
+) -> dict[str, Any]:
+    from app.contracts.template_store import available_templates
+
+    terms = parsed.terms if parsed else contract.draft_terms
+    form = editor.form_from_terms(terms)
+    if parsed:
+        form |= {f"tv_{k}": v for k, v in parsed.values.items()}
+    rows = parsed.rows if parsed else editor.rows_from_terms(terms)
+    templates = await available_templates(db, contract.company_id)
+    chosen = [t for t in templates if t.key == (terms.get("template") or {}).get("key")] + [
+        t for t in templates if t.key in set(form["riders"])
+    ]
+    people = await _names(db, contract)
+    version = await services.current_version(db, contract)
+    review = contract.review if contract.review and contract.review.get("rev") == contract.draft_rev else None
+    return {
+        "contract": contract,
+        "form": form,
+        "rows": rows,
+        "errors": errors if errors is not None else (parsed.errors if parsed else {}),
+        "total": editor.milestone_total(terms),
+        "currency": terms.get("currency") or "EUR",
+        "template_options": [(t.key, t.title) for t in templates if t.kind != "rider"],
+        "riders": [t for t in templates if t.kind == "rider"],
+        "extra_fields": [(t, editor.extra_placeholders(t)) for t in chosen if editor.extra_placeholders(t)],
+        "client": people[contract.client_id],
+        "contractor": people[contract.contractor_id],
+        "other": people[contract.other_party(_user(request).id)],
+        "version": version,
+        "edited_by": people.get(contract.draft_edited_by) if contract.draft_edited_by else None,
+        "review": review,
+        "periods": editor.PERIODS,
+        "min_days": editor.MIN_REVIEW_DAYS,
+        "max_days": editor.MAX_REVIEW_DAYS,
+        "max_milestones": editor.MAX_MILESTONES,
+    }
+
+
+@get("/contracts/{contract_id:int}/edit", name="contracts:edit", guards=[requires_login])
+async def edit_contract(request: Request, contract_id: int, db: DB, state: State) -> Response:
+    contract = await _editable(db, contract_id, _user(request))
+    if not contract.review or contract.review.get("rev") != contract.draft_rev:
+        await _queue_review(state, contract)
+    return render(request, "contracts/edit.html", await _editor_context(request, db, contract))
+
+
+async def _parse_and_save(request: Request, db, contract_id: int, data: dict[str, Any], *, op: str = ""):
+    """Parse the posted editor, render the template clauses and save when it is valid.
+    Returns (contract, parsed, saved)."""
+    from app.contracts.template_store import get_template
+
+    user = _user(request)
+    contract = await _editable(db, contract_id, user, lock=True)
+    parsed = editor.parse(data, op=op)
+    keys = [k for k in [(parsed.terms.get("template") or {}).get("key")] if k] + [
+        r["key"] for r in parsed.terms["riders"]
+    ]
+    chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
+    people = await _names(db, contract)
+    editor.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
+    if parsed.errors:
+        return contract, parsed, False
+    rev = text(data, "rev")
+    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=int(rev) if rev.isdigit() else None)
+    return contract, parsed, True
+
+
+@post("/contracts/{contract_id:int}/edit", name="contracts:save", guards=[requires_login])
+async def save_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+    """The editor's Save button and its milestone row buttons (add, remove, move)."""
+    op = text(data, "op")
+    contract, parsed, saved = await _parse_and_save(request, db, contract_id, data, op=op)
+    if not saved and not op:
+        context = await _editor_context(request, db, contract, parsed=parsed)
+        return render(request, "contracts/edit.html", context, status_code=422, block="editor")
+    if saved:
+        await db.commit()
+        await _queue_review(state, contract)
+    if is_htmx(request):
+        # Row buttons keep what was typed even where it is not valid yet; messages wait for Save.
+        context = await _editor_context(request, db, contract, parsed=parsed, errors={} if op else None)
+        return render(request, "contracts/edit.html", context, block="editor")
+    if op and not saved:
+        context = await _editor_context(request, db, contract, parsed=parsed, errors={})
+        return render(request, "contracts/edit.html", context)
+    flash(request, "Draft saved.", category="success")
+    return see_other(request, _url(request, "contracts:edit", contract) + ("#milestones" if op else ""))
+
+
+@post("/contracts/{contract_id:int}/autosave", name="contracts:autosave", guards=[requires_login])
+async def autosave_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+    """htmx autosave while typing: answers with the save status, the new revision and the total."""
+    try:
+        contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
+    except DomainError as exc:
+        return render(request, "contracts/_save_status.html", {"conflict": exc.message}, status_code=409)
+    if saved:
+        await db.commit()
+        await _queue_review(state, contract)
+    context = {
+        "answer": True,
+        "contract": contract,
+        "saved": saved,
+        "problems": [m for msgs in parsed.errors.values() for m in msgs],
+        "total": editor.milestone_total(parsed.terms),
+        "currency": parsed.terms.get("currency") or "EUR",
+        "stated": parsed.terms.get("stated_total_minor"),
+    }
+    return render(request, "contracts/_save_status.html", context)
+
+
+@post("/contracts/{contract_id:int}/send", name="contracts:send", guards=[requires_login])
+async def send_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+    """Save what is on screen, then freeze it as the next version for the other party to sign."""
+    contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
+    if not saved:
+        context = await _editor_context(request, db, contract, parsed=parsed)
+        return render(request, "contracts/edit.html", context, status_code=422, block="editor")
+    problems = services.sendable_problems(contract.draft_terms)
+    if problems:
+        await db.commit()  # keep what they typed
+        context = await _editor_context(request, db, contract, errors={"form": problems})
+        return render(request, "contracts/edit.html", context, status_code=422, block="editor")
+    version = await services.send(db, contract.id, _user(request))
+    await db.commit()
+    await _queue_review(state, contract)
+    people = await _names(db, contract)
+    other = people[contract.other_party(_user(request).id)]
+    flash(request, f"Version {version.number} sent to {other.name}. You’ll see here when they sign.", category="success")
+    target = _url(request, "contracts:detail", contract)
+    if is_htmx(request):
+        return Response(content="", status_code=200, headers={"HX-Redirect": target})
+    return see_other(request, target)
+
+
+@post("/contracts/{contract_id:int}/cancel", name="contracts:cancel", guards=[requires_login])
+async def cancel_contract(request: Request, contract_id: int, db: DB) -> Response:
+    contract = await services.cancel(db, contract_id, _user(request))
+    await db.commit()
+    flash(request, "The contract was cancelled. Nothing was signed and no money moved.", category="info")
+    return see_other(request, _url(request, "contracts:detail", contract))
+
+
+# -------------------------------------------------------------------------- changes + signing --
+
+
+@post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login])
+async def request_change(request: Request, contract_id: int, data: FormData, db: DB) -> Response:
+    message = text(data, "message")
+    try:
+        await services.request_change(db, contract_id, _user(request), message)
+    except FormError as exc:
+        contract = await services.contract_for(db, contract_id, _user(request))
+        context = await _detail_context(
+            request, db, contract, change_form={"message": message}, change_errors=exc.errors
+        )
+        return render(request, "contracts/detail.html", context, status_code=422)
+    await db.commit()
+    flash(request, "Your request was sent. You’ll see the new version here when it comes.", category="success")
+    return see_other(request, request.app.route_reverse("contracts:detail", contract_id=contract_id))
+
+
+@post("/contracts/{contract_id:int}/sign", name="contracts:sign", guards=[requires_login])
+async def sign_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+    user = _user(request)
+    typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
+    errors: dict[str, list[str]] = {}
+    if not consent:
+        errors["consent"] = ["Tick the box to confirm you agree to these terms."]
+    if not services.same_name(typed, user.name):
+        errors["typed_name"] = [f"Type your full name exactly as on your account: {user.name}."]
+    contract = await services.contract_for(db, contract_id, user)
+    if errors:
+        context = await _detail_context(
+            request, db, contract, sign_form={"typed_name": typed, "consent": consent}, sign_errors=errors
+        )
+        return render(request, "contracts/detail.html", context, status_code=422)
+    try:
+        contract = await services.sign(
+            db,
+            contract_id,
+            user,
+            version_hash=seen_hash,
+            typed_name=typed,
+            consent=consent,
+            context=services.SignContext(ip=request_ip(request), user_agent=request.headers.get("user-agent")),
+        )
+    except DomainError as exc:
+        await db.rollback()
+        contract = await services.contract_for(db, contract_id, user)
+        context = await _detail_context(request, db, contract, sign_refused=exc.message)
+        return render(request, "contracts/detail.html", context, status_code=409)
+    await db.commit()
+    if contract.status == ContractStatus.active:
+        await _after_activation(request, db, state, contract)
+        flash(request, "Signed by both of you: the contract is active.", category="success")
+    else:
+        flash(request, "You signed. We’ll let you know when the other side signs too.", category="success")
+    return see_other(request, _url(request, "contracts:detail", contract))
+
+
+async def _after_activation(request: Request, db, state: State, contract: Contract) -> None:
+    """The signed PDF is rendered in the worker; both parties get an e-mail."""
+    from app.contracts.documents import queue_final_rendering
+    from app.mail.services import queue_email
+
+    await queue_final_rendering(state.queue, contract.id, contract.current_version_id)
+    url = state.settings.app_base_url + _url(request, "contracts:detail", contract)
+    people = await _names(db, contract)
+    version = await db.get(ContractVersion, contract.current_version_id)
+    for person in people.values():
+        await queue_email(
+            state.queue,
+            to=person.email,
+            subject=f"Signed: {contract.title}",
+            template="contract_active",
+            context={
+                "name": person.name,
+                "title": contract.title,
+                "url": url,
+                "client": people[contract.client_id].name,
+                "contractor": people[contract.contractor_id].name,
+                "terms_hash": version.terms_hash if version else "",
+            },
+        )
+
+
+HANDLERS = [
+    contract_list,
+    new_contract,
+    create_contract,
+    contract_detail,
+    edit_contract,
+    save_contract,
+    autosave_contract,
+    send_contract,
+    cancel_contract,
+    request_change,
+    sign_contract,
+]

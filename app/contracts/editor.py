@@ -1,0 +1,279 @@
+"""The contract editor's form: terms → form values and back, with a message per field.
+
+Milestones are numbered rows (`m<N>_title`, `m<N>_criteria`, `m<N>_amount`, `m<N>_due`); the
+row buttons (add, remove, move up/down) arrive as `op` and reshape the list before it is
+saved, so the same form works with and without JavaScript."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.contracts.template_store import clause_text
+from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem
+from app.money import CURRENCIES, Money, MoneyError
+from app.web.forms import Errors, text
+
+MIN_REVIEW_DAYS, MAX_REVIEW_DAYS = 3, 30
+MAX_MILESTONES = 30
+PERIODS = {"month": "Every month", "week": "Every week"}
+_ROW = re.compile(r"^m(\d{1,2})_(title|criteria|amount|due)$")
+_OP = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
+# Placeholders the editor fills from the terms themselves; a template's others become fields.
+AUTOMATIC = {
+    "client_name",
+    "contractor_name",
+    "project_title",
+    "scope",
+    "services",
+    "review_window_days",
+    "total",
+    "amount_per_period",
+    "start_date",
+}
+
+
+def plain_amount(amount_minor: int | None) -> str:
+    """150050 → "1500.50", the way a person types it back."""
+    if amount_minor is None:
+        return ""
+    whole, cents = divmod(int(amount_minor), 100)
+    return f"{whole}.{cents:02d}" if cents else str(whole)
+
+
+@dataclass
+class Parsed:
+    terms: dict[str, Any]
+    errors: Errors = field(default_factory=Errors)
+    # Rows exactly as typed, so a form with mistakes re-renders what the person wrote.
+    rows: list[dict[str, str]] = field(default_factory=list)
+    # Hand-filled template placeholder values (`tv_<name>` fields), before each template keeps its own.
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def form_from_terms(terms: dict[str, Any]) -> dict[str, Any]:
+    retainer = terms.get("retainer") or {}
+    template = terms.get("template") or {}
+    form: dict[str, Any] = {
+        "title": terms.get("title") or "",
+        "scope": terms.get("scope") or "",
+        "kind": terms.get("kind") or "milestone",
+        "currency": terms.get("currency") or "EUR",
+        "review_window_days": str(terms.get("review_window_days") or 7),
+        "stated_total": plain_amount(terms.get("stated_total_minor")),
+        "retainer_amount": plain_amount(retainer.get("amount_minor")),
+        "retainer_period": retainer.get("period") or "month",
+        "retainer_start": retainer.get("start_date") or "",
+        "template_key": template.get("key") or "",
+        "riders": [r.get("key") for r in terms.get("riders") or []],
+        "custom_clauses": "\n\n".join(terms.get("custom_clauses") or []),
+    }
+    for name, value in (template.get("values") or {}).items():
+        form[f"tv_{name}"] = str(value)
+    for rider in terms.get("riders") or []:
+        for name, value in (rider.get("values") or {}).items():
+            form[f"tv_{name}"] = str(value)
+    return form
+
+
+def rows_from_terms(terms: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {
+            "title": m.get("title") or "",
+            "criteria": m.get("acceptance_criteria") or "",
+            "amount": plain_amount(m.get("amount_minor")),
+            "due": m.get("due_date") or "",
+        }
+        for m in terms.get("milestones") or []
+    ]
+
+
+def _rows(data: dict[str, Any]) -> list[dict[str, str]]:
+    numbered: dict[int, dict[str, str]] = {}
+    for key in data:
+        match = _ROW.match(key)
+        if match:
+            numbered.setdefault(int(match[1]), {})[match[2]] = text(data, key)
+    rows = [numbered[n] for n in sorted(numbered)]
+    return [{k: r.get(k, "") for k in ("title", "criteria", "amount", "due")} for r in rows]
+
+
+def apply_op(rows: list[dict[str, str]], op: str) -> list[dict[str, str]]:
+    """Reshape the milestone rows for a row button; an unknown op changes nothing."""
+    match = _OP.match(op or "")
+    if not match:
+        return rows
+    action, index = match[1], int(match[2]) if match[2] is not None else None
+    rows = list(rows)
+    if action == "add" and len(rows) < MAX_MILESTONES:
+        rows.append({"title": "", "criteria": "", "amount": "", "due": ""})
+    elif index is None or not 0 <= index < len(rows):
+        return rows
+    elif action == "remove":
+        rows.pop(index)
+    elif action == "up" and index > 0:
+        rows[index - 1], rows[index] = rows[index], rows[index - 1]
+    elif action == "down" and index < len(rows) - 1:
+        rows[index + 1], rows[index] = rows[index], rows[index + 1]
+    return rows
+
+
+def _is_blank(row: dict[str, str]) -> bool:
+    return not any(row.values())
+
+
+def _date(value: str, errors: Errors, name: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        errors.add(name, "Enter a date like 2030-03-31.")
+        return None
+
+
+def _amount(value: str, currency: str, errors: Errors, name: str, *, required: bool) -> int | None:
+    if not value:
+        if required:
+            errors.add(name, "Enter an amount.")
+        return None
+    try:
+        money = Money.parse(value, currency)
+    except MoneyError as exc:
+        errors.add(name, str(exc))
+        return None
+    if money.amount_minor <= 0:
+        errors.add(name, "Enter an amount above zero.")
+        return None
+    return money.amount_minor
+
+
+def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
+    """The posted form as terms (without the rendered template clauses, added by the caller)."""
+    errors = Errors()
+    currency = text(data, "currency") or "EUR"
+    if currency not in CURRENCIES:
+        errors.add("currency", "Choose EUR, USD or GBP.")
+        currency = "EUR"
+    kind = text(data, "kind") or "milestone"
+    if kind not in ("milestone", "retainer"):
+        errors.add("kind", "Choose milestones or a retainer.")
+        kind = "milestone"
+    window_text = text(data, "review_window_days") or "7"
+    window = int(window_text) if window_text.isdigit() else 0
+    if not MIN_REVIEW_DAYS <= window <= MAX_REVIEW_DAYS:
+        errors.add("review_window_days", f"Choose between {MIN_REVIEW_DAYS} and {MAX_REVIEW_DAYS} days.")
+        window = min(max(window, MIN_REVIEW_DAYS), MAX_REVIEW_DAYS)
+    title = text(data, "title")
+    if len(title) > 200:
+        errors.add("title", "Keep the title under 200 characters.")
+    rows = apply_op(_rows(data), op)
+    milestones = []
+    if kind == "milestone":
+        for n, row in enumerate(rows):
+            if _is_blank(row):
+                continue
+            if not row["title"]:
+                errors.add(f"m{n}_title", "Give this milestone a title.")
+            amount = _amount(row["amount"], currency, errors, f"m{n}_amount", required=True)
+            due = _date(row["due"], errors, f"m{n}_due")
+            milestones.append(
+                {
+                    "title": row["title"][:200],
+                    "acceptance_criteria": row["criteria"],
+                    "amount_minor": amount or 0,
+                    "due_date": due,
+                }
+            )
+    retainer = None
+    if kind == "retainer":
+        period = text(data, "retainer_period") or "month"
+        if period not in PERIODS:
+            errors.add("retainer_period", "Choose every month or every week.")
+            period = "month"
+        retainer = {
+            "amount_minor": _amount(text(data, "retainer_amount"), currency, errors, "retainer_amount", required=False),
+            "period": period,
+            "start_date": _date(text(data, "retainer_start"), errors, "retainer_start"),
+        }
+    stated = _amount(text(data, "stated_total"), currency, errors, "stated_total", required=False)
+    custom = [p.strip() for p in re.split(r"\n\s*\n", text(data, "custom_clauses").replace("\r", "")) if p.strip()]
+    raw_riders = data.get("riders") or []
+    riders = [raw_riders] if isinstance(raw_riders, str) else list(raw_riders)
+    values = {k[3:]: text(data, k) for k in data if k.startswith("tv_")}
+    terms = {
+        "title": title,
+        "scope": text(data, "scope"),
+        "kind": kind,
+        "currency": currency,
+        "review_window_days": window,
+        "stated_total_minor": stated if kind == "milestone" else None,
+        "milestones": milestones,
+        "retainer": retainer,
+        "template": {"key": text(data, "template_key"), "values": {}} if text(data, "template_key") else None,
+        "riders": [{"key": key, "values": {}} for key in riders if key],
+        "custom_clauses": custom,
+        "clauses": [],
+    }
+    return Parsed(terms, errors, rows, values)
+
+
+def milestone_total(terms: dict[str, Any]) -> int:
+    return sum(int(m.get("amount_minor") or 0) for m in terms.get("milestones") or [])
+
+
+def automatic_values(terms: dict[str, Any], client_name: str, contractor_name: str) -> dict[str, str]:
+    currency = terms.get("currency") or "EUR"
+    retainer = terms.get("retainer") or {}
+    total = terms.get("stated_total_minor") or milestone_total(terms)
+    return {
+        "client_name": client_name,
+        "contractor_name": contractor_name,
+        "project_title": terms.get("title") or "",
+        "scope": terms.get("scope") or "",
+        "services": terms.get("scope") or "",
+        "review_window_days": str(terms.get("review_window_days") or 7),
+        "total": Money(int(total or 0), currency).format(),
+        "amount_per_period": Money(int(retainer.get("amount_minor") or 0), currency).format(),
+        "start_date": retainer.get("start_date") or "",
+    }
+
+
+def extra_placeholders(template: ContractTemplate) -> list[Placeholder]:
+    """The placeholders a person fills in by hand (the rest come from the terms)."""
+    return [p for p in template.placeholders if p.name not in AUTOMATIC]
+
+
+def with_clauses(
+    parsed: Parsed,
+    chosen: list[ContractTemplate],
+    client_name: str,
+    contractor_name: str,
+) -> Parsed:
+    """Render the chosen template and riders into the terms' clauses, keeping only each one's
+    own hand-filled values; an unfilled value is a field error, not a broken contract."""
+    terms = parsed.terms
+    automatic = automatic_values(terms, client_name, contractor_name)
+    clauses: list[str] = []
+    typed = parsed.values
+    for template in chosen:
+        own = {p.name: typed.get(p.name, "") for p in extra_placeholders(template)}
+        for name, value in own.items():
+            if not value:
+                parsed.errors.add(f"tv_{name}", "Fill this in; the contract text uses it.")
+        try:
+            clauses.append(clause_text(template, automatic | {k: v or f"[{k}]" for k, v in own.items()}))
+        except TemplateProblem as exc:
+            parsed.errors.add("template_key", str(exc))
+        ref = {"key": template.key, "values": own}
+        if template.kind == "rider":
+            terms["riders"] = [r for r in terms["riders"] if r["key"] != template.key] + [ref]
+        else:
+            terms["template"] = ref
+    terms["riders"] = [r for r in terms["riders"] if r["key"] in {t.key for t in chosen}]
+    if terms.get("template") and terms["template"]["key"] not in {t.key for t in chosen}:
+        terms["template"] = None
+    terms["clauses"] = clauses + list(terms.get("custom_clauses") or [])
+    return parsed

@@ -1,0 +1,254 @@
+"""Contract pages: drafting from an accepted proposal, the editor, versions on send, asking for a
+change, signing (name, consent, stale tab) and activation — and that nobody else sees any of it."""
+
+import asyncio
+import re
+
+from sqlalchemy import func, select
+
+from app.contracts.models import ChangeRequest, Contract, ContractStatus, ContractVersion, Milestone
+from app.events.models import OutboxEvent
+from tests.contracts.helpers import accepted_proposal, sent_contract
+
+
+def editor_form(contract, **overrides):
+    """What the editor posts for the contract's current working copy."""
+    terms = contract.draft_terms
+    form = {
+        "rev": str(contract.draft_rev),
+        "title": terms["title"],
+        "scope": terms["scope"],
+        "kind": terms.get("kind") or "milestone",
+        "currency": terms["currency"],
+        "review_window_days": str(terms["review_window_days"]),
+        "stated_total": "",
+        "template_key": "",
+        "custom_clauses": "",
+    }
+    for n, m in enumerate(terms["milestones"]):
+        form |= {
+            f"m{n}_title": m["title"],
+            f"m{n}_criteria": m["acceptance_criteria"],
+            f"m{n}_amount": str(m["amount_minor"] // 100),
+            f"m{n}_due": m["due_date"] or "",
+        }
+    return form | overrides
+
+
+async def fresh(db, model, id_):
+    return await db.get(model, id_, populate_existing=True)
+
+
+async def wait_for(predicate, tries=100):
+    for _ in range(tries):
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_accepting_a_proposal_drafts_the_contract_and_opens_the_editor(client, contractor, db):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    # accepted_proposal accepted through the service; the page path drafts the contract on accept.
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    editor = await client.get(f"/contracts/{contract.id}/edit")
+    assert editor.status_code == 200
+    assert "Draft the contract" in editor.text and 'value="Booking website"' in editor.text
+    assert "Milestones add up to" in editor.text and "€3,000.00" in editor.text
+    # The contractor is a party but sees no terms until they are sent.
+    page = await contractor.get(f"/contracts/{contract.id}")
+    assert page.status_code == 200 and "is preparing this contract" in page.text
+    assert "five-page site" not in page.text
+    assert (await contractor.get(f"/contracts/{contract.id}/edit")).status_code == 404
+
+
+async def test_the_accept_button_creates_the_draft(client, contractor, db):
+    from app.marketplace.models import ProposalStatus
+    from tests.marketplace.helpers import make_job, make_proposal
+
+    job = await make_job(db, client.user)
+    proposal = await make_proposal(db, job, contractor.user)
+    response = await client.post_form(f"/proposals/{proposal.id}/accept")
+    contract = await db.scalar(select(Contract).where(Contract.proposal_id == proposal.id))
+    assert contract is not None and contract.status == ContractStatus.draft
+    assert response.status_code == 303 and response.headers["location"] == f"/contracts/{contract.id}/edit"
+    await db.refresh(proposal)
+    assert proposal.status == ProposalStatus.accepted
+
+
+async def test_nobody_else_sees_or_touches_a_contract(client, contractor, other_contractor, anonymous, db):
+    contract, version = await sent_contract(db, client.user, contractor.user)
+    cid = contract.id
+    for url in (f"/contracts/{cid}", f"/contracts/{cid}/edit"):
+        assert (await other_contractor.get(url)).status_code == 404
+    for url in (f"/contracts/{cid}/edit", f"/contracts/{cid}/autosave", f"/contracts/{cid}/send",
+                f"/contracts/{cid}/changes", f"/contracts/{cid}/sign", f"/contracts/{cid}/cancel"):  # fmt: skip
+        response = await other_contractor.post_form(url, {"message": "x", "typed_name": "x", "consent": "on"})
+        assert response.status_code == 404, url
+    assert "Booking website" not in (await other_contractor.get("/contracts")).text
+    visitor = await anonymous.get(f"/contracts/{cid}")
+    assert visitor.status_code in (302, 303) and visitor.headers["location"].startswith("/login?next=")
+    await db.refresh(contract)
+    assert contract.status == ContractStatus.sent
+    assert await db.scalar(select(func.count()).select_from(ChangeRequest)) == 0
+
+
+async def test_milestone_rows_are_added_reordered_and_removed_inline(client, contractor, db):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    added = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=editor_form(contract, op="add"))
+    assert added.status_code == 200 and 'id="editor"' in added.text and "Milestone 3" in added.text
+    contract = await fresh(db, Contract, contract.id)
+    form = editor_form(contract, op="down-0", m2_title="Launch", m2_amount="500", m2_criteria="Live on the domain")
+    moved = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form)
+    assert moved.status_code == 200
+    contract = await fresh(db, Contract, contract.id)
+    assert [m["title"] for m in contract.draft_terms["milestones"]] == ["Build", "Design", "Launch"]
+    assert "€3,500.00" in moved.text  # the live total follows
+    removed = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=editor_form(contract, op="remove-2"))
+    assert removed.status_code == 200
+    contract = await fresh(db, Contract, contract.id)
+    assert [m["title"] for m in contract.draft_terms["milestones"]] == ["Build", "Design"]
+
+
+async def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(client, contractor, db):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    before = dict(contract.draft_terms)
+    form = editor_form(contract, m1_amount="twelve", review_window_days="2")
+    response = await client.post_form(f"/contracts/{contract.id}/edit", form)
+    assert response.status_code == 422
+    assert 'id="field-m1_amount-error"' in response.text or 'id="m1-amount-error"' in response.text
+    assert "Choose between 3 and 30 days." in response.text
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.draft_terms == before
+
+
+async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(client, contractor, db):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    stale = editor_form(contract)
+    saved = await client.htmx(
+        "POST", f"/contracts/{contract.id}/autosave", data=editor_form(contract, m0_amount="1500", review_window_days="4")
+    )
+    assert saved.status_code == 200 and "All changes saved." in saved.text
+    assert "€3,500.00" in saved.text and 'hx-swap-oob="true"' in saved.text
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.draft_terms["milestones"][0]["amount_minor"] == 150000 and contract.draft_rev == 1
+
+    async def reviewed():
+        row = await fresh(db, Contract, contract.id)
+        return row.review if row.review and row.review["rev"] == 1 else None
+
+    review = await wait_for(reviewed)
+    assert {f["rule"] for f in review["findings"]} >= {"review_window_short", "missing_acceptance_criteria"}
+    event = await wait_for(
+        lambda: db.scalar(select(OutboxEvent).where(OutboxEvent.event == f"contract-{contract.id}-review"))
+    )
+    assert "The client has only 4 days to review" in event.data
+
+    conflict = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=stale | {"title": "Old tab"})
+    assert conflict.status_code == 409 and "Someone else changed this draft" in conflict.text
+    assert (await fresh(db, Contract, contract.id)).draft_terms["title"] == "Booking website"
+
+
+async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor, db, smtp_server):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    form = editor_form(contract, m0_criteria="Three page designs approved in writing", m1_criteria="Site live and bookings work")
+    sent = await client.post_form(f"/contracts/{contract.id}/send", form)
+    assert sent.status_code == 303 and sent.headers["location"] == f"/contracts/{contract.id}"
+    v1 = await db.scalar(select(ContractVersion).where(ContractVersion.contract_id == contract.id))
+    assert v1.number == 1
+
+    # The contractor reads it, asks for a change; the client sees the request live.
+    page = await contractor.get(f"/contracts/{contract.id}")
+    assert "Sign version 1" in page.text and v1.terms_hash in page.text
+    asked = await contractor.post_form(f"/contracts/{contract.id}/changes", {"message": "Please move Build to 15 March."})
+    assert asked.status_code == 303
+    events = (await db.scalars(select(OutboxEvent).where(OutboxEvent.user_id == client.user.id))).all()
+    assert any(e.event == f"contract-{contract.id}" for e in events)
+    assert any(e.event == "toast" and "asked for a change" in e.data for e in events)
+    assert "Please move Build to 15 March." in (await client.get(f"/contracts/{contract.id}")).text
+
+    # The client edits and sends version 2; the request counts as answered.
+    contract = await fresh(db, Contract, contract.id)
+    resent = await client.post_form(f"/contracts/{contract.id}/send", editor_form(contract, m1_due="2030-03-15"))
+    assert resent.status_code == 303
+    contract = await fresh(db, Contract, contract.id)
+    v2 = await db.get(ContractVersion, contract.current_version_id)
+    assert v2.number == 2 and v2.terms_hash != v1.terms_hash
+    request = await db.scalar(select(ChangeRequest))
+    await db.refresh(request)
+    assert request.resolved_by_version_id == v2.id
+
+    # A tab still showing version 1 cannot sign it.
+    stale = await contractor.post_form(
+        f"/contracts/{contract.id}/sign",
+        {"version_hash": v1.terms_hash, "typed_name": contractor.user.name, "consent": "on"},
+    )
+    assert stale.status_code == 409 and "The terms changed since you opened this page" in stale.text
+    # A wrong name or no consent: said next to the field, nothing signed.
+    wrong = await contractor.post_form(
+        f"/contracts/{contract.id}/sign", {"version_hash": v2.terms_hash, "typed_name": "Somebody Else"}
+    )
+    assert wrong.status_code == 422 and "Type your full name exactly as on your account" in wrong.text
+    assert "Tick the box to confirm" in wrong.text
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.status == ContractStatus.sent
+
+    for party in (client, contractor):
+        signed = await party.post_form(
+            f"/contracts/{contract.id}/sign",
+            {"version_hash": v2.terms_hash, "typed_name": party.user.name, "consent": "on"},
+        )
+        assert signed.status_code == 303
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.status == ContractStatus.active
+    milestones = (await db.scalars(select(Milestone).where(Milestone.contract_id == contract.id))).all()
+    assert sorted(m.amount_minor for m in milestones) == [100000, 200000]
+    page = await client.get(f"/contracts/{contract.id}")
+    assert "Signed by both of you" in page.text and "Not funded yet" in page.text
+    assert not re.search(r">\s*Fund\b", page.text)  # funding arrives with escrow; no fake button
+    messages = await smtp_server.wait_for(2)
+    assert {m["To"] for m in messages} == {client.user.email, contractor.user.email}
+    assert all(v2.terms_hash in m.get_body(("plain",)).get_content() for m in messages)
+
+
+async def test_a_client_starts_a_contract_only_for_a_contractor_they_know(client, contractor, other_contractor, db):
+    await accepted_proposal(db, client.user, contractor.user)
+    page = await client.get("/contracts/new")
+    assert contractor.user.name in page.text and other_contractor.user.name not in page.text
+    refused = await client.post_form("/contracts", {"contractor_id": str(other_contractor.user.id), "title": "Logo"})
+    assert refused.status_code == 422 and "Choose someone from the list." in refused.text
+    made = await client.post_form("/contracts", {"contractor_id": str(contractor.user.id), "title": "Logo"})
+    assert made.status_code == 303
+    contract = await db.scalar(select(Contract).where(Contract.proposal_id.is_(None)))
+    assert contract.draft_terms["title"] == "Logo" and contract.contractor_id == contractor.user.id
+    assert (await contractor.get("/contracts/new")).status_code == 404
+
+
+async def test_sending_an_incomplete_draft_says_what_is_missing(client, contractor, db):
+    await accepted_proposal(db, client.user, contractor.user)
+    await client.post_form("/contracts", {"contractor_id": str(contractor.user.id), "title": "Logo"})
+    contract = await db.scalar(select(Contract).where(Contract.proposal_id.is_(None)))
+    response = await client.post_form(f"/contracts/{contract.id}/send", editor_form(contract))
+    assert response.status_code == 422
+    assert "Describe the scope of work." in response.text and "Add at least one milestone." in response.text
+    assert await db.scalar(select(func.count()).select_from(ContractVersion)) == 0
