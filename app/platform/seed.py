@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from app.accounts.seed import seed_accounts
 from app.companies.seed import seed_companies
+from app.contracts.seed import seed_contracts
 from app.marketplace.seed import seed_marketplace
 from app.platform.resources import Resources
 from app.profiles.seed import seed_profiles
@@ -21,4 +22,5 @@ async def demo_seed(resources: Resources) -> list[str]:
         created += await seed_marketplace(session)
         created += await seed_companies(session)
     created += await seed_profiles(resources)  # commits as it goes: after the accounts exist
+    created += await seed_contracts(resources)
     return created
