@@ -24,7 +24,7 @@ from app.contracts.models import (
     MilestoneStatus,
     Signature,
 )
-from app.contracts.services import SignContext, check_signature_input, contract_for
+from app.contracts.services import SignContext, check_signature_input, contract_for, notify_parties
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
@@ -518,6 +518,8 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
             escrow_held_minor=termination["escrow_held_minor"],
             removed_milestones=[r["milestone_id"] for r in termination["removed"]],
         )  # fmt: skip
+    # Both parties' open contract pages reload their terms and milestones.
+    notify_parties(db, contract, None)
 
 
 async def withdraw(db: AsyncSession, amendment_id: int, user: User) -> Amendment:

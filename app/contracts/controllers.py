@@ -18,7 +18,7 @@ from app.contracts.models import Contract, ContractStatus, ContractVersion, Sign
 from app.db import DB
 from app.errors import DomainError, FormError
 from app.web.forms import FormData, checkbox, text
-from app.web.htmx import see_other
+from app.web.htmx import see_other, toast_headers
 from app.web.ratelimit import request_ip
 from app.web.templating import is_htmx, render
 from app.worker.registry import enqueue
@@ -273,7 +273,8 @@ async def save_contract(request: Request, contract_id: int, data: FormData, db: 
     if is_htmx(request):
         # Row buttons keep what was typed even where it is not valid yet; messages wait for Save.
         context = await _editor_context(request, db, contract, parsed=parsed, errors={} if op else None)
-        return render(request, "contracts/edit.html", context, block="editor")
+        headers = {} if op else toast_headers("Draft saved.", "success")
+        return render(request, "contracts/edit.html", context, block="editor", headers=headers)
     if op and not saved:
         context = await _editor_context(request, db, contract, parsed=parsed, errors={})
         return render(request, "contracts/edit.html", context)

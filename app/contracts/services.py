@@ -91,10 +91,15 @@ async def draft_from_proposal(db: AsyncSession, proposal_id: int, client: User) 
         company_id=await _company_id(db, client),
         draft_terms=terms | {"kind": ContractKind.milestone.value, "retainer": None, "template": None},
     )
+    contract.draft_terms = await _with_standard_clauses(db, contract, client.name, proposal.contractor.name)
     db.add(contract)
     await db.flush()
     await _audit(db, contract, "contract_drafted", client.id, proposal_id=proposal.id)
     return contract
+
+
+async def contract_id_for_proposal(db: AsyncSession, proposal_id: int) -> int | None:
+    return await db.scalar(select(Contract.id).where(Contract.proposal_id == proposal_id))
 
 
 async def _company_id(db: AsyncSession, client: User) -> int | None:
@@ -102,6 +107,23 @@ async def _company_id(db: AsyncSession, client: User) -> int | None:
 
     membership = await membership_of(db, client)
     return membership.company.id if membership else None
+
+
+STANDARD_TEMPLATE = "fixed-price-project"
+
+
+async def _with_standard_clauses(db: AsyncSession, contract: Contract, client_name: str, contractor_name: str):
+    """A new draft starts with the platform's fixed-price clauses (review, ownership, termination,
+    liability), filled in with its own details; the client may choose others or none."""
+    from app.contracts import editor
+    from app.contracts.template_store import get_template
+
+    template = await get_template(db, STANDARD_TEMPLATE, contract.company_id)
+    if template is None or editor.extra_placeholders(template):
+        return contract.draft_terms
+    terms = contract.draft_terms | {"template": {"key": template.key, "values": {}}, "riders": [], "custom_clauses": []}
+    parsed = editor.with_clauses(editor.Parsed(terms=terms), [template], client_name, contractor_name)
+    return contract.draft_terms if parsed.errors else parsed.terms
 
 
 async def known_contractors(db: AsyncSession, client: User) -> list[User]:
@@ -160,6 +182,7 @@ async def draft_for_contractor(db: AsyncSession, client: User, contractor_id: in
         company_id=company_id,
         draft_terms=terms,
     )
+    contract.draft_terms = await _with_standard_clauses(db, contract, client.name, known[contractor_id].name)
     db.add(contract)
     await db.flush()
     await _audit(db, contract, "contract_drafted", client.id, origin=contract.origin.value)
@@ -186,7 +209,9 @@ async def update_draft(
         raise DomainError("Signed terms change only through an amendment.")
     if not can_edit(contract, user):
         raise NotFound(contract_id)
-    if expected_rev is not None and expected_rev != contract.draft_rev:
+    # Only someone else's newer edits count as a conflict: a person's own autosave racing their
+    # own Save or Send is the same person's latest intent.
+    if expected_rev is not None and expected_rev != contract.draft_rev and contract.draft_edited_by != user.id:
         raise DomainError("Someone else changed this draft while you were editing. Reload the page to see their changes.")
     terms_hash(terms)  # refuses floats and timestamps early, with a clear message
     if terms != contract.draft_terms:

@@ -9,6 +9,7 @@ from litestar.response import ServerSentEvent
 from redis.exceptions import RedisError
 
 from app.accounts.guards import requires_login
+from app.events.dispatch import seq_key
 from app.events.stream import parse_last_event_id, user_stream
 
 
@@ -41,3 +42,17 @@ async def event_stream(request: Request, channels: NamedDependency[ChannelsPlugi
         ),
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def remember_stream_position(request: Request) -> None:
+    """Before a signed-in page renders, note where the user's event stream is: the page's stream
+    then starts there, so an event published between rendering and connecting is not lost
+    (a review finishing, the other party signing)."""
+    user = request.scope.get("user")
+    if user is None or request.method != "GET" or request.headers.get("hx-request"):
+        return
+    try:
+        position = await request.app.state.redis.get(seq_key(user.id))
+    except (RedisError, OSError):
+        return
+    request.scope.setdefault("state", {})["events_since"] = int(position or 0)

@@ -34,6 +34,11 @@ def backlog_key(user_id: int) -> str:
     return f"events:backlog:{user_id}"
 
 
+def seq_key(user_id: int) -> str:
+    """The user's last stream id: a page remembers it so its stream starts from there."""
+    return f"events:seq:{user_id}"
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -57,7 +62,7 @@ class Dispatcher:
         """Returns True when this call delivered it, False when it had been delivered before."""
         uid = row.user_id
         _, fresh = await self._script(
-            keys=[backlog_key(uid), f"events:outbox:{uid}", f"events:seq:{uid}"],
+            keys=[backlog_key(uid), f"events:outbox:{uid}", seq_key(uid)],
             args=[
                 row.id,
                 row.event,

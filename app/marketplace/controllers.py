@@ -276,6 +276,8 @@ async def my_proposals(request: Request, db: DB) -> Response:
 
 @get("/proposals/{proposal_id:int}", name="proposals:detail", guards=[requires_login])
 async def proposal_detail(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
+    from app.contracts.services import contract_id_for_proposal
+
     user = _user(request)
     proposal = await services.proposal_for_viewer(db, proposal_id, user)
     return render(
@@ -286,6 +288,7 @@ async def proposal_detail(request: Request, proposal_id: FromPath[int], db: DB) 
             "job": proposal.job,
             "is_client": user.id == proposal.job.client_id,
             "status_fragment": services.status_fragment,
+            "contract_id": await contract_id_for_proposal(db, proposal.id),
         },
     )
 

@@ -142,6 +142,7 @@ def handle_missing(request: Request, exc: NotFound) -> Response:
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    log.info("refused %s %s: %s", request.method, request.url.path, exc.message)
     return error_response(request, exc.status_code, exc.message)
 
 

@@ -96,8 +96,14 @@ def base_context(request: Request) -> dict[str, Any]:
         "request": request,
         "get_flashes": get_flashes,
         "current_user": request.scope.get("user"),
+        "events_url": _events_url(request),
         "csrf_input": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(escape(csrf)),
     }
+
+
+def _events_url(request: Request) -> str:
+    since = request.scope.get("state", {}).get("events_since")
+    return "/events" if since is None else f"/events?last_event_id={since}"
 
 
 def _csrf_from_state(request: Request) -> str:

@@ -160,9 +160,26 @@ async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(
     )
     assert "The client has only 4 days to review" in event.data
 
-    conflict = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=stale | {"title": "Old tab"})
+    # The same person's older tab is their own latest intent; it saves.
+    own = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=stale | {"title": "Booking site"})
+    assert own.status_code == 200 and (await fresh(db, Contract, contract.id)).draft_terms["title"] == "Booking site"
+
+
+async def test_a_tab_that_missed_the_other_partys_edits_cannot_overwrite_them(client, contractor, db):
+    contract, _ = await sent_contract(db, client.user, contractor.user)
+    clients_tab = editor_form(contract)
+    theirs = await contractor.htmx(
+        "POST", f"/contracts/{contract.id}/autosave", data=editor_form(contract, m1_amount="2500")
+    )
+    assert theirs.status_code == 200 and "All changes saved." in theirs.text
+    conflict = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=clients_tab | {"title": "Old tab"})
     assert conflict.status_code == 409 and "Someone else changed this draft" in conflict.text
-    assert (await fresh(db, Contract, contract.id)).draft_terms["title"] == "Booking website"
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.draft_terms["title"] == "Booking website"
+    assert contract.draft_terms["milestones"][1]["amount_minor"] == 250000
+    # The editor says whose unsent changes are in the working copy.
+    editor = await client.get(f"/contracts/{contract.id}/edit")
+    assert f"{contractor.user.name} has unsent changes" in editor.text
 
 
 async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor, db, smtp_server):

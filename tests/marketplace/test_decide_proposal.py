@@ -90,7 +90,7 @@ async def test_accepting_fills_the_job_declines_the_others_and_names_the_next_st
     assert chosen.status == ProposalStatus.submitted  # asking is not accepting
     assert (await contractor.get(f"/proposals/{chosen.id}/accept")).status_code == 404
     response = await client.post_form(f"/proposals/{chosen.id}/accept")
-    assert response.status_code == 303 and response.headers["location"] == f"/proposals/{chosen.id}"
+    assert response.status_code == 303 and response.headers["location"].startswith("/contracts/")
     await db.refresh(chosen)
     await db.refresh(other)
     await db.refresh(job)
@@ -98,8 +98,7 @@ async def test_accepting_fills_the_job_declines_the_others_and_names_the_next_st
     assert job.status == JobStatus.filled
     assert other.status == ProposalStatus.declined and "hired someone else" in other.decline_note
     page = await contractor.get(f"/proposals/{chosen.id}")
-    assert "Next step: contract drafting" in page.text and "Withdraw proposal" not in page.text
-    assert "/contracts" not in page.text  # no page that does not exist yet
+    assert "The contract is drafted from it" in page.text and "Withdraw proposal" not in page.text
     # The accepted proposal can no longer be withdrawn; the filled job takes no new proposals.
     assert (await contractor.post_form(f"/proposals/{chosen.id}/withdraw")).status_code == 409
     await db.refresh(chosen)

@@ -68,9 +68,11 @@ async def test_post_find_apply_compare_and_accept(desktop, phone, db):
     await desktop.get_by_role("link", name="Accept Noor Designer’s proposal").click()
     await expect(desktop.get_by_role("heading", name="Hire Noor Designer?")).to_be_visible()
     await desktop.get_by_role("button", name="Accept and hire Noor Designer").click()
-    await expect(desktop.get_by_text("Next step: contract drafting").first).to_be_visible()
+    # Hiring drafts the contract from the proposal and opens it for the client.
+    await expect(desktop.get_by_role("heading", name="Draft the contract")).to_be_visible()
+    await expect(desktop.get_by_label("Contract title")).to_have_value("Sourdough bakery logo")
 
     await expect(status).to_contain_text("Accepted")
-    await expect(status).to_contain_text("Next step: contract drafting")
+    await expect(status).to_contain_text("The contract is drafted from it")
     assert desktop.problems.errors == [], desktop.problems.errors
     assert phone.problems.errors == [], phone.problems.errors
