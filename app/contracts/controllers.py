@@ -114,7 +114,9 @@ async def create_contract(request: Request, data: FormData, db: DB) -> Response:
     if errors:
         return await _new_page(request, db, form, errors, 422)
     try:
-        contract = await services.draft_for_contractor(db, _user(request), int(form["contractor_id"]), title=form["title"])
+        contract = await services.draft_for_contractor(
+            db, _user(request), int(form["contractor_id"]), title=form["title"]
+        )
     except LookupError:
         return await _new_page(request, db, form, {"contractor_id": ["Choose someone from the list."]}, 422)
     await db.commit()
@@ -321,7 +323,9 @@ async def send_contract(request: Request, contract_id: int, data: FormData, db: 
     await _queue_review(state, contract)
     people = await _names(db, contract)
     other = people[contract.other_party(_user(request).id)]
-    flash(request, f"Version {version.number} sent to {other.name}. You’ll see here when they sign.", category="success")
+    flash(
+        request, f"Version {version.number} sent to {other.name}. You’ll see here when they sign.", category="success"
+    )
     target = _url(request, "contracts:detail", contract)
     if is_htmx(request):
         return Response(content="", status_code=200, headers={"HX-Redirect": target})

@@ -212,7 +212,9 @@ async def update_draft(
     # Only someone else's newer edits count as a conflict: a person's own autosave racing their
     # own Save or Send is the same person's latest intent.
     if expected_rev is not None and expected_rev != contract.draft_rev and contract.draft_edited_by != user.id:
-        raise DomainError("Someone else changed this draft while you were editing. Reload the page to see their changes.")
+        raise DomainError(
+            "Someone else changed this draft while you were editing. Reload the page to see their changes."
+        )
     terms_hash(terms)  # refuses floats and timestamps early, with a clear message
     if terms != contract.draft_terms:
         contract.draft_terms = terms
@@ -261,7 +263,9 @@ async def open_change_requests(db: AsyncSession, contract: Contract) -> list[Cha
     return list((await db.scalars(query)).all())
 
 
-def notify_parties(db: AsyncSession, contract: Contract, message: str | None, *, except_user: int | None = None) -> None:
+def notify_parties(
+    db: AsyncSession, contract: Contract, message: str | None, *, except_user: int | None = None
+) -> None:
     """Both parties' open contract pages refresh themselves; `message` also shows as a toast."""
     for user_id in (contract.client_id, contract.contractor_id):
         publish(db, user_id, f"contract-{contract.id}", {"changed": True})
@@ -407,3 +411,43 @@ async def milestones_of(db: AsyncSession, contract: Contract, *, lock: bool = Fa
         .order_by(Milestone.position, Milestone.id)
     )
     return list((await db.scalars(query.with_for_update() if lock else query)).all())
+
+
+async def next_steps(db: AsyncSession, user: User, limit: int = 5) -> list[tuple[Contract, str]]:
+    """The user's open contracts with what each needs next, in plain words (for the dashboard)."""
+    open_states = (ContractStatus.draft, ContractStatus.sent, ContractStatus.active)
+    contracts = (
+        await db.scalars(
+            select(Contract)
+            .where(
+                (Contract.client_id == user.id) | (Contract.contractor_id == user.id),
+                Contract.status.in_(open_states),
+            )
+            .order_by(Contract.created_at.desc())
+            .limit(limit * 2)
+        )
+    ).all()
+    signed = set(
+        (
+            await db.scalars(
+                select(Signature.version_id).where(
+                    Signature.user_id == user.id,
+                    Signature.version_id.in_([c.current_version_id for c in contracts if c.current_version_id]),
+                )
+            )
+        ).all()
+    )
+    steps = []
+    for contract in contracts:
+        if contract.status == ContractStatus.draft:
+            if user.id != contract.client_id:
+                continue  # the client is still writing it
+            steps.append((contract, "Draft: finish and send it"))
+        elif contract.status == ContractStatus.sent:
+            mine = contract.current_version_id in signed
+            steps.append(
+                (contract, "Signed by you; waiting for the other side" if mine else "Waiting for your signature")
+            )
+        else:
+            steps.append((contract, "Active"))
+    return steps[:limit]

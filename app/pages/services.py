@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.companies.models import Invitation
 from app.companies.services import membership_of
+from app.contracts.services import next_steps
 from app.db import utcnow
 from app.marketplace.models import Job, JobStatus, Proposal, Visibility
 from app.marketplace.services import jobs_of, proposals_of
@@ -38,6 +39,7 @@ async def client_home(db: AsyncSession, user: User) -> dict[str, Any]:
         "membership": membership,
         "invitations": invitations,
         "now": utcnow(),
+        "contracts": await next_steps(db, user),
     }
 
 
@@ -70,4 +72,5 @@ async def contractor_home(db: AsyncSession, user: User) -> dict[str, Any]:
         "completeness": completeness(profile, len(portfolio)) if profile is not None else None,
         "proposals": proposals[:10],
         "recommended": recommended,
+        "contracts": await next_steps(db, user),
     }

@@ -142,7 +142,9 @@ async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(
     await db.commit()
     stale = editor_form(contract)
     saved = await client.htmx(
-        "POST", f"/contracts/{contract.id}/autosave", data=editor_form(contract, m0_amount="1500", review_window_days="4")
+        "POST",
+        f"/contracts/{contract.id}/autosave",
+        data=editor_form(contract, m0_amount="1500", review_window_days="4"),
     )
     assert saved.status_code == 200 and "All changes saved." in saved.text
     assert "€3,500.00" in saved.text and 'hx-swap-oob="true"' in saved.text
@@ -188,7 +190,9 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
 
     contract = await services.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
-    form = editor_form(contract, m0_criteria="Three page designs approved in writing", m1_criteria="Site live and bookings work")
+    form = editor_form(
+        contract, m0_criteria="Three page designs approved in writing", m1_criteria="Site live and bookings work"
+    )
     sent = await client.post_form(f"/contracts/{contract.id}/send", form)
     assert sent.status_code == 303 and sent.headers["location"] == f"/contracts/{contract.id}"
     v1 = await db.scalar(select(ContractVersion).where(ContractVersion.contract_id == contract.id))
@@ -197,7 +201,9 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     # The contractor reads it, asks for a change; the client sees the request live.
     page = await contractor.get(f"/contracts/{contract.id}")
     assert "Sign version 1" in page.text and v1.terms_hash in page.text
-    asked = await contractor.post_form(f"/contracts/{contract.id}/changes", {"message": "Please move Build to 15 March."})
+    asked = await contractor.post_form(
+        f"/contracts/{contract.id}/changes", {"message": "Please move Build to 15 March."}
+    )
     assert asked.status_code == 303
     events = (await db.scalars(select(OutboxEvent).where(OutboxEvent.user_id == client.user.id))).all()
     assert any(e.event == f"contract-{contract.id}" for e in events)
@@ -269,3 +275,13 @@ async def test_sending_an_incomplete_draft_says_what_is_missing(client, contract
     assert response.status_code == 422
     assert "Describe the scope of work." in response.text and "Add at least one milestone." in response.text
     assert await db.scalar(select(func.count()).select_from(ContractVersion)) == 0
+
+
+async def test_the_dashboard_says_what_each_contract_needs(client, contractor, db):
+    contract, version = await sent_contract(db, client.user, contractor.user)
+    from tests.contracts.helpers import sign
+
+    await sign(db, contract.id, client.user, version.terms_hash)
+    await db.commit()
+    assert "Signed by you; waiting for the other side" in (await client.get("/dashboard")).text
+    assert "Waiting for your signature" in (await contractor.get("/dashboard")).text
