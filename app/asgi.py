@@ -23,6 +23,7 @@ from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
 from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
 from app.config import Settings, get_settings
+from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
 from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
 from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
 from app.db import provide_db
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AdminController,
         AuditController,
         *COMPANY_HANDLERS,
+        *CONTRACT_PROOF_HANDLERS,
         *AMENDMENT_HANDLERS,
         *CONTRACT_VERSION_HANDLERS,
         *LEAD_HANDLERS,

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import audit, leads, report
+from bench import audit, leads, pdf, report
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
 
 LEAD_PIPELINE = "lead intake"  # measured by bench/leads.py, not a Scenario
 AUDIT_CHAIN = "audit chain"  # bench/audit.py
+CONTRACT_PDF = "contract pdf"  # bench/pdf.py
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,11 @@ def run(options: Options) -> int:
             say("bench: audit chain: concurrent appends, then verify over 100 000 events")
             chain = audit.measure(dict(servers["app"].env))
             print(audit.describe(chain))
+        contract_pdf = None
+        if not options.only or CONTRACT_PDF in options.only:
+            say(f"bench: contract pdf: a short and a 20-milestone contract, median of {pdf.RUNS}")
+            contract_pdf = pdf.measure()
+            print(pdf.describe(contract_pdf))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -264,6 +270,7 @@ def run(options: Options) -> int:
                 "access_log": access_log,
                 "lead_pipeline": pipeline,
                 "audit_chain": chain,
+                "contract_pdf": contract_pdf,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )
