@@ -23,12 +23,14 @@ from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
 from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
 from app.config import Settings, get_settings
-from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
 from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
+from app.contracts.controllers import HANDLERS as CONTRACT_HANDLERS
+from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
+from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
 from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
 from app.db import provide_db
 from app.events.backend import ResilientPubSubBackend
-from app.events.controllers import event_stream
+from app.events.controllers import event_stream, remember_stream_position
 from app.events.services import on_outbox_commit, remove_outbox_commit
 from app.leads.controllers import HANDLERS as LEAD_HANDLERS
 from app.mail.controllers import DEV_MAIL_HANDLERS
@@ -92,8 +94,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AdminController,
         AuditController,
         *COMPANY_HANDLERS,
+        *CONTRACT_HANDLERS,
         *CONTRACT_PROOF_HANDLERS,
         *AMENDMENT_HANDLERS,
+        *CONTRACT_TEMPLATE_HANDLERS,
         *CONTRACT_VERSION_HANDLERS,
         *LEAD_HANDLERS,
         *PROFILE_HANDLERS,
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/webhooks/", "^/api/leads", "^/health$", "^/ready$", "^/metrics$", "^/static/"],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=remember_stream_position,
         lifespan=[lifespan],
         openapi_config=None,
         logging_config=None,  # configure_logging() owns logging (JSON lines with request ids)
