@@ -66,7 +66,9 @@ async def test_hire_draft_negotiate_sign_and_download(phone, desktop, db, live_s
     await desktop.get_by_role("navigation", name="Main").get_by_role("link", name="Contracts").click()
     await desktop.get_by_role("link", name=re.compile("Sourdough bakery logo")).click()
     await expect(desktop.get_by_role("heading", name="Sign version 1")).to_be_visible()
-    await desktop.get_by_label("Ask Clara Bakery for a change").fill("Please give me until 20 March for the final logo.")
+    await desktop.get_by_label("Ask Clara Bakery for a change").fill(
+        "Please give me until 20 March for the final logo."
+    )
     await desktop.get_by_role("button", name="Send request").click()
     await expect(phone.get_by_text("Please give me until 20 March for the final logo.")).to_be_visible()
 
