@@ -209,6 +209,8 @@ async def update_draft(
         raise DomainError("Signed terms change only through an amendment.")
     if not can_edit(contract, user):
         raise NotFound(contract_id)
+    if terms == contract.draft_terms:
+        return contract  # a repeated save (double click, a late autosave) changes nothing: no conflict
     # Only someone else's newer edits count as a conflict: a person's own autosave racing their
     # own Save or Send is the same person's latest intent.
     if expected_rev is not None and expected_rev != contract.draft_rev and contract.draft_edited_by != user.id:
@@ -216,11 +218,10 @@ async def update_draft(
             "Someone else changed this draft while you were editing. Reload the page to see their changes."
         )
     terms_hash(terms)  # refuses floats and timestamps early, with a clear message
-    if terms != contract.draft_terms:
-        contract.draft_terms = terms
-        contract.draft_rev += 1
-        contract.kind = ContractKind(terms.get("kind") or ContractKind.milestone)
-        contract.draft_edited_by = user.id
+    contract.draft_terms = terms
+    contract.draft_rev += 1
+    contract.kind = ContractKind(terms.get("kind") or ContractKind.milestone)
+    contract.draft_edited_by = user.id
     return contract
 
 
