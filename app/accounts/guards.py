@@ -103,6 +103,14 @@ def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise MFARequired(enrolled=user.mfa_enabled_at is not None, target=connection.url.path)
 
 
+def requires_login_admins_mfa(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Signed-in people; an admin (who may open other people's records) only after two-step sign-in."""
+    requires_login(connection, _)
+    user = current_user(connection)
+    if user is not None and user.role == Role.admin:
+        requires_admin(connection, _)
+
+
 class StepUpRequired(Exception):
     def __init__(self, target: str) -> None:
         self.target = target

@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.plugins.flash import flash
 
-from app.accounts.guards import requires_login
+from app.accounts.guards import requires_login_admins_mfa
 from app.accounts.models import Role, User
 from app.contracts import amendments
 from app.contracts.models import AmendmentStatus, Contract, ContractStatus
@@ -22,7 +22,7 @@ from app.web.htmx import see_other
 from app.web.ratelimit import request_ip
 from app.web.templating import render
 
-LOGIN = [requires_login]
+LOGIN = [requires_login_admins_mfa]
 
 
 def _user(request: Request) -> User:

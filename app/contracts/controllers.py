@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from litestar.plugins.flash import flash
 from sqlalchemy import or_, select
 
-from app.accounts.guards import requires_login, requires_role
+from app.accounts.guards import requires_login_admins_mfa, requires_role
 from app.accounts.models import Role, User
 from app.contracts import editor, services
 from app.contracts.models import Contract, ContractStatus, ContractVersion, Signature
@@ -63,7 +63,7 @@ async def _queue_review(state: State, contract: Contract) -> None:
 # ---------------------------------------------------------------------------------- list + new --
 
 
-@get("/contracts", name="contracts:list", guards=[requires_login])
+@get("/contracts", name="contracts:list", guards=[requires_login_admins_mfa])
 async def contract_list(request: Request, db: DB) -> Response:
     user = _user(request)
     query = select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc()).limit(200)
@@ -172,7 +172,7 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
     return context | extra
 
 
-@get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login])
+@get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login_admins_mfa])
 async def contract_detail(request: Request, contract_id: int, db: DB) -> Response:
     contract = await services.contract_for(db, contract_id, _user(request))
     user = _user(request)
@@ -232,7 +232,7 @@ async def _editor_context(
     }
 
 
-@get("/contracts/{contract_id:int}/edit", name="contracts:edit", guards=[requires_login])
+@get("/contracts/{contract_id:int}/edit", name="contracts:edit", guards=[requires_login_admins_mfa])
 async def edit_contract(request: Request, contract_id: int, db: DB, state: State) -> Response:
     contract = await _editable(db, contract_id, _user(request))
     if not contract.review or contract.review.get("rev") != contract.draft_rev:
@@ -261,7 +261,7 @@ async def _parse_and_save(request: Request, db, contract_id: int, data: dict[str
     return contract, parsed, True
 
 
-@post("/contracts/{contract_id:int}/edit", name="contracts:save", guards=[requires_login])
+@post("/contracts/{contract_id:int}/edit", name="contracts:save", guards=[requires_login_admins_mfa])
 async def save_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
     """The editor's Save button and its milestone row buttons (add, remove, move)."""
     op = text(data, "op")
@@ -284,7 +284,7 @@ async def save_contract(request: Request, contract_id: int, data: FormData, db: 
     return see_other(request, _url(request, "contracts:edit", contract) + ("#milestones" if op else ""))
 
 
-@post("/contracts/{contract_id:int}/autosave", name="contracts:autosave", guards=[requires_login])
+@post("/contracts/{contract_id:int}/autosave", name="contracts:autosave", guards=[requires_login_admins_mfa])
 async def autosave_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
     """htmx autosave while typing: answers with the save status, the new revision and the total."""
     try:
@@ -306,7 +306,7 @@ async def autosave_contract(request: Request, contract_id: int, data: FormData, 
     return render(request, "contracts/_save_status.html", context)
 
 
-@post("/contracts/{contract_id:int}/send", name="contracts:send", guards=[requires_login])
+@post("/contracts/{contract_id:int}/send", name="contracts:send", guards=[requires_login_admins_mfa])
 async def send_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
     """Save what is on screen, then freeze it as the next version for the other party to sign."""
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
@@ -332,7 +332,7 @@ async def send_contract(request: Request, contract_id: int, data: FormData, db: 
     return see_other(request, target)
 
 
-@post("/contracts/{contract_id:int}/cancel", name="contracts:cancel", guards=[requires_login])
+@post("/contracts/{contract_id:int}/cancel", name="contracts:cancel", guards=[requires_login_admins_mfa])
 async def cancel_contract(request: Request, contract_id: int, db: DB) -> Response:
     contract = await services.cancel(db, contract_id, _user(request))
     await db.commit()
@@ -343,7 +343,7 @@ async def cancel_contract(request: Request, contract_id: int, db: DB) -> Respons
 # -------------------------------------------------------------------------- changes + signing --
 
 
-@post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login])
+@post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login_admins_mfa])
 async def request_change(request: Request, contract_id: int, data: FormData, db: DB) -> Response:
     message = text(data, "message")
     try:
@@ -359,7 +359,7 @@ async def request_change(request: Request, contract_id: int, data: FormData, db:
     return see_other(request, request.app.route_reverse("contracts:detail", contract_id=contract_id))
 
 
-@post("/contracts/{contract_id:int}/sign", name="contracts:sign", guards=[requires_login])
+@post("/contracts/{contract_id:int}/sign", name="contracts:sign", guards=[requires_login_admins_mfa])
 async def sign_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
     user = _user(request)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")

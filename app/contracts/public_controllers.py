@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from app.accounts.guards import requires_login
+from app.accounts.guards import requires_login_admins_mfa
 from app.audit.chain import bundle
 from app.contracts.documents import contract_by_public_id, get_or_render, match_upload, public_summary
 from app.contracts.services import contract_for
@@ -23,7 +23,7 @@ from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
-LOGIN = [requires_login]
+LOGIN = [requires_login_admins_mfa]
 # Hashing an upload is cheap, but the form is public: enough for people, little for a script.
 CHECKS_PER_IP = Limit("verify-upload-ip", attempts=30, window_seconds=3600)
 PRIVATE_DOWNLOAD = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}

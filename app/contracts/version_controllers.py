@@ -11,7 +11,7 @@ from litestar.exceptions import NoRouteMatchFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import requires_login
+from app.accounts.guards import requires_login_admins_mfa
 from app.accounts.models import User
 from app.contracts.diff import diff_terms, summary
 from app.contracts.models import Contract, ContractVersion, Signature
@@ -20,7 +20,7 @@ from app.db import DB
 from app.errors import NotFound
 from app.web.templating import render
 
-LOGIN = [requires_login]
+LOGIN = [requires_login_admins_mfa]
 
 
 @dataclass

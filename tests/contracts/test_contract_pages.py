@@ -285,3 +285,21 @@ async def test_the_dashboard_says_what_each_contract_needs(client, contractor, d
     await db.commit()
     assert "Signed by you; waiting for the other side" in (await client.get("/dashboard")).text
     assert "Waiting for your signature" in (await contractor.get("/dashboard")).text
+
+
+async def test_admins_read_contracts_only_after_two_step_sign_in(app, client, contractor, admin, db):
+    from app.accounts.models import Role
+    from tests.conftest import web_client
+    from tests.support.factories import PASSWORD, make_user
+
+    contract, version = await sent_contract(db, client.user, contractor.user)
+    page = await admin.get(f"/contracts/{contract.id}")
+    assert page.status_code == 200 and version.terms_hash in page.text
+    assert "Sign version" not in page.text  # admins oversee; they never sign
+    assert "Booking website" in (await admin.get("/contracts")).text
+    await make_user(db, role=Role.admin, email="half-signed-in@pactline.test")
+    await db.commit()
+    async with web_client(app) as half:
+        await half.post_form("/login", {"email": "half-signed-in@pactline.test", "password": PASSWORD})
+        response = await half.get(f"/contracts/{contract.id}")
+        assert response.status_code in (302, 303) and version.terms_hash not in response.text
