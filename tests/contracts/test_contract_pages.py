@@ -303,3 +303,37 @@ async def test_admins_read_contracts_only_after_two_step_sign_in(app, client, co
         await half.post_form("/login", {"email": "half-signed-in@pactline.test", "password": PASSWORD})
         response = await half.get(f"/contracts/{contract.id}")
         assert response.status_code in (302, 303) and version.terms_hash not in response.text
+
+
+async def test_a_retainer_has_a_schedule_instead_of_milestones(client, contractor, db):
+    await accepted_proposal(db, client.user, contractor.user)
+    await client.post_form("/contracts", {"contractor_id": str(contractor.user.id), "title": "Monthly bookkeeping"})
+    contract = await db.scalar(select(Contract).where(Contract.proposal_id.is_(None)))
+    switched = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=editor_form(contract, kind="retainer"))
+    assert (
+        switched.status_code == 200
+        and "Amount per period (EUR)" in switched.text
+        and "Add a milestone" not in switched.text
+    )
+    contract = await fresh(db, Contract, contract.id)
+    form = editor_form(contract, kind="retainer", scope="Bookkeeping and VAT returns for a small bakery.",
+                       retainer_amount="450", retainer_period="month", retainer_start="2030-01-01",
+                       template_key="monthly-retainer", tv_hours_per_month="10")  # fmt: skip
+    sent = await client.post_form(f"/contracts/{contract.id}/send", form)
+    assert sent.status_code == 303, sent.text[-2000:]
+    version = await db.scalar(select(ContractVersion).where(ContractVersion.contract_id == contract.id))
+    assert version.terms["retainer"] == {"amount_minor": 45000, "period": "month", "start_date": "2030-01-01"}
+    assert version.terms["milestones"] == []
+    assert any("€450.00 a month" in c and "up to 10 hours" in c for c in version.terms["clauses"])
+    page = await contractor.get(f"/contracts/{contract.id}")
+    assert "€450.00" in page.text and "Sign version 1" in page.text
+
+
+async def test_a_template_value_left_empty_is_asked_for(client, contractor, db):
+    await accepted_proposal(db, client.user, contractor.user)
+    await client.post_form("/contracts", {"contractor_id": str(contractor.user.id), "title": "Monthly bookkeeping"})
+    contract = await db.scalar(select(Contract).where(Contract.proposal_id.is_(None)))
+    form = editor_form(contract, kind="retainer", retainer_amount="450", template_key="monthly-retainer")
+    response = await client.post_form(f"/contracts/{contract.id}/edit", form)
+    assert response.status_code == 422 and "Fill this in; the contract text uses it." in response.text
+    assert "Hours included per month" in response.text
