@@ -219,18 +219,23 @@ async def sign_amendment(
     return see_other(request, amendments.amendment_url(contract_id, amendment_id))
 
 
+async def _close(request: Request, db, contract_id: int, amendment_id: int, verb, message: str) -> Response:
+    user = _user(request)
+    await _party_amendment(db, contract_id, amendment_id, user)
+    await verb(db, amendment_id, user)
+    await db.commit()
+    flash(request, message, category="success")
+    return see_other(request, amendments.amendment_url(contract_id, amendment_id))
+
+
 @post(
     "/contracts/{contract_id:int}/amendments/{amendment_id:int}/withdraw",
     name="contracts:amendment-withdraw",
     guards=LOGIN,
 )
 async def withdraw_amendment(request: Request, contract_id: int, amendment_id: int, db: DB) -> Response:
-    user = _user(request)
-    await _party_amendment(db, contract_id, amendment_id, user)
-    await amendments.withdraw(db, amendment_id, user)
-    await db.commit()
-    flash(request, "You withdrew the change. The contract stays as it was.", category="success")
-    return see_other(request, amendments.amendment_url(contract_id, amendment_id))
+    message = "You withdrew the change. The contract stays as it was."
+    return await _close(request, db, contract_id, amendment_id, amendments.withdraw, message)
 
 
 @post(
@@ -239,12 +244,8 @@ async def withdraw_amendment(request: Request, contract_id: int, amendment_id: i
     guards=LOGIN,
 )
 async def decline_amendment(request: Request, contract_id: int, amendment_id: int, db: DB) -> Response:
-    user = _user(request)
-    await _party_amendment(db, contract_id, amendment_id, user)
-    await amendments.decline(db, amendment_id, user)
-    await db.commit()
-    flash(request, "You declined the change. The contract stays as it was.", category="success")
-    return see_other(request, amendments.amendment_url(contract_id, amendment_id))
+    message = "You declined the change. The contract stays as it was."
+    return await _close(request, db, contract_id, amendment_id, amendments.decline, message)
 
 
 HANDLERS = [

@@ -24,7 +24,14 @@ from app.contracts.models import (
     MilestoneStatus,
     Signature,
 )
-from app.contracts.services import SignContext, check_signature_input, contract_for, notify_parties
+from app.contracts.services import (
+    SignContext,
+    check_signature_input,
+    contract_for,
+    notify_parties,
+    record_signature,
+    signed_by_both,
+)
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
@@ -420,12 +427,7 @@ async def sign_amendment(
 ) -> Amendment:
     """Sign the amendment's version; the second signature applies it. The contract row is locked
     first, so two parties signing at the same moment apply it exactly once."""
-    if user.role == Role.admin:
-        raise NotFound(amendment_id)
-    contract_id = await db.scalar(select(Amendment.contract_id).where(Amendment.id == amendment_id))
-    if contract_id is None:
-        raise NotFound(amendment_id)
-    contract = await contract_for(db, contract_id, user, lock=True)
+    contract = await _locked_contract_of(db, amendment_id, user)
     await db.refresh(contract)
     ensure_verified(user)
     amendment = await _locked_amendment(db, amendment_id)
@@ -438,21 +440,17 @@ async def sign_amendment(
     if version.terms_hash != version_hash:
         raise DomainError(STALE)
     check_signature_input(user, typed_name, consent)
-    already = await db.scalar(select(Signature).where(Signature.version_id == version.id, Signature.user_id == user.id))
-    if already is None:
-        db.add(Signature(contract_id=contract.id, version_id=version.id, user_id=user.id, terms_hash=version.terms_hash,
-                         typed_name=typed_name.strip(), ip=context.ip, user_agent=(context.user_agent or "")[:400] or None))  # fmt: skip
-        await db.flush()
+    new = await record_signature(db, contract, version, user, typed_name, context)
+    if new:
         await _audit(db, contract, "amendment_signed", user.id,
                      amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash)  # fmt: skip
-    signers = set((await db.scalars(select(Signature.user_id).where(Signature.version_id == version.id))).all())
-    if {contract.client_id, contract.contractor_id} <= signers:
+    if await signed_by_both(db, contract, version):
         await _apply(db, contract, amendment, version)
         message = f"The change to “{contract.title}” is signed by both of you and now part of the contract."
         if contract.status == ContractStatus.terminated:
             message = f"“{contract.title}” has ended: both of you signed."
         await _tell_other_party(db, contract, user, message)
-    elif already is None:
+    elif new:
         await _tell_other_party(db, contract, user, f"{user.name} signed the change to “{contract.title}”.")
     return amendment
 
@@ -533,12 +531,7 @@ async def decline(db: AsyncSession, amendment_id: int, user: User) -> Amendment:
 
 
 async def _close(db: AsyncSession, amendment_id: int, user: User, status: AmendmentStatus) -> Amendment:
-    if user.role == Role.admin:
-        raise NotFound(amendment_id)
-    contract_id = await db.scalar(select(Amendment.contract_id).where(Amendment.id == amendment_id))
-    if contract_id is None:
-        raise NotFound(amendment_id)
-    contract = await contract_for(db, contract_id, user, lock=True)
+    contract = await _locked_contract_of(db, amendment_id, user)
     amendment = await _locked_amendment(db, amendment_id)
     if amendment.status != AmendmentStatus.proposed:
         raise DomainError(_closed(amendment))
@@ -553,6 +546,16 @@ async def _close(db: AsyncSession, amendment_id: int, user: User, status: Amendm
     verb = "withdrew" if status == AmendmentStatus.withdrawn else "declined"
     await _tell_other_party(db, contract, user, f"{user.name} {verb} the change to “{contract.title}”.")
     return amendment
+
+
+async def _locked_contract_of(db: AsyncSession, amendment_id: int, user: User) -> Contract:
+    """The amendment's contract, locked, for a party (admins oversee; they never act on one)."""
+    if user.role == Role.admin:
+        raise NotFound(amendment_id)
+    contract_id = await db.scalar(select(Amendment.contract_id).where(Amendment.id == amendment_id))
+    if contract_id is None:
+        raise NotFound(amendment_id)
+    return await contract_for(db, contract_id, user, lock=True)
 
 
 async def _locked_amendment(db: AsyncSession, amendment_id: int) -> Amendment:

@@ -369,21 +369,36 @@ async def sign(
     if version.terms_hash != version_hash:
         raise DomainError("The terms changed since you opened this page. Read the new version before signing.")
     check_signature_input(user, typed_name, consent)
-    already = await db.scalar(select(Signature).where(Signature.version_id == version.id, Signature.user_id == user.id))
-    if already is None:
-        db.add(Signature(contract_id=contract.id, version_id=version.id, user_id=user.id, terms_hash=version.terms_hash,
-                         typed_name=typed_name.strip(), ip=context.ip, user_agent=(context.user_agent or "")[:400] or None))  # fmt: skip
-        await db.flush()
+    new = await record_signature(db, contract, version, user, typed_name, context)
+    if new:
         await _audit(db, contract, "contract_signed", user.id, version=version.number, terms_hash=version.terms_hash)
-    signers = set((await db.scalars(select(Signature.user_id).where(Signature.version_id == version.id))).all())
-    if {contract.client_id, contract.contractor_id} <= signers:
+    if await signed_by_both(db, contract, version):
         contract.status, contract.activated_at = ContractStatus.active, utcnow()
         _create_milestones(db, contract, version.terms)
         await _audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
         notify_parties(db, contract, f"“{contract.title}” is signed by both of you and now active.")
-    elif already is None:
+    elif new:
         notify_parties(db, contract, f"{user.name} signed “{contract.title}”.", except_user=user.id)
     return contract
+
+
+async def record_signature(
+    db: AsyncSession, contract: Contract, version: ContractVersion, user: User, typed_name: str, context: SignContext
+) -> bool:
+    """Bind the signer to this version's hash with their typed name, IP and browser. Returns
+    False when they had signed it already (a double click signs once)."""
+    already = await db.scalar(select(Signature).where(Signature.version_id == version.id, Signature.user_id == user.id))
+    if already is not None:
+        return False
+    db.add(Signature(contract_id=contract.id, version_id=version.id, user_id=user.id, terms_hash=version.terms_hash,
+                     typed_name=typed_name.strip(), ip=context.ip, user_agent=(context.user_agent or "")[:400] or None))  # fmt: skip
+    await db.flush()
+    return True
+
+
+async def signed_by_both(db: AsyncSession, contract: Contract, version: ContractVersion) -> bool:
+    signers = set((await db.scalars(select(Signature.user_id).where(Signature.version_id == version.id))).all())
+    return {contract.client_id, contract.contractor_id} <= signers
 
 
 def _create_milestones(db: AsyncSession, contract: Contract, terms: dict[str, Any]) -> None:
