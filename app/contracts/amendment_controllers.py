@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_login_admins_mfa
@@ -103,7 +104,7 @@ def read_changes(
 
 
 @get("/contracts/{contract_id:int}/amendments/new", name="contracts:amend", guards=LOGIN)
-async def new_amendment(request: Request, contract_id: int, db: DB) -> Response:
+async def new_amendment(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     user = _user(request)
     contract = await _proposable(db, contract_id, user)
     existing = await amendments.open_amendment(db, contract)
@@ -114,7 +115,7 @@ async def new_amendment(request: Request, contract_id: int, db: DB) -> Response:
 
 
 @post("/contracts/{contract_id:int}/amendments/new", name="contracts:amend-submit", guards=LOGIN)
-async def create_amendment(request: Request, contract_id: int, data: FormData, db: DB) -> Response:
+async def create_amendment(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     user = _user(request)
     contract = await _proposable(db, contract_id, user)
     rows = await amendments.amendable_milestones(db, contract)
@@ -163,7 +164,9 @@ async def _amendment_page(
 
 
 @get("/contracts/{contract_id:int}/amendments/{amendment_id:int}", name="contracts:amendment", guards=LOGIN)
-async def amendment_detail(request: Request, contract_id: int, amendment_id: int, db: DB) -> Response:
+async def amendment_detail(
+    request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB
+) -> Response:
     return await _amendment_page(request, db, contract_id, amendment_id)
 
 
@@ -176,7 +179,7 @@ async def _party_amendment(db, contract_id: int, amendment_id: int, user: User):
 
 @post("/contracts/{contract_id:int}/amendments/{amendment_id:int}/sign", name="contracts:amendment-sign", guards=LOGIN)
 async def sign_amendment(
-    request: Request, contract_id: int, amendment_id: int, data: FormData, db: DB, state: State
+    request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], data: FormData, db: DB, state: State
 ) -> Response:
     user = _user(request)
     await _party_amendment(db, contract_id, amendment_id, user)
@@ -219,7 +222,9 @@ async def sign_amendment(
     return see_other(request, amendments.amendment_url(contract_id, amendment_id))
 
 
-async def _close(request: Request, db, contract_id: int, amendment_id: int, verb, message: str) -> Response:
+async def _close(
+    request: Request, db, contract_id: FromPath[int], amendment_id: FromPath[int], verb, message: str
+) -> Response:
     user = _user(request)
     await _party_amendment(db, contract_id, amendment_id, user)
     await verb(db, amendment_id, user)
@@ -233,7 +238,9 @@ async def _close(request: Request, db, contract_id: int, amendment_id: int, verb
     name="contracts:amendment-withdraw",
     guards=LOGIN,
 )
-async def withdraw_amendment(request: Request, contract_id: int, amendment_id: int, db: DB) -> Response:
+async def withdraw_amendment(
+    request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB
+) -> Response:
     message = "You withdrew the change. The contract stays as it was."
     return await _close(request, db, contract_id, amendment_id, amendments.withdraw, message)
 
@@ -243,7 +250,9 @@ async def withdraw_amendment(request: Request, contract_id: int, amendment_id: i
     name="contracts:amendment-decline",
     guards=LOGIN,
 )
-async def decline_amendment(request: Request, contract_id: int, amendment_id: int, db: DB) -> Response:
+async def decline_amendment(
+    request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB
+) -> Response:
     message = "You declined the change. The contract stays as it was."
     return await _close(request, db, contract_id, amendment_id, amendments.decline, message)
 

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
 from sqlalchemy import or_, select
 
@@ -173,7 +173,7 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
 
 
 @get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login_admins_mfa])
-async def contract_detail(request: Request, contract_id: int, db: DB) -> Response:
+async def contract_detail(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     contract = await services.contract_for(db, contract_id, _user(request))
     user = _user(request)
     if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
@@ -233,14 +233,14 @@ async def _editor_context(
 
 
 @get("/contracts/{contract_id:int}/edit", name="contracts:edit", guards=[requires_login_admins_mfa])
-async def edit_contract(request: Request, contract_id: int, db: DB, state: State) -> Response:
+async def edit_contract(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
     contract = await _editable(db, contract_id, _user(request))
     if not contract.review or contract.review.get("rev") != contract.draft_rev:
         await _queue_review(state, contract)
     return render(request, "contracts/edit.html", await _editor_context(request, db, contract))
 
 
-async def _parse_and_save(request: Request, db, contract_id: int, data: dict[str, Any], *, op: str = ""):
+async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data: dict[str, Any], *, op: str = ""):
     """Parse the posted editor, render the template clauses and save when it is valid.
     Returns (contract, parsed, saved)."""
     from app.contracts.template_store import get_template
@@ -262,7 +262,7 @@ async def _parse_and_save(request: Request, db, contract_id: int, data: dict[str
 
 
 @post("/contracts/{contract_id:int}/edit", name="contracts:save", guards=[requires_login_admins_mfa])
-async def save_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+async def save_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
     """The editor's Save button and its milestone row buttons (add, remove, move)."""
     op = text(data, "op")
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data, op=op)
@@ -285,7 +285,9 @@ async def save_contract(request: Request, contract_id: int, data: FormData, db: 
 
 
 @post("/contracts/{contract_id:int}/autosave", name="contracts:autosave", guards=[requires_login_admins_mfa])
-async def autosave_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+async def autosave_contract(
+    request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State
+) -> Response:
     """htmx autosave while typing: answers with the save status, the new revision and the total."""
     try:
         contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
@@ -307,7 +309,7 @@ async def autosave_contract(request: Request, contract_id: int, data: FormData, 
 
 
 @post("/contracts/{contract_id:int}/send", name="contracts:send", guards=[requires_login_admins_mfa])
-async def send_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+async def send_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
     """Save what is on screen, then freeze it as the next version for the other party to sign."""
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
     if not saved:
@@ -333,7 +335,7 @@ async def send_contract(request: Request, contract_id: int, data: FormData, db: 
 
 
 @post("/contracts/{contract_id:int}/cancel", name="contracts:cancel", guards=[requires_login_admins_mfa])
-async def cancel_contract(request: Request, contract_id: int, db: DB) -> Response:
+async def cancel_contract(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     contract = await services.cancel(db, contract_id, _user(request))
     await db.commit()
     flash(request, "The contract was cancelled. Nothing was signed and no money moved.", category="info")
@@ -344,7 +346,7 @@ async def cancel_contract(request: Request, contract_id: int, db: DB) -> Respons
 
 
 @post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login_admins_mfa])
-async def request_change(request: Request, contract_id: int, data: FormData, db: DB) -> Response:
+async def request_change(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     message = text(data, "message")
     try:
         await services.request_change(db, contract_id, _user(request), message)
@@ -360,7 +362,7 @@ async def request_change(request: Request, contract_id: int, data: FormData, db:
 
 
 @post("/contracts/{contract_id:int}/sign", name="contracts:sign", guards=[requires_login_admins_mfa])
-async def sign_contract(request: Request, contract_id: int, data: FormData, db: DB, state: State) -> Response:
+async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
     user = _user(request)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
     errors: dict[str, list[str]] = {}

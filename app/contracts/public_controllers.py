@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 
 from app.accounts.guards import requires_login_admins_mfa
 from app.audit.chain import bundle
@@ -39,7 +39,7 @@ def attachment(filename: str) -> dict[str, str]:
 
 
 @get("/contracts/{contract_id:int}/pdf", name="contracts:pdf", guards=LOGIN)
-async def contract_pdf(request: Request, contract_id: int, db: DB, state: State) -> Response:
+async def contract_pdf(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
     """Always the PDF itself: the stored rendering, or one rendered (and stored) now."""
     contract = await contract_for(db, contract_id, request.scope["user"])
     document, version, data = await get_or_render(db, state.settings, contract)
@@ -50,7 +50,7 @@ async def contract_pdf(request: Request, contract_id: int, db: DB, state: State)
 
 
 @get("/contracts/{contract_id:int}/proof", name="contracts:proof", guards=LOGIN)
-async def contract_proof(request: Request, contract_id: int, db: DB) -> Response:
+async def contract_proof(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     """The contract's audit events with their hashes and the chain head: checkable offline
     with docs/audit/verify_bundle.py."""
     contract = await contract_for(db, contract_id, request.scope["user"])
@@ -78,7 +78,7 @@ async def _verify_page(
 
 
 @get("/verify/{public_id:str}", name="contracts:verify")
-async def verify_page(request: Request, public_id: str, db: DB) -> Response:
+async def verify_page(request: Request, public_id: FromPath[str], db: DB) -> Response:
     return await _verify_page(request, db, public_id)
 
 
@@ -87,7 +87,7 @@ async def verify_page(request: Request, public_id: str, db: DB) -> Response:
     name="contracts:verify-check",
     request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
 )
-async def verify_upload(request: Request, public_id: str, data: Multipart, db: DB, state: State) -> Response:
+async def verify_upload(request: Request, public_id: FromPath[str], data: Multipart, db: DB, state: State) -> Response:
     """Is this file the genuine rendering? Compares its SHA-256 with the stored ones."""
     contract = await contract_by_public_id(db, public_id)  # 404 before counting or reading anything
     verdict = await RateLimiter(state.redis).hit(CHECKS_PER_IP, request_ip(request))

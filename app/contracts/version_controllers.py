@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NoRouteMatchFoundException
+from litestar.params import FromPath
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +51,7 @@ async def _rows(db: AsyncSession, contract: Contract, versions: list[ContractVer
         await db.scalars(select(Signature).where(Signature.contract_id == contract.id).order_by(Signature.created_at))
     ).all()
     ids = {contract.client_id, contract.contractor_id} | {v.created_by for v in versions}
-    names = dict((await db.execute(select(User.id, User.name).where(User.id.in_(ids)))).tuples().all())
+    names = dict((await db.execute(select(User.id, User.name).where(User.id.in_(ids)))).all())
 
     def side(user_id: int) -> str:
         return "client" if user_id == contract.client_id else "contractor"
@@ -87,7 +88,7 @@ def _number(raw: str | None) -> int | None:
 
 
 @get("/contracts/{contract_id:int}/versions", name="contracts:versions", guards=LOGIN)
-async def versions_page(request: Request, db: DB, contract_id: int) -> Response:
+async def versions_page(request: Request, db: DB, contract_id: FromPath[int]) -> Response:
     contract = await contract_for(db, contract_id, request.scope["user"])
     versions = await versions_of(db, contract)
     return render(
@@ -99,7 +100,7 @@ async def versions_page(request: Request, db: DB, contract_id: int) -> Response:
 
 
 @get("/contracts/{contract_id:int}/versions/{number:int}", name="contracts:version", guards=LOGIN)
-async def version_page(request: Request, db: DB, contract_id: int, number: int) -> Response:
+async def version_page(request: Request, db: DB, contract_id: FromPath[int], number: FromPath[int]) -> Response:
     contract = await contract_for(db, contract_id, request.scope["user"])
     versions = await versions_of(db, contract)
     rows = [r for r in await _rows(db, contract, versions) if r.version.number == number]
@@ -114,7 +115,7 @@ async def version_page(request: Request, db: DB, contract_id: int, number: int) 
 
 
 @get("/contracts/{contract_id:int}/compare", name="contracts:compare", guards=LOGIN)
-async def compare_page(request: Request, db: DB, contract_id: int) -> Response:
+async def compare_page(request: Request, db: DB, contract_id: FromPath[int]) -> Response:
     """?from=N&to=M (defaults: the latest version against the one before it)."""
     contract = await contract_for(db, contract_id, request.scope["user"])
     versions = await versions_of(db, contract)
