@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import ensure_verified
@@ -135,12 +135,12 @@ async def known_contractors(db: AsyncSession, client: User) -> list[User]:
     company_id = await _company_id(db, client)
     proposed = select(Proposal.contractor_id).join(Job, Job.id == Proposal.job_id).where(Job.client_id == client.id)
     contracted = select(Contract.contractor_id).where(Contract.client_id == client.id)
-    ids = proposed.union(contracted)
+    sources = [proposed, contracted]
     if company_id is not None:
-        ids = ids.union(select(CompanyContractor.user_id).where(CompanyContractor.company_id == company_id))
+        sources.append(select(CompanyContractor.user_id).where(CompanyContractor.company_id == company_id))
     query = (
         select(User)
-        .where(User.id.in_(ids.scalar_subquery()), User.role == Role.contractor, User.status == "active")
+        .where(User.id.in_(union(*sources).scalar_subquery()), User.role == Role.contractor, User.status == "active")
         .order_by(User.name)
     )
     return list((await db.scalars(query)).all())

@@ -337,3 +337,20 @@ async def test_a_template_value_left_empty_is_asked_for(client, contractor, db):
     response = await client.post_form(f"/contracts/{contract.id}/edit", form)
     assert response.status_code == 422 and "Fill this in; the contract text uses it." in response.text
     assert "Hours included per month" in response.text
+
+
+async def test_a_contractor_who_joined_through_an_invitation_can_be_contracted(client, contractor, db, smtp_server):
+    from tests.companies.test_create_company import ACME
+    from tests.companies.test_invitations import invite
+
+    await client.post_form("/company", ACME)
+    link = await invite(client, smtp_server, contractor.user.email)
+    assert (await contractor.post_form(f"{link}/accept")).status_code == 303
+    company = await client.get("/company")
+    assert f"/contracts/new?contractor={contractor.user.id}" in company.text
+    page = await client.get(f"/contracts/new?contractor={contractor.user.id}")
+    assert f'<option value="{contractor.user.id}" selected' in page.text
+    made = await client.post_form("/contracts", {"contractor_id": str(contractor.user.id), "title": "Spring catalogue"})
+    assert made.status_code == 303
+    contract = await db.scalar(select(Contract))
+    assert contract.origin == "invitation" and contract.company_id is not None
