@@ -354,3 +354,42 @@ async def test_a_contractor_who_joined_through_an_invitation_can_be_contracted(c
     assert made.status_code == 303
     contract = await db.scalar(select(Contract))
     assert contract.origin == "invitation" and contract.company_id is not None
+
+
+async def test_either_party_can_walk_away_before_both_sign_and_not_after(client, contractor, db):
+    contract, version = await sent_contract(db, client.user, contractor.user)
+    cancelled = await contractor.post_form(f"/contracts/{contract.id}/cancel")
+    assert cancelled.status_code == 303
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.status == ContractStatus.cancelled
+    page = await client.get(f"/contracts/{contract.id}")
+    assert "Cancelled" in page.text and "Sign version 1" not in page.text
+    late = await client.post_form(
+        f"/contracts/{contract.id}/sign",
+        {"version_hash": version.terms_hash, "typed_name": client.user.name, "consent": "on"},
+    )
+    assert late.status_code == 409 and "no version waiting for signatures" in late.text
+
+    from tests.contracts.helpers import active_contract
+
+    other, _ = await active_contract(db, client.user, contractor.user)
+    refused = await client.post_form(f"/contracts/{other.id}/cancel")
+    assert refused.status_code == 409 and "amendment" in refused.text
+    assert (await fresh(db, Contract, other.id)).status == ContractStatus.active
+
+
+async def test_a_rider_adds_its_clause_with_the_value_it_needs(client, contractor, db):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    form = editor_form(contract, template_key="fixed-price-project", riders="confidentiality-rider")
+    asked = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form)
+    assert asked.status_code == 422 and "Years confidentiality lasts" in asked.text
+    saved = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form | {"tv_confidential_years": "3"})
+    assert saved.status_code == 200
+    contract = await fresh(db, Contract, contract.id)
+    assert contract.draft_terms["riders"] == [{"key": "confidentiality-rider", "values": {"confidential_years": "3"}}]
+    assert any("lasts 3 years" in c for c in contract.draft_terms["clauses"])
+    assert any("The total price is €3,000.00" in c for c in contract.draft_terms["clauses"])
