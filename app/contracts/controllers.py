@@ -173,12 +173,19 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
 
 
 @get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login_admins_mfa])
-async def contract_detail(request: Request, contract_id: FromPath[int], db: DB) -> Response:
+async def contract_detail(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
     contract = await services.contract_for(db, contract_id, _user(request))
     user = _user(request)
     if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
         return see_other(request, _url(request, "contracts:edit", contract))
     context = await _detail_context(request, db, contract)
+    document = context["document"]
+    if document and document["state"] == "preparing" and not is_htmx(request):
+        # Normally queued at signing; asking again is harmless (the task does nothing when the
+        # PDF is stored) and covers a rendering whose job was lost or gave up.
+        from app.contracts.documents import queue_final_rendering
+
+        await queue_final_rendering(state.queue, contract.id, contract.current_version_id)
     return render(request, "contracts/detail.html", context, block="live")
 
 

@@ -393,3 +393,23 @@ async def test_a_rider_adds_its_clause_with_the_value_it_needs(client, contracto
     assert contract.draft_terms["riders"] == [{"key": "confidentiality-rider", "values": {"confidential_years": "3"}}]
     assert any("lasts 3 years" in c for c in contract.draft_terms["clauses"])
     assert any("The total price is €3,000.00" in c for c in contract.draft_terms["clauses"])
+
+
+async def test_opening_an_active_contract_whose_pdf_is_missing_renders_it(client, contractor, db):
+    from app.contracts.models import ContractDocument
+    from tests.contracts.helpers import active_contract
+
+    contract, version = await active_contract(db, client.user, contractor.user)  # signed without the pages
+    page = await client.get(f"/contracts/{contract.id}")
+    assert "Preparing the signed PDF" in page.text
+
+    async def stored():
+        return await db.scalar(
+            select(ContractDocument)
+            .where(ContractDocument.version_id == version.id, ContractDocument.final.is_(True))
+            .execution_options(populate_existing=True)
+        )
+
+    document = await wait_for(stored, tries=400)
+    assert document.terms_hash == version.terms_hash
+    assert "Download the signed PDF" in (await contractor.get(f"/contracts/{contract.id}")).text

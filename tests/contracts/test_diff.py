@@ -194,7 +194,7 @@ def test_terms_view_shows_the_terms_with_amounts_dates_and_total():
     assert "€1,000.00" in html and "€2,000.00" in html and "€3,000.00" in html  # the milestones and their total
     assert "1 Feb 2030" in html and "7 days" in html and "Mock-ups approved" in html
     assert "&lt;b&gt;Second&lt;/b&gt; paragraph." in html and "<b>" not in html
-    assert html.count('<p class="terms__text">') == 2
+    assert html.count('<p class="terms__text">') == 2 + 2  # two scope paragraphs, two clauses
     assert "The client owns the code once paid." in html
     retainer = env.from_string('{% from "contracts/_terms.html" import terms_view %}{{ terms_view(t) }}').render(
         t=changed(
