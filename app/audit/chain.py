@@ -109,6 +109,40 @@ def check(rows: Iterable[AuditEvent], *, start_prev: str = GENESIS, start_seq: i
     return Verdict(True, checked, prev)
 
 
+async def check_subject(db: AsyncSession, subject_type: str, subject_id: str) -> Verdict:
+    """Check one subject's events without walking the whole chain: each event's hash covers its
+    content and its prev_hash, and its prev_hash is the hash of the row before it in the chain
+    (usually another subject's event). `head` is the subject's last hash."""
+    events = (
+        await db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+            .order_by(AuditEvent.seq)
+        )
+    ).all()
+    before = dict(
+        (
+            await db.execute(
+                select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_([e.seq - 1 for e in events]))
+            )
+        ).all()
+    )
+    head = GENESIS
+    for n, event in enumerate(events):
+        expected_prev = GENESIS if event.seq == 1 else before.get(event.seq - 1)
+        if expected_prev is None:
+            return Verdict(False, n, head, event.seq, "the event before it is missing from the chain")
+        if event.prev_hash != expected_prev:
+            return Verdict(False, n, head, event.seq, "it does not link to the event before it")
+        body = event_body(
+            event.seq, event.occurred_at, event.kind, event.actor_id, event.subject_type, event.subject_id, event.data
+        )
+        if chain_hash(event.prev_hash, body) != event.hash:
+            return Verdict(False, n, head, event.seq, "its content was changed after it was written")
+        head = event.hash
+    return Verdict(True, len(events), head)
+
+
 def as_json(event: AuditEvent) -> dict[str, Any]:
     """An event as exported in proof bundles (docs/audit/verify_bundle.py reads this)."""
     body = event_body(

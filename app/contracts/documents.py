@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.audit.chain import chain_hash, event_body
-from app.audit.models import GENESIS, AuditEvent
+from app.audit.chain import check_subject
+from app.audit.models import AuditEvent
 from app.config import Settings
 from app.contracts.models import Contract, ContractDocument, ContractStatus, ContractVersion, Signature
 from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine, render_pdf
@@ -254,46 +254,6 @@ async def document_panel_context(db: AsyncSession, contract: Contract) -> dict[s
 # ---------------------------------------------------------------- public checks
 
 
-@dataclass(frozen=True)
-class EventsVerdict:
-    ok: bool
-    checked: int
-    broken_seq: int | None = None
-    reason: str = ""
-
-
-async def check_contract_events(db: AsyncSession, public_id: str) -> EventsVerdict:
-    """Recompute each of this contract's events (chain.check's rules, per event): its hash
-    covers its content and its prev_hash, and its prev_hash is the hash of the chain's row
-    before it (another contract's or account's event, usually)."""
-    events = (
-        await db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.subject_type == "contract", AuditEvent.subject_id == public_id)
-            .order_by(AuditEvent.seq)
-        )
-    ).all()
-    before = dict(
-        (
-            await db.execute(
-                select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_([e.seq - 1 for e in events]))
-            )
-        ).all()
-    )
-    for n, event in enumerate(events):
-        expected_prev = GENESIS if event.seq == 1 else before.get(event.seq - 1)
-        if expected_prev is None:
-            return EventsVerdict(False, n, event.seq, "the event before it is missing from the chain")
-        if event.prev_hash != expected_prev:
-            return EventsVerdict(False, n, event.seq, "it does not link to the event before it")
-        body = event_body(
-            event.seq, event.occurred_at, event.kind, event.actor_id, event.subject_type, event.subject_id, event.data
-        )
-        if chain_hash(event.prev_hash, body) != event.hash:
-            return EventsVerdict(False, n, event.seq, "its content was changed after it was written")
-    return EventsVerdict(True, len(events))
-
-
 async def contract_by_public_id(db: AsyncSession, public_id: str) -> Contract:
     contract = await db.scalar(select(Contract).where(Contract.public_id == public_id))
     if contract is None:
@@ -343,7 +303,7 @@ async def public_summary(db: AsyncSession, contract: Contract) -> dict[str, Any]
         "version_number": version.number if version else None,
         "version_hash": version.terms_hash if version else None,
         "signatures": signatures,
-        "events": await check_contract_events(db, contract.public_id),
+        "events": await check_subject(db, "contract", contract.public_id),
     }
 
 
