@@ -35,3 +35,27 @@ def test_any_change_changes_the_hash():
 def test_floats_are_refused():
     with pytest.raises(TypeError, match="minor units"):
         terms_hash({"amount": 10.5})
+
+
+async def test_a_sent_version_and_its_signatures_cannot_be_changed_in_the_database(db):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.accounts.models import Role
+    from tests.contracts.helpers import sent_contract, sign
+    from tests.support.factories import make_user
+
+    client = await make_user(db, role=Role.client)
+    contractor = await make_user(db, role=Role.contractor)
+    contract, version = await sent_contract(db, client, contractor)
+    await sign(db, contract.id, client, version.terms_hash)
+    await db.commit()
+    for statement in (
+        f"UPDATE contract_versions SET terms = '{{}}'::jsonb WHERE id = {version.id}",
+        f"DELETE FROM contract_versions WHERE id = {version.id}",
+        f"UPDATE contract_signatures SET typed_name = 'Someone Else' WHERE version_id = {version.id}",
+    ):
+        with pytest.raises(DBAPIError, match="immutable"):
+            await db.execute(text(statement))
+        await db.rollback()
