@@ -52,10 +52,10 @@ async def test_a_sent_version_and_its_signatures_cannot_be_changed_in_the_databa
     await sign(db, contract.id, client, version.terms_hash)
     await db.commit()
     for statement in (
-        f"UPDATE contract_versions SET terms = '{{}}'::jsonb WHERE id = {version.id}",
-        f"DELETE FROM contract_versions WHERE id = {version.id}",
-        f"UPDATE contract_signatures SET typed_name = 'Someone Else' WHERE version_id = {version.id}",
+        "UPDATE contract_versions SET terms = '{}'::jsonb WHERE id = :id",
+        "DELETE FROM contract_versions WHERE id = :id",
+        "UPDATE contract_signatures SET typed_name = 'Someone Else' WHERE version_id = :id",
     ):
         with pytest.raises(DBAPIError, match="immutable"):
-            await db.execute(text(statement))
+            await db.execute(text(statement), {"id": version.id})
         await db.rollback()
