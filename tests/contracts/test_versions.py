@@ -51,11 +51,12 @@ async def test_a_sent_version_and_its_signatures_cannot_be_changed_in_the_databa
     contract, version = await sent_contract(db, client, contractor)
     await sign(db, contract.id, client, version.terms_hash)
     await db.commit()
+    version_id = version.id
     for statement in (
         "UPDATE contract_versions SET terms = '{}'::jsonb WHERE id = :id",
         "DELETE FROM contract_versions WHERE id = :id",
         "UPDATE contract_signatures SET typed_name = 'Someone Else' WHERE version_id = :id",
     ):
         with pytest.raises(DBAPIError, match="immutable"):
-            await db.execute(text(statement), {"id": version.id})
+            await db.execute(text(statement), {"id": version_id})
         await db.rollback()
