@@ -148,7 +148,12 @@ async def ensure_document(
     existing = await find_document(db, version.id, final)
     if existing is not None:
         return existing, None, False
-    rendered = await render_pdf(await build_source(db, settings, contract, version, final=final))
+    source = await build_source(db, settings, contract, version, final=final)
+    if not (db.new or db.dirty or db.deleted):
+        # Only reads so far: end that transaction, so the connection goes back to the pool for
+        # the half second the rendering takes (sessions keep their objects after a commit).
+        await db.commit()
+    rendered = await render_pdf(source)
     storage = storage_for(settings)
     key = new_key("contracts")
     await storage.put(key, rendered.data)
