@@ -17,6 +17,7 @@ from app.contracts import editor, services
 from app.contracts.models import Contract, ContractStatus, ContractVersion, Signature
 from app.db import DB
 from app.errors import DomainError, FormError
+from app.mail.services import queue_email
 from app.web.forms import FormData, checkbox, text
 from app.web.htmx import see_other, toast_headers
 from app.web.ratelimit import request_ip
@@ -327,11 +328,29 @@ async def send_contract(request: Request, contract_id: FromPath[int], data: Form
         await db.commit()  # keep what they typed
         context = await _editor_context(request, db, contract, errors={"form": problems})
         return render(request, "contracts/edit.html", context, status_code=422, block="editor")
+    previous = contract.current_version_id
     version = await services.send(db, contract.id, _user(request))
     await db.commit()
     await _queue_review(state, contract)
     people = await _names(db, contract)
     other = people[contract.other_party(_user(request).id)]
+    if version.id != previous:
+        await queue_email(
+            state.queue,
+            to=other.email,
+            subject=f"Contract to sign: {contract.title}"
+            if version.number == 1
+            else f"Changes proposed: {contract.title}",
+            template="contract_sent",
+            context={
+                "name": other.name,
+                "sender": _user(request).name,
+                "title": contract.title,
+                "number": version.number,
+                "first": version.number == 1,
+                "url": state.settings.app_base_url + _url(request, "contracts:detail", contract),
+            },
+        )
     flash(
         request, f"Version {version.number} sent to {other.name}. You’ll see here when they sign.", category="success"
     )
@@ -353,7 +372,9 @@ async def cancel_contract(request: Request, contract_id: FromPath[int], db: DB) 
 
 
 @post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login_admins_mfa])
-async def request_change(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
+async def request_change(
+    request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State
+) -> Response:
     message = text(data, "message")
     try:
         await services.request_change(db, contract_id, _user(request), message)
@@ -364,6 +385,21 @@ async def request_change(request: Request, contract_id: FromPath[int], data: For
         )
         return render(request, "contracts/detail.html", context, status_code=422)
     await db.commit()
+    contract = await services.contract_for(db, contract_id, _user(request))
+    other = (await _names(db, contract))[contract.other_party(_user(request).id)]
+    await queue_email(
+        state.queue,
+        to=other.email,
+        subject=f"Change asked for: {contract.title}",
+        template="contract_change_requested",
+        context={
+            "name": other.name,
+            "sender": _user(request).name,
+            "title": contract.title,
+            "message": message,
+            "url": state.settings.app_base_url + _url(request, "contracts:detail", contract),
+        },
+    )
     flash(request, "Your request was sent. You’ll see the new version here when it comes.", category="success")
     return see_other(request, request.app.route_reverse("contracts:detail", contract_id=contract_id))
 
@@ -410,7 +446,6 @@ async def sign_contract(request: Request, contract_id: FromPath[int], data: Form
 async def _after_activation(request: Request, db, state: State, contract: Contract) -> None:
     """The signed PDF is rendered in the worker; both parties get an e-mail."""
     from app.contracts.documents import queue_final_rendering
-    from app.mail.services import queue_email
 
     await queue_final_rendering(state.queue, contract.id, contract.current_version_id)
     url = state.settings.app_base_url + _url(request, "contracts:detail", contract)

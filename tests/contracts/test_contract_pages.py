@@ -197,6 +197,10 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     assert sent.status_code == 303 and sent.headers["location"] == f"/contracts/{contract.id}"
     v1 = await db.scalar(select(ContractVersion).where(ContractVersion.contract_id == contract.id))
     assert v1.number == 1
+    [invite] = await smtp_server.wait_for(1)
+    assert invite["To"] == contractor.user.email and invite["Subject"] == "Contract to sign: Booking website"
+    assert f"/contracts/{contract.id}" in invite.get_body(("plain",)).get_content()
+    smtp_server.messages.clear()
 
     # The contractor reads it, asks for a change; the client sees the request live.
     page = await contractor.get(f"/contracts/{contract.id}")
@@ -209,6 +213,12 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     assert any(e.event == f"contract-{contract.id}" for e in events)
     assert any(e.event == "toast" and "asked for a change" in e.data for e in events)
     assert "Please move Build to 15 March." in (await client.get(f"/contracts/{contract.id}")).text
+    [asked_mail] = await smtp_server.wait_for(1)
+    assert (
+        asked_mail["To"] == client.user.email
+        and "Please move Build to 15 March." in asked_mail.get_body(("plain",)).get_content()
+    )
+    smtp_server.messages.clear()
 
     # The client edits and sends version 2; the request counts as answered.
     contract = await fresh(db, Contract, contract.id)
@@ -217,6 +227,9 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     contract = await fresh(db, Contract, contract.id)
     v2 = await db.get(ContractVersion, contract.current_version_id)
     assert v2.number == 2 and v2.terms_hash != v1.terms_hash
+    [changes] = await smtp_server.wait_for(1)
+    assert changes["To"] == contractor.user.email and changes["Subject"] == "Changes proposed: Booking website"
+    smtp_server.messages.clear()
     request = await db.scalar(select(ChangeRequest))
     await db.refresh(request)
     assert request.resolved_by_version_id == v2.id
