@@ -18,6 +18,8 @@ from app.web.forms import Errors, text
 
 MIN_REVIEW_DAYS, MAX_REVIEW_DAYS = 3, 30
 MAX_MILESTONES = 30
+# Generous for real contracts, small enough that a draft stays a draft and not a database load.
+MAX_LENGTH = {"scope": 20_000, "custom_clauses": 20_000, "criteria": 4_000, "milestone_title": 200, "title": 200}
 PERIODS = {"month": "Every month", "week": "Every week"}
 _ROW = re.compile(r"^m(\d{1,2})_(title|criteria|amount|due)$")
 _OP = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
@@ -167,8 +169,9 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         errors.add("review_window_days", f"Choose between {MIN_REVIEW_DAYS} and {MAX_REVIEW_DAYS} days.")
         window = min(max(window, MIN_REVIEW_DAYS), MAX_REVIEW_DAYS)
     title = text(data, "title")
-    if len(title) > 200:
-        errors.add("title", "Keep the title under 200 characters.")
+    for name in ("title", "scope", "custom_clauses"):
+        if len(text(data, name)) > MAX_LENGTH[name]:
+            errors.add(name, f"Keep this under {MAX_LENGTH[name]:,} characters.".replace(",", " "))
     rows = apply_op(_rows(data), op)
     milestones = []
     if kind == "milestone":
@@ -177,6 +180,10 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
                 continue
             if not row["title"]:
                 errors.add(f"m{n}_title", "Give this milestone a title.")
+            elif len(row["title"]) > MAX_LENGTH["milestone_title"]:
+                errors.add(f"m{n}_title", "Keep the title under 200 characters.")
+            if len(row["criteria"]) > MAX_LENGTH["criteria"]:
+                errors.add(f"m{n}_criteria", "Keep this under 4 000 characters.")
             amount = _amount(row["amount"], currency, errors, f"m{n}_amount", required=True)
             due = _date(row["due"], errors, f"m{n}_due")
             milestones.append(

@@ -426,3 +426,18 @@ async def test_opening_an_active_contract_whose_pdf_is_missing_renders_it(client
     document = await wait_for(stored, tries=400)
     assert document.terms_hash == version.terms_hash
     assert "Download the signed PDF" in (await contractor.get(f"/contracts/{contract.id}")).text
+
+
+async def test_overlong_text_is_refused_next_to_its_field(client, contractor, db):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    form = editor_form(contract, scope="x" * 20_001, m0_criteria="y" * 4_001)
+    response = await client.post_form(f"/contracts/{contract.id}/edit", form)
+    assert response.status_code == 422
+    assert (
+        "Keep this under 20 000 characters." in response.text and "Keep this under 4 000 characters." in response.text
+    )
+    assert (await fresh(db, Contract, contract.id)).draft_terms["scope"] != "x" * 20_001
