@@ -25,7 +25,8 @@ async def test_a_signature_arrives_live_and_a_half_written_request_survives(phon
     await sign(db, contract.id, client, version.terms_hash)  # the client signs elsewhere
     await db.commit()
 
-    await expect(phone.get_by_text("Clara Bakery signed")).to_be_visible()
+    await expect(phone.locator("#contract-status").get_by_text("Clara Bakery signed")).to_be_visible()
+    await expect(phone.locator("#toasts")).to_contain_text("Clara Bakery signed “Booking website”.")
     await expect(phone.get_by_label("Ask Clara Bakery for a change")).to_have_value("Could the first milestone")
     await expect(phone.get_by_label("Your full legal name")).to_have_value("Noor Designer")
     assert phone.problems.errors == [], phone.problems.errors
