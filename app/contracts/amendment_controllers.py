@@ -59,9 +59,15 @@ async def _form_page(
             "errors": errors or {},
             "contract_url": amendments.contract_url(contract.id),
             "today": date.today().isoformat(),
+            "add_slots": ADD_SLOTS,
         },
         status_code=status_code,
     )
+
+
+# The form's "add a milestone" groups: the first is always shown, the others behind "Add more".
+ADD_SLOTS = ("add", "add2", "add3")
+ADD_PARTS = ("title", "criteria", "amount", "due")
 
 
 def read_changes(
@@ -69,7 +75,7 @@ def read_changes(
 ) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, list[str]]]:
     """The proposal form as typed (to re-render it), the change list the service checks, and
     what can be told from the form alone."""
-    names = ["add_title", "add_criteria", "add_amount", "add_due", "settlement_note", "reason"]
+    names = [f"{slot}_{part}" for slot in ADD_SLOTS for part in ADD_PARTS] + ["settlement_note", "reason"]
     form = {name: text(data, name) for name in names}
     form["terminate"] = "on" if checkbox(data, "terminate") else ""
     changes: list[dict[str, Any]] = []
@@ -87,16 +93,18 @@ def read_changes(
             if due:
                 change["due_date"] = due
             changes.append(change)
-    if any(form[name] for name in ("add_title", "add_criteria", "add_amount", "add_due")):
-        changes.append(
-            {
-                "op": "add",
-                "title": form["add_title"],
-                "acceptance_criteria": form["add_criteria"],
-                "amount_minor": form["add_amount"],
-                "due_date": form["add_due"],
-            }
-        )
+    for slot in ADD_SLOTS:
+        if any(form[f"{slot}_{part}"] for part in ADD_PARTS):
+            changes.append(
+                {
+                    "op": "add",
+                    "slot": slot,
+                    "title": form[f"{slot}_title"],
+                    "acceptance_criteria": form[f"{slot}_criteria"],
+                    "amount_minor": form[f"{slot}_amount"],
+                    "due_date": form[f"{slot}_due"],
+                }
+            )
     errors = {}
     if form["settlement_note"] and not form["terminate"]:
         errors["terminate"] = ["Tick this box to end the contract, or leave the settlement empty."]

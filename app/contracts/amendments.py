@@ -212,7 +212,7 @@ def normalize_changes(
 ) -> tuple[list[dict[str, Any]], str]:
     """Checked, canonical changes (with the titles and amounts they replace, for plain-words
     summaries) and the reason. Problems raise FormError keyed by the proposal form's field names:
-    add_title, add_criteria, add_amount, add_due, amount_<id>, due_<id>, remove_<id>,
+    <slot>_title, <slot>_criteria, <slot>_amount, <slot>_due (slot: add, add2, …), amount_<id>, due_<id>, remove_<id>,
     settlement_note, reason, form."""
     errors = Errors()
     currency = currency_of(contract)
@@ -235,7 +235,7 @@ def normalize_changes(
             errors.add("form", "This contract is paid as a retainer: it has no milestones to change.")
             continue
         if op == "add":
-            out.append(_check_add(change, currency, errors))
+            out.append(_check_add(change, currency, errors, str(change.get("slot") or "add")))
             continue
         if op == "terminate":
             out.append(_check_terminate(change, rows, errors))
@@ -284,26 +284,27 @@ def currency_of(contract: Contract) -> str:
     return str((contract.draft_terms or {}).get("currency") or "EUR")
 
 
-def _check_add(change: dict[str, Any], currency: str, errors: Errors) -> dict[str, Any]:
+def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str = "add") -> dict[str, Any]:
+    """A new milestone; problems are keyed by the form group it came from (add_, add2_, …)."""
     title = str(change.get("title") or "").strip()
     criteria = str(change.get("acceptance_criteria") or "").strip()
     if not title:
-        errors.add("add_title", "Give the new milestone a title.")
+        errors.add(f"{slot}_title", "Give the new milestone a title.")
     elif len(title) > 200:
-        errors.add("add_title", "Keep the title under 200 characters.")
+        errors.add(f"{slot}_title", "Keep the title under 200 characters.")
     if not criteria:
-        errors.add("add_criteria", "Say how you will both know this milestone is done.")
+        errors.add(f"{slot}_criteria", "Say how you will both know this milestone is done.")
     elif len(criteria) > MAX_TEXT:
-        errors.add("add_criteria", "Keep it under 4 000 characters.")
+        errors.add(f"{slot}_criteria", "Keep it under 4 000 characters.")
     amount = due = None
     try:
         amount = _amount(change.get("amount_minor"), currency)
     except MoneyError as exc:
-        errors.add("add_amount", str(exc))
+        errors.add(f"{slot}_amount", str(exc))
     try:
         due = _due(change.get("due_date"))
     except ValueError as exc:
-        errors.add("add_due", str(exc))
+        errors.add(f"{slot}_due", str(exc))
     return {"op": "add", "title": title, "acceptance_criteria": criteria, "amount_minor": amount, "due_date": due}
 
 

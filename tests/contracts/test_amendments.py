@@ -276,7 +276,7 @@ async def test_the_pages_propose_sign_and_apply_a_change(db, client, contractor)
 
     page = await client.get(new_url)
     assert page.status_code == 200
-    for label in ("New amount for “Design” (EUR)", "Remove “Design” from the contract", "Title of the new milestone",
+    for label in ("New amount for “Design” (EUR)", "Remove “Design” from the contract", "Title of new milestone 1",
                   "End the contract once both of us have signed", "Why this change?"):  # fmt: skip
         assert label in page.text
     assert "No money is held in escrow for this contract" in page.text
@@ -348,11 +348,11 @@ async def test_a_change_is_proposed_and_signed_on_a_360_px_phone(small_phone, db
     await page.get_by_role("link", name="Propose a change").click()
     assert await no_horizontal_scroll(page)
     await page.get_by_label("New amount for “Build” (EUR)").fill("2500")
-    await page.get_by_label("Title of the new milestone").fill(
+    await page.get_by_label("Title of new milestone 1").fill(
         "Training-for-the-reception-team-on-the-new-booking-system"
     )
-    await page.get_by_label("How you will both know it is done").fill("A two-hour session, recorded.")
-    await page.get_by_label("Amount (EUR)").fill("300")
+    await page.get_by_label("How you will both know milestone 1 is done").fill("A two-hour session, recorded.")
+    await page.get_by_label("Amount of milestone 1 (EUR)").fill("300")
     await page.get_by_label("Why this change?").fill("The clinic asked for training and a larger build.")
     await page.get_by_role("button", name="Propose this change").click()
     await page.wait_for_url(f"**/contracts/{contract.id}/amendments/*")
@@ -364,3 +364,24 @@ async def test_a_change_is_proposed_and_signed_on_a_360_px_phone(small_phone, db
     await expect(page.get_by_text("You signed. The change takes effect when")).to_be_visible()
     assert await no_horizontal_scroll(page)
     assert page.problems.errors == [], page.problems.errors
+
+
+async def test_several_milestones_are_added_in_one_change_and_each_error_stays_with_its_group(client, contractor, db):
+    contract, _ = await active_contract(db, client.user, contractor.user)
+    form = {
+        "add_title": "Training", "add_criteria": "A two-hour session, recorded.", "add_amount": "300",
+        "add2_title": "Support", "add2_criteria": "", "add2_amount": "200",
+        "reason": "Two more things we agreed on the phone.",
+    }  # fmt: skip
+    refused = await client.post_form(f"/contracts/{contract.id}/amendments/new", form)
+    assert refused.status_code == 422 and 'id="field-add2_criteria-error"' in refused.text
+    assert 'id="field-add_criteria-error"' not in refused.text
+    made = await client.post_form(
+        f"/contracts/{contract.id}/amendments/new", form | {"add2_criteria": "Answers within a day for a month."}
+    )
+    assert made.status_code == 303
+    amendment = await db.scalar(select(Amendment))
+    assert [c["title"] for c in amendment.changes if c["op"] == "add"] == ["Training", "Support"]
+    version = await db.get(ContractVersion, amendment.version_id)
+    assert [m["title"] for m in version.terms["milestones"]][-2:] == ["Training", "Support"]
+    assert version.terms["stated_total_minor"] == 300000 + 30000 + 20000
