@@ -43,14 +43,14 @@ async def test_hire_draft_negotiate_sign_and_download(phone, desktop, db, live_s
     await expect(phone.locator("#milestone-total")).to_contain_text("€1,200.00")
     # The assistant has looked at the draft already: nothing says how the milestones are judged.
     review = phone.locator("#contract-review")
-    await expect(review).to_contain_text("don't say how the work will be judged")
+    await expect(review).to_contain_text("don't say how the work will be judged", timeout=15000)
 
     await phone.locator("#m0-criteria").fill("Three pencil sketches of different logo ideas")
     await phone.locator("#m1-criteria").fill("Final logo as SVG and PNG with two colour palettes")
     await phone.locator("#m1-amount").fill("800")
     await expect(phone.locator("#milestone-total")).to_contain_text("€1,300.00")  # live, while typing
     await expect(phone.locator("#save-status")).to_contain_text("All changes saved.")
-    await expect(review).not_to_contain_text("don't say how the work will be judged")
+    await expect(review).not_to_contain_text("don't say how the work will be judged", timeout=15000)
     await phone.locator("#m1-amount").fill("700")
     await expect(phone.locator("#milestone-total")).to_contain_text("€1,200.00")
     await phone.get_by_role("button", name="Add a milestone").click()
