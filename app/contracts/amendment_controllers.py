@@ -79,19 +79,24 @@ def read_changes(
     form = {name: text(data, name) for name in names}
     form["terminate"] = "on" if checkbox(data, "terminate") else ""
     changes: list[dict[str, Any]] = []
+    errors: dict[str, list[str]] = {}
     if form["terminate"]:
         changes.append({"op": "terminate", "settlement_note": form["settlement_note"]})
     for mid in milestone_ids:
         amount, due, remove = text(data, f"amount_{mid}"), text(data, f"due_{mid}"), checkbox(data, f"remove_{mid}")
+        no_due = checkbox(data, f"nodue_{mid}")
         form |= {f"amount_{mid}": amount, f"due_{mid}": due, f"remove_{mid}": "on" if remove else ""}
+        form[f"nodue_{mid}"] = "on" if no_due else ""
         if remove:
             changes.append({"op": "remove", "milestone_id": mid})
-        if amount or due:
+        if due and no_due:
+            errors[f"nodue_{mid}"] = ["Choose a new due date or no due date, not both."]
+        if amount or due or no_due:
             change: dict[str, Any] = {"op": "change", "milestone_id": mid}
             if amount:
                 change["amount_minor"] = amount
-            if due:
-                change["due_date"] = due
+            if due or no_due:
+                change["due_date"] = None if no_due else due
             changes.append(change)
     for slot in ADD_SLOTS:
         if any(form[f"{slot}_{part}"] for part in ADD_PARTS):
@@ -105,7 +110,6 @@ def read_changes(
                     "due_date": form[f"{slot}_due"],
                 }
             )
-    errors = {}
     if form["settlement_note"] and not form["terminate"]:
         errors["terminate"] = ["Tick this box to end the contract, or leave the settlement empty."]
     return form, changes, errors

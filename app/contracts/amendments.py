@@ -324,7 +324,7 @@ def _check_change(change: dict[str, Any], m: Milestone, currency: str, errors: E
         else:
             if amount != m.amount_minor:
                 out["amount_minor"] = amount
-    if "due_date" in change and change["due_date"] not in ("",):
+    if "due_date" in change and change["due_date"] != "":  # None: no due date any more
         try:
             due = _due(change["due_date"])
         except ValueError as exc:

@@ -385,3 +385,18 @@ async def test_several_milestones_are_added_in_one_change_and_each_error_stays_w
     version = await db.get(ContractVersion, amendment.version_id)
     assert [m["title"] for m in version.terms["milestones"]][-2:] == ["Training", "Support"]
     assert version.terms["stated_total_minor"] == 300000 + 30000 + 20000
+
+
+async def test_a_due_date_can_be_taken_away_by_a_change(client, contractor, db):
+    contract, _ = await active_contract(db, client.user, contractor.user)
+    design = await db.scalar(select(Milestone).where(Milestone.title == "Design"))
+    form = {f"nodue_{design.id}": "on", f"due_{design.id}": "2031-01-01", "reason": "Dates are open now."}
+    both = await client.post_form(f"/contracts/{contract.id}/amendments/new", form)
+    assert both.status_code == 422 and "Choose a new due date or no due date, not both." in both.text
+    made = await client.post_form(f"/contracts/{contract.id}/amendments/new", form | {f"due_{design.id}": ""})
+    assert made.status_code == 303
+    amendment = await db.scalar(select(Amendment))
+    version = await db.get(ContractVersion, amendment.version_id)
+    assert version.terms["milestones"][0]["title"] == "Design" and version.terms["milestones"][0]["due_date"] is None
+    page = await contractor.get(f"/contracts/{contract.id}/amendments/{amendment.id}")
+    assert page.status_code == 200 and "no due date" in page.text.lower()
