@@ -109,17 +109,20 @@ def check(rows: Iterable[AuditEvent], *, start_prev: str = GENESIS, start_seq: i
     return Verdict(True, checked, prev)
 
 
+async def subject_events(db: AsyncSession, subject_type: str, subject_id: str) -> list[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+        .order_by(AuditEvent.seq)
+    )
+    return list((await db.scalars(query)).all())
+
+
 async def check_subject(db: AsyncSession, subject_type: str, subject_id: str) -> Verdict:
     """Check one subject's events without walking the whole chain: each event's hash covers its
     content and its prev_hash, and its prev_hash is the hash of the row before it in the chain
     (usually another subject's event). `head` is the subject's last hash."""
-    events = (
-        await db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
-            .order_by(AuditEvent.seq)
-        )
-    ).all()
+    events = await subject_events(db, subject_type, subject_id)
     before = dict(
         (
             await db.execute(
@@ -153,13 +156,7 @@ def as_json(event: AuditEvent) -> dict[str, Any]:
 
 async def bundle(db: AsyncSession, subject_type: str, subject_id: str) -> dict[str, Any]:
     """A subject's events and the chain head now: what the parties download as proof."""
-    events = (
-        await db.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
-            .order_by(AuditEvent.seq)
-        )
-    ).all()
+    events = await subject_events(db, subject_type, subject_id)
     head = await db.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
     return {
         "subject": {"type": subject_type, "id": subject_id},

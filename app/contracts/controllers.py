@@ -56,6 +56,20 @@ async def _names(db, contract: Contract) -> dict[int, User]:
     return {u.id: u for u in users}
 
 
+async def _email(
+    request: Request, state: State, contract: Contract, person: User, subject: str, template: str, **context: Any
+) -> None:
+    """A contract e-mail to one party, with the contract's title and a link back to it."""
+    url = state.settings.app_base_url + _url(request, "contracts:detail", contract)
+    await queue_email(
+        state.queue,
+        to=person.email,
+        subject=subject,
+        template=template,
+        context={"name": person.name, "title": contract.title, "url": url, **context},
+    )
+
+
 async def _queue_review(state: State, contract: Contract) -> None:
     if contract.status in (ContractStatus.draft, ContractStatus.sent):
         await enqueue(state.queue, "review_contract", contract_id=contract.id, rev=contract.draft_rev)
@@ -335,22 +349,10 @@ async def send_contract(request: Request, contract_id: FromPath[int], data: Form
     people = await _names(db, contract)
     other = people[contract.other_party(_user(request).id)]
     if version.id != previous:
-        await queue_email(
-            state.queue,
-            to=other.email,
-            subject=f"Contract to sign: {contract.title}"
-            if version.number == 1
-            else f"Changes proposed: {contract.title}",
-            template="contract_sent",
-            context={
-                "name": other.name,
-                "sender": _user(request).name,
-                "title": contract.title,
-                "number": version.number,
-                "first": version.number == 1,
-                "url": state.settings.app_base_url + _url(request, "contracts:detail", contract),
-            },
-        )
+        first = version.number == 1
+        subject = f"Contract to sign: {contract.title}" if first else f"Changes proposed: {contract.title}"
+        await _email(request, state, contract, other, subject, "contract_sent",
+                     sender=_user(request).name, number=version.number, first=first)  # fmt: skip
     flash(
         request, f"Version {version.number} sent to {other.name}. You’ll see here when they sign.", category="success"
     )
@@ -387,19 +389,8 @@ async def request_change(
     await db.commit()
     contract = await services.contract_for(db, contract_id, _user(request))
     other = (await _names(db, contract))[contract.other_party(_user(request).id)]
-    await queue_email(
-        state.queue,
-        to=other.email,
-        subject=f"Change asked for: {contract.title}",
-        template="contract_change_requested",
-        context={
-            "name": other.name,
-            "sender": _user(request).name,
-            "title": contract.title,
-            "message": message,
-            "url": state.settings.app_base_url + _url(request, "contracts:detail", contract),
-        },
-    )
+    await _email(request, state, contract, other, f"Change asked for: {contract.title}", "contract_change_requested",
+                 sender=_user(request).name, message=message)  # fmt: skip
     flash(request, "Your request was sent. You’ll see the new version here when it comes.", category="success")
     return see_other(request, request.app.route_reverse("contracts:detail", contract_id=contract_id))
 
@@ -448,24 +439,12 @@ async def _after_activation(request: Request, db, state: State, contract: Contra
     from app.contracts.documents import queue_final_rendering
 
     await queue_final_rendering(state.queue, contract.id, contract.current_version_id)
-    url = state.settings.app_base_url + _url(request, "contracts:detail", contract)
     people = await _names(db, contract)
     version = await db.get(ContractVersion, contract.current_version_id)
     for person in people.values():
-        await queue_email(
-            state.queue,
-            to=person.email,
-            subject=f"Signed: {contract.title}",
-            template="contract_active",
-            context={
-                "name": person.name,
-                "title": contract.title,
-                "url": url,
-                "client": people[contract.client_id].name,
-                "contractor": people[contract.contractor_id].name,
-                "terms_hash": version.terms_hash if version else "",
-            },
-        )
+        await _email(request, state, contract, person, f"Signed: {contract.title}", "contract_active",
+                     client=people[contract.client_id].name, contractor=people[contract.contractor_id].name,
+                     terms_hash=version.terms_hash if version else "")  # fmt: skip
 
 
 HANDLERS = [
