@@ -91,6 +91,16 @@ class Verdict:
     reason: str = ""
 
 
+def stored_body(row: AuditEvent) -> dict[str, Any]:
+    """What a stored event's hash covers, read back from its row."""
+    return event_body(row.seq, row.occurred_at, row.kind, row.actor_id, row.subject_type, row.subject_id, row.data)
+
+
+def content_holds(row: AuditEvent) -> bool:
+    """The row's hash still covers its content and its prev_hash (nothing changed after writing)."""
+    return chain_hash(row.prev_hash, stored_body(row)) == row.hash
+
+
 def check(rows: Iterable[AuditEvent], *, start_prev: str = GENESIS, start_seq: int = 1) -> Verdict:
     """Walk rows in seq order; the first gap, broken link or wrong hash ends the walk."""
     expected_seq, prev = start_seq, start_prev
@@ -100,8 +110,7 @@ def check(rows: Iterable[AuditEvent], *, start_prev: str = GENESIS, start_seq: i
             return Verdict(False, checked, prev, expected_seq, f"seq {expected_seq} is missing (next is {row.seq})")
         if row.prev_hash != prev:
             return Verdict(False, checked, prev, row.seq, "its prev_hash is not the hash of the event before it")
-        body = event_body(row.seq, row.occurred_at, row.kind, row.actor_id, row.subject_type, row.subject_id, row.data)
-        if chain_hash(prev, body) != row.hash:
+        if not content_holds(row):
             return Verdict(
                 False, checked, prev, row.seq, "its content does not match its hash (changed after it was written)"
             )
@@ -137,10 +146,7 @@ async def check_subject(db: AsyncSession, subject_type: str, subject_id: str) ->
             return Verdict(False, n, head, event.seq, "the event before it is missing from the chain")
         if event.prev_hash != expected_prev:
             return Verdict(False, n, head, event.seq, "it does not link to the event before it")
-        body = event_body(
-            event.seq, event.occurred_at, event.kind, event.actor_id, event.subject_type, event.subject_id, event.data
-        )
-        if chain_hash(event.prev_hash, body) != event.hash:
+        if not content_holds(event):
             return Verdict(False, n, head, event.seq, "its content was changed after it was written")
         head = event.hash
     return Verdict(True, len(events), head)
@@ -148,10 +154,7 @@ async def check_subject(db: AsyncSession, subject_type: str, subject_id: str) ->
 
 def as_json(event: AuditEvent) -> dict[str, Any]:
     """An event as exported in proof bundles (docs/audit/verify_bundle.py reads this)."""
-    body = event_body(
-        event.seq, event.occurred_at, event.kind, event.actor_id, event.subject_type, event.subject_id, event.data
-    )
-    return {**body, "prev_hash": event.prev_hash, "hash": event.hash}
+    return {**stored_body(event), "prev_hash": event.prev_hash, "hash": event.hash}
 
 
 async def bundle(db: AsyncSession, subject_type: str, subject_id: str) -> dict[str, Any]:
