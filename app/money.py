@@ -82,6 +82,16 @@ class Money:
         return self.format()
 
 
+def format_minor(amount_minor: int, currency: str) -> str:
+    """Minor units kept as a plain int (contract terms) for people: '€1,200.50'. A currency we
+    do not handle keeps its code after the amount ('1,200.50 CHF') rather than failing a page."""
+    if currency in CURRENCIES:
+        return Money(int(amount_minor), currency).format()
+    sign = "-" if amount_minor < 0 else ""
+    whole, cents = divmod(abs(int(amount_minor)), 100)
+    return f"{sign}{whole:,}.{cents:02d} {currency}".rstrip()
+
+
 def total(amounts: list[Money], currency: str = DEFAULT_CURRENCY) -> Money:
     result = Money(0, currency)
     for amount in amounts:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
 from app.audit.chain import append
+from app.contracts.diff import date_text
 from app.contracts.models import (
     LOCKED_MILESTONE_STATES,
     Amendment,
@@ -36,7 +37,7 @@ from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.events import publish
-from app.money import Money, MoneyError
+from app.money import Money, MoneyError, format_minor
 from app.web.forms import Errors
 from app.web.templating import render_fragment
 
@@ -588,7 +589,7 @@ async def _tell_other_party(db: AsyncSession, contract: Contract, actor: User, m
 
 
 def _day(iso: str | None) -> str:
-    return date.fromisoformat(iso).strftime("%-d %b %Y") if iso else "no due date"
+    return date_text(iso) if iso else "no due date"
 
 
 def _due_words(iso: str | None) -> str:
@@ -599,7 +600,7 @@ def describe(change: dict[str, Any], currency: str) -> dict[str, str]:
     """One change in plain words: {"text": …, "detail": …}."""
 
     def money(minor: int) -> str:
-        return Money(minor, currency).format()
+        return format_minor(minor, currency)
 
     op = change["op"]
     if op == "add":

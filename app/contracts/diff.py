@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.money import CURRENCIES, Money
+from app.money import format_minor
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,12 +72,7 @@ def money_text(amount_minor: Any, currency: str | None) -> str:
         minor = int(amount_minor)
     except (TypeError, ValueError):
         return str(amount_minor)
-    code = (currency or "").upper()
-    if code in CURRENCIES:
-        return Money(minor, code).format()
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(minor), 100)
-    return f"{sign}{whole:,}.{cents:02d} {code}".rstrip()
+    return format_minor(minor, (currency or "").upper())
 
 
 def date_text(value: Any) -> str:

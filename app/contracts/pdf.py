@@ -23,7 +23,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from app.config import ROOT
-from app.money import CURRENCIES, Money
+from app.money import format_minor
 from app.web.templating import TEMPLATES, make_environment
 
 PDF_TEMPLATES = TEMPLATES / "pdf"
@@ -119,12 +119,7 @@ def long_date(value: str | date | datetime | None) -> str:
 
 
 def amount(minor: int | None, currency: str) -> str:
-    if minor is None:
-        return ""
-    if currency in CURRENCIES:
-        return Money(int(minor), currency).format()
-    whole, cents = divmod(abs(int(minor)), 100)
-    return f"{'-' if minor < 0 else ''}{whole:,}.{cents:02d} {currency}"
+    return "" if minor is None else format_minor(minor, currency)
 
 
 def event_label(kind: str) -> str:

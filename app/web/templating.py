@@ -158,6 +158,6 @@ def _money(value) -> str:
 
 def _minor(amount_minor, currency: str = "EUR") -> str:
     """Minor units kept as a plain int (contract terms) with their currency: `{{ 150000|minor('EUR') }}`."""
-    from app.money import Money
+    from app.money import format_minor
 
-    return Money(int(amount_minor), currency or "EUR").format() if amount_minor is not None else ""
+    return format_minor(amount_minor, currency or "EUR") if amount_minor is not None else ""
