@@ -4,7 +4,6 @@ verification page (with its upload check) for anyone holding the link or the QR 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from app.audit.chain import bundle
 from app.contracts.documents import contract_by_public_id, get_or_render, match_upload, public_summary
 from app.contracts.services import contract_for
 from app.db import DB
+from app.profiles.services import slugify
 from app.profiles.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL, PDF, UploadRejected, check_upload
 from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
@@ -27,11 +27,6 @@ LOGIN = [requires_login_admins_mfa]
 # Hashing an upload is cheap, but the form is public: enough for people, little for a script.
 CHECKS_PER_IP = Limit("verify-upload-ip", attempts=30, window_seconds=3600)
 PRIVATE_DOWNLOAD = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-
-
-def slug(title: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return words[:60].rstrip("-") or "contract"
 
 
 def attachment(filename: str) -> dict[str, str]:
@@ -44,7 +39,7 @@ async def contract_pdf(request: Request, contract_id: FromPath[int], db: DB, sta
     contract = await contract_for(db, contract_id, request.scope["user"])
     document, version, data = await get_or_render(db, state.settings, contract)
     await db.commit()
-    name = f"{slug(str(version.terms.get('title') or contract.title))}-v{version.number}"
+    name = f"{slugify(str(version.terms.get('title') or contract.title), 'contract')}-v{version.number}"
     name += ".pdf" if document.final else "-draft.pdf"
     return Response(data, media_type="application/pdf", headers=attachment(name))
 

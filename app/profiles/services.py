@@ -43,10 +43,11 @@ MAX_PORTFOLIO = 12
 # ---------------------------------------------------------------- profile
 
 
-def slugify(name: str) -> str:
+def slugify(name: str, fallback: str = "contractor") -> str:
+    """'Zoë Müller' → 'zoe-muller': for public URLs and download file names."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
-    return slug or "contractor"
+    return slug or fallback
 
 
 async def get_profile(db: AsyncSession, user_id: int) -> ContractorProfile | None:
