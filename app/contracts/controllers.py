@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.accounts.guards import requires_login_admins_mfa, requires_role
 from app.accounts.models import Role, User
@@ -81,21 +81,15 @@ async def _queue_review(state: State, contract: Contract) -> None:
 @get("/contracts", name="contracts:list", guards=[requires_login_admins_mfa])
 async def contract_list(request: Request, db: DB) -> Response:
     user = _user(request)
-    query = select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc()).limit(200)
-    if user.role != Role.admin:
-        query = query.where(or_(Contract.client_id == user.id, Contract.contractor_id == user.id))
-    else:
-        query = query.where(Contract.status != ContractStatus.draft)  # drafts are the client's own work
-    contracts = list((await db.scalars(query)).all())
+    contracts = await services.listed_for(db, user, limit=200)
     ids = {c.client_id for c in contracts} | {c.contractor_id for c in contracts}
     people = {u.id: u for u in (await db.scalars(select(User).where(User.id.in_(ids)))).all()} if ids else {}
-    visible = [c for c in contracts if not (c.status == ContractStatus.draft and user.id == c.contractor_id)]
     groups = {
-        "Needs your attention": [c for c in visible if c.status in (ContractStatus.draft, ContractStatus.sent)],
-        "Active": [c for c in visible if c.status == ContractStatus.active],
+        "Needs your attention": [c for c in contracts if c.status in (ContractStatus.draft, ContractStatus.sent)],
+        "Active": [c for c in contracts if c.status == ContractStatus.active],
         "Finished": [
             c
-            for c in visible
+            for c in contracts
             if c.status in (ContractStatus.completed, ContractStatus.cancelled, ContractStatus.terminated)
         ],
     }

@@ -429,20 +429,27 @@ async def milestones_of(db: AsyncSession, contract: Contract, *, lock: bool = Fa
     return list((await db.scalars(query.with_for_update() if lock else query)).all())
 
 
+async def listed_for(
+    db: AsyncSession, user: User, *, limit: int, statuses: tuple[ContractStatus, ...] | None = None
+) -> list[Contract]:
+    """The contracts a person's lists show, newest first: their own, except a draft the client is
+    still writing; admins see every contract that has been sent."""
+    if user.role == Role.admin:
+        visible = Contract.status != ContractStatus.draft
+    else:
+        visible = (Contract.client_id == user.id) | (
+            (Contract.contractor_id == user.id) & (Contract.status != ContractStatus.draft)
+        )
+    query = select(Contract).where(visible).order_by(Contract.created_at.desc(), Contract.id.desc()).limit(limit)
+    if statuses is not None:
+        query = query.where(Contract.status.in_(statuses))
+    return list((await db.scalars(query)).all())
+
+
 async def next_steps(db: AsyncSession, user: User, limit: int = 5) -> list[tuple[Contract, str]]:
     """The user's open contracts with what each needs next, in plain words (for the dashboard)."""
     open_states = (ContractStatus.draft, ContractStatus.sent, ContractStatus.active)
-    contracts = (
-        await db.scalars(
-            select(Contract)
-            .where(
-                (Contract.client_id == user.id) | (Contract.contractor_id == user.id),
-                Contract.status.in_(open_states),
-            )
-            .order_by(Contract.created_at.desc())
-            .limit(limit * 2)
-        )
-    ).all()
+    contracts = await listed_for(db, user, limit=limit, statuses=open_states)
     signed = set(
         (
             await db.scalars(
@@ -456,8 +463,6 @@ async def next_steps(db: AsyncSession, user: User, limit: int = 5) -> list[tuple
     steps = []
     for contract in contracts:
         if contract.status == ContractStatus.draft:
-            if user.id != contract.client_id:
-                continue  # the client is still writing it
             steps.append((contract, "Draft: finish and send it"))
         elif contract.status == ContractStatus.sent:
             mine = contract.current_version_id in signed
@@ -466,4 +471,4 @@ async def next_steps(db: AsyncSession, user: User, limit: int = 5) -> list[tuple
             )
         else:
             steps.append((contract, "Active"))
-    return steps[:limit]
+    return steps
