@@ -51,6 +51,8 @@ async def remember_stream_position(request: Request) -> None:
     user = request.scope.get("user")
     if user is None or request.method != "GET" or request.headers.get("hx-request"):
         return
+    if request.route_handler.name == "events:stream":
+        return  # the stream itself renders no page
     try:
         position = await request.app.state.redis.get(seq_key(user.id))
     except (RedisError, OSError):
