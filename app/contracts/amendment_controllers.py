@@ -14,7 +14,7 @@ from app.accounts.guards import requires_login_admins_mfa
 from app.accounts.models import Role, User
 from app.contracts import amendments
 from app.contracts.models import AmendmentStatus, Contract, ContractStatus
-from app.contracts.services import SignContext, check_signature_input, contract_for
+from app.contracts.services import SignContext, contract_for, signature_problems
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.money import Money
@@ -196,13 +196,7 @@ async def sign_amendment(
     user = _user(request)
     await _party_amendment(db, contract_id, amendment_id, user)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
-    errors: dict[str, list[str]] = {}
-    if not consent:
-        errors["consent"] = ["Tick the box to confirm you agree to this change."]
-    try:
-        check_signature_input(user, typed, True)
-    except DomainError as exc:
-        errors["typed_name"] = [exc.message]
+    errors = signature_problems(user, typed, consent, agreeing_to="this change")
     if errors:
         sign_form = {"typed_name": typed, "consent": consent}
         return await _amendment_page(

@@ -393,11 +393,7 @@ async def request_change(
 async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
     user = _user(request)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
-    errors: dict[str, list[str]] = {}
-    if not consent:
-        errors["consent"] = ["Tick the box to confirm you agree to these terms."]
-    if not services.same_name(typed, user.name):
-        errors["typed_name"] = [f"Type your full name exactly as on your account: {user.name}."]
+    errors = services.signature_problems(user, typed, consent)
     contract = await services.contract_for(db, contract_id, user)
     if errors:
         context = await _detail_context(

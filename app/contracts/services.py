@@ -338,12 +338,22 @@ async def cancel(db: AsyncSession, contract_id: int, user: User) -> Contract:
     return contract
 
 
-def check_signature_input(user: User, typed_name: str, consent: bool) -> None:
-    """What every signature needs, for contracts and amendments alike."""
+def signature_problems(
+    user: User, typed_name: str, consent: bool, *, agreeing_to: str = "these terms"
+) -> dict[str, list[str]]:
+    """What every signature needs, for contracts and amendments alike, keyed by the sign form's
+    fields (pages show them next to the field)."""
+    problems: dict[str, list[str]] = {}
     if not consent:
-        raise DomainError("Tick the box to confirm you agree to these terms.")
+        problems["consent"] = [f"Tick the box to confirm you agree to {agreeing_to}."]
     if not same_name(typed_name, user.name):
-        raise DomainError(f"Type your full name exactly as on your account: {user.name}.")
+        problems["typed_name"] = [f"Type your full name exactly as on your account: {user.name}."]
+    return problems
+
+
+def check_signature_input(user: User, typed_name: str, consent: bool) -> None:
+    for messages in signature_problems(user, typed_name, consent).values():
+        raise DomainError(messages[0])
 
 
 async def sign(
