@@ -142,20 +142,31 @@ def _merge(segments: Iterator[Segment]) -> tuple[Segment, ...]:
     return tuple(merged)
 
 
+def _aligned(a: list[str], b: list[str], refine=None) -> tuple[list[Segment], list[Segment]]:
+    """difflib over two token lists: equal runs stay plain, others become del/ins (a replaced run
+    is handed to `refine` when given). Empty segments are dropped later by _merge."""
+    left: list[Segment] = []
+    right: list[Segment] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
+        if op == "equal":
+            left.append(Segment(old))
+            right.append(Segment(new))
+        elif op == "replace" and refine is not None:
+            refined_left, refined_right = refine(old, new)
+            left += refined_left
+            right += refined_right
+        else:
+            left.append(Segment(old, "del"))
+            right.append(Segment(new, "ins"))
+    return left, right
+
+
 def _words(old: str, new: str) -> tuple[list[Segment], list[Segment]]:
     a, b = _TOKENS.findall(old), _TOKENS.findall(new)
     if len(a) + len(b) > MAX_WORD_TOKENS:
         return [Segment(old, "del")], [Segment(new, "ins")]
-    left: list[Segment] = []
-    right: list[Segment] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            left.append(Segment("".join(a[i1:i2])))
-            right.append(Segment("".join(b[j1:j2])))
-        else:
-            left.append(Segment("".join(a[i1:i2]), "del"))
-            right.append(Segment("".join(b[j1:j2]), "ins"))
-    return left, right
+    return _aligned(a, b)
 
 
 def text_diff(old: str | None, new: str | None) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
@@ -163,20 +174,7 @@ def text_diff(old: str | None, new: str | None) -> tuple[tuple[Segment, ...], tu
     old text as segments (unchanged or "del") and the new text (unchanged or "ins")."""
     a = (old or "").replace("\r\n", "\n").splitlines(keepends=True)
     b = (new or "").replace("\r\n", "\n").splitlines(keepends=True)
-    left: list[Segment] = []
-    right: list[Segment] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            left.append(Segment("".join(a[i1:i2])))
-            right.append(Segment("".join(b[j1:j2])))
-        elif op == "replace":
-            words_left, words_right = _words("".join(a[i1:i2]), "".join(b[j1:j2]))
-            left += words_left
-            right += words_right
-        elif op == "delete":
-            left.append(Segment("".join(a[i1:i2]), "del"))
-        else:
-            right.append(Segment("".join(b[j1:j2]), "ins"))
+    left, right = _aligned(a, b, refine=_words)
     return _merge(iter(left)), _merge(iter(right))
 
 
