@@ -33,14 +33,6 @@ STATUS_WORDS = {
     ContractStatus.cancelled: "Cancelled",
     ContractStatus.terminated: "Ended early",
 }
-STATUS_TONES = {
-    ContractStatus.draft: "neutral",
-    ContractStatus.sent: "review",
-    ContractStatus.active: "success",
-    ContractStatus.completed: "success",
-    ContractStatus.cancelled: "neutral",
-    ContractStatus.terminated: "danger",
-}
 
 
 def _user(request: Request) -> User:
@@ -93,7 +85,7 @@ async def contract_list(request: Request, db: DB) -> Response:
             if c.status in (ContractStatus.completed, ContractStatus.cancelled, ContractStatus.terminated)
         ],
     }
-    context = {"groups": groups, "people": people, "words": STATUS_WORDS, "tones": STATUS_TONES}
+    context = {"groups": groups, "people": people, "words": STATUS_WORDS}
     return render(request, "contracts/list.html", context)
 
 
@@ -172,7 +164,6 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
         "document": await document_panel_context(db, contract) if version else None,
         "amendments": await amendments_panel_context(db, contract, user) if live else None,
         "words": STATUS_WORDS,
-        "tones": STATUS_TONES,
         "sign_form": {},
         "sign_errors": {},
         "change_form": {},

@@ -261,6 +261,7 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     assert sorted(m.amount_minor for m in milestones) == [100000, 200000]
     page = await client.get(f"/contracts/{contract.id}")
     assert "Signed by both of you" in page.text and "Not funded yet" in page.text
+    assert '<span class="badge badge--success" data-status="active">Active</span>' in page.text
     assert not re.search(r">\s*Fund\b", page.text)  # funding arrives with escrow; no fake button
     messages = await smtp_server.wait_for(2)
     assert {m["To"] for m in messages} == {client.user.email, contractor.user.email}
