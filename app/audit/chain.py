@@ -10,15 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit.models import GENESIS, AuditEvent
 from app.db import utcnow
 
-# Every appender takes this transaction-scoped lock: appends are serialized, so `seq` has no
-# gaps and `prev_hash` is always the row before, even with many writers.
+# The transaction-scoped lock that serializes writing to the chain, so `seq` has no gaps and
+# `prev_hash` is always the row before, even with many writers. It is taken at commit, not at
+# `append` (see _write_staged): whatever a verb does after appending holds up no other verb.
 _APPEND_LOCK = 727_001
+_STAGED = "pactline.audit_staged"
+_RELEASING = "pactline.audit_releasing"
 
 
 def canonical(event: dict[str, Any]) -> bytes:
@@ -58,28 +63,87 @@ async def append(
     subject_id: str | int | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append in the caller's transaction; the lock is held until it commits or rolls back."""
-    await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
-    head = (await db.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))).first()
-    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    occurred_at = utcnow()
-    payload = json.loads(canonical(data or {}))  # stored exactly as it was hashed
-    subject = str(subject_id) if subject_id is not None else None
-    body = event_body(seq, occurred_at, kind, actor_id, subject_type, subject, payload)
+    """Stage an event in the caller's transaction. It joins the chain when that transaction
+    commits — after the transaction's other writes, in the order of the `append` calls — and is
+    dropped if it (or the savepoint it was staged in) rolls back. The returned event gets its
+    `seq`, `occurred_at`, `prev_hash` and `hash` at that commit; until then they are None."""
+    await db.connection()  # begin the transaction, so the event knows which one it belongs to
+    session = db.sync_session
     event = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
         kind=kind,
         actor_id=actor_id,
         subject_type=subject_type,
-        subject_id=subject,
-        data=payload,
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, body),
+        subject_id=str(subject_id) if subject_id is not None else None,
+        data=json.loads(canonical(data or {})),  # stored exactly as it is hashed
     )
-    db.add(event)
-    await db.flush()
+    owner = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_STAGED, []).append(_Staged(event, owner))
     return event
+
+
+@dataclass(frozen=True)
+class _Staged:
+    event: AuditEvent
+    transaction: SessionTransaction | None  # the innermost (sub)transaction it was staged in
+
+
+def _write_staged(session: Session, staged: list[_Staged]) -> None:
+    """Lock, read the head, insert: the last statements before COMMIT. The transaction's other
+    rows are flushed first so that their inserts, triggers and constraint checks run unlocked."""
+    session.flush()
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    head = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
+    occurred_at = utcnow()  # the moment it enters the record: time order is chain order
+    for entry in staged:
+        event = entry.event
+        event.seq, event.occurred_at, event.prev_hash = seq, occurred_at, prev_hash
+        event.hash = chain_hash(prev_hash, stored_body(event))
+        session.add(event)
+        seq, prev_hash = seq + 1, event.hash
+    session.flush()
+    staged.clear()
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    staged = session.info.get(_STAGED)
+    if not staged:
+        return
+    savepoint = session.get_nested_transaction()
+    if savepoint is not None and session.info.get(_RELEASING) is not savepoint:
+        # SQLAlchemy also calls this when a savepoint is released and the transaction goes on;
+        # the events wait for the real commit. But an outer commit that finds a savepoint still
+        # open calls this for itself first and then again while releasing that savepoint on
+        # its way to COMMIT: the second call for the same savepoint writes.
+        session.info[_RELEASING] = savepoint
+        return
+    _write_staged(session, staged)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Drop what was staged in the rolled-back transaction or savepoint (or in one inside it)."""
+    staged = session.info.get(_STAGED)
+    if staged:
+        staged[:] = [entry for entry in staged if not _inside(entry.transaction, previous_transaction)]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if session.info.get(_RELEASING) is transaction:
+        del session.info[_RELEASING]
+    if transaction.parent is None:  # committed, rolled back or closed: nothing stays staged
+        session.info.pop(_STAGED, None)
+        session.info.pop(_RELEASING, None)
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @dataclass
