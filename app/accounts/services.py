@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role, TokenPurpose, User, UserStatus
+from app.accounts.models import OAuthIdentity, OneTimeToken, Role, TokenPurpose, User, UserStatus
 from app.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from app.accounts.passwords_policy import password_problems
 from app.accounts.tokens import find_one_time_token, issue_one_time_token
@@ -104,16 +104,22 @@ async def verify_email(session: AsyncSession, user_id: int, email: str) -> User 
 # ---------------------------------------------------------------- password reset and change
 
 
-async def start_password_reset(session: AsyncSession, email: str) -> tuple[User, str] | None:
-    """A token for the account, or None when no account has this e-mail (callers answer the same)."""
+async def start_password_reset(session: AsyncSession, secret_key: str, email: str) -> tuple[User, OneTimeToken] | None:
+    """A reset token row for the account, or None when no account has this e-mail (callers
+    answer the same). The link is made from the row when the e-mail is sent."""
     user = await get_user_by_email(session, email)
     if user is None or not user.is_active:
         return None
-    token = await issue_one_time_token(session, user.id, TokenPurpose.password_reset, RESET_LIFETIME)
-    return user, token
+    row = await issue_one_time_token(session, secret_key, user.id, TokenPurpose.password_reset, RESET_LIFETIME)
+    return user, row
 
 
-async def finish_password_reset(session: AsyncSession, token: str, password: str) -> User:
+async def finish_password_reset(session: AsyncSession, token: str, password: str) -> tuple[User, list[str]]:
+    """The user, and the providers whose unconfirmed sign-in links the reset removed.
+
+    Opening the link proves control of the address; a Google or LinkedIn account that the
+    owner never linked while signed in (one linked by matching e-mail) may belong to whoever
+    held the address before, so it stops opening the account (ADR 0018)."""
     row = await find_one_time_token(session, token, TokenPurpose.password_reset, lock=True)
     if row is None:
         raise DomainError("This reset link has expired or was already used. Ask for a new one.")
@@ -124,7 +130,12 @@ async def finish_password_reset(session: AsyncSession, token: str, password: str
         raise FormError({"password": problems})
     row.used_at = utcnow()
     await set_password(user, password)
-    return user
+    removed = await session.scalars(
+        delete(OAuthIdentity)
+        .where(OAuthIdentity.user_id == user.id, OAuthIdentity.confirmed_at.is_(None))
+        .returning(OAuthIdentity.provider)
+    )
+    return user, sorted(set(removed.all()))
 
 
 async def set_password(user: User, password: str) -> None:

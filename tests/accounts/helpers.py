@@ -9,3 +9,13 @@ def link_in(message, path_prefix: str) -> str:
     match = re.search(rf"https?://[^\s/]+({re.escape(path_prefix)}[^\s]+)", text)
     assert match, f"no {path_prefix} link in:\n{text}"
     return match.group(1)
+
+
+def next_code(secret: str) -> str:
+    """The code of the next 30-second step (accepted now: one step of drift either way). Each
+    code is accepted once, so a test that used the current one continues with this one."""
+    import time
+
+    from app.accounts.mfa import totp
+
+    return totp(secret).at(time.time() + 30)

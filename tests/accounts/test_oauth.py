@@ -86,10 +86,11 @@ async def identity_for(db, subject: str) -> OAuthIdentity | None:
     return await db.scalar(query.execution_options(populate_existing=True))
 
 
-async def link_existing(db, user: User, subject: str) -> None:
-    """A Google account already linked to `user` (through the same service the pages use)."""
+async def link_existing(db, user: User, subject: str, *, confirmed: bool = True) -> None:
+    """A Google account already linked to `user` (through the same service the pages use);
+    `confirmed=False` is one linked by matching e-mail rather than from settings."""
     google = oauth.Provider("google", "Google", CLIENT_ID, CLIENT_SECRET, "http://unused.test")
-    await oauth.link_identity(db, user, google, oauth.Claims(subject, user.email, True, user.name))
+    await oauth.link_identity(db, user, google, oauth.Claims(subject, user.email, True, user.name), confirmed=confirmed)
     await db.commit()
 
 
@@ -178,12 +179,24 @@ async def test_finishing_the_account_needs_a_role(browser, fake_oidc, db):
     assert not await is_signed_in(browser)
 
 
-async def test_an_unverified_google_address_makes_an_unverified_account(browser, fake_oidc, db):
-    await round_trip(browser, fake_oidc, sub="g-new-3", email="unverified@example.test", verified=False)
-    done = await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Una"})
-    assert done.status_code == 303
-    user = await db.scalar(select(User).where(User.email == "unverified@example.test"))
-    assert user.email_verified_at is None and user.password_hash is None
+UNVERIFIED_MESSAGE = "Google hasn't confirmed that {email} is your address"
+
+
+@pytest.mark.parametrize("verified", [False, None], ids=["email_verified-false", "email_verified-missing"])
+async def test_an_unverified_google_address_never_creates_an_account(browser, fake_oidc, db, verified):
+    fake_oidc.next_login("g-new-3", "unverified@example.test", email_verified=verified)
+    refused = await browser.get(await go_to_provider(browser, fake_oidc))
+    # Back on the sign-in page, with the reason in plain words.
+    assert refused.status_code == 303 and refused.headers["location"] == "/login"
+    page = await browser.get("/login")
+    assert UNVERIFIED_MESSAGE.format(email="unverified@example.test") in text_of(page)
+    assert 'name="password"' in page.text
+    assert await count_rows(db, User) == 0 and await count_rows(db, OAuthIdentity) == 0
+    assert not await is_signed_in(browser)
+    # No pending sign-up behind the refusal either.
+    sneaky = await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Una"})
+    assert sneaky.status_code == 303 and sneaky.headers["location"] == "/login"
+    assert await count_rows(db, User) == 0
 
 
 # ---------------------------------------------------------------- returning users
@@ -267,8 +280,11 @@ async def test_confirming_a_link_needs_the_csrf_token(browser, fake_oidc, db):
 async def test_an_unverified_google_address_is_never_linked(browser, fake_oidc, db):
     await make_user(db, email="victim@example.test")
     refused = await round_trip(browser, fake_oidc, sub="g-attacker", email="victim@example.test", verified=False)
-    assert refused.status_code == 409
-    assert "Sign in with your password first, then link Google from your settings." in text_of(refused)
+    assert refused.status_code == 303 and refused.headers["location"] == "/login"
+    page = text_of(await browser.get("/login"))
+    assert UNVERIFIED_MESSAGE.format(email="victim@example.test") in page
+    # The same words as for an unknown address: the refusal does not tell that an account exists.
+    assert "already uses" not in page
     assert await count_rows(db, OAuthIdentity) == 0
     assert not await is_signed_in(browser)
     # And there is no pending link to confirm behind the refusal.
