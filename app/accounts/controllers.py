@@ -445,8 +445,10 @@ async def reset_form_submit(request: Request, token: FromPath[str], data: FormDa
             db, "oauth_unlinked", user_id=user.id, request=request, provider=provider, why="password_reset"
         )
     await db.commit()
-    end_session(request.scope)
     if unlinked:
+        # A fresh, empty session that only carries the message to the sign-in page.
+        rotate_session(request)
+        request.scope["session"] = {}  # type: ignore[typeddict-item]
         labels = {p.name: p.label for p in all_providers(state.settings)}
         names = " and ".join(labels.get(name, name) for name in unlinked)
         flash(
@@ -455,6 +457,8 @@ async def reset_form_submit(request: Request, token: FromPath[str], data: FormDa
             "matching e-mail address, not by you while signed in. You can connect it again in your settings.",
             category="warning",
         )
+    else:
+        end_session(request.scope)
     return see_other(request, "/login?reason=reset")
 
 

@@ -19,6 +19,7 @@ from app.accounts.models import AccountEvent, OAuthIdentity, Role, User
 from app.accounts.sessions import SESSION_COOKIE
 from app.admin.services import suspend
 from app.asgi import create_app
+from tests.accounts.helpers import age_session, link_in
 from tests.conftest import lifespan_of, web_client
 from tests.support.factories import PASSWORD, make_user
 
@@ -455,3 +456,75 @@ async def test_pending_pages_without_a_round_trip_send_you_to_sign_in(browser, d
     posted = await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Nobody"})
     assert posted.status_code == 303 and posted.headers["location"] == "/login"
     assert await count_rows(db, User) == 0
+
+
+# ---------------------------------------------------------------- password reset and confirmed links
+
+NEW_PASSWORD = "marmalade velvet comet 77"
+
+
+async def reset_password(c, smtp_server, email: str) -> str:
+    """Reset through the e-mailed link, as the owner of the address would; the login page after it."""
+    smtp_server.messages.clear()
+    await c.post_form("/reset", {"email": email})
+    link = link_in((await smtp_server.wait_for(1))[0], "/reset/")
+    done = await c.post_form(link, {"password": NEW_PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == "/login?reason=reset"
+    return text_of(await c.get(done.headers["location"]))
+
+
+async def test_a_password_reset_removes_a_google_link_made_by_matching_email(
+    browser, google_app, fake_oidc, db, smtp_server
+):
+    user = await make_user(db, email="linked.by.email@example.test")
+    await round_trip(browser, fake_oidc, sub="g-by-email", email=user.email)
+    assert (await browser.post_form("/auth/link/confirm")).status_code == 303
+    identity = await identity_for(db, "g-by-email")
+    assert identity.user_id == user.id and identity.confirmed_at is None, "linked by e-mail: not confirmed"
+    await browser.post_form("/logout")
+
+    page = await reset_password(browser, smtp_server, user.email)
+    assert await identity_for(db, "g-by-email") is None
+    assert "we also disconnected Google sign-in" in page
+    assert await db.scalar(
+        select(AccountEvent).where(AccountEvent.kind == "oauth_unlinked", AccountEvent.user_id == user.id)
+    )
+    # That Google account no longer opens the account by itself: it is offered as a new link.
+    async with web_client(google_app) as later:
+        again = await round_trip(later, fake_oidc, sub="g-by-email", email=user.email)
+        assert again.headers["location"] == "/auth/link/confirm" and not await is_signed_in(later)
+
+
+async def test_a_google_link_made_while_signed_in_survives_a_password_reset(browser, fake_oidc, db, smtp_server):
+    user = await make_user(db, email="linked.in.settings@example.test")
+    await browser.sign_in(user.email)
+    await round_trip(browser, fake_oidc, sub="g-settings", email="personal@gmail.test", next="/settings")
+    assert (await identity_for(db, "g-settings")).confirmed_at is not None
+    await browser.post_form("/logout")
+
+    page = await reset_password(browser, smtp_server, user.email)
+    assert (await identity_for(db, "g-settings")).user_id == user.id
+    assert "disconnected" not in page
+
+
+async def test_an_account_made_with_google_keeps_its_google_link_after_a_reset(browser, fake_oidc, db, smtp_server):
+    await round_trip(browser, fake_oidc, sub="g-origin", email="origin@example.test")
+    await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Orla"})
+    assert (await identity_for(db, "g-origin")).confirmed_at is not None
+    await browser.post_form("/logout")
+    await reset_password(browser, smtp_server, "origin@example.test")
+    assert await identity_for(db, "g-origin") is not None
+
+
+async def test_a_password_less_account_confirms_by_signing_in_again(browser, google_app, fake_oidc, db):
+    await round_trip(browser, fake_oidc, sub="g-nopw", email="nopw@example.test")
+    await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Noa"})
+    # Just signed in with Google: that is the confirmation for turning on two-step sign-in.
+    assert (await browser.get("/settings/mfa")).status_code == 200
+
+    await age_session(google_app, browser)
+    asked = await browser.get("/settings/mfa")
+    assert asked.status_code == 303 and asked.headers["location"] == "/settings/confirm?next=/settings/mfa"
+    page = text_of(await browser.get(asked.headers["location"]))
+    assert "Your account has no password" in page and "Sign out" in page
+    assert 'name="password"' not in page
