@@ -21,8 +21,8 @@ class OutboxJob(TimestampMixin, Base):
     __table_args__ = (Index("ix_outbox_jobs_pending", "id", postgresql_where="enqueued_at IS NULL"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    # The queue's job key: handing the same row over twice (a crash before it was marked) is
-    # refused by the queue while the first job is known there.
+    # The queue's job key: a row handed over again after a crash (before it was marked) is
+    # skipped while the queue still knows the key (app/worker/outbox.py).
     key: Mapped[str] = mapped_column(String(64), unique=True)
     function: Mapped[str] = mapped_column(String(200))
     kwargs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -46,6 +46,10 @@ async def hand_over(sessionmaker: async_sessionmaker[AsyncSession], queue: Queue
             if not rows:
                 return total
             for row in rows:
+                # Handed over before a crash kept us from marking it: the queue still knows the
+                # key (queued, running or finished within its ttl), so it is not run twice.
+                if await queue.job(row.key) is not None:
+                    continue
                 job = build_job(row.function, **row.kwargs)
                 job.key = row.key
                 await queue.enqueue(job)
