@@ -21,7 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import OAuthIdentity, Role, User
-from app.accounts.services import EMAIL_PATTERN, create_user, get_user_by_email, normalize_email
+from app.accounts.services import (
+    EMAIL_PATTERN,
+    create_user,
+    get_user_by_email,
+    has_control_characters,
+    normalize_email,
+)
 from app.config import Settings
 from app.db import utcnow
 from app.errors import DomainError, FormError
@@ -390,6 +396,8 @@ async def create_account(db: AsyncSession, provider: Provider, claims: Claims, *
         errors["name"] = ["Enter your name."]
     elif len(name) > 200:
         errors["name"] = ["Use at most 200 characters."]
+    elif has_control_characters(name):
+        errors["name"] = ["Use letters, spaces and punctuation only."]
     if role not in SIGNUP_ROLES:
         errors["role"] = ["Choose whether you want to hire or to work."]
     if errors:

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import OAuthIdentity, OneTimeToken, Role, TokenPurpose, User, UserStatus
@@ -15,7 +16,14 @@ from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import utcnow
 from app.errors import DomainError, FormError
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# At most 320 characters (the column), no spaces and no control characters (NUL cannot be stored).
+EMAIL_PATTERN = re.compile(r"^(?=.{3,320}$)[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+
+
+def has_control_characters(value: str) -> bool:
+    """NUL cannot be stored, and no name or reason needs a control character (tabs and line
+    breaks aside)."""
+    return any((ch < " " and ch not in "\t\r\n") or ch == "\x7f" for ch in value)
 
 
 def normalize_email(email: str) -> str:
@@ -23,7 +31,10 @@ def normalize_email(email: str) -> str:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    return await session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+    email = normalize_email(email)
+    if len(email) > 320 or "\x00" in email:
+        return None  # no account can have it, and Postgres refuses NUL in a query parameter
+    return await session.scalar(select(User).where(func.lower(User.email) == email))
 
 
 async def create_user(
@@ -45,8 +56,12 @@ async def create_user(
         email_verified_at=utcnow() if verified else None,
         status=UserStatus.active,
     )
-    session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as exc:  # the same address, a moment ago (a double submit, a race)
+        raise DomainError("An account with this e-mail address already exists.") from exc
     return user
 
 
@@ -75,6 +90,8 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
         errors.setdefault("name", []).append("Enter your name.")
     elif len(name) > 200:
         errors.setdefault("name", []).append("Use at most 200 characters.")
+    elif has_control_characters(name):
+        errors.setdefault("name", []).append("Use letters, spaces and punctuation only.")
     if not EMAIL_PATTERN.match(email):
         errors.setdefault("email", []).append("Enter an e-mail address like name@example.com.")
     if role not in SIGNUP_ROLES:
@@ -88,7 +105,12 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
         )
     if errors:
         raise FormError(errors)
-    return await create_user(session, email=email, name=name, role=role, password=password)
+    try:
+        return await create_user(session, email=email, name=name, role=role, password=password)
+    except DomainError:
+        raise FormError(
+            {"email": ["An account with this e-mail already exists. Sign in, or reset your password."]}
+        ) from None
 
 
 async def verify_email(session: AsyncSession, user_id: int, email: str) -> User | None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.accounts.guards import requires_admin, requires_recent_auth
 from app.accounts.models import AccountEvent, User
-from app.accounts.services import EMAIL_PATTERN, normalize_email
+from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
 from app.admin import services
 from app.db import DB
 from app.errors import DomainError
@@ -59,6 +59,9 @@ class AdminController(Controller):
     @post("/users/{user_id:int}/suspend", name="admin:suspend", guards=[requires_recent_auth])
     async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB) -> Response:
         reason = text(data, "reason") or "Suspended by an administrator."
+        if len(reason) > 500 or has_control_characters(reason):
+            flash(request, "Write the reason in plain words, up to 500 characters.", category="error")
+            return see_other(request, "/admin/users")
         try:
             user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
         except LookupError:
@@ -81,8 +84,8 @@ class AdminController(Controller):
     async def create_admin(self, request: Request, data: FormData, db: DB, state: State) -> Response:
         email, name = normalize_email(text(data, "email")), text(data, "name")
         errors: dict[str, list[str]] = {}
-        if not name:
-            errors["name"] = ["Enter their name."]
+        if not name or len(name) > 200 or has_control_characters(name):
+            errors["name"] = ["Enter their name (up to 200 characters)."]
         if not EMAIL_PATTERN.match(email):
             errors["email"] = ["Enter an e-mail address like name@example.com."]
         if not errors:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
-from app.accounts.services import EMAIL_PATTERN, normalize_email
+from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
 from app.companies.models import (
     Company,
     CompanyContractor,
@@ -170,6 +170,8 @@ async def invite(
         raise FormError({"email": ["Enter an e-mail address like name@example.com."]})
     if len(message) > 2000:
         raise FormError({"message": ["Keep the message under 2000 characters."]})
+    if has_control_characters(message):
+        raise FormError({"message": ["Use letters, spaces and punctuation only."]})
     if kind == InvitationKind.member and not membership.is_owner:
         raise DomainError("Only the company's owner can invite colleagues.")
     if job_id is not None:

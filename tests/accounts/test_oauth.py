@@ -528,3 +528,22 @@ async def test_a_password_less_account_confirms_by_signing_in_again(browser, goo
     page = text_of(await browser.get(asked.headers["location"]))
     assert "Your account has no password" in page and "Sign out" in page
     assert 'name="password"' not in page
+
+
+async def test_hostile_values_on_the_google_pages_get_no_server_error(browser, fake_oidc, db):
+    from tests.accounts.test_hostile_input import MEGABYTE, VALUES
+
+    for value in VALUES:
+        if len(value) > 10_000:
+            value = value[:10_000]  # a URL cannot carry a megabyte; the server would refuse it first
+        for query in ({"code": value, "state": value}, {"error": value}, {"state": value}):
+            answer = await browser.get("/auth/google/callback", params=query)
+            assert answer.status_code < 500, (query.keys(), answer.status_code)
+    await round_trip(browser, fake_oidc, sub="g-hostile", email="hostile@example.test")
+    refused_names = ["\x00", "Ha\x00na", MEGABYTE, "a" * 201]
+    for form in [{"name": name, "role": "client"} for name in refused_names] + [
+        {"name": "Hana", "role": value} for value in VALUES
+    ]:
+        answer = await browser.post_form("/auth/signup/complete", form)
+        assert answer.status_code == 422, (form["role"][:20], form["name"][:20], answer.status_code)
+    assert await count_rows(db, User) == 0
