@@ -4,6 +4,7 @@ commit and hand-over loses nothing (the dispatcher's loop picks the row up)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -15,6 +16,8 @@ from app.db import utcnow
 from app.events.services import kick_after_commit
 from app.worker.models import OutboxJob
 from app.worker.registry import TASKS, build_job, load_tasks
+
+log = logging.getLogger("pactline.worker")
 
 
 def defer(session: AsyncSession, name: str, **kwargs: Any) -> OutboxJob:
@@ -50,7 +53,12 @@ async def hand_over(sessionmaker: async_sessionmaker[AsyncSession], queue: Queue
                 # key (queued, running or finished within its ttl), so it is not run twice.
                 if await queue.job(row.key) is not None:
                     continue
-                job = build_job(row.function, **row.kwargs)
+                try:
+                    job = build_job(row.function, **row.kwargs)
+                except LookupError:
+                    # A task removed by a deploy must not hold up every job written after it.
+                    log.error("outbox job %s names an unknown task %r; dropped", row.id, row.function)
+                    continue
                 job.key = row.key
                 await queue.enqueue(job)
             await session.execute(

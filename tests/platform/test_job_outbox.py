@@ -55,3 +55,16 @@ def test_an_unknown_task_is_refused_when_written():
 
     with pytest.raises(LookupError):
         defer(None, "no_such_task_anywhere")  # type: ignore[arg-type]
+
+
+async def test_a_row_naming_a_removed_task_does_not_hold_up_the_others(app, db):
+    db.add(OutboxJob(key="outbox-removed-task", function="a_task_a_deploy_removed", kwargs={}))
+    await db.commit()
+    defer(db, "outbox_probe_for_tests", marker="after-removed")
+    await db.commit()
+    await hand_over(app.state.sessionmaker, app.state.queue)
+    await wait_for_runs("after-removed", 1)
+    pending = await db.scalar(
+        select(OutboxJob).where(OutboxJob.enqueued_at.is_(None)).execution_options(populate_existing=True)
+    )
+    assert pending is None
