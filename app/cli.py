@@ -104,8 +104,12 @@ def create_admin(email: str, name: str, password: str) -> None:
     from app.errors import DomainError
 
     async def run(resources):
+        from app.accounts.emails import notify
+
         async with resources.sessionmaker() as session, session.begin():
-            await create_user(session, email=email, name=name, role=Role.admin, password=password, verified=True)
+            user = await create_user(session, email=email, name=name, role=Role.admin, password=password, verified=True)
+            # The new admin hears about it (the worker sends it): an admin nobody expected is noticed.
+            notify(session, user, "admin_created")
 
     if len(password) < 12:
         click.echo("The password must be at least 12 characters.", err=True)
@@ -155,6 +159,7 @@ def jobs_failed() -> None:
     """List failed jobs that have not been re-run."""
     from sqlalchemy import select
 
+    from app.platform.secret_links import redact
     from app.worker.models import FailedJob
 
     async def run(resources):
@@ -167,7 +172,7 @@ def jobs_failed() -> None:
         return
     for row in rows:
         state = f"re-run as {row.retried_job_key}" if row.retried_at else "waiting"
-        last_line = (row.error.strip().splitlines() or [""])[-1]
+        last_line = redact((row.error.strip().splitlines() or [""])[-1])
         click.echo(
             f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M}\t{row.function}\t{row.attempts} attempts\t{state}\t{last_line}"
         )

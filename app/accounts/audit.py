@@ -16,6 +16,16 @@ from app.accounts.models import AccountEvent
 from app.audit.chain import append
 from app.web.ratelimit import request_ip
 
+MAX_TEXT = 320  # what someone typed (an e-mail, a reason) is kept this long at most
+
+
+def _bounded(value: Any) -> Any:
+    """Typed text is stored bounded and without NUL (JSONB refuses it): a hostile sign-in attempt
+    must not put a megabyte into the append-only chain."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")[:MAX_TEXT]
+    return value
+
 
 async def record_event(
     session: AsyncSession,
@@ -31,12 +41,13 @@ async def record_event(
     if request is not None:
         ip = request_ip(request)
         user_agent = (request.headers.get("user-agent") or "")[:400] or None
+    data = {key: _bounded(value) for key, value in data.items()}
     event = AccountEvent(
         user_id=user_id,
         actor_id=actor_id if actor_id is not None else user_id,
         kind=kind,
         ip=ip if ip and ip != "unknown" else None,
-        user_agent=user_agent,
+        user_agent=user_agent.replace("\x00", "\ufffd") if user_agent else None,
         data=data,
     )
     session.add(event)

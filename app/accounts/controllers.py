@@ -12,9 +12,10 @@ from litestar.plugins.flash import flash
 
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
-from app.accounts.emails import send_password_link, send_verification
+from app.accounts.emails import send_link, send_verification
 from app.accounts.guards import requires_login
 from app.accounts.models import Role, User
+from app.accounts.oauth import all_providers
 from app.accounts.passwords_policy import MIN_LENGTH, strength
 from app.accounts.sessions import end_session, rotate_session, start_session
 from app.accounts.tokens import read_verification_token
@@ -215,21 +216,23 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
             headers={"Retry-After": str(verdict.retry_after)},
         )
     secret = mfa.user_secret(user, state.settings.secret_key)
-    ok, method = False, "totp"
+    ok, method, checked = False, "totp", mfa.CodeCheck.wrong
     if recovery:
         ok, method = await mfa.use_recovery_code(db, user, recovery), "recovery_code"
     elif code and secret:
-        ok = mfa.code_matches(secret, code)
+        checked = await mfa.accept_code(db, user, secret, code)
+        ok = checked is mfa.CodeCheck.accepted
     if not ok:
         await count(request, check)
-        await record_event(db, "mfa_failed", user_id=user.id, request=request, method=method)
+        await record_event(db, "mfa_failed", user_id=user.id, request=request, method=method, reason=checked.value)
         await db.commit()
         field = "recovery_code" if recovery else "code"
-        message = (
-            "That recovery code is not valid or was already used."
-            if recovery
-            else "That code is not right. Enter the 6 digits your app shows now."
-        )
+        if recovery:
+            message = "That recovery code is not valid or was already used."
+        elif checked is mfa.CodeCheck.reused:
+            message = mfa.REUSED_MESSAGE
+        else:
+            message = "That code is not right. Enter the 6 digits your app shows now."
         return render(
             request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422
         )
@@ -315,7 +318,7 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
         await db.rollback()
         return _signup_page(request, form=form, errors=exc.errors, status_code=422)
     await record_event(db, "signed_up", user_id=user.id, request=request, role=user.role)
-    await send_verification(request.app.state.queue, request.app.state.settings, user)
+    send_verification(db, user)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
     return see_other(request, form["next"] or "/dashboard?welcome=1")
@@ -349,7 +352,7 @@ async def verify_email(request: Request, token: FromPath[str], db: DB, state: St
 
 
 @post("/verify-email/resend", name="accounts:verify-resend", guards=[requires_login])
-async def resend_verification(request: Request) -> Response:
+async def resend_verification(request: Request, db: DB) -> Response:
     user = request.scope["user"]
     if user.email_verified_at is not None:
         flash(request, "Your e-mail address is already confirmed.", category="info")
@@ -357,7 +360,8 @@ async def resend_verification(request: Request) -> Response:
         flash(request, too_many(verdict), category="warning")
     else:
         await count(request, (RESET_PER_EMAIL, f"verify|{user.id}"))
-        await send_verification(request.app.state.queue, request.app.state.settings, user)
+        send_verification(db, user)
+        await db.commit()
         flash(request, f"We sent a new confirmation link to {user.email}.", category="success")
     return see_other(request, safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path))
 
@@ -391,13 +395,11 @@ async def reset_submit(request: Request, data: FormData, db: DB, state: State) -
             headers={"Retry-After": str(verdict.retry_after)},
         )
     await count(request, *checks)
-    started = await services.start_password_reset(db, email)
+    started = await services.start_password_reset(db, state.settings.secret_key, email)
     if started is not None:
-        user, token = started
+        user, row = started
         await record_event(db, "password_reset_requested", user_id=user.id, request=request)
-        await send_password_link(
-            state.queue, state.settings, user, token, subject="Reset your Pactline password", template="password_reset"
-        )
+        send_link(db, row, "password_reset")
     await db.commit()
     # The same answer whether or not the address has an account.
     return render(request, "accounts/reset_sent.html", {"email": email})
@@ -418,9 +420,9 @@ async def reset_form(request: Request, token: FromPath[str], db: DB) -> Response
 
 
 @post("/reset/{token:str}", name="accounts:reset-form-submit")
-async def reset_form_submit(request: Request, token: FromPath[str], data: FormData, db: DB) -> Response:
+async def reset_form_submit(request: Request, token: FromPath[str], data: FormData, db: DB, state: State) -> Response:
     try:
-        user = await services.finish_password_reset(db, token, str(data.get("password", "")))
+        user, unlinked = await services.finish_password_reset(db, token, str(data.get("password", "")))
     except FormError as exc:
         await db.rollback()
         return render(
@@ -438,8 +440,25 @@ async def reset_form_submit(request: Request, token: FromPath[str], data: FormDa
             status_code=400,
         )
     await record_event(db, "password_reset", user_id=user.id, request=request)
+    for provider in unlinked:
+        await record_event(
+            db, "oauth_unlinked", user_id=user.id, request=request, provider=provider, why="password_reset"
+        )
     await db.commit()
-    end_session(request.scope)
+    if unlinked:
+        # A fresh, empty session that only carries the message to the sign-in page.
+        rotate_session(request)
+        request.scope["session"] = {}  # type: ignore[typeddict-item]
+        labels = {p.name: p.label for p in all_providers(state.settings)}
+        names = " and ".join(labels.get(name, name) for name in unlinked)
+        flash(
+            request,
+            f"For your safety we also disconnected {names} sign-in from your account: it was connected by "
+            "matching e-mail address, not by you while signed in. You can connect it again in your settings.",
+            category="warning",
+        )
+    else:
+        end_session(request.scope)
     return see_other(request, "/login?reason=reset")
 
 

@@ -117,9 +117,16 @@ class StepUpRequired(Exception):
 
 
 def requires_recent_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Sensitive settings (e-mail, password, payout details) need a fresh confirmation."""
+    """Sensitive actions (e-mail, password, two-step sign-in, payout details, creating admins,
+    suspending people) need a fresh confirmation: the code or password on /settings/confirm."""
     requires_login(connection, _)
-    confirmed = int(connection.scope.get("session", {}).get("reauth_at", 0))
+    session = connection.scope.get("session", {})
+    confirmed = int(session.get("reauth_at", 0))
+    user = current_user(connection)
+    if user is not None and user.password_hash is None and user.mfa_enabled_at is None:
+        # Signed up with Google or LinkedIn and nothing else to ask for: a sign-in through the
+        # provider in the last 10 minutes is the confirmation (the confirm page says so).
+        confirmed = max(confirmed, int(session.get("auth_at", 0)))
     if time.time() - confirmed > STEP_UP_SECONDS:
         target = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
         raise StepUpRequired(target)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import io
 import secrets
+import time
+from enum import StrEnum
 
 import pyotp
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import RecoveryCode, User
@@ -54,9 +57,51 @@ def qr_svg(uri: str) -> str:
     return svg[svg.index("<svg") :]
 
 
+def matching_step(secret: str, code: str, *, now: float | None = None) -> int | None:
+    """The 30-second time step whose code this is (within one step either side), or None."""
+    code = "".join(ch for ch in code if ch in "0123456789")
+    if len(code) != 6:
+        return None
+    generator = totp(secret)
+    current = int((time.time() if now is None else now) // generator.interval)
+    steps = [
+        step
+        for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1)
+        if hmac.compare_digest(generator.generate_otp(step), code)
+    ]
+    return max(steps) if steps else None
+
+
 def code_matches(secret: str, code: str) -> bool:
-    code = "".join(ch for ch in code if ch.isdigit())
-    return len(code) == 6 and totp(secret).verify(code, valid_window=VALID_WINDOW)
+    return matching_step(secret, code) is not None
+
+
+class CodeCheck(StrEnum):
+    accepted = "accepted"
+    wrong = "wrong"
+    reused = "reused"  # right code, but it (or a later one) was already accepted
+
+
+REUSED_MESSAGE = "That code was already used. Wait until your app shows a new code, then enter the new one."
+
+
+async def accept_code(session: AsyncSession, user: User, secret: str, code: str) -> CodeCheck:
+    """Check an authenticator code and spend its time step.
+
+    A code is accepted only for a step later than the last accepted one, and the step is stored
+    with a compare-and-set UPDATE: two requests racing with the same code both reach the UPDATE,
+    the second waits for the first's row lock and then finds the step taken. The caller commits."""
+    step = matching_step(secret, code)
+    if step is None:
+        return CodeCheck.wrong
+    spent = await session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    return CodeCheck.accepted if spent.scalar_one_or_none() is not None else CodeCheck.reused
 
 
 def user_secret(user: User, secret_key: str) -> str | None:
@@ -73,16 +118,21 @@ def _normalise_code(code: str) -> str:
     return "".join(ch for ch in code.lower() if ch.isalnum())
 
 
-async def enable(session: AsyncSession, user: User, secret: str, secret_key: str) -> list[str]:
-    """Turn MFA on with a confirmed secret; returns the recovery codes to show once."""
+async def enable(
+    session: AsyncSession, user: User, secret: str, secret_key: str, *, confirmed_step: int | None = None
+) -> list[str]:
+    """Turn MFA on with a confirmed secret; returns the recovery codes to show once. The step of
+    the code that confirmed it is spent, so that code cannot sign in a moment later."""
     user.totp_secret_encrypted = crypto.encrypt(secret_key, secret)
     user.mfa_enabled_at = utcnow()
+    user.totp_last_step = confirmed_step
     return await regenerate_recovery_codes(session, user)
 
 
 async def disable(session: AsyncSession, user: User) -> None:
     user.totp_secret_encrypted = None
     user.mfa_enabled_at = None
+    user.totp_last_step = None
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 

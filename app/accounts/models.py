@@ -43,6 +43,8 @@ class User(TimestampMixin, Base):
     password_changed_at: Mapped[datetime | None]
     # Bumped on password change or suspension: every session issued before is dead.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The 30-second TOTP step of the last code accepted: a code is good once (see mfa.accept_code).
+    totp_last_step: Mapped[int | None]
 
     @property
     def is_admin(self) -> bool:
@@ -64,6 +66,9 @@ class OAuthIdentity(TimestampMixin, Base):
     provider: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(255))
     email: Mapped[str] = mapped_column(String(320))
+    # Set when the owner linked it while signed in (or created the account with it from an
+    # address the provider verified). A password reset removes the others (ADR 0018).
+    confirmed_at: Mapped[datetime | None]
 
 
 class TokenPurpose(StrEnum):
@@ -72,7 +77,7 @@ class TokenPurpose(StrEnum):
 
 
 class OneTimeToken(TimestampMixin, Base):
-    """A single-use secret sent by e-mail; only its SHA-256 is stored."""
+    """A single-use secret sent by e-mail; only its SHA-256 (and the nonce it is derived from) is stored."""
 
     __tablename__ = "one_time_tokens"
 
@@ -80,6 +85,9 @@ class OneTimeToken(TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token itself is derived from this nonce and SECRET_KEY when the e-mail is sent, so it
+    # never travels through the job queue (app/platform/secret_links.py).
+    nonce: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -21,8 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import OAuthIdentity, Role, User
-from app.accounts.services import EMAIL_PATTERN, create_user, get_user_by_email, normalize_email
+from app.accounts.services import (
+    EMAIL_PATTERN,
+    create_user,
+    get_user_by_email,
+    has_control_characters,
+    normalize_email,
+)
 from app.config import Settings
+from app.db import utcnow
 from app.errors import DomainError, FormError
 
 with warnings.catch_warnings():
@@ -303,7 +310,7 @@ async def verify_id_token(provider: Provider, document: dict[str, Any], id_token
 class Match(StrEnum):
     known = "known"  # this provider account is linked: sign that user in
     link_offered = "link_offered"  # same verified e-mail as an account: ask before linking
-    provider_email_unverified = "provider_email_unverified"  # same e-mail, provider hasn't verified it
+    provider_email_unverified = "provider_email_unverified"  # the provider hasn't verified the address
     account_email_unconfirmed = "account_email_unconfirmed"  # same e-mail, our account never confirmed it
     no_email = "no_email"  # the provider did not share an e-mail address
     new = "new"  # nobody has this e-mail: offer to create an account
@@ -324,17 +331,18 @@ async def find_identity(db: AsyncSession, provider: str, subject: str) -> OAuthI
 async def match_account(db: AsyncSession, provider: str, claims: Claims) -> AccountMatch:
     """Who a visitor coming back from a provider is. Linking by e-mail is only offered when both
     sides have proven the address: otherwise whoever registered it first could take the other's
-    account (see ADR 0006)."""
+    account (see ADR 0006). An address the provider has not verified never creates or links an
+    account, whether or not one uses it (ADR 0018): the answer is the same either way."""
     identity = await find_identity(db, provider, claims.sub)
     if identity is not None:
         return AccountMatch(Match.known, await db.get(User, identity.user_id))
     if not claims.email:
         return AccountMatch(Match.no_email)
+    if not claims.email_verified:
+        return AccountMatch(Match.provider_email_unverified)
     user = await get_user_by_email(db, claims.email)
     if user is None:
         return AccountMatch(Match.new)
-    if not claims.email_verified:
-        return AccountMatch(Match.provider_email_unverified, user)
     if user.email_verified_at is None:
         return AccountMatch(Match.account_email_unconfirmed, user)
     return AccountMatch(Match.link_offered, user)
@@ -348,14 +356,26 @@ class IdentityTaken(DomainError):
         )
 
 
-async def link_identity(db: AsyncSession, user: User, provider: Provider, claims: Claims) -> tuple[OAuthIdentity, bool]:
-    """(identity, created). Linking twice to the same user is harmless; to another user it is not."""
+async def link_identity(
+    db: AsyncSession, user: User, provider: Provider, claims: Claims, *, confirmed: bool
+) -> tuple[OAuthIdentity, bool]:
+    """(identity, created). Linking twice to the same user is harmless; to another user it is not.
+    `confirmed`: the owner linked it while signed in to the account (or created the account with
+    it); links made by matching e-mail are not, and a password reset removes them (ADR 0018)."""
     existing = await find_identity(db, provider.name, claims.sub)
     if existing is not None:
         if existing.user_id != user.id:
             raise IdentityTaken(provider.label)
+        if confirmed and existing.confirmed_at is None:
+            existing.confirmed_at = utcnow()
         return existing, False
-    identity = OAuthIdentity(user_id=user.id, provider=provider.name, subject=claims.sub, email=claims.email)
+    identity = OAuthIdentity(
+        user_id=user.id,
+        provider=provider.name,
+        subject=claims.sub,
+        email=claims.email,
+        confirmed_at=utcnow() if confirmed else None,
+    )
     try:
         async with db.begin_nested():
             db.add(identity)
@@ -376,14 +396,18 @@ async def create_account(db: AsyncSession, provider: Provider, claims: Claims, *
         errors["name"] = ["Enter your name."]
     elif len(name) > 200:
         errors["name"] = ["Use at most 200 characters."]
+    elif has_control_characters(name):
+        errors["name"] = ["Use letters, spaces and punctuation only."]
     if role not in SIGNUP_ROLES:
         errors["role"] = ["Choose whether you want to hire or to work."]
     if errors:
         raise FormError(errors)
+    if not claims.email_verified:
+        raise DomainError(
+            f"{provider.label} hasn't confirmed your e-mail address, so we can't create an account with it."
+        )
     if await find_identity(db, provider.name, claims.sub) is not None:
         raise IdentityTaken(provider.label)
-    user = await create_user(
-        db, email=claims.email, name=name, role=SIGNUP_ROLES[role], password=None, verified=claims.email_verified
-    )
-    await link_identity(db, user, provider, claims)
+    user = await create_user(db, email=claims.email, name=name, role=SIGNUP_ROLES[role], password=None, verified=True)
+    await link_identity(db, user, provider, claims, confirmed=True)
     return user

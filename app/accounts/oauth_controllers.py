@@ -15,7 +15,6 @@ from litestar.plugins.flash import flash
 from app.accounts import oauth
 from app.accounts.audit import record_event
 from app.accounts.controllers import safe_next
-from app.accounts.emails import send_verification
 from app.accounts.guards import STEP_UP_SECONDS, confirm_url
 from app.accounts.models import User
 from app.accounts.oauth import Claims, Match, OAuthError, Provider
@@ -214,7 +213,8 @@ async def _link_to_current_user(
             request, "You were signed out before this finished. Sign in, then link your account again.", 400
         )
     try:
-        _, created = await oauth.link_identity(db, user, provider, claims)
+        # Linked by the owner while signed in (with a recent confirmation): confirmed.
+        _, created = await oauth.link_identity(db, user, provider, claims, confirmed=True)
     except DomainError as exc:
         await db.rollback()
         return _problem(request, exc.message, 409)
@@ -222,10 +222,10 @@ async def _link_to_current_user(
         await record_event(
             db, "oauth_linked", user_id=user.id, request=request, provider=provider.name, email=claims.email
         )
-        await db.commit()
         flash(request, f"You can now sign in with {provider.label}.", category="success")
     else:
         flash(request, f"This {provider.label} account was already linked to yours.", category="info")
+    await db.commit()
     return see_other(request, pending.get("next") or "/settings")
 
 
@@ -248,11 +248,18 @@ async def _sign_in_or_offer(request: Request, db: DB, provider: Provider, claims
     if found.kind is Match.new:
         _begin_pending(request, "oauth_signup", {"provider": provider.name, "claims": claims.to_dict(), "next": target})
         return see_other(request, request.app.route_reverse("oauth:signup"))
+    if found.kind is Match.provider_email_unverified:
+        # Never an account made or linked on an address nobody has proven: anyone can type a
+        # victim's address into a provider account. Same words whether or not we know the address.
+        flash(
+            request,
+            f"{label} hasn't confirmed that {claims.email} is your address, so we can't use it to sign you in "
+            f"or to create an account. Confirm the address with {label} and try again, or use your e-mail and "
+            f"password. If you have an account, you can link {label} from your settings once signed in.",
+            category="error",
+        )
+        return see_other(request, "/login" if target == "/dashboard" else f"/login?next={quote(target, safe='/')}")
     messages = {
-        Match.provider_email_unverified: (
-            f"A Pactline account already uses {claims.email}, but {label} hasn't confirmed that this address "
-            f"is yours, so we can't connect them. Sign in with your password first, then link {label} from your settings."
-        ),
         Match.account_email_unconfirmed: (
             f"A Pactline account already uses {claims.email}, but that account never confirmed its address, so we "
             f"can't connect it to {label}. Sign in with your password (or reset it), confirm your e-mail, "
@@ -312,7 +319,8 @@ async def link_confirm(request: Request, db: DB) -> Response:
         await db.rollback()
         return _problem(request, SUSPENDED, 403)
     try:
-        await oauth.link_identity(db, user, provider, claims)
+        # Linked by matching e-mail, by someone not signed in to the account: not confirmed.
+        await oauth.link_identity(db, user, provider, claims, confirmed=False)
     except DomainError as exc:
         await db.rollback()
         return _problem(request, exc.message, 409)
@@ -368,8 +376,6 @@ async def signup_complete(request: Request, data: FormData, db: DB) -> Response:
         _session(request).pop("oauth_signup", None)
         return _problem(request, f"{exc.message} Sign in instead.", 409)
     await record_event(db, "signed_up", user_id=user.id, request=request, role=user.role, method=provider.name)
-    if not claims.email_verified:
-        await send_verification(request.app.state.queue, request.app.state.settings, user)
     await db.commit()
     await start_session(request, user.id, user.session_epoch)
     target = safe_next(pending.get("next"))

@@ -5,17 +5,25 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role, TokenPurpose, User, UserStatus
+from app.accounts.models import OAuthIdentity, OneTimeToken, Role, TokenPurpose, User, UserStatus
 from app.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from app.accounts.passwords_policy import password_problems
 from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import utcnow
 from app.errors import DomainError, FormError
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# At most 320 characters (the column), no spaces and no control characters (NUL cannot be stored).
+EMAIL_PATTERN = re.compile(r"^(?=.{3,320}$)[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+
+
+def has_control_characters(value: str) -> bool:
+    """NUL cannot be stored, and no name or reason needs a control character (tabs and line
+    breaks aside)."""
+    return any((ch < " " and ch not in "\t\r\n") or ch == "\x7f" for ch in value)
 
 
 def normalize_email(email: str) -> str:
@@ -23,7 +31,10 @@ def normalize_email(email: str) -> str:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    return await session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+    email = normalize_email(email)
+    if len(email) > 320 or "\x00" in email:
+        return None  # no account can have it, and Postgres refuses NUL in a query parameter
+    return await session.scalar(select(User).where(func.lower(User.email) == email))
 
 
 async def create_user(
@@ -45,8 +56,12 @@ async def create_user(
         email_verified_at=utcnow() if verified else None,
         status=UserStatus.active,
     )
-    session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as exc:  # the same address, a moment ago (a double submit, a race)
+        raise DomainError("An account with this e-mail address already exists.") from exc
     return user
 
 
@@ -75,6 +90,8 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
         errors.setdefault("name", []).append("Enter your name.")
     elif len(name) > 200:
         errors.setdefault("name", []).append("Use at most 200 characters.")
+    elif has_control_characters(name):
+        errors.setdefault("name", []).append("Use letters, spaces and punctuation only.")
     if not EMAIL_PATTERN.match(email):
         errors.setdefault("email", []).append("Enter an e-mail address like name@example.com.")
     if role not in SIGNUP_ROLES:
@@ -88,7 +105,12 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
         )
     if errors:
         raise FormError(errors)
-    return await create_user(session, email=email, name=name, role=role, password=password)
+    try:
+        return await create_user(session, email=email, name=name, role=role, password=password)
+    except DomainError:
+        raise FormError(
+            {"email": ["An account with this e-mail already exists. Sign in, or reset your password."]}
+        ) from None
 
 
 async def verify_email(session: AsyncSession, user_id: int, email: str) -> User | None:
@@ -104,16 +126,22 @@ async def verify_email(session: AsyncSession, user_id: int, email: str) -> User 
 # ---------------------------------------------------------------- password reset and change
 
 
-async def start_password_reset(session: AsyncSession, email: str) -> tuple[User, str] | None:
-    """A token for the account, or None when no account has this e-mail (callers answer the same)."""
+async def start_password_reset(session: AsyncSession, secret_key: str, email: str) -> tuple[User, OneTimeToken] | None:
+    """A reset token row for the account, or None when no account has this e-mail (callers
+    answer the same). The link is made from the row when the e-mail is sent."""
     user = await get_user_by_email(session, email)
     if user is None or not user.is_active:
         return None
-    token = await issue_one_time_token(session, user.id, TokenPurpose.password_reset, RESET_LIFETIME)
-    return user, token
+    row = await issue_one_time_token(session, secret_key, user.id, TokenPurpose.password_reset, RESET_LIFETIME)
+    return user, row
 
 
-async def finish_password_reset(session: AsyncSession, token: str, password: str) -> User:
+async def finish_password_reset(session: AsyncSession, token: str, password: str) -> tuple[User, list[str]]:
+    """The user, and the providers whose unconfirmed sign-in links the reset removed.
+
+    Opening the link proves control of the address; a Google or LinkedIn account that the
+    owner never linked while signed in (one linked by matching e-mail) may belong to whoever
+    held the address before, so it stops opening the account (ADR 0018)."""
     row = await find_one_time_token(session, token, TokenPurpose.password_reset, lock=True)
     if row is None:
         raise DomainError("This reset link has expired or was already used. Ask for a new one.")
@@ -124,7 +152,12 @@ async def finish_password_reset(session: AsyncSession, token: str, password: str
         raise FormError({"password": problems})
     row.used_at = utcnow()
     await set_password(user, password)
-    return user
+    removed = await session.scalars(
+        delete(OAuthIdentity)
+        .where(OAuthIdentity.user_id == user.id, OAuthIdentity.confirmed_at.is_(None))
+        .returning(OAuthIdentity.provider)
+    )
+    return user, sorted(set(removed.all()))
 
 
 async def set_password(user: User, password: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
 from app.accounts.controllers import MFA_PER_USER, count, limited, oauth_providers, safe_next, too_many
+from app.accounts.emails import notify, send_link
 from app.accounts.guards import STEP_UP_SECONDS, requires_login, requires_recent_auth
 from app.accounts.models import OAuthIdentity, TokenPurpose, User
 from app.accounts.passwords import verify_password_async
@@ -23,7 +24,6 @@ from app.accounts.sessions import list_devices, revoke_device, revoke_other_devi
 from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import DB, utcnow
 from app.errors import FormError
-from app.mail.services import queue_email
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -96,16 +96,10 @@ async def change_email(request: Request, data: FormData, db: DB, state: State) -
     if error:
         await db.rollback()
         return await _settings_page(request, db, errors={"email": [error]}, form={"email": new_email}, status_code=422)
-    token = await issue_one_time_token(
-        db, user.id, TokenPurpose.email_change, EMAIL_CHANGE_LIFETIME, {"email": new_email}
+    row = await issue_one_time_token(
+        db, state.settings.secret_key, user.id, TokenPurpose.email_change, EMAIL_CHANGE_LIFETIME, {"email": new_email}
     )
-    await queue_email(
-        state.queue,
-        to=new_email,
-        subject="Confirm your new e-mail address",
-        template="email_change",
-        context={"name": user.name, "link": f"{state.settings.app_base_url}/settings/email/confirm/{token}"},
-    )
+    send_link(db, row, "email_change")
     await record_event(db, "email_change_requested", user_id=user.id, request=request, new_email=new_email)
     await db.commit()
     flash(
@@ -126,6 +120,8 @@ async def confirm_email_change(request: Request, token: FromPath[str], db: DB) -
     old_email = user.email
     user.email, user.email_verified_at, row.used_at = new_email, utcnow(), utcnow()
     await record_event(db, "email_changed", user_id=user.id, request=request, old_email=old_email, new_email=new_email)
+    # The old address hears about it: if someone else made the change, its owner can react.
+    notify(db, user, "email_changed", to=old_email, new_email=new_email)
     await db.commit()
     flash(request, f"Your e-mail address is now {new_email}.", category="success")
     return see_other(request, "/settings")
@@ -164,7 +160,9 @@ async def revoke_session(request: Request, sid: FromPath[str]) -> Response:
 # ---------------------------------------------------------------- two-step sign-in settings
 
 
-@get("/settings/mfa", name="settings:mfa", guards=GUARDED)
+# Turning two-step sign-in on needs a recent confirmation too: someone holding a stolen session
+# could otherwise bind the account to their own authenticator and lock its owner out.
+@get("/settings/mfa", name="settings:mfa", guards=[requires_recent_auth])
 async def mfa_setup(
     request: Request, required: FromQuery[str | None] = None, next: FromQuery[str | None] = None
 ) -> Response:
@@ -188,7 +186,7 @@ async def mfa_setup(
     )
 
 
-@post("/settings/mfa", name="settings:mfa-confirm", guards=GUARDED)
+@post("/settings/mfa", name="settings:mfa-confirm", guards=[requires_recent_auth])
 async def mfa_confirm(request: Request, data: FormData, db: DB, state: State) -> Response:
     session = request.scope["session"]
     secret = session.get("mfa_setup_secret")
@@ -197,9 +195,10 @@ async def mfa_confirm(request: Request, data: FormData, db: DB, state: State) ->
         return see_other(request, "/settings/mfa")
     target = safe_next(text(data, "next"), "/settings")
     check = (MFA_PER_USER, str(user.id))
+    step = None
     if verdict := await limited(request, check):
         errors = {"code": [too_many(verdict)]}
-    elif not mfa.code_matches(secret, text(data, "code")):
+    elif (step := mfa.matching_step(secret, text(data, "code"))) is None:
         await count(request, check)
         errors = {"code": ["That code is not right. Enter the 6 digits your app shows now."]}
     else:
@@ -214,8 +213,9 @@ async def mfa_confirm(request: Request, data: FormData, db: DB, state: State) ->
             {"qr_svg": mfa.qr_svg(uri), "secret": secret, "errors": errors, "required": False, "next": target},
             status_code=422,
         )
-    codes = await mfa.enable(db, user, secret, state.settings.secret_key)
+    codes = await mfa.enable(db, user, secret, state.settings.secret_key, confirmed_step=step)
     await record_event(db, "mfa_enabled", user_id=user.id, request=request)
+    notify(db, user, "mfa_enabled")
     await db.commit()
     session.pop("mfa_setup_secret", None)
     now = int(time.time())
@@ -243,6 +243,7 @@ async def mfa_disable(request: Request, db: DB) -> Response:
         return see_other(request, "/settings")
     await mfa.disable(db, user)
     await record_event(db, "mfa_disabled", user_id=user.id, request=request)
+    notify(db, user, "mfa_disabled")
     await db.commit()
     request.scope["session"].pop("mfa_at", None)
     flash(request, "Two-step sign-in is off.", category="warning")
@@ -254,7 +255,11 @@ async def mfa_disable(request: Request, db: DB) -> Response:
 
 @get("/settings/confirm", name="settings:confirm", guards=GUARDED)
 async def confirm_page(request: Request, next: FromQuery[str | None] = None) -> Response:
-    return render(request, "accounts/confirm.html", {"errors": {}, "next": safe_next(next, "/settings")})
+    return render(
+        request,
+        "accounts/confirm.html",
+        {"errors": {}, "next": safe_next(next, "/settings"), "oauth_providers": oauth_providers(request)},
+    )
 
 
 @post("/settings/confirm", name="settings:confirm-submit", guards=GUARDED)
@@ -262,20 +267,30 @@ async def confirm_submit(request: Request, data: FormData, db: DB, state: State)
     """Sensitive changes ask again: the authenticator code when two-step is on, else the password."""
     user = request.scope["user"]
     target = safe_next(text(data, "next"), "/settings")
+    page = {"next": target, "oauth_providers": oauth_providers(request)}
     check = (MFA_PER_USER, str(user.id))
     if verdict := await limited(request, check):
         return render(
-            request, "accounts/confirm.html", {"errors": {"form": [too_many(verdict)]}, "next": target}, status_code=429
+            request, "accounts/confirm.html", {**page, "errors": {"form": [too_many(verdict)]}}, status_code=429
         )
+    checked = mfa.CodeCheck.wrong
     if user.mfa_enabled_at is not None:
         secret = mfa.user_secret(user, state.settings.secret_key)
-        ok, field = bool(secret and mfa.code_matches(secret, text(data, "code"))), "code"
+        if secret:
+            checked = await mfa.accept_code(db, user, secret, text(data, "code"))
+        ok, field = checked is mfa.CodeCheck.accepted, "code"
     else:
         ok, field = await verify_password_async(user.password_hash, str(data.get("password", ""))), "password"
     if not ok:
         await count(request, check)
-        message = "That code is not right." if field == "code" else "That is not your password."
-        return render(request, "accounts/confirm.html", {"errors": {field: [message]}, "next": target}, status_code=422)
+        if field == "password":
+            message = "That is not your password."
+        elif checked is mfa.CodeCheck.reused:
+            message = mfa.REUSED_MESSAGE
+        else:
+            message = "That code is not right."
+        return render(request, "accounts/confirm.html", {**page, "errors": {field: [message]}}, status_code=422)
+    await db.commit()  # the code's time step is spent
     request.scope["session"]["reauth_at"] = int(time.time())
     return see_other(request, target)
 

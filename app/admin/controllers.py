@@ -9,10 +9,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
-from app.accounts.emails import send_password_link
-from app.accounts.guards import requires_admin
+from app.accounts.guards import requires_admin, requires_recent_auth
 from app.accounts.models import AccountEvent, User
-from app.accounts.services import EMAIL_PATTERN, normalize_email, start_password_reset
+from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
 from app.admin import services
 from app.db import DB
 from app.errors import DomainError
@@ -55,9 +54,14 @@ class AdminController(Controller):
             block="results" if request.headers.get("hx-target") == "user-results" else None,
         )
 
-    @post("/users/{user_id:int}/suspend", name="admin:suspend")
+    # Suspending someone and creating an admin need a recent code, like a password change: a
+    # console session left open must not be enough to lock people out or to add an admin.
+    @post("/users/{user_id:int}/suspend", name="admin:suspend", guards=[requires_recent_auth])
     async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB) -> Response:
         reason = text(data, "reason") or "Suspended by an administrator."
+        if len(reason) > 500 or has_control_characters(reason):
+            flash(request, "Write the reason in plain words, up to 500 characters.", category="error")
+            return see_other(request, "/admin/users")
         try:
             user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
         except LookupError:
@@ -76,17 +80,24 @@ class AdminController(Controller):
         flash(request, f"{user.name} can sign in again.", category="success")
         return see_other(request, "/admin/users")
 
-    @post("/admins", name="admin:create-admin")
+    @post("/admins", name="admin:create-admin", guards=[requires_recent_auth])
     async def create_admin(self, request: Request, data: FormData, db: DB, state: State) -> Response:
         email, name = normalize_email(text(data, "email")), text(data, "name")
         errors: dict[str, list[str]] = {}
-        if not name:
-            errors["name"] = ["Enter their name."]
+        if not name or len(name) > 200 or has_control_characters(name):
+            errors["name"] = ["Enter their name (up to 200 characters)."]
         if not EMAIL_PATTERN.match(email):
             errors["email"] = ["Enter an e-mail address like name@example.com."]
         if not errors:
             try:
-                user = await services.create_admin(db, request.scope["user"], email=email, name=name, request=request)
+                await services.create_admin(
+                    db,
+                    request.scope["user"],
+                    email=email,
+                    name=name,
+                    secret_key=state.settings.secret_key,
+                    request=request,
+                )
             except DomainError as exc:
                 errors["email"] = [exc.message]
         if errors:
@@ -105,12 +116,6 @@ class AdminController(Controller):
                 },
                 status_code=422,
             )
-        started = await start_password_reset(db, user.email)
-        assert started is not None
-        _, token = started
-        await send_password_link(
-            state.queue, state.settings, user, token, subject="You are now a Pactline admin", template="admin_invite"
-        )
         await db.commit()
         flash(request, f"{name} was added as an admin and will get an e-mail to set a password.", category="success")
         return see_other(request, "/admin/users")

@@ -28,6 +28,7 @@ from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
 from app.web.templating import render, render_string
+from app.worker.outbox import defer
 from app.worker.registry import enqueue
 
 ASK_AGAIN = Limit("invitation-ask-again", attempts=1, window_seconds=24 * 3600)
@@ -131,8 +132,15 @@ class CompanyController(Controller):
         kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
         job_id = int(text(data, "job_id")) if text(data, "job_id").isdigit() else None
         try:
-            invitation, token = await services.invite(
-                db, membership, user, kind=kind, email=text(data, "email"), message=text(data, "message"), job_id=job_id
+            invitation = await services.invite(
+                db,
+                membership,
+                user,
+                kind=kind,
+                email=text(data, "email"),
+                message=text(data, "message"),
+                job_id=job_id,
+                secret_key=state.settings.secret_key,
             )
         except FormError as exc:
             await db.rollback()
@@ -143,19 +151,8 @@ class CompanyController(Controller):
                 form={"email": text(data, "email"), "message": text(data, "message")},
                 status_code=422,
             )
-        template = "invitation_member" if kind == InvitationKind.member else "invitation_contractor"
-        await queue_email(
-            state.queue,
-            to=invitation.email,
-            subject=f"{user.name} invites you to work with {membership.company.name} on Pactline",
-            template=template,
-            context={
-                "inviter": user.name,
-                "company": membership.company.name,
-                "message": invitation.message or "",
-                "link": f"{state.settings.app_base_url}/invitations/{token}",
-            },
-        )
+        # Only the id travels: the worker makes the link from the row when it sends (ADR 0018).
+        defer(db, "send_invitation", invitation_id=invitation.id)
         await db.commit()
         flash(request, f"Invitation sent to {invitation.email}. It works for 7 days.", category="success")
         return see_other(request, "/company")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
-from app.accounts.services import EMAIL_PATTERN, normalize_email
+from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
 from app.companies.models import (
     Company,
     CompanyContractor,
@@ -25,8 +23,10 @@ from app.companies.vat import normalise as normalise_vat
 from app.companies.vat import vat_problem
 from app.db import utcnow
 from app.errors import DomainError, FormError
+from app.platform.secret_links import derive_token, digest, new_nonce
 
 INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_PURPOSE = "invitation"
 COUNTRIES = {
     "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "HR": "Croatia", "CY": "Cyprus", "CZ": "Czechia",
     "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "FR": "France", "DE": "Germany", "GR": "Greece",
@@ -45,10 +45,6 @@ class Membership:
     @property
     def is_owner(self) -> bool:
         return self.member.role == MemberRole.owner
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def membership_of(db: AsyncSession, user: User) -> Membership | None:
@@ -165,12 +161,17 @@ async def invite(
     email: str,
     message: str,
     job_id: int | None = None,
-) -> tuple[Invitation, str]:
+    secret_key: str,
+) -> Invitation:
+    """A pending invitation (flushed). Its link is made from the row when the e-mail is sent
+    (`invitation_token`), so the secret never sits in a job's arguments (ADR 0018)."""
     email = normalize_email(email)
     if not EMAIL_PATTERN.match(email):
         raise FormError({"email": ["Enter an e-mail address like name@example.com."]})
     if len(message) > 2000:
         raise FormError({"message": ["Keep the message under 2000 characters."]})
+    if has_control_characters(message):
+        raise FormError({"message": ["Use letters, spaces and punctuation only."]})
     if kind == InvitationKind.member and not membership.is_owner:
         raise DomainError("Only the company's owner can invite colleagues.")
     if job_id is not None:
@@ -194,24 +195,30 @@ async def invite(
         )
         .values(revoked_at=utcnow())
     )
-    token = secrets.token_urlsafe(32)
+    nonce = new_nonce()
     invitation = Invitation(
         company_id=membership.company.id,
         kind=kind,
         email=email,
         message=message.strip() or None,
-        token_hash=_digest(token),
+        token_hash=digest(derive_token(secret_key, INVITATION_PURPOSE, nonce)),
+        nonce=nonce,
         invited_by=inviter.id,
         job_id=job_id,
         expires_at=utcnow() + INVITATION_LIFETIME,
     )
     db.add(invitation)
     await db.flush()
-    return invitation, token
+    return invitation
+
+
+def invitation_token(secret_key: str, invitation: Invitation) -> str | None:
+    """The secret in the invitation's link (None for invitations made before links were derived)."""
+    return derive_token(secret_key, INVITATION_PURPOSE, invitation.nonce) if invitation.nonce else None
 
 
 async def find_invitation(db: AsyncSession, token: str, *, lock: bool = False) -> Invitation | None:
-    query = select(Invitation).where(Invitation.token_hash == _digest(token))
+    query = select(Invitation).where(Invitation.token_hash == digest(token))
     return await db.scalar(query.with_for_update() if lock else query)
 
 

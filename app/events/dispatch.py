@@ -15,11 +15,13 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from saq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
 from app.events.models import OutboxEvent
+from app.worker.outbox import hand_over
 
 log = logging.getLogger("pactline.events")
 
@@ -48,9 +50,11 @@ class Dispatcher:
         backlog_size: int = 200,
         backlog_seconds: int = 24 * 3600,
         batch_size: int = 100,
+        queue: Queue | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.redis = redis
+        self.queue = queue  # given: committed job rows (app/worker/outbox.py) are handed to it too
         self.backlog_size = backlog_size
         self.backlog_seconds = backlog_seconds
         self.batch_size = batch_size
@@ -112,6 +116,8 @@ class Dispatcher:
             self._wake.clear()
             try:
                 await self.drain()
+                if self.queue is not None:
+                    await hand_over(self.sessionmaker, self.queue, batch_size=self.batch_size)
             except (RedisError, OSError) as exc:
                 log.warning("outbox dispatch paused: %s", exc)
                 await asyncio.sleep(min(idle_seconds, 1.0))

@@ -29,8 +29,13 @@ def publish(
     )
     row = OutboxEvent(user_id=user_id, event=event, data=data)
     session.add(row)
-    session.info[_PENDING] = True
+    kick_after_commit(session)
     return row
+
+
+def kick_after_commit(session: AsyncSession | Session) -> None:
+    """Wake the dispatcher once this transaction commits (live events and deferred jobs)."""
+    session.info[_PENDING] = True
 
 
 # After-commit nudge: the web process delivers at once; the worker's drain loop is the safety net.

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.accounts.emails import send_password_link
+from app.accounts.emails import send_link
 from app.accounts.models import Role, User
 from app.accounts.services import start_password_reset
 from app.events import publish
@@ -40,15 +40,10 @@ async def _tell_requester(ctx: dict, db, lead, new_account: bool) -> None:
     if lead.company_id is not None:
         return  # the company sees it on its page; its own customer is theirs to answer
     if new_account:
-        user, token = await start_password_reset(db, lead.email)
-        await send_password_link(
-            ctx["queue"],
-            settings,
-            user,
-            token,
-            subject="Your request is on Pactline — set your password",
-            template="lead_welcome",
-        )
+        started = await start_password_reset(db, settings.secret_key, lead.email)
+        if started is not None:
+            # The set-a-password link is made by the e-mail task from the token row (ADR 0018).
+            send_link(db, started[1], "lead_welcome")
     else:
         await queue_email(
             ctx["queue"],

@@ -38,13 +38,15 @@ class Resources:
         engine = make_engine(settings)
         sessionmaker = make_sessionmaker(engine)
         redis = make_redis(settings)
+        queue = make_queue(redis)
         dispatcher = Dispatcher(
             sessionmaker,
             redis,
             backlog_size=settings.event_backlog_size,
             backlog_seconds=settings.event_backlog_seconds,
+            queue=queue,
         )
-        return cls(settings, engine, sessionmaker, redis, make_queue(redis), dispatcher)
+        return cls(settings, engine, sessionmaker, redis, queue, dispatcher)
 
     def as_context(self) -> dict:
         return {

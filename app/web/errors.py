@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from app.accounts.guards import MFARequired, StepUpRequired, confirm_url
 from app.errors import DomainError, FormError, NotFound
+from app.platform.secret_links import redact
 from app.web.htmx import toast_response
 from app.web.templating import is_htmx, render
 
@@ -66,7 +67,7 @@ def error_response(
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
-        log.error("server error %s on %s", exc.status_code, request.url.path, exc_info=exc)
+        log.error("server error %s on %s", exc.status_code, redact(request.url.path), exc_info=exc)
         return error_response(request, exc.status_code)
     detail = exc.detail if exc.detail and exc.detail not in _LITESTAR_DEFAULTS else None
     return error_response(request, exc.status_code, detail, headers=exc.headers)
@@ -142,7 +143,7 @@ def handle_missing(request: Request, exc: NotFound) -> Response:
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
-    log.info("refused %s %s: %s", request.method, request.url.path, exc.message)
+    log.info("refused %s %s: %s", request.method, redact(request.url.path), exc.message)
     return error_response(request, exc.status_code, exc.message)
 
 
@@ -169,7 +170,7 @@ def handle_form_error(request: Request, exc: FormError) -> Response:
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc)
     return error_response(request, 500)
 
 

@@ -11,6 +11,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.platform.secret_links import redact
 
 log = structlog.get_logger("pactline.access")
 
@@ -82,7 +83,9 @@ def edge_middleware(settings: Settings):
                     log.info(
                         "request",
                         method=scope.get("method"),
-                        path=path,
+                        # A reset, invitation or confirmation link is a password for a while:
+                        # its secret never reaches the logs (the query string is not logged at all).
+                        path=redact(path),
                         status=status,
                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     )

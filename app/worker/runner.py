@@ -10,6 +10,7 @@ from saq.job import Status
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.platform.secret_links import redact
 from app.worker.models import FailedJob
 from app.worker.registry import TASKS, build_job, load_tasks
 from app.worker.timers import TIMERS
@@ -29,6 +30,8 @@ async def record_failure(ctx: dict) -> None:
         return
     exception = ctx.get("exception")
     error = job.error or ("".join(traceback.format_exception(exception)) if exception else "unknown error")
+    # Arguments carry ids, not secrets (ADR 0018); an error message quoting a link must not either.
+    error = redact(error)
     async with ctx["sessionmaker"]() as session, session.begin():
         session.add(
             FailedJob(

@@ -9,3 +9,31 @@ def link_in(message, path_prefix: str) -> str:
     match = re.search(rf"https?://[^\s/]+({re.escape(path_prefix)}[^\s]+)", text)
     assert match, f"no {path_prefix} link in:\n{text}"
     return match.group(1)
+
+
+def next_code(secret: str) -> str:
+    """The code of the next 30-second step (accepted now: one step of drift either way). Each
+    code is accepted once, so a test that used the current one continues with this one."""
+    import time
+
+    from app.accounts.mfa import totp
+
+    return totp(secret).at(time.time() + 30)
+
+
+async def age_session(app, c, seconds: int = 3600) -> None:
+    """Pretend this browser signed in and last confirmed it was them `seconds` ago."""
+    import json
+
+    from app.accounts.sessions import SESSION_COOKIE
+
+    key = f"sessions:{c.cookies.get(SESSION_COOKIE)}"
+    data = json.loads(await app.state.redis.get(key))
+    for name in ("auth_at", "reauth_at", "mfa_at"):
+        if name in data:
+            data[name] -= seconds
+    await app.state.redis.set(key, json.dumps(data), keepttl=True)
+
+
+def text_part(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()

@@ -6,12 +6,18 @@ from sqlalchemy import select
 
 from app.accounts.mfa import totp
 from app.accounts.models import AccountEvent, RecoveryCode, User
+from tests.accounts.helpers import next_code
 from tests.conftest import web_client
 from tests.support.factories import PASSWORD
 
 
 async def enrol(c) -> tuple[str, list[str]]:
+    """Turn two-step sign-in on, confirming the password first (it is a step-up action)."""
     page = await c.get("/settings/mfa")
+    if page.status_code == 303 and page.headers["location"].startswith("/settings/confirm"):
+        confirmed = await c.post_form("/settings/confirm", {"password": PASSWORD, "next": "/settings/mfa"})
+        assert confirmed.status_code == 303, confirmed.text[:400]
+        page = await c.get("/settings/mfa")
     assert page.status_code == 200
     assert "<svg" in page.text  # the QR code, inline
     secret = re.search(r'data-secret="([A-Z2-7]+)"', page.text).group(1)
@@ -23,6 +29,7 @@ async def enrol(c) -> tuple[str, list[str]]:
 
 
 async def test_enrolment_needs_a_correct_code(client, db):
+    await client.post_form("/settings/confirm", {"password": PASSWORD, "next": "/settings/mfa"})
     await client.get("/settings/mfa")
     wrong = await client.post_form("/settings/mfa", {"code": "000000"})
     assert wrong.status_code == 422
@@ -42,7 +49,8 @@ async def test_after_enrolment_sign_in_asks_for_a_code(app, client, db):
     assert (await fresh.get("/dashboard")).status_code == 303, "not signed in before the second step"
     bad = await fresh.post_form("/login/mfa", {"code": "123456"})
     assert bad.status_code == 422
-    good = await fresh.post_form("/login/mfa", {"code": totp(secret).now()})
+    # The enrolment spent the current code: sign-in takes the next one.
+    good = await fresh.post_form("/login/mfa", {"code": next_code(secret)})
     assert good.status_code == 303
     assert (await fresh.get("/dashboard")).status_code == 200
     await fresh.aclose()
@@ -95,7 +103,7 @@ async def test_admin_pages_need_two_step_sign_in(app, db):
 
 
 async def test_admins_cannot_turn_two_step_off(admin):
-    await admin.post_form("/settings/confirm", {"code": totp("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").now()})
+    await admin.post_form("/settings/confirm", {"code": next_code("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")})
     response = await admin.post_form("/settings/mfa/disable")
     assert response.status_code == 303
     assert "Admins must keep two-step sign-in on" in (await admin.get("/settings")).text

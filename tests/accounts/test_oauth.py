@@ -19,6 +19,7 @@ from app.accounts.models import AccountEvent, OAuthIdentity, Role, User
 from app.accounts.sessions import SESSION_COOKIE
 from app.admin.services import suspend
 from app.asgi import create_app
+from tests.accounts.helpers import age_session, link_in
 from tests.conftest import lifespan_of, web_client
 from tests.support.factories import PASSWORD, make_user
 
@@ -86,10 +87,11 @@ async def identity_for(db, subject: str) -> OAuthIdentity | None:
     return await db.scalar(query.execution_options(populate_existing=True))
 
 
-async def link_existing(db, user: User, subject: str) -> None:
-    """A Google account already linked to `user` (through the same service the pages use)."""
+async def link_existing(db, user: User, subject: str, *, confirmed: bool = True) -> None:
+    """A Google account already linked to `user` (through the same service the pages use);
+    `confirmed=False` is one linked by matching e-mail rather than from settings."""
     google = oauth.Provider("google", "Google", CLIENT_ID, CLIENT_SECRET, "http://unused.test")
-    await oauth.link_identity(db, user, google, oauth.Claims(subject, user.email, True, user.name))
+    await oauth.link_identity(db, user, google, oauth.Claims(subject, user.email, True, user.name), confirmed=confirmed)
     await db.commit()
 
 
@@ -178,12 +180,24 @@ async def test_finishing_the_account_needs_a_role(browser, fake_oidc, db):
     assert not await is_signed_in(browser)
 
 
-async def test_an_unverified_google_address_makes_an_unverified_account(browser, fake_oidc, db):
-    await round_trip(browser, fake_oidc, sub="g-new-3", email="unverified@example.test", verified=False)
-    done = await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Una"})
-    assert done.status_code == 303
-    user = await db.scalar(select(User).where(User.email == "unverified@example.test"))
-    assert user.email_verified_at is None and user.password_hash is None
+UNVERIFIED_MESSAGE = "Google hasn't confirmed that {email} is your address"
+
+
+@pytest.mark.parametrize("verified", [False, None], ids=["email_verified-false", "email_verified-missing"])
+async def test_an_unverified_google_address_never_creates_an_account(browser, fake_oidc, db, verified):
+    fake_oidc.next_login("g-new-3", "unverified@example.test", email_verified=verified)
+    refused = await browser.get(await go_to_provider(browser, fake_oidc))
+    # Back on the sign-in page, with the reason in plain words.
+    assert refused.status_code == 303 and refused.headers["location"] == "/login"
+    page = await browser.get("/login")
+    assert UNVERIFIED_MESSAGE.format(email="unverified@example.test") in text_of(page)
+    assert 'name="password"' in page.text
+    assert await count_rows(db, User) == 0 and await count_rows(db, OAuthIdentity) == 0
+    assert not await is_signed_in(browser)
+    # No pending sign-up behind the refusal either.
+    sneaky = await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Una"})
+    assert sneaky.status_code == 303 and sneaky.headers["location"] == "/login"
+    assert await count_rows(db, User) == 0
 
 
 # ---------------------------------------------------------------- returning users
@@ -267,8 +281,11 @@ async def test_confirming_a_link_needs_the_csrf_token(browser, fake_oidc, db):
 async def test_an_unverified_google_address_is_never_linked(browser, fake_oidc, db):
     await make_user(db, email="victim@example.test")
     refused = await round_trip(browser, fake_oidc, sub="g-attacker", email="victim@example.test", verified=False)
-    assert refused.status_code == 409
-    assert "Sign in with your password first, then link Google from your settings." in text_of(refused)
+    assert refused.status_code == 303 and refused.headers["location"] == "/login"
+    page = text_of(await browser.get("/login"))
+    assert UNVERIFIED_MESSAGE.format(email="victim@example.test") in page
+    # The same words as for an unknown address: the refusal does not tell that an account exists.
+    assert "already uses" not in page
     assert await count_rows(db, OAuthIdentity) == 0
     assert not await is_signed_in(browser)
     # And there is no pending link to confirm behind the refusal.
@@ -438,4 +455,95 @@ async def test_pending_pages_without_a_round_trip_send_you_to_sign_in(browser, d
         assert page.status_code == 303 and page.headers["location"] == "/login"
     posted = await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Nobody"})
     assert posted.status_code == 303 and posted.headers["location"] == "/login"
+    assert await count_rows(db, User) == 0
+
+
+# ---------------------------------------------------------------- password reset and confirmed links
+
+NEW_PASSWORD = "marmalade velvet comet 77"
+
+
+async def reset_password(c, smtp_server, email: str) -> str:
+    """Reset through the e-mailed link, as the owner of the address would; the login page after it."""
+    smtp_server.messages.clear()
+    await c.post_form("/reset", {"email": email})
+    link = link_in((await smtp_server.wait_for(1))[0], "/reset/")
+    done = await c.post_form(link, {"password": NEW_PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == "/login?reason=reset"
+    return text_of(await c.get(done.headers["location"]))
+
+
+async def test_a_password_reset_removes_a_google_link_made_by_matching_email(
+    browser, google_app, fake_oidc, db, smtp_server
+):
+    user = await make_user(db, email="linked.by.email@example.test")
+    await round_trip(browser, fake_oidc, sub="g-by-email", email=user.email)
+    assert (await browser.post_form("/auth/link/confirm")).status_code == 303
+    identity = await identity_for(db, "g-by-email")
+    assert identity.user_id == user.id and identity.confirmed_at is None, "linked by e-mail: not confirmed"
+    await browser.post_form("/logout")
+
+    page = await reset_password(browser, smtp_server, user.email)
+    assert await identity_for(db, "g-by-email") is None
+    assert "we also disconnected Google sign-in" in page
+    assert await db.scalar(
+        select(AccountEvent).where(AccountEvent.kind == "oauth_unlinked", AccountEvent.user_id == user.id)
+    )
+    # That Google account no longer opens the account by itself: it is offered as a new link.
+    async with web_client(google_app) as later:
+        again = await round_trip(later, fake_oidc, sub="g-by-email", email=user.email)
+        assert again.headers["location"] == "/auth/link/confirm" and not await is_signed_in(later)
+
+
+async def test_a_google_link_made_while_signed_in_survives_a_password_reset(browser, fake_oidc, db, smtp_server):
+    user = await make_user(db, email="linked.in.settings@example.test")
+    await browser.sign_in(user.email)
+    await round_trip(browser, fake_oidc, sub="g-settings", email="personal@gmail.test", next="/settings")
+    assert (await identity_for(db, "g-settings")).confirmed_at is not None
+    await browser.post_form("/logout")
+
+    page = await reset_password(browser, smtp_server, user.email)
+    assert (await identity_for(db, "g-settings")).user_id == user.id
+    assert "disconnected" not in page
+
+
+async def test_an_account_made_with_google_keeps_its_google_link_after_a_reset(browser, fake_oidc, db, smtp_server):
+    await round_trip(browser, fake_oidc, sub="g-origin", email="origin@example.test")
+    await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Orla"})
+    assert (await identity_for(db, "g-origin")).confirmed_at is not None
+    await browser.post_form("/logout")
+    await reset_password(browser, smtp_server, "origin@example.test")
+    assert await identity_for(db, "g-origin") is not None
+
+
+async def test_a_password_less_account_confirms_by_signing_in_again(browser, google_app, fake_oidc, db):
+    await round_trip(browser, fake_oidc, sub="g-nopw", email="nopw@example.test")
+    await browser.post_form("/auth/signup/complete", {"role": "client", "name": "Noa"})
+    # Just signed in with Google: that is the confirmation for turning on two-step sign-in.
+    assert (await browser.get("/settings/mfa")).status_code == 200
+
+    await age_session(google_app, browser)
+    asked = await browser.get("/settings/mfa")
+    assert asked.status_code == 303 and asked.headers["location"] == "/settings/confirm?next=/settings/mfa"
+    page = text_of(await browser.get(asked.headers["location"]))
+    assert "Your account has no password" in page and "Sign out" in page
+    assert 'name="password"' not in page
+
+
+async def test_hostile_values_on_the_google_pages_get_no_server_error(browser, fake_oidc, db):
+    from tests.accounts.test_hostile_input import MEGABYTE, VALUES
+
+    for value in VALUES:
+        if len(value) > 10_000:
+            value = value[:10_000]  # a URL cannot carry a megabyte; the server would refuse it first
+        for query in ({"code": value, "state": value}, {"error": value}, {"state": value}):
+            answer = await browser.get("/auth/google/callback", params=query)
+            assert answer.status_code < 500, (query.keys(), answer.status_code)
+    await round_trip(browser, fake_oidc, sub="g-hostile", email="hostile@example.test")
+    refused_names = ["\x00", "Ha\x00na", MEGABYTE, "a" * 201]
+    for form in [{"name": name, "role": "client"} for name in refused_names] + [
+        {"name": "Hana", "role": value} for value in VALUES
+    ]:
+        answer = await browser.post_form("/auth/signup/complete", form)
+        assert answer.status_code == 422, (form["role"][:20], form["name"][:20], answer.status_code)
     assert await count_rows(db, User) == 0

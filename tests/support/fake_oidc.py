@@ -47,7 +47,7 @@ def _b64_json(data: dict[str, Any]) -> str:
 class Login:
     sub: str
     email: str | None
-    email_verified: bool = True
+    email_verified: bool | None = True  # None: the claim is left out of the ID token
     name: str = "Ada Lovelace"
 
 
@@ -74,7 +74,7 @@ class FakeOIDC:
         self.clients[client_id] = secret
 
     def next_login(
-        self, sub: str, email: str | None, *, email_verified: bool = True, name: str = "Ada Lovelace"
+        self, sub: str, email: str | None, *, email_verified: bool | None = True, name: str = "Ada Lovelace"
     ) -> None:
         self._next = Login(sub, email, email_verified, name)
 
@@ -104,7 +104,8 @@ class FakeOIDC:
         }
         if login.email is not None:
             claims["email"] = login.email
-            claims["email_verified"] = login.email_verified
+            if login.email_verified is not None:
+                claims["email_verified"] = login.email_verified
         key = self.key
         if self.tamper == "nonce":
             claims["nonce"] = "not-the-nonce-you-sent"
