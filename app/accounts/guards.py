@@ -14,7 +14,14 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.models import Role, User
-from app.accounts.sessions import DEFAULT_MAX_AGE, end_session, session_id, touch_device
+from app.accounts.sessions import (
+    DEFAULT_MAX_AGE,
+    SessionsUnavailable,
+    end_session,
+    session_id,
+    session_unreadable,
+    touch_device,
+)
 from app.errors import DomainError
 
 IDLE_TIMEOUT = 2 * 3600
@@ -63,7 +70,11 @@ def current_user(connection: ASGIConnection) -> User | None:
     return connection.scope.get("user")
 
 
-def _sign_in_first(connection: ASGIConnection) -> NotAuthorizedException:
+def _sign_in_first(connection: ASGIConnection) -> Exception:
+    if session_unreadable(connection.scope):
+        # The browser may well be signed in; we cannot tell until Redis answers. Not "sign in
+        # again" (that would fail too), and the cookie is kept.
+        return SessionsUnavailable()
     reason = connection.scope.get("state", {}).get("signed_out_reason")
     return NotAuthorizedException(detail=reason or "")
 

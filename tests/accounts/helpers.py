@@ -9,3 +9,11 @@ def link_in(message, path_prefix: str) -> str:
     match = re.search(rf"https?://[^\s/]+({re.escape(path_prefix)}[^\s]+)", text)
     assert match, f"no {path_prefix} link in:\n{text}"
     return match.group(1)
+
+
+_DEVICE_ROW = re.compile(r'<tr data-device="([^"]*)">(.*?)</tr>', re.S)
+
+
+def device_handles(settings_html: str) -> dict[str, bool]:
+    """The devices listed on /settings: handle -> is this the device that asked."""
+    return {handle: "(This device)" in row for handle, row in _DEVICE_ROW.findall(settings_html)}
