@@ -131,6 +131,11 @@ def session_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get(_NEW_ID) or _cookie_id(request, SESSION_COOKIE)
 
 
+async def session_exists(redis, sid: str) -> bool:
+    """Whether the session is still in the store (signing out or revoking a device deletes it)."""
+    return bool(await redis.exists(f"{SESSION_NAMESPACE}:{sid}"))
+
+
 def rotate_session(request: Request) -> str:
     """Give this browser a new session id on this response and forget the old one."""
     state = request.scope.setdefault("state", {})
@@ -246,7 +251,7 @@ async def _live_sessions(request: Request, user_id: int) -> dict[str, dict]:
     live = {}
     for sid_raw, raw in (await redis.hgetall(_devices_key(user_id))).items():
         sid = sid_raw.decode()
-        if not await redis.exists(f"{SESSION_NAMESPACE}:{sid}"):
+        if not await session_exists(redis, sid):
             await redis.hdel(_devices_key(user_id), sid)
             continue
         live[sid] = json.loads(raw)
