@@ -42,7 +42,7 @@ from app.platform.resources import Resources
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.ops import health, metrics, ready
-from app.web.security import edge_middleware
+from app.web.security import NoStoreWhenSignedInMiddleware, edge_middleware
 from app.web.templating import STATIC, template_config
 
 UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 exclude=UNSESSIONED,
             ).middleware,
             CurrentUserMiddleware(),
+            NoStoreWhenSignedInMiddleware(),
             prometheus.middleware,
         ],
         csrf_config=CSRFConfig(
