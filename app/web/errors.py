@@ -62,8 +62,21 @@ def error_response(
         response = toast_response(text if message else title, "error", status_code=status_code)
         response.headers.update(headers or {})
         return response
-    context = {"status_code": status_code, "title": title, "message": text}
+    context = {
+        "status_code": status_code,
+        "title": title,
+        "message": text,
+        "retry_url": _retry_url(request, status_code),
+    }
     return render(request, "errors/error.html", context, status_code=status_code, headers=headers)
+
+
+def _retry_url(request: Request, status_code: int) -> str | None:
+    """A 503 on a GET can simply be tried again; a form post is not replayed from a link."""
+    if status_code != 503 or request.method != "GET":
+        return None
+    path = "/" + request.url.path.lstrip("/\\")  # never "//host": the link stays on this site
+    return path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
@@ -191,8 +204,8 @@ def handle_redis_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(
         request,
         503,
-        "A service we depend on is not answering, so this could not be done. Nothing was lost: "
-        "please try again in a minute.",
+        "A service we depend on is not answering right now. Please try again in a minute; if you "
+        "were saving something, reload the page first to see whether it went through.",
         headers=UNAVAILABLE_HEADERS,
     )
 
