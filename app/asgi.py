@@ -13,11 +13,12 @@ from litestar.di import Provide
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
 
 from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
 from app.accounts.guards import CurrentUserMiddleware
 from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
-from app.accounts.sessions import SESSION_COOKIE, SessionConfig, TolerantRedisStore
+from app.accounts.sessions import SESSION_COOKIE, SESSION_NAMESPACE, SessionConfig
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
@@ -41,7 +42,7 @@ from app.platform.resources import Resources
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.ops import health, metrics, ready
-from app.web.security import edge_middleware
+from app.web.security import NoStoreWhenSignedInMiddleware, edge_middleware
 from app.web.templating import STATIC, template_config
 
 UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=templates,
         plugins=[channels, FlashPlugin(config=FlashConfig(template_config=templates))],
-        stores={"sessions": TolerantRedisStore(resources.redis, namespace="sessions")},
+        stores={"sessions": RedisStore(resources.redis, namespace=SESSION_NAMESPACE)},
         middleware=[
             SessionConfig(
                 key=SESSION_COOKIE,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 exclude=UNSESSIONED,
             ).middleware,
             CurrentUserMiddleware(),
+            NoStoreWhenSignedInMiddleware(),
             prometheus.middleware,
         ],
         csrf_config=CSRFConfig(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from litestar import Request
@@ -12,10 +13,23 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.accounts.models import Role, User
-from app.accounts.sessions import DEFAULT_MAX_AGE, end_session, session_id, touch_device
+from app.accounts.models import Role, User, UserStatus
+from app.accounts.sessions import (
+    DEFAULT_MAX_AGE,
+    SessionsUnavailable,
+    end_session,
+    session_exists,
+    session_id,
+    session_unreadable,
+    touch_device,
+)
 from app.errors import DomainError
+from app.platform.resources import REDIS_UNAVAILABLE
+
+log = logging.getLogger("pactline.accounts")
 
 IDLE_TIMEOUT = 2 * 3600
 STEP_UP_SECONDS = 10 * 60
@@ -59,11 +73,48 @@ class CurrentUserMiddleware(ASGIMiddleware):
         return user
 
 
+def still_signed_in(connection: ASGIConnection) -> Callable[[], Awaitable[bool]]:
+    """For requests that outlive a page (the event stream): a check, to run every so often, that
+    this browser is still signed in as the same person. False once the session was ended (sign-out,
+    "sign out" of this device from another one), the person's sessions were all ended (password
+    changed or reset, which also bumps the epoch) or the person was suspended.
+
+    A store that cannot be asked does not end the stream: whatever it would have told us (a sign-out
+    or a device revoked) could not have been recorded in it either, and the database check holds."""
+    app = connection.scope["app"]
+    user = connection.scope["user"]
+    user_id, epoch = user.id, user.session_epoch
+    sid = session_id(Request(connection.scope))
+
+    async def check() -> bool:
+        try:
+            async with app.state.sessionmaker() as db:
+                row = (
+                    await db.execute(select(User.status, User.session_epoch).where(User.id == user_id))
+                ).one_or_none()
+            if row is None or row.status != UserStatus.active or row.session_epoch != epoch:
+                return False
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not re-check a live stream's user: %s", exc)
+        if sid is None:
+            return False
+        try:
+            return await session_exists(app.state.redis, sid)
+        except REDIS_UNAVAILABLE:
+            return True
+
+    return check
+
+
 def current_user(connection: ASGIConnection) -> User | None:
     return connection.scope.get("user")
 
 
-def _sign_in_first(connection: ASGIConnection) -> NotAuthorizedException:
+def _sign_in_first(connection: ASGIConnection) -> Exception:
+    if session_unreadable(connection.scope):
+        # The browser may well be signed in; we cannot tell until Redis answers. Not "sign in
+        # again" (that would fail too), and the cookie is kept.
+        return SessionsUnavailable()
     reason = connection.scope.get("state", {}).get("signed_out_reason")
     return NotAuthorizedException(detail=reason or "")
 

@@ -1,10 +1,13 @@
-"""Server-side sessions in Redis: id rotation, a per-user list of devices, and a store that
-degrades to 'signed out' while Redis is unreachable."""
+"""Server-side sessions in Redis: id rotation, a per-user list of devices, and a backend that
+keeps its hands off the cookie while Redis is unreachable."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -12,14 +15,15 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.stores.redis import RedisStore
 from litestar.types import Empty, Message, Scope
-from redis.exceptions import RedisError
+from litestar.utils.dataclass import extract_dataclass_items
 
+from app.platform.resources import REDIS_UNAVAILABLE
 from app.web.ratelimit import request_ip
 
 log = logging.getLogger("pactline.sessions")
@@ -30,24 +34,85 @@ DEFAULT_MAX_AGE = 14 * 24 * 3600
 REMEMBER_MAX_AGE = 30 * 24 * 3600
 _NEW_ID = "pactline.new_session_id"
 _OLD_ID = "pactline.old_session_id"
+_UNREADABLE = "pactline.session_unreadable"
+# Ids are secrets.token_hex(32); anything else in the cookie is not ours and never reaches Redis.
+_SESSION_ID = re.compile(r"[0-9a-f]{64}")
+
+
+class SessionsUnavailable(Exception):
+    """A page that needs to know who is signed in, while the session store cannot be read."""
+
+
+def _cookie_id(connection: ASGIConnection, key: str) -> str | None:
+    value = connection.cookies.get(key)
+    return value if value and _SESSION_ID.fullmatch(value) else None
+
+
+def session_unreadable(scope: Scope) -> bool:
+    """True when this request carried a session cookie that could not be read (Redis down)."""
+    return bool(scope.get("state", {}).get(_UNREADABLE))
 
 
 class SessionBackend(ServerSideSessionBackend):
     """Litestar keeps the id from the cookie; we swap in a fresh one when asked (sign-in,
-    privilege change), delete the old one, and honour a per-session lifetime."""
+    privilege change), delete the old one, and honour a per-session lifetime.
+
+    While Redis is unreachable the request goes on as a visitor's (public pages render, pages that
+    need a signed-in person answer 503 through `SessionsUnavailable`) and the cookie is left as
+    it is, so the session is there again when Redis returns. Signing out still makes the browser
+    forget its id."""
 
     def get_session_id(self, connection: ASGIConnection) -> str:
-        return connection.scope.get("state", {}).get(_NEW_ID) or super().get_session_id(connection)
+        return (
+            connection.scope.get("state", {}).get(_NEW_ID)
+            or _cookie_id(connection, self.config.key)
+            or self.generate_session_id()
+        )
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        sid = _cookie_id(connection, self.config.key)
+        if sid is None:
+            return {}
+        try:
+            data = await self.get(sid, store=self.config.get_store_from_app(connection.scope["app"]))
+        except (*REDIS_UNAVAILABLE, OSError) as exc:
+            log.warning("session store unavailable: %s", exc)
+            connection.scope.setdefault("state", {})[_UNREADABLE] = True
+            return {}
+        return self.deserialize_data(data) if data is not None else {}
 
     async def store_in_message(self, scope_session: Any, message: Message, connection: ASGIConnection) -> None:
-        if not scope_session and scope_session is not Empty and not connection.cookies.get(self.config.key):
-            # A visitor with nothing to remember gets no session (no Redis write, no cookie).
-            return
         state = connection.scope.setdefault("state", {})
+        has_cookie = connection.cookies.get(self.config.key) is not None
+        ending = scope_session is Empty or (not scope_session and has_cookie and _NEW_ID not in state)
+        if not scope_session and not ending:
+            return  # a visitor with nothing to remember gets no session (no Redis write, no cookie)
+        if state.get(_UNREADABLE) and scope_session is not Empty:
+            return  # we never saw this session: leave the cookie alone, it works again when Redis is back
+        store = self.config.get_store_from_app(connection.scope["app"])
+        headers = MutableScopeHeaders.from_message(message)
+        cookie_params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
         old_id = state.pop(_OLD_ID, None)
-        if old_id:
-            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
-        await super().store_in_message(scope_session, message, connection)
+        try:
+            if old_id:
+                await self.delete(old_id, store=store)
+            if ending:
+                if sid := _cookie_id(connection, self.config.key):
+                    await self.delete(sid, store=store)
+            else:
+                sid = self.get_session_id(connection)
+                await self.set(sid, self.serialize_data(scope_session, connection.scope), store=store)
+                headers.add("Set-Cookie", Cookie(value=sid, key=self.config.key, **cookie_params).to_header(header=""))
+        except (*REDIS_UNAVAILABLE, OSError) as exc:
+            # The page was already decided (and any database change committed): send it. A session
+            # we could not save is simply not handed out; the browser keeps the cookie it had.
+            log.warning("session store unavailable while saving: %s", exc)
+        if ending:
+            # Signing out always reaches the browser; a record we could not delete expires on its own.
+            headers.add(
+                "Set-Cookie",
+                Cookie(value="null", key=self.config.key, expires=0, **cookie_params).to_header(header=""),
+            )
 
     async def set(self, session_id: str, data: bytes, store) -> None:
         try:
@@ -61,25 +126,20 @@ class SessionConfig(ServerSideSessionConfig):
     _backend_class = SessionBackend
 
 
-class TolerantRedisStore(RedisStore):
-    """Reading a session while Redis is down behaves like having none, so public pages still render."""
-
-    async def get(self, key: str, renew_for: int | None = None) -> bytes | None:
-        try:
-            return await super().get(key, renew_for=renew_for)
-        except (RedisError, OSError) as exc:
-            log.warning("session store unavailable: %s", exc)
-            return None
-
-
 def session_id(request: Request) -> str | None:
-    return request.scope.get("state", {}).get(_NEW_ID) or request.cookies.get(SESSION_COOKIE)
+    """This browser's session id: the one issued on this response, else the cookie's (if well-formed)."""
+    return request.scope.get("state", {}).get(_NEW_ID) or _cookie_id(request, SESSION_COOKIE)
+
+
+async def session_exists(redis, sid: str) -> bool:
+    """Whether the session is still in the store (signing out or revoking a device deletes it)."""
+    return bool(await redis.exists(f"{SESSION_NAMESPACE}:{sid}"))
 
 
 def rotate_session(request: Request) -> str:
     """Give this browser a new session id on this response and forget the old one."""
     state = request.scope.setdefault("state", {})
-    old = request.cookies.get(SESSION_COOKIE)
+    old = _cookie_id(request, SESSION_COOKIE)
     if old and _OLD_ID not in state:
         state[_OLD_ID] = old
     state[_NEW_ID] = secrets.token_hex(32)
@@ -152,18 +212,32 @@ async def start_session(
 
 
 async def touch_device(request: Request, user_id: int, sid: str, now: int) -> None:
+    """Note when and where a device was last seen: a nicety, so a failure does not hold up the page."""
     redis = request.app.state.redis
-    raw = await redis.hget(_devices_key(user_id), sid)
-    if raw:
-        entry = json.loads(raw)
-        entry["seen_at"] = now
-        entry["ip"] = request_ip(request)
-        await redis.hset(_devices_key(user_id), sid, json.dumps(entry))
+    try:
+        raw = await redis.hget(_devices_key(user_id), sid)
+        if raw:
+            entry = json.loads(raw)
+            entry["seen_at"] = now
+            entry["ip"] = request_ip(request)
+            await redis.hset(_devices_key(user_id), sid, json.dumps(entry))
+    except REDIS_UNAVAILABLE as exc:
+        log.warning("device list not updated: %s", exc)
+
+
+def device_handle(secret_key: str, sid: str) -> str:
+    """What the devices page shows and posts for a session: it names the session without being
+    the cookie, so the page's HTML (cached, saved, screenshotted, read by an extension) cannot be
+    replayed as a sign-in."""
+    return hmac.new(secret_key.encode(), f"device:{sid}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+_HANDLE = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
 class Device:
-    session_id: str
+    handle: str
     device: str
     ip: str
     created_at: int
@@ -171,33 +245,55 @@ class Device:
     current: bool
 
 
-async def list_devices(request: Request, user_id: int) -> list[Device]:
-    """The user's live sessions (entries whose session has expired are dropped)."""
+async def _live_sessions(request: Request, user_id: int) -> dict[str, dict]:
+    """Session id -> device entry for the user's sessions that still exist (expired ones are dropped)."""
     redis = request.app.state.redis
-    current = session_id(request)
-    entries = await redis.hgetall(_devices_key(user_id))
-    devices = []
-    for sid_raw, raw in entries.items():
+    live = {}
+    for sid_raw, raw in (await redis.hgetall(_devices_key(user_id))).items():
         sid = sid_raw.decode()
-        if not await redis.exists(f"{SESSION_NAMESPACE}:{sid}"):
+        if not await session_exists(redis, sid):
             await redis.hdel(_devices_key(user_id), sid)
             continue
-        entry = json.loads(raw)
-        devices.append(Device(sid, entry["device"], entry["ip"], entry["created_at"], entry["seen_at"], sid == current))
+        live[sid] = json.loads(raw)
+    return live
+
+
+async def list_devices(request: Request, user_id: int) -> list[Device]:
+    """The user's signed-in devices, this one first, each named by its handle."""
+    secret = request.app.state.settings.secret_key
+    current = session_id(request)
+    devices = [
+        Device(device_handle(secret, sid), e["device"], e["ip"], e["created_at"], e["seen_at"], sid == current)
+        for sid, e in (await _live_sessions(request, user_id)).items()
+    ]
     return sorted(devices, key=lambda d: (not d.current, -d.seen_at))
 
 
-async def revoke_device(request: Request, user_id: int, sid: str) -> bool:
+async def _end(request: Request, user_id: int, sid: str) -> None:
     redis = request.app.state.redis
-    if not await redis.hexists(_devices_key(user_id), sid):
-        return False
     await redis.delete(f"{SESSION_NAMESPACE}:{sid}")
     await redis.hdel(_devices_key(user_id), sid)
-    return True
 
 
-async def revoke_other_devices(request: Request, user_id: int) -> None:
+async def revoke_device(request: Request, user_id: int, handle: str) -> bool:
+    """Sign out the user's own device with this handle. False when no device of theirs has it
+    (another person's handle, an expired session, anything malformed)."""
+    if not _HANDLE.fullmatch(handle):
+        return False
+    secret = request.app.state.settings.secret_key
+    redis = request.app.state.redis
+    for sid_raw in await redis.hkeys(_devices_key(user_id)):
+        sid = sid_raw.decode()
+        if hmac.compare_digest(device_handle(secret, sid), handle):
+            await _end(request, user_id, sid)
+            return True
+    return False
+
+
+async def revoke_other_devices(request: Request, user_id: int) -> int:
+    """Sign out every device of the user but this one; returns how many were signed out."""
     current = session_id(request)
-    for device in await list_devices(request, user_id):
-        if device.session_id != current:
-            await revoke_device(request, user_id, device.session_id)
+    others = [sid for sid in await _live_sessions(request, user_id) if sid != current]
+    for sid in others:
+        await _end(request, user_id, sid)
+    return len(others)

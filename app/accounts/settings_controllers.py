@@ -149,11 +149,21 @@ async def change_password(request: Request, data: FormData, db: DB) -> Response:
     return see_other(request, "/settings")
 
 
-@post("/settings/sessions/{sid:str}/revoke", name="settings:revoke-session", guards=GUARDED)
-async def revoke_session(request: Request, sid: FromPath[str]) -> Response:
-    if not await revoke_device(request, request.scope["user"].id, sid):
+@post("/settings/sessions/revoke", name="settings:revoke-session", guards=GUARDED)
+async def revoke_session(request: Request, data: FormData) -> Response:
+    """`device` is a handle for one of the person's own devices (sessions.device_handle), never a
+    session id; it travels in the form body, so it stays out of URLs and access logs."""
+    if not await revoke_device(request, request.scope["user"].id, text(data, "device")):
         raise NotFoundException()
     flash(request, "That device was signed out.", category="success")
+    return see_other(request, "/settings")
+
+
+@post("/settings/sessions/sign-out-others", name="settings:revoke-other-sessions", guards=GUARDED)
+async def revoke_other_sessions(request: Request) -> Response:
+    count = await revoke_other_devices(request, request.scope["user"].id)
+    message = "Your other devices were signed out." if count else "You were not signed in anywhere else."
+    flash(request, message, category="success" if count else "info")
     return see_other(request, "/settings")
 
 
@@ -302,6 +312,7 @@ HANDLERS = [
     confirm_email_change,
     change_password,
     revoke_session,
+    revoke_other_sessions,
     mfa_setup,
     mfa_confirm,
     mfa_new_codes,

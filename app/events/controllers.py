@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent
 from redis.exceptions import RedisError
 
-from app.accounts.guards import requires_login
+from app.accounts.guards import requires_login, still_signed_in
 from app.events.dispatch import seq_key
 from app.events.stream import parse_last_event_id, user_stream
 
@@ -39,6 +39,7 @@ async def event_stream(request: Request, channels: NamedDependency[ChannelsPlugi
             last_id,
             heartbeat=settings.sse_heartbeat_seconds,
             backlog_seconds=settings.event_backlog_seconds,
+            still_allowed=still_signed_in(request),
         ),
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEventMessage
@@ -32,6 +32,12 @@ async def missed_events(redis: Redis, user_id: int, after: int, max_age_seconds:
     return [m for m in messages if m.get("ts", 0) >= oldest]
 
 
+def comment(text: str, **fields) -> ServerSentEventMessage:
+    """A comment line only: Litestar adds an empty `data:` line by default, which browsers
+    dispatch as an empty "message" event."""
+    return ServerSentEventMessage(comment=text, data=None, **fields)
+
+
 def to_sse(message: dict) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=message["data"], event=message["event"], id=str(message["id"]))
 
@@ -44,7 +50,10 @@ async def user_stream(
     *,
     heartbeat: float,
     backlog_seconds: int,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """`still_allowed` is asked once per heartbeat interval, busy stream or idle; when it says no
+    (the browser was signed out, its password changed, the person suspended) the stream ends."""
     SSE_OPEN.inc()
     try:
         async with channels.start_subscription([user_channel(user_id)]) as subscriber:
@@ -56,7 +65,7 @@ async def user_stream(
 
             pump_task = asyncio.create_task(pump())
             try:
-                yield ServerSentEventMessage(comment="connected", retry=3000)
+                yield comment("connected", retry=3000)
                 sent_up_to = last_event_id
                 # Subscribed first, replay second: anything published meanwhile is queued,
                 # and the id floor below drops what the replay already sent.
@@ -65,11 +74,21 @@ async def user_stream(
                         if message["id"] > sent_up_to:
                             sent_up_to = message["id"]
                             yield to_sse(message)
+                loop = asyncio.get_running_loop()
+                due = loop.time() + heartbeat
                 while True:
                     try:
-                        raw = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                        raw = await asyncio.wait_for(queue.get(), timeout=max(0.0, due - loop.time()))
                     except TimeoutError:
-                        yield ServerSentEventMessage(comment="heartbeat")
+                        raw = None
+                    if loop.time() >= due:
+                        if still_allowed is not None and not await still_allowed():
+                            yield comment("signed out")
+                            return
+                        due = loop.time() + heartbeat
+                        if raw is None:
+                            yield comment("heartbeat")
+                    if raw is None:
                         continue
                     message = json.loads(raw)
                     if message["id"] <= sent_up_to:

@@ -17,7 +17,9 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from app.accounts.guards import MFARequired, StepUpRequired, confirm_url
+from app.accounts.sessions import SessionsUnavailable
 from app.errors import DomainError, FormError, NotFound
+from app.platform.resources import REDIS_UNAVAILABLE
 from app.platform.secret_links import redact
 from app.web.htmx import toast_response
 from app.web.templating import is_htmx, render
@@ -61,8 +63,21 @@ def error_response(
         response = toast_response(text if message else title, "error", status_code=status_code)
         response.headers.update(headers or {})
         return response
-    context = {"status_code": status_code, "title": title, "message": text}
+    context = {
+        "status_code": status_code,
+        "title": title,
+        "message": text,
+        "retry_url": _retry_url(request, status_code),
+    }
     return render(request, "errors/error.html", context, status_code=status_code, headers=headers)
+
+
+def _retry_url(request: Request, status_code: int) -> str | None:
+    """A 503 on a GET can simply be tried again; a form post is not replayed from a link."""
+    if status_code != 503 or request.method != "GET":
+        return None
+    path = "/" + request.url.path.lstrip("/\\")  # never "//host": the link stays on this site
+    return path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
@@ -169,6 +184,33 @@ def handle_form_error(request: Request, exc: FormError) -> Response:
     return error_response(request, 422, " ".join(m for msgs in exc.errors.values() for m in msgs))
 
 
+UNAVAILABLE_HEADERS = {"Retry-After": "30", "Cache-Control": "no-store"}
+
+
+def handle_sessions_unavailable(request: Request, exc: SessionsUnavailable) -> Response:
+    """A signed-in page while sessions cannot be read: say so plainly, keep the cookie (the session
+    middleware leaves it alone), and let the browser come back later."""
+    return error_response(
+        request,
+        503,
+        "We can't check that you're signed in right now because a service we depend on is not "
+        "answering. You are still signed in: please try again in a minute.",
+        headers=UNAVAILABLE_HEADERS,
+    )
+
+
+def handle_redis_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis (sessions, sign-in limits, the job queue, live events) stopped answering mid-request."""
+    log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        request,
+        503,
+        "A service we depend on is not answering right now. Please try again in a minute; if you "
+        "were saving something, reload the page first to see whether it went through.",
+        headers=UNAVAILABLE_HEADERS,
+    )
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc)
     return error_response(request, 500)
@@ -184,6 +226,8 @@ EXCEPTION_HANDLERS = {
     MFARequired: handle_mfa_required,
     StepUpRequired: handle_step_up,
     FormError: handle_form_error,
+    SessionsUnavailable: handle_sessions_unavailable,
+    **dict.fromkeys(REDIS_UNAVAILABLE, handle_redis_unavailable),
     HTTPException: handle_http_exception,
     500: handle_server_error,
     Exception: handle_server_error,

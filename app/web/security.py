@@ -1,4 +1,4 @@
-"""Security headers on every response, request ids, and the access log line."""
+"""Security headers on every response, no caching of private pages, request ids, and the access log line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
@@ -46,6 +47,32 @@ def security_headers(settings: Settings) -> dict[str, str]:
     if not settings.is_development and settings.app_base_url.startswith("https://"):
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     return headers
+
+
+class NoStoreWhenSignedInMiddleware(ASGIMiddleware):
+    """Anything answered to a signed-in person (pages, htmx fragments, PDFs, redirects, errors) is
+    theirs alone: `Cache-Control: no-store`, so neither a shared cache nor the browser's back button
+    on a shared computer shows it to someone else. A response that already says no-store keeps its
+    own wording; static files skip this (and keep their year-long cache)."""
+
+    exclude_opt_key = "skip_session"
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start" and _private(scope):
+                headers = MutableScopeHeaders.from_message(message)
+                if "no-store" not in (headers.get("cache-control") or "").lower():
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await next_app(scope, receive, send_wrapper)
+
+
+def _private(scope: Scope) -> bool:
+    # Signed in when the request came in, or holding a session now (a half-done two-step sign-in,
+    # a session just started by this very response).
+    session = scope.get("session")
+    return scope.get("user") is not None or (isinstance(session, dict) and bool(session))
 
 
 def edge_middleware(settings: Settings):

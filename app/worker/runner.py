@@ -10,6 +10,7 @@ from saq.job import Status
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.platform.resources import REDIS_SOCKET_TIMEOUT
 from app.platform.secret_links import redact
 from app.worker.models import FailedJob
 from app.worker.registry import TASKS, build_job, load_tasks
@@ -70,6 +71,9 @@ def make_worker(resources, *, embedded: bool = False, concurrency: int = 10) -> 
         shutdown=shutdown,
         after_process=record_failure,
         timers={"schedule": 1, "sweep": 30},
+        # A blocking pop must come back before the client's socket timeout, or every idle wait
+        # would end in a timeout error and a dropped connection.
+        dequeue_timeout=REDIS_SOCKET_TIMEOUT / 2,
     )
 
 

@@ -37,3 +37,11 @@ async def age_session(app, c, seconds: int = 3600) -> None:
 
 def text_part(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+_DEVICE_ROW = re.compile(r'<tr data-device="([^"]*)">(.*?)</tr>', re.S)
+
+
+def device_handles(settings_html: str) -> dict[str, bool]:
+    """The devices listed on /settings: handle -> is this the device that asked."""
+    return {handle: "(This device)" in row for handle, row in _DEVICE_ROW.findall(settings_html)}

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from app.accounts.models import User
-from tests.accounts.helpers import link_in
+from tests.accounts.helpers import device_handles, link_in
 from tests.conftest import web_client
 from tests.support.factories import PASSWORD
 
@@ -29,21 +29,16 @@ async def test_devices_are_listed_and_can_be_signed_out(app, client):
     second = web_client(app)
     await second.sign_in(client.user.email)
     page = await client.get("/settings")
-    assert page.text.count('data-device="') == 2
-    assert "This device" in page.text
-    import re
-
-    other_sid = next(
-        sid
-        for sid in re.findall(r'data-device="([0-9a-f]+)"', page.text)
-        if sid != client.cookies.get("pactline_session")
-    )
-    revoked = await client.post_form(f"/settings/sessions/{other_sid}/revoke")
+    devices = device_handles(page.text)
+    assert len(devices) == 2 and sorted(devices.values()) == [False, True]
+    (other,) = (handle for handle, current in devices.items() if not current)
+    revoked = await client.post_form("/settings/sessions/revoke", {"device": other})
     assert revoked.status_code == 303
     assert (await second.get("/dashboard")).status_code == 303, "the other device is signed out"
     assert (await client.get("/dashboard")).status_code == 200
-    # Someone else's session id is not yours to revoke.
-    assert (await client.post_form("/settings/sessions/deadbeef/revoke")).status_code == 404
+    # A device that is no longer signed in, or a made-up handle, is not found.
+    assert (await client.post_form("/settings/sessions/revoke", {"device": other})).status_code == 404
+    assert (await client.post_form("/settings/sessions/revoke", {"device": "deadbeef"})).status_code == 404
     await second.aclose()
 
 
