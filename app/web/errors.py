@@ -201,7 +201,7 @@ def handle_sessions_unavailable(request: Request, exc: SessionsUnavailable) -> R
 
 def handle_redis_unavailable(request: Request, exc: Exception) -> Response:
     """Redis (sessions, sign-in limits, the job queue, live events) stopped answering mid-request."""
-    log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("redis unavailable on %s %s: %s", request.method, redact(request.url.path), exc)
     return error_response(
         request,
         503,

@@ -6,6 +6,7 @@ import asyncio
 
 from app.accounts import services
 from app.accounts.models import Role
+from app.accounts.tokens import token_of
 from app.events import publish
 from tests.accounts.helpers import device_handles
 from tests.conftest import WebClient, web_client
@@ -125,12 +126,13 @@ async def test_a_password_change_ends_the_other_devices_streams(live_client, app
         await response.aclose()
 
 
-async def test_a_password_reset_ends_every_stream(live_client, anonymous, db):
+async def test_a_password_reset_ends_every_stream(live_client, anonymous, db, settings):
     user = await signed_in_user(db, live_client)
     response, stream = await open_stream(live_client)
     try:
-        _, token = await services.start_password_reset(db, user.email)
+        _, row = await services.start_password_reset(db, settings.secret_key, user.email)
         await db.commit()
+        token = token_of(settings.secret_key, row)
         reset = await anonymous.post_form(f"/reset/{token}", {"password": "cobalt meadow ferry 19"})
         assert reset.status_code == 303
         await ends(stream)
