@@ -124,6 +124,9 @@ class InputGuardMiddleware(ASGIMiddleware):
         for key, value in request.query_params.multi_items():
             if has_forbidden(key) or has_forbidden(value):
                 raise _refuse(f"The address (its “{_printable(key)}” part)")
-        if request.method not in ("GET", "HEAD", "OPTIONS") and request.content_type[0] == RequestEncodingType.MULTI_PART:
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and request.content_type[0] == RequestEncodingType.MULTI_PART
+        ):
             await request.form()
         await next_app(scope, receive, send)
