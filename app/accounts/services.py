@@ -15,11 +15,29 @@ from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import utcnow
 from app.errors import DomainError, FormError
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# RFC 5321's longest deliverable address. Checked before anything else touches an address: it
+# becomes a rate-limit subject, a query parameter and (for accounts) a row. The pattern's own
+# lookahead gives up after 254 characters, so no caller can make it backtrack through megabytes.
+MAX_EMAIL_LENGTH = 254
+EMAIL_PATTERN = re.compile(r"^(?=.{3,254}$)[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+EMAIL_TOO_LONG = f"Use an e-mail address of at most {MAX_EMAIL_LENGTH} characters."
+EMAIL_MALFORMED = "Enter an e-mail address like name@example.com."
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def email_problem(email: str, *, check_format: bool = True) -> str | None:
+    """The message to show next to an e-mail field, or None. Sign-in only checks presence and
+    length (a mistyped address simply matches no account)."""
+    if not email.strip():
+        return "Enter your e-mail address."
+    if len(email) > MAX_EMAIL_LENGTH:
+        return EMAIL_TOO_LONG
+    if check_format and not EMAIL_PATTERN.match(normalize_email(email)):
+        return EMAIL_MALFORMED
+    return None
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -75,11 +93,11 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
         errors.setdefault("name", []).append("Enter your name.")
     elif len(name) > 200:
         errors.setdefault("name", []).append("Use at most 200 characters.")
-    if not EMAIL_PATTERN.match(email):
-        errors.setdefault("email", []).append("Enter an e-mail address like name@example.com.")
+    if problem := email_problem(email):
+        errors.setdefault("email", []).append(problem)
     if role not in SIGNUP_ROLES:
         errors.setdefault("role", []).append("Choose whether you want to hire or to work.")
-    problems = password_problems(password, user_inputs=(name, email, email.split("@")[0]))
+    problems = await password_problems(password, user_inputs=(name, email, email.split("@")[0]))
     if problems:
         errors["password"] = problems
     if not errors and await get_user_by_email(session, email) is not None:
@@ -119,7 +137,7 @@ async def finish_password_reset(session: AsyncSession, token: str, password: str
         raise DomainError("This reset link has expired or was already used. Ask for a new one.")
     user = await session.get(User, row.user_id, with_for_update=True)
     assert user is not None
-    problems = password_problems(password, user_inputs=(user.name, user.email))
+    problems = await password_problems(password, user_inputs=(user.name, user.email))
     if problems:
         raise FormError({"password": problems})
     row.used_at = utcnow()
@@ -138,7 +156,7 @@ async def change_password(session: AsyncSession, user: User, current: str, new: 
     errors: dict[str, list[str]] = {}
     if user.password_hash and not await verify_password_async(user.password_hash, current):
         errors["current_password"] = ["That is not your current password."]
-    problems = password_problems(new, user_inputs=(user.name, user.email))
+    problems = await password_problems(new, user_inputs=(user.name, user.email))
     if problems:
         errors["new_password"] = problems
     if errors:

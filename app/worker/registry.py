@@ -56,6 +56,7 @@ async def enqueue(queue: Queue, name: str, **kwargs: Any) -> Job | None:
 
 def load_tasks() -> None:
     """Import every module that declares tasks."""
+    import app.accounts.tasks  # noqa: F401
     import app.audit.tasks  # noqa: F401
     import app.companies.tasks  # noqa: F401
     import app.contracts.document_tasks  # noqa: F401
