@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, TokenPurpose, User, UserStatus
@@ -44,6 +45,10 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
 
 
+class EmailTaken(DomainError):
+    pass
+
+
 async def create_user(
     session: AsyncSession,
     *,
@@ -54,7 +59,7 @@ async def create_user(
     verified: bool = False,
 ) -> User:
     if await get_user_by_email(session, email) is not None:
-        raise DomainError("An account with this e-mail address already exists.")
+        raise EmailTaken("An account with this e-mail address already exists.")
     user = User(
         email=normalize_email(email),
         name=name.strip(),
@@ -63,8 +68,14 @@ async def create_user(
         email_verified_at=utcnow() if verified else None,
         status=UserStatus.active,
     )
-    session.add(user)
-    await session.flush()
+    try:
+        # Two requests for the same address can both pass the check above (a double-clicked
+        # sign-up): the unique index decides, and the loser gets the same answer as the check.
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError:
+        raise EmailTaken("An account with this e-mail address already exists.") from None
     return user
 
 
@@ -100,13 +111,15 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
     problems = await password_problems(password, user_inputs=(name, email, email.split("@")[0]))
     if problems:
         errors["password"] = problems
+    taken = {"email": ["An account with this e-mail already exists. Sign in, or reset your password."]}
     if not errors and await get_user_by_email(session, email) is not None:
-        errors.setdefault("email", []).append(
-            "An account with this e-mail already exists. Sign in, or reset your password."
-        )
+        errors.update(taken)
     if errors:
         raise FormError(errors)
-    return await create_user(session, email=email, name=name, role=role, password=password)
+    try:
+        return await create_user(session, email=email, name=name, role=role, password=password)
+    except EmailTaken:
+        raise FormError(taken) from None
 
 
 async def verify_email(session: AsyncSession, user_id: int, email: str) -> User | None:
