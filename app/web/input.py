@@ -111,8 +111,9 @@ class CheckedRequest(Request):
 
 
 class InputGuardMiddleware(ASGIMiddleware):
-    """Path, query string and header values, before anything else reads them; multipart bodies are
-    parsed here too (Litestar's multipart reader does not go through `Request.body`)."""
+    """Path, query string and header values, before anything else reads them. A multipart body
+    that Litestar will hand to the route as `data` is parsed (and so checked) here too: its
+    multipart reader does not go through `Request.body` or `Request.form`."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if has_forbidden(scope.get("path", "")):
@@ -124,9 +125,12 @@ class InputGuardMiddleware(ASGIMiddleware):
         for key, value in request.query_params.multi_items():
             if has_forbidden(key) or has_forbidden(value):
                 raise _refuse(f"The address (its “{_printable(key)}” part)")
-        if (
-            request.method not in ("GET", "HEAD", "OPTIONS")
-            and request.content_type[0] == RequestEncodingType.MULTI_PART
-        ):
+        if _takes_multipart(scope) and request.content_type[0] == RequestEncodingType.MULTI_PART:
             await request.form()
         await next_app(scope, receive, send)
+
+
+def _takes_multipart(scope: Scope) -> bool:
+    data = scope["route_handler"].parsed_fn_signature.parameters.get("data")
+    kwarg = data.kwarg_definition if data is not None else None
+    return getattr(kwarg, "media_type", None) == RequestEncodingType.MULTI_PART

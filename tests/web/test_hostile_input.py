@@ -132,4 +132,6 @@ async def test_a_nul_in_an_api_json_body_is_a_json_400_naming_the_field(app, cli
         # The key is still checked before the body is looked at.
         unauthorized = await http.post("/api/leads", json={**LEAD, "title": "Logo\x00"})
         assert unauthorized.status_code == 401
+        as_multipart = await http.post("/api/leads", data={"title": "Logo\x00"}, files={"f": ("a\x00", b"x")})
+        assert as_multipart.status_code == 401
     assert await rows(db, Lead) == 0
