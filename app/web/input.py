@@ -99,8 +99,8 @@ class CheckedRequest(Request):
     async def body(self) -> bytes:
         body = await super().body()
         if not self.scope.get(_CHECKED):  # type: ignore[misc]
-            self.scope[_CHECKED] = True  # type: ignore[typeddict-unknown-key]
             check_body(self.content_type[0], body)
+            self.scope[_CHECKED] = True  # type: ignore[typeddict-unknown-key]
         return body
 
     async def form(self) -> FormMultiDict:
@@ -123,7 +123,9 @@ class InputGuardMiddleware(ASGIMiddleware):
                 raise _refuse(f"The {name.decode('latin-1')} header")
         request: Request = scope["litestar_app"].request_class(scope, receive)
         for key, value in request.query_params.multi_items():
-            if has_forbidden(key) or has_forbidden(value):
+            if has_forbidden(key):
+                raise _refuse("The address")
+            if has_forbidden(value):
                 raise _refuse(f"The address (its “{_printable(key)}” part)")
         if _takes_multipart(scope) and request.content_type[0] == RequestEncodingType.MULTI_PART:
             await request.form()
