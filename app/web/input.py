@@ -17,7 +17,7 @@ from typing import Any
 from litestar import Request
 from litestar._parsers import parse_url_encoded_form_data
 from litestar.datastructures import FormMultiDict, UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import ClientException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -114,6 +114,8 @@ class InputGuardMiddleware(ASGIMiddleware):
     """Path, query string and header values, before anything else reads them. A multipart body
     that Litestar will hand to the route as `data` is parsed (and so checked) here too: its
     multipart reader does not go through `Request.body` or `Request.form`."""
+
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if has_forbidden(scope.get("path", "")):
