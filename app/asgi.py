@@ -10,6 +10,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
@@ -40,7 +41,9 @@ from app.pages.controllers import dashboard, landing
 from app.platform.logging import configure_logging
 from app.platform.resources import Resources
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
+from app.web.csrf import TolerantCSRFMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.input import CheckedRequest, InputGuardMiddleware
 from app.web.ops import health, metrics, ready
 from app.web.security import NoStoreWhenSignedInMiddleware, edge_middleware
 from app.web.templating import STATIC, template_config
@@ -119,6 +122,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.is_development:
         handlers += DEV_MAIL_HANDLERS
 
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="pactline_csrf",
+        cookie_secure=not settings.is_development and settings.environment != "test",
+        cookie_httponly=True,
+        header_name="x-csrftoken",
+        # Requests authenticated otherwise (API key, webhook signature) and endpoints without forms.
+        exclude=["^/webhooks/", "^/api/leads", "^/health$", "^/ready$", "^/metrics$", "^/static/"],
+    )
+
     app = Litestar(
         route_handlers=handlers,
         dependencies={"db": Provide(provide_db)},
@@ -136,7 +149,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=templates,
         plugins=[channels, FlashPlugin(config=FlashConfig(template_config=templates))],
         stores={"sessions": RedisStore(resources.redis, namespace=SESSION_NAMESPACE)},
+        request_class=CheckedRequest,
         middleware=[
+            # Control characters in the path, query or headers are refused before anything reads them.
+            InputGuardMiddleware(),
             SessionConfig(
                 key=SESSION_COOKIE,
                 max_age=30 * 24 * 3600,
@@ -148,16 +164,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CurrentUserMiddleware(),
             NoStoreWhenSignedInMiddleware(),
             prometheus.middleware,
+            # Innermost, where Litestar puts its own (csrf_config= would install the stock class).
+            DefineMiddleware(TolerantCSRFMiddleware, config=csrf),
         ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="pactline_csrf",
-            cookie_secure=not settings.is_development and settings.environment != "test",
-            cookie_httponly=True,
-            header_name="x-csrftoken",
-            # Requests authenticated otherwise (API key, webhook signature) and endpoints without forms.
-            exclude=["^/webhooks/", "^/api/leads", "^/health$", "^/ready$", "^/metrics$", "^/static/"],
-        ),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=remember_stream_position,
         lifespan=[lifespan],

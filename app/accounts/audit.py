@@ -3,17 +3,25 @@
 Each event is written twice in the caller's transaction: to `account_events` (with the address
 and browser, for the console's activity list; personal data that can be purged) and to the
 tamper-evident audit chain (what happened, to whom, by whom — no address, since the chain can
-never be edited)."""
+never be edited).
+
+Failed sign-ins are not such events: anyone can cause any number of them, for any address. They
+go to `record_failed_sign_in` instead — a bounded, expiring table that keeps addresses hashed."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import AccountEvent
+from app.accounts.models import AccountEvent, FailedSignIn
 from app.audit.chain import append
+from app.db import utcnow
 from app.web.ratelimit import request_ip
 
 MAX_TEXT = 320  # what someone typed (an e-mail, a reason) is kept this long at most
@@ -27,6 +35,14 @@ def _bounded(value: Any) -> Any:
     return value
 
 
+# Failed sign-ins are kept 30 days, at most 50 per address tried and 100,000 in all; each new row
+# trims at most TRIM_BATCH old ones, so the work per failure stays small.
+FAILED_SIGN_IN_RETENTION = timedelta(days=30)
+FAILED_SIGN_INS_PER_ADDRESS = 50
+FAILED_SIGN_INS_TOTAL = 100_000
+TRIM_BATCH = 500
+
+
 async def record_event(
     session: AsyncSession,
     kind: str,
@@ -37,17 +53,14 @@ async def record_event(
     **data: Any,
 ) -> AccountEvent:
     """Add an event to the caller's transaction (it is kept only if that commits)."""
-    ip = user_agent = None
-    if request is not None:
-        ip = request_ip(request)
-        user_agent = (request.headers.get("user-agent") or "")[:400] or None
+    ip, user_agent = _origin(request)
     data = {key: _bounded(value) for key, value in data.items()}
     event = AccountEvent(
         user_id=user_id,
         actor_id=actor_id if actor_id is not None else user_id,
         kind=kind,
-        ip=ip if ip and ip != "unknown" else None,
-        user_agent=user_agent.replace("\x00", "\ufffd") if user_agent else None,
+        ip=ip,
+        user_agent=user_agent,
         data=data,
     )
     session.add(event)
@@ -60,3 +73,54 @@ async def record_event(
         data=data,
     )
     return event
+
+
+def _origin(request: Request | None) -> tuple[str | None, str | None]:
+    """(address, browser) of the request, each None when unknown or not storable."""
+    if request is None:
+        return None, None
+    try:
+        ip: str | None = str(ipaddress.ip_address(request_ip(request)))
+    except ValueError:
+        ip = None  # "unknown", or a forwarded hop that is not an address
+    return ip, (request.headers.get("user-agent") or "")[:400] or None
+
+
+def email_hash(normalized_email: str) -> str:
+    return hashlib.sha256(normalized_email.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def record_failed_sign_in(
+    session: AsyncSession, *, normalized_email: str, step: str, user_id: int | None, request: Request | None
+) -> None:
+    """Add a failed sign-in to the caller's transaction and trim the table back to its bounds."""
+    ip, user_agent = _origin(request)
+    digest = email_hash(normalized_email)
+    session.add(FailedSignIn(user_id=user_id, email_hash=digest, step=step, ip=ip, user_agent=user_agent))
+    await session.flush()
+    await trim_failed_sign_ins(session, digest)
+
+
+async def trim_failed_sign_ins(session: AsyncSession, digest: str | None = None) -> int:
+    """Delete rows past the retention, past the total cap and (given an address hash) past that
+    address's cap. Rows another transaction is deleting are skipped, never waited for, so two
+    failures at once cannot deadlock here."""
+    doomed = [
+        select(FailedSignIn.id).where(FailedSignIn.created_at < utcnow() - FAILED_SIGN_IN_RETENTION),
+        select(FailedSignIn.id).where(
+            FailedSignIn.id <= select(func.max(FailedSignIn.id)).scalar_subquery() - FAILED_SIGN_INS_TOTAL
+        ),
+    ]
+    if digest is not None:
+        doomed.append(
+            select(FailedSignIn.id)
+            .where(FailedSignIn.email_hash == digest)
+            .order_by(FailedSignIn.id.desc())
+            .offset(FAILED_SIGN_INS_PER_ADDRESS)
+        )
+    deleted = 0
+    for query in doomed:
+        ids = query.limit(TRIM_BATCH).with_for_update(skip_locked=True)
+        result = await session.execute(delete(FailedSignIn).where(FailedSignIn.id.in_(ids)))
+        deleted += result.rowcount or 0
+    return deleted

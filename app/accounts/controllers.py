@@ -11,19 +11,20 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 
 from app.accounts import mfa, services
-from app.accounts.audit import record_event
+from app.accounts.audit import record_event, record_failed_sign_in
 from app.accounts.emails import send_link, send_verification
 from app.accounts.guards import requires_login
 from app.accounts.models import Role, User
 from app.accounts.oauth import all_providers
-from app.accounts.passwords_policy import MIN_LENGTH, strength
+from app.accounts.passwords_policy import MAX_LENGTH, MIN_LENGTH, StrengthBusy, strength_off_loop
 from app.accounts.sessions import end_session, rotate_session, start_session
 from app.accounts.tokens import read_verification_token
 from app.db import DB
 from app.errors import DomainError, FormError
+from app.web.errors import error_response
 from app.web.forms import Errors, FormData, checkbox, text
 from app.web.htmx import see_other
-from app.web.ratelimit import Limit, RateLimiter, request_ip
+from app.web.ratelimit import Limit, RateLimiter, Verdict, request_ip
 from app.web.templating import render
 
 # DESIGN §5: failed sign-ins per (IP, e-mail) pair, and per IP at a higher ceiling.
@@ -34,11 +35,14 @@ RESET_PER_IP = Limit("reset-ip", attempts=10, window_seconds=60 * 60)
 RESET_PER_EMAIL = Limit("reset-email", attempts=3, window_seconds=60 * 60)
 MFA_PER_USER = Limit("mfa-user", attempts=5, window_seconds=15 * 60)
 MFA_PENDING_SECONDS = 10 * 60
+PASSWORD_HINTS_PER_IP = Limit("password-hint-ip", attempts=60, window_seconds=60)
+MAX_NEXT_LENGTH = 2000
 
 
 def safe_next(value: str | None, default: str = "/dashboard") -> str:
-    """Only same-site paths: never another host, never a scheme-relative URL."""
-    if not value:
+    """Only same-site paths: never another host, never a scheme-relative URL, never a novel
+    (it is kept in the session while two-step sign-in waits, and sent back as a header)."""
+    if not value or len(value) > MAX_NEXT_LENGTH:
         return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -46,25 +50,13 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     return value
 
 
-def too_many(verdict) -> str:
+def too_many(verdict: Verdict) -> str:
     minutes = verdict.minutes
     return f"Too many attempts. Please try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
-async def limited(request: Request, *checks: tuple[Limit, str]):
-    """The first exhausted limit's verdict, or None."""
-    limiter = RateLimiter(request.app.state.redis)
-    for limit, subject in checks:
-        verdict = await limiter.check(limit, subject)
-        if not verdict.allowed:
-            return verdict
-    return None
-
-
-async def count(request: Request, *checks: tuple[Limit, str]) -> None:
-    limiter = RateLimiter(request.app.state.redis)
-    for limit, subject in checks:
-        await limiter.hit(limit, subject)
+def limiter(request: Request) -> RateLimiter:
+    return RateLimiter(request.app.state.redis)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -119,39 +111,38 @@ async def login_submit(request: Request, data: FormData, db: DB, state: State) -
     email, password, target = text(data, "email"), str(data.get("password", "")), safe_next(text(data, "next"))
     remember = checkbox(data, "remember")
     errors = Errors()
-    if not email:
-        errors.add("email", "Enter your e-mail address.")
+    # Before anything else: the address becomes a limiter subject and a query parameter.
+    if problem := services.email_problem(email, check_format=False):
+        errors.add("email", problem)
     if not password:
         errors.add("password", "Enter your password.")
     if errors:
-        return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
+        form = {"email": email if len(email) <= services.MAX_EMAIL_LENGTH else ""}
+        return _login_page(request, form=form, errors=errors, next_url=target, status_code=422)
 
     ip = request_ip(request)
-    pair = f"{ip}|{services.normalize_email(email)}"
-    checks = ((SIGN_IN_PER_PAIR, pair), (SIGN_IN_PER_IP, ip))
-    if verdict := await limited(request, *checks):
+    normalized = services.normalize_email(email)
+    attempt = await limiter(request).attempt((SIGN_IN_PER_PAIR, f"{ip}|{normalized}"), (SIGN_IN_PER_IP, ip))
+    if not attempt.allowed:
         return _login_page(
             request,
             form={"email": email},
-            errors={"form": [too_many(verdict)]},
+            errors={"form": [too_many(attempt.verdict)]},
             next_url=target,
             status_code=429,
-            headers={"Retry-After": str(verdict.retry_after)},
+            headers={"Retry-After": str(attempt.verdict.retry_after)},
         )
     user = await services.authenticate(db, email, password)
     if user is None:
-        await count(request, *checks)
+        # The attempt stays counted. Not an account event: anyone can cause any number of these.
         known = await services.get_user_by_email(db, email)
-        await record_event(
-            db,
-            "sign_in_failed",
-            user_id=known.id if known else None,
-            request=request,
-            email=services.normalize_email(email),
+        await record_failed_sign_in(
+            db, normalized_email=normalized, step="password", user_id=known.id if known else None, request=request
         )
         await db.commit()
         errors.add("form", "That e-mail and password don't match an account. Check them and try again.")
         return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
+    await limiter(request).forgive(attempt)  # only failures count (DESIGN §5)
     if not user.is_active:
         errors.add("form", NOTICES["suspended"])
         return _login_page(request, form={"email": email}, errors=errors, next_url=target, status_code=422)
@@ -206,14 +197,14 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
     session = dict(request.scope.get("session") or {})
     target = safe_next(text(data, "next") or session.get("next"))
     code, recovery = text(data, "code"), text(data, "recovery_code")
-    check = (MFA_PER_USER, str(user.id))
-    if verdict := await limited(request, check):
+    attempt = await limiter(request).attempt((MFA_PER_USER, str(user.id)))
+    if not attempt.allowed:
         return render(
             request,
             "accounts/mfa_challenge.html",
-            {"errors": {"form": [too_many(verdict)]}, "next": target},
+            {"errors": {"form": [too_many(attempt.verdict)]}, "next": target},
             status_code=429,
-            headers={"Retry-After": str(verdict.retry_after)},
+            headers={"Retry-After": str(attempt.verdict.retry_after)},
         )
     secret = mfa.user_secret(user, state.settings.secret_key)
     ok, method, checked = False, "totp", mfa.CodeCheck.wrong
@@ -223,8 +214,9 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
         checked = await mfa.accept_code(db, user, secret, code)
         ok = checked is mfa.CodeCheck.accepted
     if not ok:
-        await count(request, check)
-        await record_event(db, "mfa_failed", user_id=user.id, request=request, method=method, reason=checked.value)
+        await record_failed_sign_in(
+            db, normalized_email=services.normalize_email(user.email), step=method, user_id=user.id, request=request
+        )
         await db.commit()
         field = "recovery_code" if recovery else "code"
         if recovery:
@@ -236,6 +228,7 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
         return render(
             request, "accounts/mfa_challenge.html", {"errors": {field: [message]}, "next": target}, status_code=422
         )
+    await limiter(request).forgive(attempt)
     first_step = session.get("method", "password")
     await record_event(db, "signed_in", user_id=user.id, request=request, method=f"{first_step}+{method}")
     await db.commit()
@@ -299,8 +292,11 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
         "role": text(data, "role"),
         "next": safe_next(text(data, "next"), ""),
     }
-    ip = request_ip(request)
-    if verdict := await limited(request, (SIGN_UP_PER_IP, ip)):
+    if len(form["email"]) > services.MAX_EMAIL_LENGTH:
+        form["email"] = ""
+        return _signup_page(request, form=form, errors={"email": [services.EMAIL_TOO_LONG]}, status_code=422)
+    verdict = await limiter(request).hit(SIGN_UP_PER_IP, request_ip(request))
+    if not verdict.allowed:
         return _signup_page(
             request,
             form=form,
@@ -308,7 +304,6 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
             status_code=429,
             headers={"Retry-After": str(verdict.retry_after)},
         )
-    await count(request, (SIGN_UP_PER_IP, ip))
     try:
         role = Role(form["role"]) if form["role"] in ("client", "contractor") else None
         user = await services.sign_up(
@@ -326,14 +321,33 @@ async def signup_submit(request: Request, data: FormData, db: DB, state: State) 
 
 @post("/signup/password-strength", name="accounts:password-strength")
 async def password_strength(request: Request, data: FormData) -> Response:
-    """Live hint under the password field while typing (htmx, debounced)."""
+    """Live hint under the password field while typing (htmx, debounced). Anyone can call it and
+    scoring costs CPU, so it is limited per address and never queues behind busy checks."""
+    verdict = await limiter(request).hit(PASSWORD_HINTS_PER_IP, request_ip(request))
+    if not verdict.allowed:
+        return error_response(
+            request,
+            429,
+            f"The live strength check is paused for {too_many_minutes(verdict)}. "
+            "Your password is still checked when you create your account.",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     password = str(data.get("password", ""))
-    found = strength(password, user_inputs=(text(data, "name"), text(data, "email"))) if password else None
+    found, busy = None, False
+    if password and len(password) <= MAX_LENGTH:
+        try:
+            found = await strength_off_loop(password, user_inputs=(text(data, "name"), text(data, "email")), wait=False)
+        except StrengthBusy:
+            busy = True
     return render(
         request,
         "accounts/_password_strength.html",
-        {"strength": found, "length": len(password), "min_length": MIN_LENGTH},
+        {"strength": found, "busy": busy, "length": len(password), "min_length": MIN_LENGTH, "max_length": MAX_LENGTH},
     )
+
+
+def too_many_minutes(verdict: Verdict) -> str:
+    return f"{verdict.minutes} minute{'s' if verdict.minutes != 1 else ''}"
 
 
 @get("/verify-email/{token:str}", name="accounts:verify-email")
@@ -356,10 +370,9 @@ async def resend_verification(request: Request, db: DB) -> Response:
     user = request.scope["user"]
     if user.email_verified_at is not None:
         flash(request, "Your e-mail address is already confirmed.", category="info")
-    elif verdict := await limited(request, (RESET_PER_EMAIL, f"verify|{user.id}")):
+    elif not (verdict := await limiter(request).hit(RESET_PER_EMAIL, f"verify|{user.id}")).allowed:
         flash(request, too_many(verdict), category="warning")
     else:
-        await count(request, (RESET_PER_EMAIL, f"verify|{user.id}"))
         send_verification(db, user)
         await db.commit()
         flash(request, f"We sent a new confirmation link to {user.email}.", category="success")
@@ -377,24 +390,22 @@ async def reset_page(request: Request) -> Response:
 @post("/reset", name="accounts:reset-submit")
 async def reset_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
     email = text(data, "email")
-    if not services.EMAIL_PATTERN.match(services.normalize_email(email)):
+    if problem := services.email_problem(email):
+        form = {"email": email if len(email) <= services.MAX_EMAIL_LENGTH else ""}
         return render(
-            request,
-            "accounts/reset_request.html",
-            {"form": {"email": email}, "errors": {"email": ["Enter an e-mail address like name@example.com."]}},
-            status_code=422,
+            request, "accounts/reset_request.html", {"form": form, "errors": {"email": [problem]}}, status_code=422
         )
     ip = request_ip(request)
-    checks = ((RESET_PER_IP, ip), (RESET_PER_EMAIL, services.normalize_email(email)))
-    if verdict := await limited(request, *checks):
+    # Every request that is let through counts: a reset e-mail is sent whether or not it is wanted.
+    attempt = await limiter(request).attempt((RESET_PER_IP, ip), (RESET_PER_EMAIL, services.normalize_email(email)))
+    if not attempt.allowed:
         return render(
             request,
             "accounts/reset_request.html",
-            {"form": {"email": email}, "errors": {"form": [too_many(verdict)]}},
+            {"form": {"email": email}, "errors": {"form": [too_many(attempt.verdict)]}},
             status_code=429,
-            headers={"Retry-After": str(verdict.retry_after)},
+            headers={"Retry-After": str(attempt.verdict.retry_after)},
         )
-    await count(request, *checks)
     started = await services.start_password_reset(db, state.settings.secret_key, email)
     if started is not None:
         user, row = started

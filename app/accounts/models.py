@@ -6,11 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, TimestampMixin
+from app.db import Base, TimestampMixin, utcnow
 
 
 class Role(StrEnum):
@@ -116,3 +116,20 @@ class AccountEvent(TimestampMixin, Base):
     ip: Mapped[str | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(400))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class FailedSignIn(TimestampMixin, Base):
+    """A wrong password or two-step code. Anyone can cause these, so they stay out of the
+    append-only chain and out of `account_events`: the address tried is kept only as a hash,
+    and the table is bounded (see `app.accounts.audit.record_failed_sign_in`)."""
+
+    __tablename__ = "failed_sign_ins"
+    __table_args__ = (Index("ix_failed_sign_ins_email_hash_id", "email_hash", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the normalized address
+    step: Mapped[str] = mapped_column(String(20))  # password | totp | recovery_code
+    ip: Mapped[str | None] = mapped_column(INET)
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow, index=True)

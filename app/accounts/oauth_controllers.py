@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -21,6 +20,7 @@ from app.accounts.oauth import Claims, Match, OAuthError, Provider
 from app.accounts.sessions import rotate_session, start_session
 from app.db import DB
 from app.errors import DomainError, FormError
+from app.platform.crypto import same_secret
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -179,7 +179,7 @@ async def callback(
         not _fresh(pending)
         or pending.get("provider") != found.name
         or not returned_state
-        or not secrets.compare_digest(returned_state.encode(), str(pending.get("state", "")).encode())
+        or not same_secret(str(pending.get("state", "")), returned_state)
     ):
         return _problem(
             request,

@@ -16,8 +16,13 @@ from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import utcnow
 from app.errors import DomainError, FormError
 
-# At most 320 characters (the column), no spaces and no control characters (NUL cannot be stored).
-EMAIL_PATTERN = re.compile(r"^(?=.{3,320}$)[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+# RFC 5321's longest deliverable address. Checked before anything else touches an address: it
+# becomes a rate-limit subject, a query parameter and (for accounts) a row. The pattern's own
+# lookahead gives up after 254 characters, so no caller can make it backtrack through megabytes.
+MAX_EMAIL_LENGTH = 254
+EMAIL_PATTERN = re.compile(r"^(?=.{3,254}$)[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+EMAIL_TOO_LONG = f"Use an e-mail address of at most {MAX_EMAIL_LENGTH} characters."
+EMAIL_MALFORMED = "Enter an e-mail address like name@example.com."
 
 
 def has_control_characters(value: str) -> bool:
@@ -30,11 +35,27 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def email_problem(email: str, *, check_format: bool = True) -> str | None:
+    """The message to show next to an e-mail field, or None. Sign-in only checks presence and
+    length (a mistyped address simply matches no account)."""
+    if not email.strip():
+        return "Enter your e-mail address."
+    if len(email) > MAX_EMAIL_LENGTH:
+        return EMAIL_TOO_LONG
+    if check_format and not EMAIL_PATTERN.match(normalize_email(email)):
+        return EMAIL_MALFORMED
+    return None
+
+
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     email = normalize_email(email)
     if len(email) > 320 or "\x00" in email:
         return None  # no account can have it, and Postgres refuses NUL in a query parameter
     return await session.scalar(select(User).where(func.lower(User.email) == email))
+
+
+class EmailTaken(DomainError):
+    pass
 
 
 async def create_user(
@@ -47,7 +68,7 @@ async def create_user(
     verified: bool = False,
 ) -> User:
     if await get_user_by_email(session, email) is not None:
-        raise DomainError("An account with this e-mail address already exists.")
+        raise EmailTaken("An account with this e-mail address already exists.")
     user = User(
         email=normalize_email(email),
         name=name.strip(),
@@ -57,11 +78,13 @@ async def create_user(
         status=UserStatus.active,
     )
     try:
+        # Two requests for the same address can both pass the check above (a double-clicked
+        # sign-up): the unique index decides, and the loser gets the same answer as the check.
         async with session.begin_nested():
             session.add(user)
             await session.flush()
-    except IntegrityError as exc:  # the same address, a moment ago (a double submit, a race)
-        raise DomainError("An account with this e-mail address already exists.") from exc
+    except IntegrityError:
+        raise EmailTaken("An account with this e-mail address already exists.") from None
     return user
 
 
@@ -92,25 +115,22 @@ async def sign_up(session: AsyncSession, *, name: str, email: str, password: str
         errors.setdefault("name", []).append("Use at most 200 characters.")
     elif has_control_characters(name):
         errors.setdefault("name", []).append("Use letters, spaces and punctuation only.")
-    if not EMAIL_PATTERN.match(email):
-        errors.setdefault("email", []).append("Enter an e-mail address like name@example.com.")
+    if problem := email_problem(email):
+        errors.setdefault("email", []).append(problem)
     if role not in SIGNUP_ROLES:
         errors.setdefault("role", []).append("Choose whether you want to hire or to work.")
-    problems = password_problems(password, user_inputs=(name, email, email.split("@")[0]))
+    problems = await password_problems(password, user_inputs=(name, email, email.split("@")[0]))
     if problems:
         errors["password"] = problems
+    taken = {"email": ["An account with this e-mail already exists. Sign in, or reset your password."]}
     if not errors and await get_user_by_email(session, email) is not None:
-        errors.setdefault("email", []).append(
-            "An account with this e-mail already exists. Sign in, or reset your password."
-        )
+        errors.update(taken)
     if errors:
         raise FormError(errors)
     try:
         return await create_user(session, email=email, name=name, role=role, password=password)
-    except DomainError:
-        raise FormError(
-            {"email": ["An account with this e-mail already exists. Sign in, or reset your password."]}
-        ) from None
+    except EmailTaken:
+        raise FormError(taken) from None
 
 
 async def verify_email(session: AsyncSession, user_id: int, email: str) -> User | None:
@@ -147,7 +167,7 @@ async def finish_password_reset(session: AsyncSession, token: str, password: str
         raise DomainError("This reset link has expired or was already used. Ask for a new one.")
     user = await session.get(User, row.user_id, with_for_update=True)
     assert user is not None
-    problems = password_problems(password, user_inputs=(user.name, user.email))
+    problems = await password_problems(password, user_inputs=(user.name, user.email))
     if problems:
         raise FormError({"password": problems})
     row.used_at = utcnow()
@@ -171,7 +191,7 @@ async def change_password(session: AsyncSession, user: User, current: str, new: 
     errors: dict[str, list[str]] = {}
     if user.password_hash and not await verify_password_async(user.password_hash, current):
         errors["current_password"] = ["That is not your current password."]
-    problems = password_problems(new, user_inputs=(user.name, user.email))
+    problems = await password_problems(new, user_inputs=(user.name, user.email))
     if problems:
         errors["new_password"] = problems
     if errors:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.accounts import mfa, services
 from app.accounts.audit import record_event
-from app.accounts.controllers import MFA_PER_USER, count, limited, oauth_providers, safe_next, too_many
+from app.accounts.controllers import MFA_PER_USER, limiter, oauth_providers, safe_next, too_many
 from app.accounts.emails import notify, send_link
 from app.accounts.guards import STEP_UP_SECONDS, requires_login, requires_recent_auth
 from app.accounts.models import OAuthIdentity, TokenPurpose, User
@@ -85,10 +85,12 @@ async def update_profile(request: Request, data: FormData, db: DB) -> Response:
 @post("/settings/email", name="settings:email", guards=[requires_recent_auth])
 async def change_email(request: Request, data: FormData, db: DB, state: State) -> Response:
     new_email = services.normalize_email(text(data, "email"))
+    if len(new_email) > services.MAX_EMAIL_LENGTH:
+        return await _settings_page(request, db, errors={"email": [services.EMAIL_TOO_LONG]}, status_code=422)
     user = await _me(request, db)
     error = None
-    if not services.EMAIL_PATTERN.match(new_email):
-        error = "Enter an e-mail address like name@example.com."
+    if problem := services.email_problem(new_email):
+        error = problem
     elif new_email == services.normalize_email(user.email):
         error = "That is already your e-mail address."
     elif await services.get_user_by_email(db, new_email) is not None:
@@ -204,15 +206,15 @@ async def mfa_confirm(request: Request, data: FormData, db: DB, state: State) ->
     if not secret or user.mfa_enabled_at is not None:
         return see_other(request, "/settings/mfa")
     target = safe_next(text(data, "next"), "/settings")
-    check = (MFA_PER_USER, str(user.id))
+    attempt = await limiter(request).attempt((MFA_PER_USER, str(user.id)))
     step = None
-    if verdict := await limited(request, check):
-        errors = {"code": [too_many(verdict)]}
+    if not attempt.allowed:
+        errors = {"code": [too_many(attempt.verdict)]}
     elif (step := mfa.matching_step(secret, text(data, "code"))) is None:
-        await count(request, check)
         errors = {"code": ["That code is not right. Enter the 6 digits your app shows now."]}
     else:
         errors = None
+        await limiter(request).forgive(attempt)
     if errors:
         email = user.email
         await db.rollback()
@@ -278,10 +280,14 @@ async def confirm_submit(request: Request, data: FormData, db: DB, state: State)
     user = request.scope["user"]
     target = safe_next(text(data, "next"), "/settings")
     page = {"next": target, "oauth_providers": oauth_providers(request)}
-    check = (MFA_PER_USER, str(user.id))
-    if verdict := await limited(request, check):
+    attempt = await limiter(request).attempt((MFA_PER_USER, str(user.id)))
+    if not attempt.allowed:
         return render(
-            request, "accounts/confirm.html", {**page, "errors": {"form": [too_many(verdict)]}}, status_code=429
+            request,
+            "accounts/confirm.html",
+            {**page, "errors": {"form": [too_many(attempt.verdict)]}},
+            status_code=429,
+            headers={"Retry-After": str(attempt.verdict.retry_after)},
         )
     checked = mfa.CodeCheck.wrong
     if user.mfa_enabled_at is not None:
@@ -292,7 +298,6 @@ async def confirm_submit(request: Request, data: FormData, db: DB, state: State)
     else:
         ok, field = await verify_password_async(user.password_hash, str(data.get("password", ""))), "password"
     if not ok:
-        await count(request, check)
         if field == "password":
             message = "That is not your password."
         elif checked is mfa.CodeCheck.reused:
@@ -301,6 +306,7 @@ async def confirm_submit(request: Request, data: FormData, db: DB, state: State)
             message = "That code is not right."
         return render(request, "accounts/confirm.html", {**page, "errors": {field: [message]}}, status_code=422)
     await db.commit()  # the code's time step is spent
+    await limiter(request).forgive(attempt)
     request.scope["session"]["reauth_at"] = int(time.time())
     return see_other(request, target)
 

@@ -1,10 +1,12 @@
-"""The worker side of account e-mails that carry a secret link: made from a row id when sending."""
+"""The worker side of accounts: e-mails that carry a secret link (made from a row id when sending),
+and the nightly purge of failed sign-ins past their retention."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from app.accounts.audit import trim_failed_sign_ins
 from app.accounts.emails import LINK_EMAILS
 from app.accounts.models import OneTimeToken, TokenPurpose, User
 from app.accounts.tokens import is_usable, make_verification_token, token_of
@@ -66,3 +68,15 @@ async def send_verification_email(ctx: dict, *, user_id: int) -> str:
     )
     await deliver(settings, message)
     return str(message["Message-ID"])
+
+
+@task(retries=3, timeout=300)
+async def purge_failed_sign_ins(ctx: dict) -> int:
+    """Failures also trim the table as they are recorded; this covers quiet periods."""
+    deleted = 0
+    while True:
+        async with ctx["sessionmaker"]() as session, session.begin():
+            batch = await trim_failed_sign_ins(session)
+        deleted += batch
+        if not batch:
+            return deleted

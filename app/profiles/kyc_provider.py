@@ -12,6 +12,8 @@ import time
 
 import httpx
 
+from app.platform.crypto import same_secret
+
 SIGNATURE_HEADER = "x-kyc-signature"
 TOLERANCE_SECONDS = 300
 
@@ -45,7 +47,7 @@ def verify(secret: str, body: bytes, header: str | None, *, now: float | None = 
     if abs((time.time() if now is None else now) - timestamp) > TOLERANCE_SECONDS:
         raise BadSignature("timestamp outside the tolerance")
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    if not any(same_secret(expected, candidate) for candidate in parts.get("v1", [])):
         raise BadSignature("signature does not match")
 
 

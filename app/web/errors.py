@@ -6,6 +6,7 @@ import logging
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -51,9 +52,15 @@ def wants_json(request: Request) -> bool:
 
 
 def error_response(
-    request: Request, status_code: int, message: str | None = None, *, headers: dict[str, str] | None = None
+    request: Request,
+    status_code: int,
+    message: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    title: str | None = None,
 ) -> Response:
-    title, default_message = MESSAGES.get(status_code, MESSAGES[500] if status_code >= 500 else MESSAGES[400])
+    default_title, default_message = MESSAGES.get(status_code, MESSAGES[500] if status_code >= 500 else MESSAGES[400])
+    title = title or default_title
     text = message or default_message
     if wants_json(request):
         return Response(
@@ -84,6 +91,8 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
         log.error("server error %s on %s", exc.status_code, redact(request.url.path), exc_info=exc)
         return error_response(request, exc.status_code)
+    if exc.status_code == 413:
+        return _too_large(request, exc)
     detail = exc.detail if exc.detail and exc.detail not in _LITESTAR_DEFAULTS else None
     return error_response(request, exc.status_code, detail, headers=exc.headers)
 
@@ -102,6 +111,29 @@ _LITESTAR_DEFAULTS = {
     "CSRF token verification failed",
     "CSRF token is missing",
 }
+
+
+def _too_large(request: Request, exc: HTTPException) -> Response:
+    """An upload over the limit is a file problem; any other body (a form, JSON) is simply too much."""
+    if request.content_type[0] == RequestEncodingType.MULTI_PART:
+        return error_response(request, 413, headers=exc.headers)
+    limit = request.route_handler.resolve_request_max_body_size() if request.scope.get("route_handler") else None
+    size = f" This one can be at most {_size(limit)}." if limit else ""
+    return error_response(
+        request,
+        413,
+        f"The request is too large.{size} Send less at once and try again.",
+        title="The request is too large",
+        headers=exc.headers,
+    )
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MB"
+    if limit >= 1_000_000:
+        return f"{round(limit / 1_000_000)} MB"
+    return f"{max(1, round(limit / 1024))} KB"
 
 
 def handle_not_found(request: Request, exc: NotFoundException) -> Response:

@@ -1,7 +1,7 @@
 """account security: spent TOTP steps, derived secret links, confirmed sign-in links, the job outbox
 
 Revision ID: 0014_account_security
-Revises: 0012_signed_records_immutable
+Revises: 0013_failed_sign_ins
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0014_account_security"
-down_revision = "0012_signed_records_immutable"
+down_revision = "0013_failed_sign_ins"
 branch_labels = None
 depends_on = None
 

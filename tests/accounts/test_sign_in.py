@@ -160,10 +160,12 @@ async def test_remember_me_keeps_the_session_for_30_days_instead_of_14(app, anon
     assert 29 * 86400 < long_ttl <= 30 * 86400
 
 
-async def test_sign_ins_and_failures_are_recorded(client, db):
+async def test_sign_ins_are_account_events_and_failures_a_bounded_hashed_record(client, db):
+    import hashlib
+
     from sqlalchemy import select
 
-    from app.accounts.models import AccountEvent
+    from app.accounts.models import AccountEvent, FailedSignIn
 
     await client.post_form("/login", {"email": client.user.email, "password": "definitely wrong"})
     kinds = (
@@ -171,4 +173,7 @@ async def test_sign_ins_and_failures_are_recorded(client, db):
             select(AccountEvent.kind).where(AccountEvent.user_id == client.user.id).order_by(AccountEvent.id)
         )
     ).all()
-    assert kinds == ["signed_in", "sign_in_failed"]
+    assert kinds == ["signed_in"]
+    failure = (await db.scalars(select(FailedSignIn))).one()
+    assert failure.user_id == client.user.id and failure.step == "password"
+    assert failure.email_hash == hashlib.sha256(client.user.email.encode()).hexdigest()
