@@ -126,6 +126,12 @@ async def clean_slate(app, smtp_server):
     """Truncate every table and empty Redis before each test: tests that need real commits
     (outbox, SSE, browser, races) cannot be isolated by a rolled-back transaction."""
     load_models()
+    # A job the previous test left running (an e-mail on its way) finishes before the slate is
+    # wiped, so its mail cannot land in this test's mailbox.
+    for _ in range(50):
+        if not await app.state.queue.count("active"):
+            break
+        await asyncio.sleep(0.1)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     for attempt in range(20):
         try:

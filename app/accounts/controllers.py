@@ -214,8 +214,10 @@ async def mfa_challenge_submit(request: Request, data: FormData, db: DB, state: 
         checked = await mfa.accept_code(db, user, secret, code)
         ok = checked is mfa.CodeCheck.accepted
     if not ok:
+        # A replayed code (seen over a shoulder, or phished) is kept apart from a mistyped one.
+        step = "totp_reused" if checked is mfa.CodeCheck.reused else method
         await record_failed_sign_in(
-            db, normalized_email=services.normalize_email(user.email), step=method, user_id=user.id, request=request
+            db, normalized_email=services.normalize_email(user.email), step=step, user_id=user.id, request=request
         )
         await db.commit()
         field = "recovery_code" if recovery else "code"

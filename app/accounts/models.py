@@ -129,7 +129,7 @@ class FailedSignIn(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     email_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the normalized address
-    step: Mapped[str] = mapped_column(String(20))  # password | totp | recovery_code
+    step: Mapped[str] = mapped_column(String(20))  # password | totp | totp_reused | recovery_code
     ip: Mapped[str | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow, index=True)

@@ -2,13 +2,12 @@
 fields (a message, never a 5xx), and double-submits racing each other."""
 
 import asyncio
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from app.accounts.mfa import enable as enable_mfa
-from app.accounts.models import TokenPurpose, User
-from app.accounts.tokens import issue_one_time_token
+from app.accounts.models import User
+from tests.accounts.helpers import reset_token
 from tests.accounts.test_settings import confirm
 from tests.conftest import web_client
 from tests.support.factories import PASSWORD, make_user
@@ -37,7 +36,7 @@ async def attack(app, c, url: str, fields: list[str]) -> list[str]:
 
 
 async def test_visitor_forms_refuse_control_characters_and_survive_huge_or_foreign_text(app, anonymous, client, db):
-    token = await issue_one_time_token(db, client.user.id, TokenPurpose.password_reset, timedelta(hours=1))
+    token = await reset_token(db, app, client.user.id)
     await db.commit()
     problems = []
     problems += await attack(app, anonymous, "/login", ["email", "password", "next", "remember"])
@@ -76,7 +75,7 @@ async def test_a_double_clicked_sign_up_makes_one_account_and_explains_the_rest(
 
 
 async def test_a_double_submitted_reset_link_changes_the_password_once(app, client, db):
-    token = await issue_one_time_token(db, client.user.id, TokenPurpose.password_reset, timedelta(hours=1))
+    token = await reset_token(db, app, client.user.id)
     await db.commit()
     async with web_client(app) as visitor:
         await visitor.csrf_token()

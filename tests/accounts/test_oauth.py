@@ -545,5 +545,7 @@ async def test_hostile_values_on_the_google_pages_get_no_server_error(browser, f
         {"name": "Hana", "role": value} for value in VALUES
     ]:
         answer = await browser.post_form("/auth/signup/complete", form)
-        assert answer.status_code == 422, (form["role"][:20], form["name"][:20], answer.status_code)
+        # A NUL byte is refused for the whole request (400) before the form is read.
+        expected = 400 if "\x00" in form["name"] + form["role"] else 422
+        assert answer.status_code == expected, (form["role"][:20], form["name"][:20], answer.status_code)
     assert await count_rows(db, User) == 0

@@ -3,11 +3,9 @@ limited per address; the forms' own checks run off the event loop too."""
 
 import asyncio
 import threading
-from datetime import timedelta
 
 from app.accounts import passwords_policy
-from app.accounts.models import TokenPurpose
-from app.accounts.tokens import issue_one_time_token
+from tests.accounts.helpers import reset_token
 from tests.accounts.test_settings import confirm
 from tests.support.factories import PASSWORD
 
@@ -48,7 +46,7 @@ async def test_the_hint_is_scored_off_the_event_loop(anonymous, monkeypatch):
     assert threading.main_thread().name not in threads
 
 
-async def test_sign_up_reset_and_change_score_off_the_event_loop(anonymous, client, db, monkeypatch):
+async def test_sign_up_reset_and_change_score_off_the_event_loop(app, anonymous, client, db, monkeypatch):
     threads = spy_on_zxcvbn(monkeypatch)
     signed_up = await anonymous.post_form(
         "/signup",
@@ -62,7 +60,7 @@ async def test_sign_up_reset_and_change_score_off_the_event_loop(anonymous, clie
     )
     assert changed.status_code == 303, changed.text[:500]
 
-    token = await issue_one_time_token(db, client.user.id, TokenPurpose.password_reset, timedelta(hours=1))
+    token = await reset_token(db, app, client.user.id)
     await db.commit()
     reset = await anonymous.post_form(f"/reset/{token}", {"password": "lantern quiet harbour"})
     assert reset.status_code == 303, reset.text[:500]

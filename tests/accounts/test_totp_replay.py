@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.accounts import mfa
 from app.accounts.mfa import enable, totp
-from app.accounts.models import AccountEvent, User
+from app.accounts.models import FailedSignIn, User
 from tests.accounts.helpers import next_code
 from tests.accounts.test_mfa import enrol
 from tests.conftest import web_client
@@ -45,8 +45,8 @@ async def test_a_code_signs_in_once(app, db):
     assert replay.status_code == 422
     assert REUSED in replay.text.replace("&#39;", "'")
     assert (await second.get("/dashboard")).status_code == 303, "not signed in"
-    event = await db.scalar(select(AccountEvent).where(AccountEvent.kind == "mfa_failed"))
-    assert event.user_id == user.id and event.data["reason"] == "reused"
+    failure = await db.scalar(select(FailedSignIn).where(FailedSignIn.user_id == user.id))
+    assert failure.step == "totp_reused"
 
     # The next code of the app works.
     assert (await second.post_form("/login/mfa", {"code": next_code(SECRET)})).status_code == 303
