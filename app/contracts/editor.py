@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.contracts.template_store import clause_text
+from app.contracts.template_store import clause_texts
 from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem
 from app.money import CURRENCIES, Money, MoneyError
 from app.web.forms import Errors, text
 
 MIN_REVIEW_DAYS, MAX_REVIEW_DAYS = 3, 30
 MAX_MILESTONES = 30
+# Each rider is up to 40 000 characters of filled-in text that every version, PDF and diff carries.
+MAX_RIDERS = 5
 # Generous for real contracts, small enough that a draft stays a draft and not a database load.
 MAX_LENGTH = {"scope": 20_000, "custom_clauses": 20_000, "criteria": 4_000, "milestone_title": 200, "title": 200}
 PERIODS = {"month": "Every month", "week": "Every week"}
@@ -208,7 +210,11 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
     stated = _amount(text(data, "stated_total"), currency, errors, "stated_total", required=False)
     custom = [p.strip() for p in re.split(r"\n\s*\n", text(data, "custom_clauses").replace("\r", "")) if p.strip()]
     raw_riders = data.get("riders") or []
-    riders = [raw_riders] if isinstance(raw_riders, str) else list(raw_riders)
+    riders = list(dict.fromkeys(str(r).strip() for r in ([raw_riders] if isinstance(raw_riders, str) else raw_riders)))
+    riders = [key for key in riders if key]
+    if len(riders) > MAX_RIDERS:
+        errors.add("riders", f"Choose at most {MAX_RIDERS} riders for one contract.")
+        riders = riders[:MAX_RIDERS]
     values = {k[3:]: text(data, k) for k in data if k.startswith("tv_")}
     terms = {
         "title": title,
@@ -220,7 +226,7 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         "milestones": milestones,
         "retainer": retainer,
         "template": {"key": text(data, "template_key"), "values": {}} if text(data, "template_key") else None,
-        "riders": [{"key": key, "values": {}} for key in riders if key],
+        "riders": [{"key": key, "values": {}} for key in riders],
         "custom_clauses": custom,
         "clauses": [],
     }
@@ -253,32 +259,37 @@ def extra_placeholders(template: ContractTemplate) -> list[Placeholder]:
     return [p for p in template.placeholders if p.name not in AUTOMATIC]
 
 
-def with_clauses(
+async def with_clauses(
     parsed: Parsed,
     chosen: list[ContractTemplate],
     client_name: str,
     contractor_name: str,
 ) -> Parsed:
     """Render the chosen template and riders into the terms' clauses, keeping only each one's
-    own hand-filled values; an unfilled value is a field error, not a broken contract."""
+    own hand-filled values; an unfilled value is a field error, not a broken contract, and so is a
+    template that is too heavy to fill in (the sandbox's limits, see templating.py)."""
     terms = parsed.terms
     automatic = automatic_values(terms, client_name, contractor_name)
-    clauses: list[str] = []
     typed = parsed.values
+    jobs: list[tuple[ContractTemplate, dict[str, object]]] = []
     for template in chosen:
         own = {p.name: typed.get(p.name, "") for p in extra_placeholders(template)}
         for name, value in own.items():
             if not value:
                 parsed.errors.add(f"tv_{name}", "Fill this in; the contract text uses it.")
-        try:
-            clauses.append(clause_text(template, automatic | {k: v or f"[{k}]" for k, v in own.items()}))
-        except TemplateProblem as exc:
-            parsed.errors.add("template_key", str(exc))
+        jobs.append((template, automatic | {k: v or f"[{k}]" for k, v in own.items()}))
         ref = {"key": template.key, "values": own}
         if template.kind == "rider":
             terms["riders"] = [r for r in terms["riders"] if r["key"] != template.key] + [ref]
         else:
             terms["template"] = ref
+    clauses: list[str] = []
+    for template, filled in zip(chosen, await clause_texts(jobs), strict=True):
+        if isinstance(filled, TemplateProblem):
+            field = "riders" if template.kind == "rider" else "template_key"
+            parsed.errors.add(field, f"“{template.title}”: {filled}")
+        else:
+            clauses.append(filled)
     terms["riders"] = [r for r in terms["riders"] if r["key"] in {t.key for t in chosen}]
     if terms.get("template") and terms["template"]["key"] not in {t.key for t in chosen}:
         terms["template"] = None
