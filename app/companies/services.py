@@ -166,11 +166,23 @@ async def invite(
     message: str,
     job_id: int | None = None,
 ) -> tuple[Invitation, str]:
+    if inviter.email_verified_at is None:
+        # An invitation is an e-mail in our name to any address: only from a confirmed sender.
+        raise FormError(
+            {
+                "invite": [
+                    "Confirm your own e-mail address before you invite anyone: open the link we sent you, "
+                    "or ask for a new one at the top of the page."
+                ]
+            }
+        )
     email = normalize_email(email)
-    if not EMAIL_PATTERN.match(email):
+    if len(email) > 320 or "\x00" in email or not EMAIL_PATTERN.match(email):
         raise FormError({"email": ["Enter an e-mail address like name@example.com."]})
     if len(message) > 2000:
         raise FormError({"message": ["Keep the message under 2000 characters."]})
+    if "\x00" in message:  # Postgres can't store it; no person types it
+        raise FormError({"message": ["Remove the NUL character from the message."]})
     if kind == InvitationKind.member and not membership.is_owner:
         raise DomainError("Only the company's owner can invite colleagues.")
     if job_id is not None:
