@@ -266,7 +266,8 @@ async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data
         return contract, parsed, False
     await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
     rev = text(data, "rev")
-    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=int(rev) if rev.isdigit() else None)
+    expected_rev = int(rev) if rev.isdecimal() and len(rev) <= 18 else None  # "²" and 5 000 digits are no rev
+    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=expected_rev)
     return contract, parsed, True
 
 

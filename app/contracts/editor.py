@@ -25,6 +25,7 @@ MAX_LENGTH = {"scope": 20_000, "custom_clauses": 20_000, "criteria": 4_000, "mil
 PERIODS = {"month": "Every month", "week": "Every week"}
 _ROW = re.compile(r"^m(\d{1,2})_(title|criteria|amount|due)$")
 _OP = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
+_TEMPLATE_KEY = re.compile(r"^[a-z0-9-]{1,60}$")  # contract_templates.key
 # Placeholders the editor fills from the terms themselves; a template's others become fields.
 AUTOMATIC = {
     "client_name",
@@ -157,6 +158,10 @@ def _amount(value: str, currency: str, errors: Errors, name: str, *, required: b
 def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
     """The posted form as terms (without the rendered template clauses, added by the caller)."""
     errors = Errors()
+    for name, value in data.items():
+        # Postgres can't store a NUL (in text or JSON) and no person types one.
+        if any("\x00" in str(v) for v in (value if isinstance(value, list) else [value])):
+            errors.add(name, "Remove the NUL character.")
     currency = text(data, "currency") or "EUR"
     if currency not in CURRENCIES:
         errors.add("currency", "Choose EUR, USD or GBP.")
@@ -166,7 +171,7 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         errors.add("kind", "Choose milestones or a retainer.")
         kind = "milestone"
     window_text = text(data, "review_window_days") or "7"
-    window = int(window_text) if window_text.isdigit() else 0
+    window = int(window_text) if window_text.isdecimal() and len(window_text) <= 3 else 0
     if not MIN_REVIEW_DAYS <= window <= MAX_REVIEW_DAYS:
         errors.add("review_window_days", f"Choose between {MIN_REVIEW_DAYS} and {MAX_REVIEW_DAYS} days.")
         window = min(max(window, MIN_REVIEW_DAYS), MAX_REVIEW_DAYS)
@@ -211,11 +216,17 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
     custom = [p.strip() for p in re.split(r"\n\s*\n", text(data, "custom_clauses").replace("\r", "")) if p.strip()]
     raw_riders = data.get("riders") or []
     riders = list(dict.fromkeys(str(r).strip() for r in ([raw_riders] if isinstance(raw_riders, str) else raw_riders)))
-    riders = [key for key in riders if key]
+    if any(key and not _TEMPLATE_KEY.match(key) for key in riders):
+        errors.add("riders", "Choose riders from the list.")
+    riders = [key for key in riders if _TEMPLATE_KEY.match(key)]
     if len(riders) > MAX_RIDERS:
         errors.add("riders", f"Choose at most {MAX_RIDERS} riders for one contract.")
         riders = riders[:MAX_RIDERS]
     values = {k[3:]: text(data, k) for k in data if k.startswith("tv_")}
+    template_key = text(data, "template_key")
+    if template_key and not _TEMPLATE_KEY.match(template_key):
+        errors.add("template_key", "Choose standard terms from the list.")
+        template_key = ""
     terms = {
         "title": title,
         "scope": text(data, "scope"),
@@ -225,7 +236,7 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         "stated_total_minor": stated if kind == "milestone" else None,
         "milestones": milestones,
         "retainer": retainer,
-        "template": {"key": text(data, "template_key"), "values": {}} if text(data, "template_key") else None,
+        "template": {"key": template_key, "values": {}} if template_key else None,
         "riders": [{"key": key, "values": {}} for key in riders],
         "custom_clauses": custom,
         "clauses": [],

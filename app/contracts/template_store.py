@@ -40,6 +40,7 @@ MAX_TITLE = 200
 MAX_BODY = 20_000
 MAX_LABEL = 100
 MAX_PLACEHOLDERS = 40
+MAX_PLACEHOLDER_TEXT = 10_000  # 40 lines of a name and a 100-character label, with room to spare
 _KEY_LENGTH = 60  # contract_templates.key
 
 
@@ -129,7 +130,13 @@ def placeholder_lines(placeholders: tuple[Placeholder, ...]) -> str:
 
 
 def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder, ...]:
+    if len(text) > MAX_PLACEHOLDER_TEXT:
+        errors.setdefault("placeholders", []).append(
+            f"Keep the list under {MAX_PLACEHOLDER_TEXT:,} characters (at most {MAX_PLACEHOLDERS} placeholders)."
+        )
+        return ()
     found: list[Placeholder] = []
+    seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -137,10 +144,10 @@ def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder,
         problem = None
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
             problem = (
-                f"Line {number}: “{name}” can't be a placeholder name. Use letters, digits and underscores, "
-                "starting with a letter, like client_name."
+                f"Line {number}: “{name[:MAX_LABEL]}” can't be a placeholder name. Use letters, digits and "
+                "underscores, starting with a letter, like client_name."
             )
-        elif name in {p.name for p in found}:
+        elif name in seen:
             problem = f"Line {number}: “{name}” is listed twice."
         elif len(label) > MAX_LABEL:
             problem = f"Line {number}: keep the label under {MAX_LABEL} characters."
@@ -148,6 +155,7 @@ def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder,
             errors.setdefault("placeholders", []).append(problem)
             continue
         found.append(Placeholder(name, label or name.replace("_", " ").capitalize()))
+        seen.add(name)
     if len(found) > MAX_PLACEHOLDERS:
         errors.setdefault("placeholders", []).append(f"Use at most {MAX_PLACEHOLDERS} placeholders.")
     return tuple(found)
