@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 import os
 import selectors
 import signal
@@ -32,6 +33,7 @@ from app.contracts.sandbox import (
 
 CHILD_MEMORY_BYTES = 256 * 1024 * 1024  # on top of what the child starts with
 GRACE_SECONDS = 0.5
+MAX_CHILDREN = 4  # renders at once; more requests wait their turn (so 100 previews are not 100 forks)
 CANNOT_READ = "This template could not be filled in. Check its tags and filters."  # the child's own deadline (in the sandbox budget) should come first
 
 
@@ -93,6 +95,7 @@ class Helper:
         self.selector = selectors.DefaultSelector()
         self.children: dict[int, _Child] = {}  # by the read end of the child's pipe
         self.pending = bytearray()
+        self.waiting: deque[bytes] = deque()
         self.open = True
 
     def answer(self, request_id: Any, results: list[list[str]]) -> None:
@@ -149,12 +152,14 @@ class Helper:
         while b"\n" in self.pending:
             line, _, rest = self.pending.partition(b"\n")
             self.pending = bytearray(rest)
-            self.start(bytes(line))
+            self.waiting.append(bytes(line))
 
     def run(self) -> None:
         os.set_blocking(0, False)
         self.selector.register(0, selectors.EVENT_READ)
-        while self.open or self.children:
+        while self.open or self.children or self.waiting:
+            while self.waiting and len(self.children) < MAX_CHILDREN:
+                self.start(self.waiting.popleft())
             now = time.monotonic()
             for read_end, child in list(self.children.items()):
                 if child.deadline <= now:

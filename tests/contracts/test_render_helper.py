@@ -76,3 +76,21 @@ def test_a_child_that_outgrows_its_memory_ceiling_dies_alone():
         assert answer == {"id": 1, "results": [["limit", TOO_MUCH_MEMORY]]}
     finally:
         assert leave(process) == 0
+
+
+def test_at_most_a_few_children_run_at_once_and_every_request_is_answered():
+    from app.contracts.render_helper import GRACE_SECONDS, MAX_CHILDREN
+
+    process = helper("lambda jobs, seconds: time.sleep(60)")
+    try:
+        started = time.monotonic()
+        for request_id in range(2 * MAX_CHILDREN):
+            process.stdin.write(json.dumps({"id": request_id, "seconds": 0.2, "jobs": [JOB]}).encode() + b"\n")
+        process.stdin.flush()
+        answers = [json.loads(process.stdout.readline()) for _ in range(2 * MAX_CHILDREN)]
+        elapsed = time.monotonic() - started
+        assert sorted(a["id"] for a in answers) == list(range(2 * MAX_CHILDREN))
+        assert all(a["results"] == [["limit", TOO_SLOW]] for a in answers)
+        assert elapsed >= 2 * (0.2 + GRACE_SECONDS) - 0.1  # two rounds: the second batch waited its turn
+    finally:
+        assert leave(process) == 0
