@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 import os
 import selectors
 import signal
 import sys
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
