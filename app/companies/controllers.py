@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.accounts.guards import requires_admin, requires_login, requires_role
 from app.accounts.models import Role, User
-from app.companies import services
+from app.companies import limits, services
 from app.companies.models import Company, Invitation, InvitationKind, Verification
 from app.db import DB, utcnow
 from app.errors import DomainError, FormError
@@ -130,7 +130,8 @@ class CompanyController(Controller):
         membership = await self._membership(request, db)
         user: User = request.scope["user"]
         kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
-        job_id = int(text(data, "job_id")) if text(data, "job_id").isdigit() else None
+        raw_job = text(data, "job_id")  # "²" is a digit to isdigit() but not to int(); ids fit in 18 digits
+        job_id = int(raw_job) if raw_job.isdecimal() and len(raw_job) <= 18 else None
         try:
             invitation = await services.invite(
                 db,
@@ -151,6 +152,13 @@ class CompanyController(Controller):
                 form={"email": text(data, "email"), "message": text(data, "message")},
                 status_code=422,
             )
+        verdict, refusal = await limits.count_invitation(state.redis, user.id, membership.company.id)
+        if not verdict.allowed:
+            await db.rollback()
+            form = {"email": text(data, "email"), "message": text(data, "message")}
+            response = await self._page(request, db, errors={"invite": [refusal]}, form=form, status_code=429)
+            response.headers["Retry-After"] = str(verdict.retry_after)
+            return response
         # Only the id travels: the worker makes the link from the row when it sends (ADR 0018).
         defer(db, "send_invitation", invitation_id=invitation.id)
         await db.commit()

@@ -165,8 +165,18 @@ async def invite(
 ) -> Invitation:
     """A pending invitation (flushed). Its link is made from the row when the e-mail is sent
     (`invitation_token`), so the secret never sits in a job's arguments (ADR 0018)."""
+    if inviter.email_verified_at is None:
+        # An invitation is an e-mail in our name to any address: only from a confirmed sender.
+        raise FormError(
+            {
+                "invite": [
+                    "Confirm your own e-mail address before you invite anyone: open the link we sent you, "
+                    "or ask for a new one at the top of the page."
+                ]
+            }
+        )
     email = normalize_email(email)
-    if not EMAIL_PATTERN.match(email):
+    if len(email) > 320 or "\x00" in email or not EMAIL_PATTERN.match(email):
         raise FormError({"email": ["Enter an e-mail address like name@example.com."]})
     if len(message) > 2000:
         raise FormError({"message": ["Keep the message under 2000 characters."]})

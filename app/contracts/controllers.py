@@ -253,18 +253,21 @@ async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data
     from app.contracts.template_store import get_template
 
     user = _user(request)
-    contract = await _editable(db, contract_id, user, lock=True)
+    # Filling the templates in may take up to the sandbox's deadline: not while holding the row.
+    contract = await _editable(db, contract_id, user)
     parsed = editor.parse(data, op=op)
     keys = [k for k in [(parsed.terms.get("template") or {}).get("key")] if k] + [
         r["key"] for r in parsed.terms["riders"]
     ]
     chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
     people = await _names(db, contract)
-    editor.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
+    await editor.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
     if parsed.errors:
         return contract, parsed, False
+    await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
     rev = text(data, "rev")
-    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=int(rev) if rev.isdigit() else None)
+    expected_rev = int(rev) if rev.isdecimal() and len(rev) <= 18 else None  # "²" and 5 000 digits are no rev
+    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=expected_rev)
     return contract, parsed, True
 
 

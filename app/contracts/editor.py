@@ -11,18 +11,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.contracts.template_store import clause_text
+from app.contracts.template_store import clause_texts
 from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem
 from app.money import CURRENCIES, Money, MoneyError
 from app.web.forms import Errors, text
 
 MIN_REVIEW_DAYS, MAX_REVIEW_DAYS = 3, 30
 MAX_MILESTONES = 30
+# Each rider is up to 40 000 characters of filled-in text that every version, PDF and diff carries.
+MAX_RIDERS = 5
 # Generous for real contracts, small enough that a draft stays a draft and not a database load.
 MAX_LENGTH = {"scope": 20_000, "custom_clauses": 20_000, "criteria": 4_000, "milestone_title": 200, "title": 200}
 PERIODS = {"month": "Every month", "week": "Every week"}
 _ROW = re.compile(r"^m(\d{1,2})_(title|criteria|amount|due)$")
 _OP = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
+_TEMPLATE_KEY = re.compile(r"^[a-z0-9-]{1,60}$")  # contract_templates.key
 # Placeholders the editor fills from the terms themselves; a template's others become fields.
 AUTOMATIC = {
     "client_name",
@@ -155,6 +158,10 @@ def _amount(value: str, currency: str, errors: Errors, name: str, *, required: b
 def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
     """The posted form as terms (without the rendered template clauses, added by the caller)."""
     errors = Errors()
+    for name, value in data.items():
+        # Postgres can't store a NUL (in text or JSON) and no person types one.
+        if any("\x00" in str(v) for v in (value if isinstance(value, list) else [value])):
+            errors.add(name, "Remove the NUL character.")
     currency = text(data, "currency") or "EUR"
     if currency not in CURRENCIES:
         errors.add("currency", "Choose EUR, USD or GBP.")
@@ -164,7 +171,7 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         errors.add("kind", "Choose milestones or a retainer.")
         kind = "milestone"
     window_text = text(data, "review_window_days") or "7"
-    window = int(window_text) if window_text.isdigit() else 0
+    window = int(window_text) if window_text.isdecimal() and len(window_text) <= 3 else 0
     if not MIN_REVIEW_DAYS <= window <= MAX_REVIEW_DAYS:
         errors.add("review_window_days", f"Choose between {MIN_REVIEW_DAYS} and {MAX_REVIEW_DAYS} days.")
         window = min(max(window, MIN_REVIEW_DAYS), MAX_REVIEW_DAYS)
@@ -208,8 +215,18 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
     stated = _amount(text(data, "stated_total"), currency, errors, "stated_total", required=False)
     custom = [p.strip() for p in re.split(r"\n\s*\n", text(data, "custom_clauses").replace("\r", "")) if p.strip()]
     raw_riders = data.get("riders") or []
-    riders = [raw_riders] if isinstance(raw_riders, str) else list(raw_riders)
+    riders = list(dict.fromkeys(str(r).strip() for r in ([raw_riders] if isinstance(raw_riders, str) else raw_riders)))
+    if any(key and not _TEMPLATE_KEY.match(key) for key in riders):
+        errors.add("riders", "Choose riders from the list.")
+    riders = [key for key in riders if _TEMPLATE_KEY.match(key)]
+    if len(riders) > MAX_RIDERS:
+        errors.add("riders", f"Choose at most {MAX_RIDERS} riders for one contract.")
+        riders = riders[:MAX_RIDERS]
     values = {k[3:]: text(data, k) for k in data if k.startswith("tv_")}
+    template_key = text(data, "template_key")
+    if template_key and not _TEMPLATE_KEY.match(template_key):
+        errors.add("template_key", "Choose standard terms from the list.")
+        template_key = ""
     terms = {
         "title": title,
         "scope": text(data, "scope"),
@@ -219,8 +236,8 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         "stated_total_minor": stated if kind == "milestone" else None,
         "milestones": milestones,
         "retainer": retainer,
-        "template": {"key": text(data, "template_key"), "values": {}} if text(data, "template_key") else None,
-        "riders": [{"key": key, "values": {}} for key in riders if key],
+        "template": {"key": template_key, "values": {}} if template_key else None,
+        "riders": [{"key": key, "values": {}} for key in riders],
         "custom_clauses": custom,
         "clauses": [],
     }
@@ -253,32 +270,37 @@ def extra_placeholders(template: ContractTemplate) -> list[Placeholder]:
     return [p for p in template.placeholders if p.name not in AUTOMATIC]
 
 
-def with_clauses(
+async def with_clauses(
     parsed: Parsed,
     chosen: list[ContractTemplate],
     client_name: str,
     contractor_name: str,
 ) -> Parsed:
     """Render the chosen template and riders into the terms' clauses, keeping only each one's
-    own hand-filled values; an unfilled value is a field error, not a broken contract."""
+    own hand-filled values; an unfilled value is a field error, not a broken contract, and so is a
+    template that is too heavy to fill in (the sandbox's limits, see templating.py)."""
     terms = parsed.terms
     automatic = automatic_values(terms, client_name, contractor_name)
-    clauses: list[str] = []
     typed = parsed.values
+    jobs: list[tuple[ContractTemplate, dict[str, object]]] = []
     for template in chosen:
         own = {p.name: typed.get(p.name, "") for p in extra_placeholders(template)}
         for name, value in own.items():
             if not value:
                 parsed.errors.add(f"tv_{name}", "Fill this in; the contract text uses it.")
-        try:
-            clauses.append(clause_text(template, automatic | {k: v or f"[{k}]" for k, v in own.items()}))
-        except TemplateProblem as exc:
-            parsed.errors.add("template_key", str(exc))
+        jobs.append((template, automatic | {k: v or f"[{k}]" for k, v in own.items()}))
         ref = {"key": template.key, "values": own}
         if template.kind == "rider":
             terms["riders"] = [r for r in terms["riders"] if r["key"] != template.key] + [ref]
         else:
             terms["template"] = ref
+    clauses: list[str] = []
+    for template, filled in zip(chosen, await clause_texts(jobs), strict=True):
+        if isinstance(filled, TemplateProblem):
+            field = "riders" if template.kind == "rider" else "template_key"
+            parsed.errors.add(field, f"“{template.title}”: {filled}")
+        else:
+            clauses.append(filled)
     terms["riders"] = [r for r in terms["riders"] if r["key"] in {t.key for t in chosen}]
     if terms.get("template") and terms["template"]["key"] not in {t.key for t in chosen}:
         terms["template"] = None

@@ -71,7 +71,7 @@ async def seed_contracts(resources) -> list[str]:
         ]
         parsed = editor.Parsed(terms=terms | {"template": {"key": "fixed-price-project", "values": {}}, "riders": []})
         template = await get_template(db, "fixed-price-project", contract.company_id)
-        editor.with_clauses(parsed, [template] if template else [], client.name, contractor.name)
+        await editor.with_clauses(parsed, [template] if template else [], client.name, contractor.name)
         await services.update_draft(db, contract.id, client, parsed.terms)
         version = await services.send(db, contract.id, client)
         for person in (client, contractor):

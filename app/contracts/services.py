@@ -122,7 +122,7 @@ async def _with_standard_clauses(db: AsyncSession, contract: Contract, client_na
     if template is None or editor.extra_placeholders(template):
         return contract.draft_terms
     terms = contract.draft_terms | {"template": {"key": template.key, "values": {}}, "riders": [], "custom_clauses": []}
-    parsed = editor.with_clauses(editor.Parsed(terms=terms), [template], client_name, contractor_name)
+    parsed = await editor.with_clauses(editor.Parsed(terms=terms), [template], client_name, contractor_name)
     return contract.draft_terms if parsed.errors else parsed.terms
 
 

@@ -67,7 +67,7 @@ class PlatformTemplateController(Controller):
         form = replace(_form(data), kind=entry.template.kind)  # fixed for platform templates
         try:
             if _wants_preview(data):
-                return self._page(request, entry, form, preview=store.preview(form))
+                return self._page(request, entry, form, preview=await store.preview(form))
             await store.save_platform(db, request.scope["user"], key, form)
         except FormError as exc:
             return self._page(request, entry, form, errors=exc.errors, status_code=422)
@@ -117,7 +117,9 @@ class CompanyTemplateController(Controller):
         form = _form(data)
         try:
             if _wants_preview(data):
-                return _form_page(request, {"membership": membership, "form": form, "preview": store.preview(form)})
+                return _form_page(
+                    request, {"membership": membership, "form": form, "preview": await store.preview(form)}
+                )
             await store.create_company_template(db, request.scope["user"], membership.company.id, form)
         except FormError as exc:
             context = {"membership": membership, "form": form, "errors": exc.errors}
@@ -141,7 +143,7 @@ class CompanyTemplateController(Controller):
         context = {"membership": membership, "form": form, "template_id": row.id}
         try:
             if _wants_preview(data):
-                return _form_page(request, context | {"preview": store.preview(form)})
+                return _form_page(request, context | {"preview": await store.preview(form)})
             await store.update_company_template(db, request.scope["user"], membership.company.id, row.id, form)
         except FormError as exc:
             return _form_page(request, context | {"errors": exc.errors}, status_code=422)

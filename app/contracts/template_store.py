@@ -23,7 +23,15 @@ from app.accounts.models import User
 from app.audit import chain
 from app.contracts.models import StoredTemplate
 from app.contracts.platform_templates import PLATFORM_TEMPLATES
-from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem, check_template, render
+from app.contracts.templating import (
+    ContractTemplate,
+    Placeholder,
+    TemplateInvalid,
+    TemplateLimit,
+    TemplateProblem,
+    TemplateUnavailable,
+    render_all,
+)
 from app.db import utcnow
 from app.errors import FormError, NotFound
 
@@ -32,6 +40,7 @@ MAX_TITLE = 200
 MAX_BODY = 20_000
 MAX_LABEL = 100
 MAX_PLACEHOLDERS = 40
+MAX_PLACEHOLDER_TEXT = 10_000  # 40 lines of a name and a 100-character label, with room to spare
 _KEY_LENGTH = 60  # contract_templates.key
 
 
@@ -86,9 +95,17 @@ async def get_template(db: AsyncSession, key: str, company_id: int | None) -> Co
     return as_template(row) if row is not None else None
 
 
-def clause_text(template: ContractTemplate, values: dict[str, object]) -> str:
+async def clause_text(template: ContractTemplate, values: dict[str, object]) -> str:
     """The template's text with the values filled in; TemplateProblem names any missing value."""
-    return render(template, values)
+    (text,) = await clause_texts([(template, values)])
+    if isinstance(text, TemplateProblem):
+        raise text
+    return text
+
+
+async def clause_texts(jobs: list[tuple[ContractTemplate, dict[str, object]]]) -> list[str | TemplateProblem]:
+    """Several templates filled in at once (one isolated render, one deadline)."""
+    return await render_all(jobs)
 
 
 # ---------------------------------------------------------------- reading and checking the edit form
@@ -113,7 +130,13 @@ def placeholder_lines(placeholders: tuple[Placeholder, ...]) -> str:
 
 
 def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder, ...]:
+    if len(text) > MAX_PLACEHOLDER_TEXT:
+        errors.setdefault("placeholders", []).append(
+            f"Keep the list under {MAX_PLACEHOLDER_TEXT:,} characters (at most {MAX_PLACEHOLDERS} placeholders)."
+        )
+        return ()
     found: list[Placeholder] = []
+    seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -121,10 +144,10 @@ def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder,
         problem = None
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
             problem = (
-                f"Line {number}: “{name}” can't be a placeholder name. Use letters, digits and underscores, "
-                "starting with a letter, like client_name."
+                f"Line {number}: “{name[:MAX_LABEL]}” can't be a placeholder name. Use letters, digits and "
+                "underscores, starting with a letter, like client_name."
             )
-        elif name in {p.name for p in found}:
+        elif name in seen:
             problem = f"Line {number}: “{name}” is listed twice."
         elif len(label) > MAX_LABEL:
             problem = f"Line {number}: keep the label under {MAX_LABEL} characters."
@@ -132,13 +155,24 @@ def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder,
             errors.setdefault("placeholders", []).append(problem)
             continue
         found.append(Placeholder(name, label or name.replace("_", " ").capitalize()))
+        seen.add(name)
     if len(found) > MAX_PLACEHOLDERS:
         errors.setdefault("placeholders", []).append(f"Use at most {MAX_PLACEHOLDERS} placeholders.")
     return tuple(found)
 
 
-def checked(form: TemplateForm, *, key: str = "") -> ContractTemplate:
-    """The template the form describes, or FormError with a message for each field to fix."""
+def _sample_values(template: ContractTemplate) -> dict[str, object]:
+    return {p.name: f"[{p.label}]" for p in template.placeholders}
+
+
+async def checked(form: TemplateForm, *, key: str = "") -> tuple[ContractTemplate, str | TemplateProblem]:
+    """The template the form describes with its text filled in with sample values (each
+    placeholder's label in brackets), or FormError with a message for each field to fix.
+
+    The sample fill-in runs the template within the sandbox's limits, so a template that would
+    loop or grow without end is refused here, when it is saved. Other problems with the sample
+    values (a comparison of "[Total]" with a number, say) are left for the preview to show: real
+    values may be fine."""
     errors: dict[str, list[str]] = {}
     title, body = form.title.strip(), form.body.strip()
     if not title:
@@ -148,27 +182,29 @@ def checked(form: TemplateForm, *, key: str = "") -> ContractTemplate:
     if form.kind not in KINDS:
         errors["kind"] = ["Choose what kind of contract this template is for."]
     placeholders = _placeholders(form.placeholders, errors)
+    if "\x00" in form.title + form.body + form.placeholders:
+        errors.setdefault("body", []).append("The text contains a character that can't be stored (NUL).")
+    template = ContractTemplate(key=key, title=title, kind=form.kind, body=body + "\n", placeholders=placeholders)
+    sample: str | TemplateProblem = ""
     if not body:
         errors["body"] = ["Write the text of the template."]
     elif len(body) > MAX_BODY:
         errors["body"] = [f"Keep the text under {MAX_BODY:,} characters."]
-    elif "placeholders" not in errors:
-        try:
-            check_template(body, {p.name for p in placeholders})
-        except TemplateProblem as exc:
-            errors["body"] = [str(exc)]
+    elif "placeholders" not in errors and "body" not in errors:
+        (sample,) = await render_all([(template, _sample_values(template))])
+        if isinstance(sample, TemplateInvalid | TemplateLimit | TemplateUnavailable):
+            errors["body"] = [str(sample)]
     if errors:
         raise FormError(errors)
-    return ContractTemplate(key=key, title=title, kind=form.kind, body=body + "\n", placeholders=placeholders)
+    return template, sample
 
 
-def preview(form: TemplateForm) -> str:
+async def preview(form: TemplateForm) -> str:
     """The text with each placeholder shown as its label in brackets, e.g. “[Client]”."""
-    template = checked(form)
-    try:
-        return render(template, {p.name: f"[{p.label}]" for p in template.placeholders})
-    except TemplateProblem as exc:
-        raise FormError({"body": [str(exc)]}) from exc
+    _, sample = await checked(form)
+    if isinstance(sample, TemplateProblem):
+        raise FormError({"body": [str(sample)]})
+    return sample
 
 
 def _fingerprint(template: ContractTemplate) -> dict[str, object]:
@@ -228,7 +264,9 @@ async def save_platform(db: AsyncSession, admin: User, key: str, form: TemplateF
     """Store an administrator's text for a platform template (its kind stays the built-in's)."""
     if key not in PLATFORM_TEMPLATES:
         raise NotFound(key)
-    template = checked(TemplateForm(form.title, PLATFORM_TEMPLATES[key].kind, form.body, form.placeholders), key=key)
+    template, _ = await checked(
+        TemplateForm(form.title, PLATFORM_TEMPLATES[key].kind, form.body, form.placeholders), key=key
+    )
     columns = _columns(template, admin)
     # Two administrators saving at once: the later save wins, no duplicate row.
     statement = insert(StoredTemplate).values(company_id=None, key=key, **columns)
@@ -313,7 +351,7 @@ async def _audit_company(
 
 async def create_company_template(db: AsyncSession, owner: User, company_id: int, form: TemplateForm) -> StoredTemplate:
     """The caller has checked that `owner` owns the company."""
-    template = checked(form, key=_company_key(company_id, form.title.strip()))
+    template, _ = await checked(form, key=_company_key(company_id, form.title.strip()))
     row = StoredTemplate(company_id=company_id, key=template.key, **_columns(template, owner))
     db.add(row)
     await db.flush()
@@ -325,7 +363,7 @@ async def update_company_template(
     db: AsyncSession, owner: User, company_id: int, template_id: int, form: TemplateForm
 ) -> StoredTemplate:
     row = await company_template(db, company_id, template_id, lock=True)
-    template = checked(form, key=row.key)  # the key stays: drafts refer to it
+    template, _ = await checked(form, key=row.key)  # the key stays: drafts refer to it
     for name, value in _columns(template, owner).items():
         setattr(row, name, value)
     await db.flush()

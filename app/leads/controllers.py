@@ -3,6 +3,7 @@ console's dead-letter list."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from litestar import Controller, Request, Response, get, post
@@ -13,6 +14,7 @@ from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_admin, requires_role
 from app.accounts.models import Role
+from app.accounts.services import normalize_email
 from app.companies.services import membership_of
 from app.db import DB
 from app.errors import DomainError, FormError
@@ -25,6 +27,9 @@ from app.web.templating import render
 from app.worker.registry import enqueue
 
 FORM_PER_IP = Limit("leads-form-ip", attempts=10, window_seconds=3600)
+# Each request e-mails its address a link: a few a day, whoever sends them, so the form can't be
+# used to fill someone's inbox.
+FORM_PER_EMAIL = Limit("leads-form-email", attempts=3, window_seconds=24 * 3600)
 MAX_BODY = 64 * 1024
 API_OPT = {"skip_session": True}
 
@@ -95,22 +100,30 @@ async def quote_page(request: Request) -> Response:
     return render(request, "leads/quote.html", {"form": {}, "errors": {}})
 
 
+def _too_many(request: Request, form: dict, errors: dict, retry_after: int) -> Response:
+    return render(
+        request,
+        "leads/quote.html",
+        {"form": form, "errors": errors},
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 @post("/quote", name="leads:quote-submit")
 async def quote_submit(request: Request, data: FormData, db: DB, state: State) -> Response:
+    """Whatever the address — someone's account or nobody's — the visitor sees the same page: we
+    e-mailed a link, and nothing happens until it is followed. The form can't tell who has an
+    account, and can't put anything into one."""
     form = {name: text(data, name) for name in QUOTE_FIELDS}
     if text(data, "website"):  # a field people never see: only bots fill it in
         return render(request, "leads/quote_thanks.html", {"email": form["email"]})
     ip = request_ip(request)
-    verdict = await RateLimiter(state.redis).hit(FORM_PER_IP, ip)
+    limiter = RateLimiter(state.redis)
+    verdict = await limiter.hit(FORM_PER_IP, ip)
     if not verdict.allowed:
         errors = {"form": [f"Too many requests from your network. Please try again in {verdict.minutes} minutes."]}
-        return render(
-            request,
-            "leads/quote.html",
-            {"form": form, "errors": errors},
-            status_code=429,
-            headers={"Retry-After": str(verdict.retry_after)},
-        )
+        return _too_many(request, form, errors, verdict.retry_after)
     try:
         fields = services.validate_payload({k: v for k, v in form.items() if v})
     except FormError as exc:
@@ -120,12 +133,51 @@ async def quote_submit(request: Request, data: FormData, db: DB, state: State) -
             "title": "Give your request a short title.",
             "description": "Describe the work you need.",
         }
-        errors = {name: [messages.get(name, problems[0])] for name, problems in exc.errors.items()}
+        plain = ("This field is required.", "Must be an e-mail address.")
+        errors = {
+            name: [messages.get(name, problems[0]) if problems[0] in plain else problems[0]]
+            for name, problems in exc.errors.items()
+        }
         return render(request, "leads/quote.html", {"form": form, "errors": errors}, status_code=422)
-    lead = await services.receive(db, fields, source="form")
+    # Redis keeps a hash of the address, not the address.
+    address = hashlib.sha256(normalize_email(fields["email"]).encode()).hexdigest()
+    verdict = await limiter.hit(FORM_PER_EMAIL, address)
+    if not verdict.allowed:
+        errors = {
+            "email": [
+                "We have already e-mailed this address several confirmation links today. "
+                "Check that inbox (and its spam folder), or try again tomorrow."
+            ]
+        }
+        return _too_many(request, form, errors, verdict.retry_after)
+    lead = await services.receive_from_form(db, fields, state.settings.secret_key)
     await db.commit()
-    await enqueue(state.queue, "process_lead", lead_id=lead.id)
+    await enqueue(state.queue, "send_quote_confirmation", lead_id=lead.id)
     return render(request, "leads/quote_thanks.html", {"email": fields["email"]})
+
+
+@get("/quote/confirm/{token:str}", name="leads:quote-confirm")
+async def quote_confirm_page(request: Request, token: FromPath[str], db: DB) -> Response:
+    """The e-mailed link shows what will be confirmed; a button confirms it (a link checker that
+    opens the link confirms nothing)."""
+    lead = await services.lead_for_link(db, token)
+    if lead is None:
+        raise NotFoundException()
+    context = {"lead": lead, "state": services.link_state(lead), "token": token, "just_confirmed": False}
+    return render(request, "leads/quote_confirm.html", context)
+
+
+@post("/quote/confirm/{token:str}", name="leads:quote-confirmed")
+async def quote_confirm(request: Request, token: FromPath[str], db: DB, state: State) -> Response:
+    confirmed = await services.confirm(db, token)
+    if confirmed is None:
+        raise NotFoundException()
+    lead, now = confirmed
+    await db.commit()
+    if now:
+        await enqueue(state.queue, "process_lead", lead_id=lead.id)
+    context = {"lead": lead, "state": services.link_state(lead), "token": token, "just_confirmed": now}
+    return render(request, "leads/quote_confirm.html", context)
 
 
 # ---------------------------------------------------------------- the company's intake page
@@ -208,4 +260,13 @@ class DeadLetterController(Controller):
         return see_other(request, "/admin/leads")
 
 
-HANDLERS = [api_create, api_show, quote_page, quote_submit, IntakeController, DeadLetterController]
+HANDLERS = [
+    api_create,
+    api_show,
+    quote_page,
+    quote_submit,
+    quote_confirm_page,
+    quote_confirm,
+    IntakeController,
+    DeadLetterController,
+]

@@ -14,6 +14,8 @@ from app.db import Base, TimestampMixin
 
 
 class LeadStatus(StrEnum):
+    unconfirmed = "unconfirmed"  # from the public form: waits for its requester's e-mail link
+    expired = "expired"  # never confirmed: nothing came of it
     received = "received"
     enriched = "enriched"
     published = "published"
@@ -69,3 +71,11 @@ class Lead(TimestampMixin, Base):
     discarded_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]  # when it reached published, duplicate or failed
     journey: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
+    # Public-form leads reach an account only once their requester follows the e-mailed link.
+    # The link's token is derived from (purpose, id, nonce) with the secret key, so the worker can
+    # rebuild it from the row id; only its SHA-256 is stored, to find the lead by it.
+    confirm_nonce: Mapped[str | None] = mapped_column(String(32))
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    confirm_expires_at: Mapped[datetime | None]
+    confirmation_sent_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,13 +20,16 @@ from app.companies.models import CompanyMember, MemberRole
 from app.companies.services import Membership
 from app.db import utcnow
 from app.errors import DomainError, FormError
-from app.leads.enrichment import enrich
+from app.leads.enrichment import enrich, mask_contacts
 from app.leads.models import ApiKey, Lead, LeadStatus
 from app.marketplace.models import BudgetType, Visibility
 from app.marketplace.services import JobInput, create_job
 from app.money import DEFAULT_CURRENCY, Money
 
 DEDUPE_WINDOW = timedelta(hours=24)
+CONFIRMATION_LIFETIME = timedelta(hours=48)
+_CONFIRMATION_PURPOSE = "lead-confirmation"
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TITLE_SIMILARITY = 0.5
 FIELDS: dict[str, tuple[bool, int]] = {
     # name: (required, max length)
@@ -97,6 +104,9 @@ def validate_payload(payload: Any) -> dict[str, str]:
         if len(value) > limit:
             errors[name] = [f"At most {limit} characters."]
             continue
+        if "\x00" in value:  # Postgres can't store it; no person types it
+            errors[name] = ["Remove the NUL character."]
+            continue
         cleaned[name] = value.strip()
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
@@ -143,6 +153,133 @@ async def receive(
     return lead
 
 
+# ---------------------------------------------------------------- the public form: confirmation by e-mail
+
+
+def confirmation_token(secret_key: str, lead_id: int, nonce: str) -> str:
+    """The link's token: an HMAC of (purpose, lead id, nonce) with the secret key. The worker that
+    sends the e-mail rebuilds it from the row, so it never sits in a job's arguments or in a
+    column; the random nonce keeps it unguessable from the id."""
+    message = f"{_CONFIRMATION_PURPOSE}:{lead_id}:{nonce}".encode()
+    mac = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+async def receive_from_form(db: AsyncSession, fields: dict[str, str], secret_key: str) -> Lead:
+    """A request from the public form. It waits, unconfirmed, until its requester follows the link
+    e-mailed to the address they gave: until then nothing reaches any account under that address."""
+    lead = await receive(db, fields, source="form")
+    lead.status = LeadStatus.unconfirmed
+    lead.confirm_nonce = secrets.token_hex(16)
+    lead.confirm_token_hash = _digest(confirmation_token(secret_key, lead.id, lead.confirm_nonce))
+    lead.confirm_expires_at = utcnow() + CONFIRMATION_LIFETIME
+    _step(lead, "unconfirmed", "waiting for the requester to confirm by e-mail")
+    return lead
+
+
+@dataclass(frozen=True)
+class ConfirmationMail:
+    """What the worker needs to send the confirmation e-mail of one lead."""
+
+    to: str
+    name: str
+    title: str
+    token: str
+    expires_at: Any
+
+
+async def confirmation_mail(db: AsyncSession, lead_id: int, secret_key: str) -> ConfirmationMail | None:
+    """The e-mail to send, or None when there is nothing to send (already sent, confirmed, expired)."""
+    lead = await db.get(Lead, lead_id)
+    if (
+        lead is None
+        or lead.status != LeadStatus.unconfirmed
+        or lead.confirmation_sent_at is not None
+        or lead.confirm_nonce is None
+        or lead.confirm_expires_at is None
+        or lead.confirm_expires_at <= utcnow()
+    ):
+        return None
+    return ConfirmationMail(
+        to=lead.email,
+        name=lead.name,
+        # The title is the requester's own words; a spammer's, if someone else typed the address.
+        title=mask_contacts(lead.title),
+        token=confirmation_token(secret_key, lead.id, lead.confirm_nonce),
+        expires_at=lead.confirm_expires_at,
+    )
+
+
+async def mark_confirmation_sent(db: AsyncSession, lead_id: int) -> None:
+    await db.execute(
+        update(Lead)
+        .where(Lead.id == lead_id, Lead.confirmation_sent_at.is_(None))
+        .values(confirmation_sent_at=utcnow())
+    )
+
+
+async def lead_for_link(db: AsyncSession, token: str, *, lock: bool = False) -> Lead | None:
+    """The form lead this confirmation link belongs to, whatever its state (the page explains it)."""
+    if not _TOKEN_SHAPE.match(token):
+        return None
+    query = select(Lead).where(Lead.confirm_token_hash == _digest(token), Lead.source == "form")
+    return await db.scalar(query.with_for_update() if lock else query)
+
+
+def link_state(lead: Lead) -> str:
+    """pending | confirmed | expired, as the confirmation page tells it."""
+    if lead.confirmed_at is not None:
+        return "confirmed"
+    if lead.status == LeadStatus.expired or (lead.confirm_expires_at or utcnow()) <= utcnow():
+        return "expired"
+    return "pending"
+
+
+async def confirm(db: AsyncSession, token: str) -> tuple[Lead, bool] | None:
+    """Confirm the request behind the link: (lead, True) when this call confirmed it and it now
+    goes to processing; (lead, False) when it was already confirmed or has expired; None for a
+    link that is not ours. The row lock makes a double click confirm once."""
+    lead = await lead_for_link(db, token, lock=True)
+    if lead is None:
+        return None
+    if link_state(lead) != "pending":
+        return lead, False
+    lead.status, lead.confirmed_at = LeadStatus.received, utcnow()
+    _step(lead, "confirmed", "the requester followed the e-mailed link")
+    return lead, True
+
+
+async def expire_unconfirmed(db: AsyncSession) -> int:
+    """Unconfirmed requests past their link's lifetime become `expired`; they never reach anyone."""
+    leads = (
+        await db.scalars(
+            select(Lead)
+            .where(Lead.status == LeadStatus.unconfirmed, Lead.confirm_expires_at <= utcnow())
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for lead in leads:
+        lead.status, lead.processed_at = LeadStatus.expired, utcnow()
+        _step(lead, "expired", "the requester did not confirm in time")
+    return len(leads)
+
+
+async def unsent_confirmations(db: AsyncSession, older_than: timedelta) -> list[int]:
+    """Unconfirmed leads whose e-mail never left (the queue was away when they were received)."""
+    return list(
+        (
+            await db.scalars(
+                select(Lead.id).where(
+                    Lead.status == LeadStatus.unconfirmed,
+                    Lead.confirmation_sent_at.is_(None),
+                    Lead.confirm_expires_at > utcnow(),
+                    Lead.created_at < utcnow() - older_than,
+                )
+            )
+        ).all()
+    )
+
+
 # ---------------------------------------------------------------- processing (worker)
 
 
@@ -182,7 +319,10 @@ async def _owner_for(db: AsyncSession, lead: Lead) -> tuple[User, bool]:
         if user.role != Role.client:
             raise DomainError("the requester's account is not a client account")
         return user, False
-    return await create_user(db, email=lead.email, name=lead.name, role=Role.client, password=None), True
+    # The requester confirmed this address by following our link: it counts as verified.
+    verified = lead.confirmed_at is not None
+    user = await create_user(db, email=lead.email, name=lead.name, role=Role.client, password=None, verified=verified)
+    return user, True
 
 
 async def process(db: AsyncSession, lead_id: int) -> tuple[Lead, bool]:
@@ -191,6 +331,8 @@ async def process(db: AsyncSession, lead_id: int) -> tuple[Lead, bool]:
     lead = await db.get(Lead, lead_id, with_for_update=True)
     if lead is None or lead.status not in (LeadStatus.received, LeadStatus.enriched):
         return lead, False
+    if lead.source == "form" and lead.confirmed_at is None:
+        return lead, False  # never into an account without its requester's confirmation
     original = await _duplicate_of(db, lead)
     if original is not None:
         lead.status, lead.duplicate_of_id, lead.processed_at = LeadStatus.duplicate, original.id, utcnow()
@@ -293,7 +435,9 @@ async def stuck_leads(db: AsyncSession, older_than: timedelta) -> list[int]:
         (
             await db.scalars(
                 select(Lead.id).where(
-                    Lead.status.in_([LeadStatus.received, LeadStatus.enriched]), Lead.created_at < utcnow() - older_than
+                    Lead.status.in_([LeadStatus.received, LeadStatus.enriched]),
+                    Lead.created_at < utcnow() - older_than,
+                    (Lead.source != "form") | Lead.confirmed_at.is_not(None),
                 )
             )
         ).all()

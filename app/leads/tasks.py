@@ -12,7 +12,7 @@ from app.accounts.models import Role, User
 from app.accounts.services import start_password_reset
 from app.events import publish
 from app.leads import services
-from app.mail.services import queue_email
+from app.mail.services import build_message, deliver, queue_email
 from app.web.templating import render_fragment
 from app.worker.registry import enqueue, task
 
@@ -66,11 +66,44 @@ async def _dead_letter(ctx: dict, lead_id: int, error: str, attempts: int) -> No
         await db.commit()
 
 
+@task(retries=6, retry_delay=5.0, max_delay=1800.0, timeout=60)
+async def send_quote_confirmation(ctx: dict, *, lead_id: int) -> str:
+    """The link that lets a public-form request go ahead. Built here from the row (see
+    services.confirmation_token), so the job carries only the lead's id."""
+    settings = ctx["settings"]
+    async with ctx["sessionmaker"]() as db:
+        mail = await services.confirmation_mail(db, lead_id, settings.secret_key)
+        if mail is None:
+            return "nothing to send"
+        message = build_message(
+            settings,
+            to=mail.to,
+            subject="Confirm your request on Pactline",
+            template="quote_confirm",
+            context={
+                "name": mail.name,
+                "title": mail.title,
+                "link": f"{settings.app_base_url}/quote/confirm/{mail.token}",
+                "hours": int(services.CONFIRMATION_LIFETIME.total_seconds() // 3600),
+            },
+        )
+        await deliver(settings, message)  # no row is locked meanwhile
+        await services.mark_confirmation_sent(db, lead_id)
+        await db.commit()
+        return "sent"
+
+
 @task(retries=1, timeout=120)
 async def requeue_stuck_leads(ctx: dict) -> int:
-    """A lead whose job never reached the queue (Redis away at that moment) is picked up here."""
+    """A lead whose job never reached the queue (Redis away at that moment) is picked up here,
+    and so is a confirmation e-mail that never left; unconfirmed requests past their link expire."""
     async with ctx["sessionmaker"]() as db:
         ids = await services.stuck_leads(db, timedelta(minutes=5))
+        unsent = await services.unsent_confirmations(db, timedelta(minutes=5))
+        await services.expire_unconfirmed(db)
+        await db.commit()
     for lead_id in ids:
         await enqueue(ctx["queue"], "process_lead", lead_id=lead_id)
-    return len(ids)
+    for lead_id in unsent:
+        await enqueue(ctx["queue"], "send_quote_confirmation", lead_id=lead_id)
+    return len(ids) + len(unsent)

@@ -82,7 +82,7 @@ async def test_an_admin_edit_replaces_the_built_in_text_until_reset(app, admin):
         assert await get_template(s, "fixed-price-project", None) == edited
     assert "working days" in edited.body and edited.title == "Fixed-price project"
     assert edited.kind == "milestone"  # the kind of a platform template is fixed
-    assert "working days" in clause_text(edited, {p.name: "x" for p in edited.placeholders})
+    assert "working days" in await clause_text(edited, {p.name: "x" for p in edited.placeholders})
     listing = await admin.get("/admin/templates")
     assert f"Edited by {admin.user.name} on" in listing.text
     assert await audit_kinds(app) == ["contract_template_saved"]
@@ -188,9 +188,10 @@ async def test_an_owner_creates_a_template_only_their_company_can_use(app, clien
         assert template.key.startswith(f"company-{acme.id}-agency-nda-") and template.kind == "rider"
         assert template.key not in theirs and sorted(theirs) == sorted(PLATFORM_TEMPLATES)
         assert riders == ["confidentiality-rider", template.key]
-        assert clause_text(template, {"client_name": "Acme", "contractor_name": "Conor"}).startswith("Acme hires Conor")
+        filled = await clause_text(template, {"client_name": "Acme", "contractor_name": "Conor"})
+        assert filled.startswith("Acme hires Conor")
         with pytest.raises(TemplateProblem, match="Fill in: contractor_name"):
-            clause_text(template, {"client_name": "Acme"})
+            await clause_text(template, {"client_name": "Acme"})
 
         listing = await client.get("/company/templates")
         assert "Agency NDA" in listing.text and "hires" in listing.text

@@ -15,14 +15,14 @@ VALUES = {
 
 
 @pytest.mark.parametrize("key", sorted(PLATFORM_TEMPLATES))
-def test_every_platform_template_renders_with_its_placeholders(key):
+async def test_every_platform_template_renders_with_its_placeholders(key):
     template = PLATFORM_TEMPLATES[key]
-    text = render(template, VALUES)
+    text = await render(template, VALUES)
     assert "{{" not in text and "Acme Robotics GmbH" in text
 
 
-def test_the_fixed_price_template_passes_the_review_rules_on_clauses():
-    text = render(PLATFORM_TEMPLATES["fixed-price-project"], VALUES)
+async def test_the_fixed_price_template_passes_the_review_rules_on_clauses():
+    text = await render(PLATFORM_TEMPLATES["fixed-price-project"], VALUES)
     findings = {f.rule for f in review({"scope": "x", "clauses": [text], "milestones": []}).findings}
     assert not findings & {"no_ip_clause", "no_termination_clause", "unlimited_liability"}
 
@@ -42,13 +42,13 @@ def test_unsafe_or_undeclared_templates_are_refused_with_a_clear_message(body, m
         check_template(body, {"client_name"})
 
 
-def test_missing_values_are_named():
+async def test_missing_values_are_named():
     template = ContractTemplate("t", "T", "rider", "{{ a }} {{ b }}", (Placeholder("a", "A"), Placeholder("b", "B")))
     with pytest.raises(TemplateProblem, match="Fill in: b"):
-        render(template, {"a": 1})
+        await render(template, {"a": 1})
 
 
-def test_the_sandbox_blocks_unsafe_calls_at_render_time():
+async def test_the_sandbox_blocks_unsafe_calls_at_render_time():
     template = ContractTemplate("t", "T", "rider", "{{ names.append('x') }}", (Placeholder("names", "Names"),))
     with pytest.raises(TemplateProblem):
-        render(template, {"names": []})
+        await render(template, {"names": []})

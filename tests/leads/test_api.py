@@ -91,6 +91,11 @@ async def test_malformed_json_is_400_and_schema_errors_are_422_naming_fields(app
         assert invalid.status_code == 422
         fields = invalid.json()["fields"]
         assert set(fields) >= {"name", "email", "title", "description", "unknown"}
+        # Postgres can't store a NUL: it is refused by name, not a server error.
+        nul = await http.post(
+            "/api/leads", json=LEAD | {"title": "Logo\u0000"}, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert nul.status_code == 422 and nul.json()["fields"] == {"title": ["Remove the NUL character."]}
     assert await db.scalar(select(Lead)) is None
 
 
