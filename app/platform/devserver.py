@@ -57,6 +57,10 @@ def run_dev(port: int, host: str = "127.0.0.1") -> None:
                 with contextlib.suppress(KeyboardInterrupt):
                     _DevServer(config, f"http://{host}:{port}").run(sockets=[listener])
             finally:
+                # Stopping must finish: a second Ctrl-C (or the one `uv run` forwards when no terminal
+                # delivered the first) would otherwise break off the shutdown of Postgres and Redis.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 if catcher is not None:
                     catcher.stop()
 

@@ -2,6 +2,7 @@
 port, a second `make dev` and the leftovers of a killed one."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -202,3 +203,30 @@ def test_dev_recovers_after_it_and_its_postgres_were_killed(tmp_path):
     assert second.returncode == 0, output
     time.sleep(0.5)
     assert processes_using(str(data_dir)) == [], "the services left by the killed run must be stopped too"
+
+
+def test_ctrl_c_to_the_whole_process_group_through_uv_still_stops_everything(tmp_path):
+    """`make dev` runs under `uv run`; signalled as a group without a terminal (an IDE, a process
+    manager), uv forwards the SIGINT the child already got. The late second one must not break off
+    the shutdown of Postgres and Redis."""
+    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    data_dir = tmp_path / "d"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    group = subprocess.Popen(
+        [uv, "run", "--frozen", "--no-sync", "pactline", "dev"],
+        cwd=ROOT,
+        env=dev_env(data_dir, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # noqa: S603
+    try:
+        wait_healthy(group, url)
+    finally:
+        os.killpg(group.pid, signal.SIGINT)
+        output = group.communicate(timeout=60)[0].decode()
+    assert group.returncode == 0, output
+    assert "Aborted" not in output
+    time.sleep(0.5)
+    assert processes_using(str(data_dir)) == []
