@@ -2,9 +2,11 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# --frozen: run exactly what uv.lock says, never re-resolve it behind your back.
+RUN := $(UV) run --frozen
 PORT ?= 8000
 
-.PHONY: dev test bench lint sync migrate seed worker
+.PHONY: dev test bench lint sync migrate seed worker verify create-admin pactline
 
 $(UV):
 	@echo "uv not found: installing it into .tools/"
@@ -15,13 +17,34 @@ sync: $(UV)
 	$(UV) sync --frozen
 
 dev: sync
-	PORT=$(PORT) $(UV) run pactline dev
+	PORT=$(PORT) $(RUN) pactline dev
 
 test: sync
-	$(UV) run pytest $(PYTEST_ARGS)
+	$(RUN) pytest $(PYTEST_ARGS)
 
 bench: sync
-	$(UV) run python -m bench
+	$(RUN) python -m bench
 
 lint: sync
-	$(UV) run ruff check app tests bench
+	$(RUN) ruff check app tests bench
+
+# The `pactline` commands. Like the app, each uses the embedded services under .data/ when
+# DATABASE_URL / REDIS_URL are unset (reusing those of a running `make dev`).
+migrate: sync
+	$(RUN) pactline migrate
+
+seed: sync
+	$(RUN) pactline demo-seed
+
+worker: sync
+	$(RUN) pactline worker
+
+verify: sync
+	$(RUN) pactline ledger verify
+
+create-admin: sync
+	$(RUN) pactline create-admin
+
+# Any other command: make pactline ARGS="jobs failed"
+pactline: sync
+	$(RUN) pactline $(ARGS)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import click
 
-from app.config import data_dir, load_settings
+from app.config import ConfigurationError, data_dir, load_settings
+from app.platform.embedded import ServiceError
 
 
 def with_services(func: Callable) -> Callable:
@@ -43,13 +44,24 @@ def run_with_resources(coro_factory):
     return asyncio.run(main())
 
 
-@click.group()
+class _Commands(click.Group):
+    """Refusals to start (configuration, embedded services, a busy port) end in one clear
+    message and a non-zero exit, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (ConfigurationError, ServiceError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Pactline operations."""
 
 
 @main.command()
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
 def dev(port: int) -> None:
     """Run web + worker on embedded Postgres and Redis with demo data."""
     from app.platform.devserver import run_dev

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
@@ -24,6 +26,35 @@ def _bool(value: str | None, default: bool = False) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_environment(env: Mapping[str, str]) -> str:
+    """ENVIRONMENT, or `development` when it is unset on a machine that names no external services.
+
+    Development brings a fixed public SECRET_KEY, /dev/mail, cookies without Secure and no HSTS,
+    so a server that was given a real database or Redis must say what it is rather than fall into
+    development by omission."""
+    environment = env.get("ENVIRONMENT", "").strip().lower()
+    if environment:
+        return environment
+    given = [name for name in ("DATABASE_URL", "REDIS_URL") if env.get(name)]
+    if given:
+        raise ConfigurationError(
+            f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set but ENVIRONMENT is not. "
+            "Without ENVIRONMENT the app would run in development mode (a public SECRET_KEY, /dev/mail, "
+            "cookies without Secure, no HSTS). Set ENVIRONMENT=production for a deployment, or "
+            "ENVIRONMENT=development to run against your own database on purpose."
+        )
+    return "development"
 
 
 @dataclass(frozen=True)
@@ -110,6 +141,7 @@ class Settings:
                 ("DATABASE_URL", self.database_url),
                 ("REDIS_URL", self.redis_url),
                 ("SMTP_URL", self.smtp_url),
+                ("APP_BASE_URL", self.app_base_url),
             )
             if not value
         ]
@@ -119,6 +151,16 @@ class Settings:
             raise ConfigurationError("STORAGE_BACKEND must be local or s3 (s3 needs S3_BUCKET)")
         if len(self.secret_key) < 32:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in production")
+        try:
+            scheme, host = urlsplit(self.app_base_url).scheme, urlsplit(self.app_base_url).hostname
+        except ValueError:
+            scheme, host = "", None
+        if not host or (scheme != "https" and not (scheme == "http" and _is_loopback(host))):
+            raise ConfigurationError(
+                f"APP_BASE_URL must be an https:// address in production, not {self.app_base_url!r} "
+                "(sessions and CSRF cookies are Secure and HSTS is sent only over https; "
+                "plain http is accepted only for a loopback address such as http://127.0.0.1:8000)"
+            )
         if self.payments_provider == "sandbox" and not self.payments_sandbox:
             raise ConfigurationError(
                 "The sandbox payment provider is refused in production; "
@@ -133,9 +175,9 @@ def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     return ROOT / env.get("PACTLINE_DATA_DIR", ".data")
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    environment = env.get("ENVIRONMENT", "development").strip().lower()
+    environment = resolve_environment(env)
     secret = env.get("SECRET_KEY", "")
     if not secret and environment != "production":
         # Development and tests get a fixed, clearly non-secret key so sessions survive restarts.
@@ -145,7 +187,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         secret_key=secret,
         database_url=env.get("DATABASE_URL", ""),
         redis_url=env.get("REDIS_URL", ""),
-        app_base_url=env.get("APP_BASE_URL", "http://127.0.0.1:" + env.get("PORT", "8000")).rstrip("/"),
+        # Production has no default: links in e-mails and OAuth redirects must name the real address.
+        app_base_url=(
+            env.get("APP_BASE_URL") or ("" if environment == "production" else "http://127.0.0.1:" + env.get("PORT", "8000"))
+        ).rstrip("/"),
         smtp_url=env.get("SMTP_URL", ""),
         mail_from=env.get("MAIL_FROM", "Pactline <no-reply@pactline.test>"),
         data_dir=data_dir(env),

@@ -1,4 +1,7 @@
-"""Development SMTP catcher: a real SMTP server on loopback that files messages under .data/mail."""
+"""Development SMTP catcher: a real SMTP server on loopback that files messages under .data/mail.
+
+The server side needs aiosmtpd, a development dependency, imported only when a catcher starts;
+reading caught messages (the /dev/mail pages) needs nothing beyond the standard library."""
 
 from __future__ import annotations
 
@@ -9,8 +12,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-from aiosmtpd.controller import Controller
 
 
 class _FileHandler:
@@ -26,6 +27,8 @@ class _FileHandler:
 
 class MailCatcher:
     def __init__(self, directory: Path, port: int = 0) -> None:
+        from aiosmtpd.controller import Controller
+
         self.directory = directory
         self._controller = Controller(_FileHandler(directory), hostname="127.0.0.1", port=port or _free_port())
 

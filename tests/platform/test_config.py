@@ -1,8 +1,14 @@
-"""Configuration comes from the environment; production refuses to start half-configured."""
+"""Configuration comes from the environment; production refuses to start half-configured, and a
+server given real services must say which environment it is."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 
 from app.config import ConfigurationError, load_settings
+from tests.support.live import ROOT
 
 PRODUCTION = {
     "ENVIRONMENT": "production",
@@ -11,10 +17,11 @@ PRODUCTION = {
     "REDIS_URL": "redis://kv:6379/0",
     "SMTP_URL": "smtp+starttls://u:p@mail:587",
     "PAYMENTS_PROVIDER": "stripe",
+    "APP_BASE_URL": "https://pactline.example",
 }
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_URL", "APP_BASE_URL"])
 def test_production_refuses_to_start_without_required_settings(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     with pytest.raises(ConfigurationError, match=missing):
@@ -53,3 +60,43 @@ def test_s3_storage_needs_a_bucket():
         load_settings({**PRODUCTION, "STORAGE_BACKEND": "s3"})
     settings = load_settings({**PRODUCTION, "STORAGE_BACKEND": "s3", "S3_BUCKET": "pactline-files"})
     assert settings.s3_bucket == "pactline-files"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"DATABASE_URL": "postgresql://u:p@db/pactline"}, {"REDIS_URL": "redis://kv:6379/0"}],
+    ids=["database", "redis"],
+)
+def test_real_services_without_environment_are_refused_instead_of_running_as_development(given):
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(given)
+    message = str(refused.value)
+    assert next(iter(given)) in message
+    assert "ENVIRONMENT is not" in message and "ENVIRONMENT=production" in message
+    # Saying so on purpose is enough.
+    assert load_settings({**given, "ENVIRONMENT": "development"}).is_development
+
+
+def test_the_cli_refuses_with_the_reason_not_a_traceback():
+    env = {k: v for k, v in os.environ.items() if k not in {"ENVIRONMENT", "REDIS_URL"}}
+    env["DATABASE_URL"] = "postgresql://u:p@db.invalid/pactline"
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "DATABASE_URL is set but ENVIRONMENT is not" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("url", ["http://pactline.example", "ftp://pactline.example", "pactline.example", "https://"])
+def test_production_refuses_an_app_base_url_that_is_not_https(url):
+    with pytest.raises(ConfigurationError, match="APP_BASE_URL must be an https:// address"):
+        load_settings({**PRODUCTION, "APP_BASE_URL": url})
+
+
+@pytest.mark.parametrize(
+    "url", ["https://pactline.example", "http://127.0.0.1:8000", "http://localhost:9000", "http://[::1]:8000"]
+)
+def test_production_accepts_https_or_a_loopback_address(url):
+    # The benchmarks run production on loopback over plain http.
+    assert load_settings({**PRODUCTION, "APP_BASE_URL": url}).app_base_url == url

@@ -29,10 +29,45 @@ async def wait_until(predicate, timeout=15.0):
         await asyncio.sleep(0.05)
 
 
-def test_retry_policy_is_exponential_with_a_ceiling():
+@task(retries=4, retry_delay=20, max_delay=50, timeout=5)
+async def always_fails_for_tests(ctx, *, marker: str) -> str:
+    CALLS.append(marker)
+    raise RuntimeError("always")
+
+
+def test_retry_policy_is_exponential_with_a_ceiling(monkeypatch):
+    # SAQ spreads each delay uniformly below its bound ("full jitter"); pin the spread at its top
+    # to read the bound itself.
+    monkeypatch.setattr("saq.utils.random", lambda: 1.0)
     job = build_job("send_email", to="a@b.c", subject="s", template="t", context={})
     assert job.retries == TASKS["send_email"].retries > 1
-    assert job.retry_delay > 0 and job.retry_backoff == TASKS["send_email"].max_delay
+    delays = []
+    for failures in range(1, 12):
+        job.attempts = failures
+        delays.append(job.next_retry_delay())
+    assert delays == [5, 10, 20, 40, 80, 160, 320, 640, 1280, 1800, 1800]
+
+
+async def test_the_worker_waits_twice_as_long_after_each_failure_up_to_the_ceiling(app, monkeypatch):
+    """Observed on the real queue: after each failure the job is scheduled `delay` seconds ahead."""
+    monkeypatch.setattr("saq.utils.random", lambda: 1.0)
+    queue = app.state.queue
+    job = await enqueue(queue, "always_fails_for_tests", marker="waits")
+    observed = []
+    for attempt in (1, 2, 3):
+
+        async def failed_and_scheduled(attempt=attempt):
+            await job.refresh()
+            return job.attempts == attempt and job.status == "queued" and job.error is not None
+
+        await wait_until(failed_and_scheduled)
+        run_at = await queue.redis.zscore(queue._incomplete, job.id)
+        observed.append(round(run_at - job.touched / 1000))
+        # Not worth waiting for: make the retry due (score 1: long past; 0 would mean "queued
+        # already"), so the worker's next poll takes it.
+        await queue.redis.zadd(queue._incomplete, {job.id: 1})
+    assert observed == [20, 40, 50]
+    assert CALLS.count("waits") == 3
 
 
 async def test_a_job_that_fails_then_succeeds_is_not_kept(app, db):
