@@ -41,6 +41,7 @@ from app.platform.resources import Resources
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.ops import health, metrics, ready
+from app.web.paths import ids_in_range
 from app.web.security import edge_middleware
 from app.web.templating import STATIC, template_config
 
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         dependencies={"db": Provide(provide_db)},
+        guards=[ids_in_range],
         state=State(
             {
                 "settings": settings,
