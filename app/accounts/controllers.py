@@ -39,7 +39,10 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     """Only same-site paths: never another host, never a scheme-relative URL."""
     if not value:
         return default
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[x": not even a URL
+        return default
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
     return value
@@ -359,7 +362,14 @@ async def resend_verification(request: Request) -> Response:
         await count(request, (RESET_PER_EMAIL, f"verify|{user.id}"))
         await send_verification(request.app.state.queue, request.app.state.settings, user)
         flash(request, f"We sent a new confirmation link to {user.email}.", category="success")
-    return see_other(request, safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path))
+    return see_other(request, safe_next(_referer_path(request)))
+
+
+def _referer_path(request: Request) -> str | None:
+    try:
+        return urlsplit(request.headers.get("referer", "")).path or None
+    except ValueError:  # a Referer that is not a URL
+        return None
 
 
 # ---------------------------------------------------------------- password reset

@@ -131,7 +131,10 @@ def handle_step_up(request: Request, exc: StepUpRequired) -> Response:
 
 
 def _same_site_referer(request: Request) -> str | None:
-    referer = urlsplit(request.headers.get("referer", ""))
+    try:
+        referer = urlsplit(request.headers.get("referer", ""))
+    except ValueError:  # a Referer that is not a URL
+        return None
     if referer.netloc and referer.netloc != request.headers.get("host"):
         return None
     return referer.path or None
