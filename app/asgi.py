@@ -41,7 +41,7 @@ from app.platform.resources import Resources
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.ops import health, metrics, ready
-from app.web.paths import ids_in_range
+from app.web.paths import file_path_fits, ids_in_range
 from app.web.security import edge_middleware
 from app.web.templating import STATIC, template_config
 
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             name="static",
             cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
             opt={"skip_session": True, "skip_prometheus": True},
+            guards=[file_path_fits],
             include_in_schema=False,
         ),
     ]

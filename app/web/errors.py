@@ -171,6 +171,15 @@ def handle_form_error(request: Request, exc: FormError) -> Response:
     return error_response(request, 422, " ".join(m for msgs in exc.errors.values() for m in msgs))
 
 
+def handle_undecodable(request: Request, exc: UnicodeDecodeError) -> Response:
+    """Litestar decodes multipart form fields strictly as UTF-8: bytes that are not text are the
+    sender's mistake (400), wherever the form is first read (the CSRF check reads it too)."""
+    log.info("undecodable request body on %s %s: %s", request.method, request.url.path, exc.reason)
+    return error_response(
+        request, 400, "Some of what was sent is not readable text. Please check what you typed and send it again."
+    )
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500)
@@ -186,6 +195,7 @@ EXCEPTION_HANDLERS = {
     MFARequired: handle_mfa_required,
     StepUpRequired: handle_step_up,
     FormError: handle_form_error,
+    UnicodeDecodeError: handle_undecodable,
     HTTPException: handle_http_exception,
     500: handle_server_error,
     Exception: handle_server_error,

@@ -1,6 +1,8 @@
-"""What every route's path parameters must be before a handler sees them."""
+"""What path parameters must be before a handler sees them."""
 
 from __future__ import annotations
+
+from pathlib import PurePath
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
@@ -16,3 +18,14 @@ def ids_in_range(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     for value in connection.path_params.values():
         if isinstance(value, int) and not isinstance(value, bool) and value not in BIGINT:
             raise NotFoundException()
+
+
+NAME_MAX = 255  # bytes in one file name, on the file systems we serve static files from
+
+
+def file_path_fits(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """The static files router's guard: a path no file system can hold is a file that does not
+    exist (404), not an OSError that Litestar turns into a 500."""
+    path = str(connection.path_params.get("file_path", ""))
+    if "\x00" in path or any(len(part.encode()) > NAME_MAX for part in PurePath(path).parts):
+        raise NotFoundException()
