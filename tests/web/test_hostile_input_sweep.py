@@ -329,6 +329,7 @@ class Sweep:
         self.endpoints = sorted(endpoints(app)[path], key=lambda ep: ep.method not in ("GET", "HEAD"))
         self.factory = SAMPLES.get(path)
         self.failures: list[str] = []
+        self.causes: list[str] = []  # the exception behind each failure, for the tally
         self.sent = 0
         self.reached: set[str] = set()  # personas whose plain request got through (routes without a sample)
 
@@ -357,6 +358,7 @@ class Sweep:
         if status >= 500:
             cause = f" ({self.errors.last})" if self.errors.last else ""
             self.failures.append(f"{ep.method} {self.path} as {persona}: {where} = {kind} → {status}{cause}")
+            self.causes.append(self.errors.last or f"{status} without an exception")
         return status
 
     async def open_stream(self, client: WebClient, method: str, url: str, headers: dict) -> int:
@@ -700,23 +702,29 @@ def _cookie_header(jar: dict[str, str | bytes]) -> bytes:
     return b"; ".join(as_bytes(k) + b"=" + as_bytes(v) for k, v in jar.items())
 
 
-TALLY: dict[str, tuple[int, float, int]] = {}  # route → requests, seconds, 5xx
+TALLY: dict[str, Sweep] = {}  # route → its sweep
+SECONDS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tally():
-    """What the sweep sent, route by route: test-artifacts/hostile-input-sweep.txt."""
+    """What the sweep sent route by route, and its 5xx grouped by cause: test-artifacts/hostile-input-sweep.txt."""
     yield
-    if TALLY:
-        ARTIFACTS.mkdir(exist_ok=True)
-        rows = [f"{n:6d} requests {s:6.1f} s {f:5d} 5xx  {path}" for path, (n, s, f) in sorted(TALLY.items())]
-        total = [
-            sum(v[0] for v in TALLY.values()),
-            sum(v[1] for v in TALLY.values()),
-            sum(v[2] for v in TALLY.values()),
-        ]
-        rows.append(f"{total[0]:6d} requests {total[1]:6.1f} s {total[2]:5d} 5xx  in all, {len(TALLY)} routes")
-        (ARTIFACTS / "hostile-input-sweep.txt").write_text("\n".join(rows) + "\n")
+    if not TALLY:
+        return
+    rows = [f"{s.sent:6d} requests {SECONDS[p]:6.1f} s {len(s.failures):5d} 5xx  {p}" for p, s in sorted(TALLY.items())]
+    sent, seconds = sum(s.sent for s in TALLY.values()), sum(SECONDS.values())
+    failures = sum(len(s.failures) for s in TALLY.values())
+    rows.append(f"{sent:6d} requests {seconds:6.1f} s {failures:5d} 5xx  in all, {len(TALLY)} routes\n")
+    causes: dict[str, list[str]] = {}
+    for sweep in TALLY.values():
+        for line, cause in zip(sweep.failures, sweep.causes, strict=True):
+            cause = re.sub(r"\(sqlalchemy[^)]*\) ", "", cause).split(" [SQL")[0][:100]
+            causes.setdefault(cause, []).append(line)
+    for cause, lines in sorted(causes.items(), key=lambda item: -len(item[1])):
+        rows.append(f"{len(lines):5d} × {cause}\n        e.g. {lines[0][:200]}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "hostile-input-sweep.txt").write_text("\n".join(rows) + "\n")
 
 
 @pytest.mark.parametrize("path", sorted(ROUTES))
@@ -726,7 +734,7 @@ async def test_no_hostile_value_makes_a_server_error(path, app, world, server_er
     try:
         await sweep.run()
     finally:
-        TALLY[path] = (sweep.sent, time.perf_counter() - started, len(sweep.failures))
+        TALLY[path], SECONDS[path] = sweep, time.perf_counter() - started
     assert not sweep.failures, f"{len(sweep.failures)} of {sweep.sent} requests got a 5xx:\n" + "\n".join(
         sweep.failures[:60]
     )
