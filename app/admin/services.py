@@ -9,10 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.audit import record_event
 from app.accounts.models import Role, User, UserStatus
 from app.accounts.services import create_user
-from app.errors import DomainError
+from app.errors import DomainError, FormError
+
+REASON_MAX = 500  # the column's size
 
 
 async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str, request=None) -> User:
+    if len(reason) > REASON_MAX:
+        raise FormError({"reason": [f"Keep the reason under {REASON_MAX} characters."]})
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise LookupError(user_id)

@@ -80,3 +80,10 @@ async def test_a_page_number_past_the_end_shows_the_last_page(admin):
         response = await admin.get(f"/admin/users?page={page}")
         assert response.status_code == 200, page
         assert "admin@example.test" in response.text
+
+
+async def test_a_suspension_reason_longer_than_its_column_is_refused_in_plain_words(admin, client, db):
+    response = await admin.post_form(f"/admin/users/{client.user.id}/suspend", {"reason": "x" * 501})
+    assert response.status_code == 422
+    assert "Keep the reason under 500 characters." in response.text
+    assert (await client.get("/dashboard")).status_code == 200, "nobody was suspended"
