@@ -14,7 +14,8 @@ a fresh object each time they are called.
 Adding a route with a path parameter? Add a row below, keyed by its path exactly as the route
 table prints it (e.g. "/jobs/{job_id:int}"): a factory returning Sample(owner, params), plus
 `form` for the fields a valid submission needs, `status` when success is not 200/303, `pages`
-when the route's form lives on another page, `single_use` for links that work once."""
+when the route's form lives on another page, `single_use` when one accepted request uses the
+object up (a link that works once, a decision that is taken once)."""
 
 from __future__ import annotations
 
@@ -96,7 +97,9 @@ class Sample:
     headers: dict[str, str] = field(default_factory=dict)  # what the owner's requests carry (an API key)
     sign: Callable[[bytes], dict[str, str]] | None = None  # headers authenticating a raw body (a webhook signature)
     pages: list[str] = field(default_factory=list)  # where the route's form lives, when not on the route's own page
-    single_use: bool = False  # a link that works once: not opened beforehand to look for forms
+    # Used up by the first request that gets through (a link, a decision): made again after each
+    # one, and its own page is not opened to look for forms (that would use it up too).
+    single_use: bool = False
 
     def success(self, method: str) -> int:
         return self.status.get(method, 200 if method in ("GET", "HEAD") else 303)
@@ -293,7 +296,8 @@ async def reset_link(w: World) -> Sample:
     person = await w.fresh_user()
     _, token = await start_password_reset(w.db, person.email)
     await w.db.commit()
-    return Sample("visitor", params={"token": token}, form={"password": "a long and unusual passphrase 7"})
+    return Sample("visitor", params={"token": token}, form={"password": "a long and unusual passphrase 7"},
+                  single_use=True)  # fmt: skip
 
 
 @sample("/settings/profile")
@@ -393,7 +397,8 @@ async def google_link(w: World) -> Sample:
 @sample("/admin/users/{user_id:int}/suspend")
 async def someone_active(w: World) -> Sample:
     person = await w.fresh_user()
-    return Sample("admin", params={"user_id": person.id}, form={"reason": "Spam."}, pages=["/admin/users"])
+    return Sample("admin", params={"user_id": person.id}, form={"reason": "Spam."}, pages=["/admin/users"],
+                  single_use=True)  # fmt: skip
 
 
 @sample("/admin/users/{user_id:int}/reactivate")
@@ -430,7 +435,7 @@ async def company_waiting(w: World) -> Sample:
     await companies.request_verification(w.db, membership)
     await w.db.commit()
     return Sample("admin", params={"company_id": membership.company.id}, form={"decision": "verify"},
-                  pages=["/admin/companies"])  # fmt: skip
+                  pages=["/admin/companies"], single_use=True)  # fmt: skip
 
 
 @sample("/admin/templates/{key:str}/edit", "/admin/templates/{key:str}/reset")
@@ -458,7 +463,7 @@ async def identity_to_approve(w: World) -> Sample:
 async def identity_to_reject(w: World) -> Sample:
     check = await w.kyc_check()
     return Sample("admin", params={"check_id": check.id}, form={"reason": "The photo is blurred."},
-                  pages=["/admin/kyc"])  # fmt: skip
+                  pages=["/admin/kyc"], single_use=True)  # fmt: skip
 
 
 # ---------------------------------------------------------------- companies, invitations, templates, intake
@@ -622,15 +627,18 @@ async def own_proposal(w: World) -> Sample:
     return Sample("contractor", params={"proposal_id": proposal.id})
 
 
-@sample(
-    "/proposals/{proposal_id:int}/shortlist",
-    "/proposals/{proposal_id:int}/decline",
-    "/proposals/{proposal_id:int}/accept",
-)
+@sample("/proposals/{proposal_id:int}/shortlist", "/proposals/{proposal_id:int}/accept")
 async def proposal_to_decide(w: World) -> Sample:
     proposal = await w.proposal()
     return Sample("client", params={"proposal_id": proposal.id},
                   pages=[f"/jobs/{proposal.job_id}/proposals", f"/proposals/{proposal.id}"])  # fmt: skip
+
+
+@sample("/proposals/{proposal_id:int}/decline")
+async def proposal_to_decline(w: World) -> Sample:
+    proposal = await w.proposal()
+    return Sample("client", params={"proposal_id": proposal.id}, form={"note": "We chose someone nearer."},
+                  pages=[f"/jobs/{proposal.job_id}/proposals"], single_use=True)  # fmt: skip
 
 
 # ---------------------------------------------------------------- contracts

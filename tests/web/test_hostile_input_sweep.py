@@ -407,6 +407,8 @@ class Sweep:
         found: dict[str, list[Form]] = {p: [] for p in personas}
         for persona in personas:
             for page in self.pages_for(sample):
+                if sample is not None and sample.single_use and page == own_page:
+                    continue  # opening a single-use link would use it up
                 answer = await self.client(persona).get(page, headers=self.owner_headers(sample, persona))
                 if page == own_page and answer.status_code < 300:
                     self.reached.add(persona)
@@ -475,7 +477,7 @@ class Sweep:
     # ------------------------------------------------------------ the positive control
 
     async def control(self, sample: Sample) -> None:
-        forms = {} if sample.single_use else await self.forms(sample, (sample.owner,))
+        forms = await self.forms(sample, (sample.owner,))
         for ep in self.endpoints:
             base = self.baseline(ep, sample, forms, sample.owner)
             url = self.url(ep, sample.params, base.query)
@@ -493,6 +495,13 @@ class Sweep:
                 f"(params {sample.params}, fields {sorted(base.fields)})"
             )
 
+    async def renew(self, sample: Sample) -> Sample:
+        """A single-use sample a hostile value was accepted on is used up: a fresh one for the
+        values still to come (same form, so the baseline stays valid)."""
+        fresh = await self.factory(self.world)
+        sample.params = fresh.params
+        return sample
+
     # ------------------------------------------------------------ the sweep
 
     async def run(self) -> None:
@@ -507,10 +516,8 @@ class Sweep:
             if sample.single_use or not read_only:  # the control used it up or changed it: a fresh one
                 sample = await self.factory(self.world)
         self.reached.clear()
-        if sample is not None and sample.single_use:
-            forms = {}  # opening the link to look for forms would use it up
-        else:  # a route with a sample is swept with its owner's forms; one without, with everybody's
-            forms = await self.forms(sample, (sample.owner,) if sample else PERSONAS)
+        # A route with a sample is swept with its owner's forms; one without, with everybody's.
+        forms = await self.forms(sample, (sample.owner,) if sample else PERSONAS)
         for ep in self.endpoints:
             for persona in PERSONAS:
                 # The owner gets every value in every place; a route without a sample is swept in
@@ -535,8 +542,10 @@ class Sweep:
             return
         for name in base.query_names:
             for kind, value in URL_TEXT.items():
-                query = {**base.query, name: value}
-                await self.send(ep, persona, f"query {name!r}", kind, self.url(ep, params, query), headers=headers)
+                url = self.url(ep, params, {**base.query, name: value})
+                status = await self.send(ep, persona, f"query {name!r}", kind, url, headers=headers)
+                if used_up(sample, status):
+                    params = (await self.renew(sample)).params
 
         async def plain() -> dict[str, Any]:
             return {"headers": dict(headers)}
@@ -556,13 +565,18 @@ class Sweep:
                 if as_htmx:
                     kwargs["headers"] = {**kwargs["headers"], "HX-Request": "true"}
                 where = f"every field{' (htmx)' if as_htmx else ''} and query 'sweep'"
-                await self.send(ep, persona, where, kind, self.url(ep, params, query), **kwargs)
+                status = await self.send(ep, persona, where, kind, self.url(ep, params, query), **kwargs)
+                if used_up(sample, status):
+                    params = dict((await self.renew(sample)).params)
+                    url = self.url(ep, params, base.query)
         if not full:
             return
         for name in families(list(base.fields)):  # one field at a time, the others valid
             for kind, value in TEXT.items():
                 kwargs = await self.body(persona, sample, base, {**base.fields, name: value})
-                await self.send(ep, persona, f"field {name!r}", kind, url, **kwargs)
+                status = await self.send(ep, persona, f"field {name!r}", kind, url, **kwargs)
+                if used_up(sample, status):
+                    url = self.url(ep, (await self.renew(sample)).params, base.query)
         await self.sweep_csrf(ep, persona, sample, base, url)
         if ep.takes_body:
             await self.sweep_files(ep, persona, sample, base, url)
@@ -688,6 +702,12 @@ BODIES = {
     ),
     "invalid percent escapes": (b"a=%zz&b=%&%ff=%fe", "application/x-www-form-urlencoded"),
 }
+
+
+def used_up(sample: Sample | None, status: int) -> bool:
+    """Whether a single-use sample may just have been used up: the request was not refused (a
+    success is a 303, or a 200 with HX-Redirect for htmx)."""
+    return sample is not None and sample.single_use and status < 400
 
 
 def _few(values: dict[str, Any]) -> list[tuple[str, Any]]:
