@@ -212,8 +212,9 @@ class World:
                        google_discovery_url=fake.discovery_url)  # fmt: skip
 
     async def google_callback(self, *, email: str) -> str:
-        """The visitor starts signing in with Google and the provider answers: the callback URL."""
+        """A new visitor starts signing in with Google and the provider answers: the callback URL."""
         self.use_google()
+        await self.new_visitor()
         fake = self.fakes["oidc"]
         fake.next_login(self.unique("google-sub-"), email, email_verified=True, name="Ada Lovelace")
         start = await self.clients["visitor"].get("/auth/google/start")
@@ -380,13 +381,14 @@ async def google_new_account(w: World) -> Sample:
     back = await w.google_callback(email=f"{w.unique('google')}@sweep.example.test")
     answer = await w.clients["visitor"].get(back)
     assert answer.headers.get("location") == "/auth/signup/complete", answer.text[:300]
-    return Sample("visitor", form={"name": "Ada Lovelace", "role": "client"})
+    return Sample("visitor", form={"name": "Ada Lovelace", "role": "client"}, single_use=True)
 
 
 @sample("/auth/link/confirm")
 async def google_link(w: World) -> Sample:
     person = await w.fresh_user()
-    answer = await w.clients["visitor"].get(await w.google_callback(email=person.email))
+    back = await w.google_callback(email=person.email)
+    answer = await w.clients["visitor"].get(back)
     assert answer.headers.get("location") == "/auth/link/confirm", answer.text[:300]
     return Sample("visitor")
 
