@@ -45,6 +45,7 @@ from app.web.csrf import TolerantCSRFMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input import CheckedRequest, InputGuardMiddleware
 from app.web.ops import health, metrics, ready
+from app.web.paths import file_path_fits, ids_in_range
 from app.web.security import NoStoreWhenSignedInMiddleware, edge_middleware
 from app.web.templating import STATIC, template_config
 
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             name="static",
             cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
             opt={"skip_session": True, "skip_prometheus": True},
+            guards=[file_path_fits],
             include_in_schema=False,
         ),
     ]
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         dependencies={"db": Provide(provide_db)},
+        guards=[ids_in_range],
         state=State(
             {
                 "settings": settings,

@@ -189,7 +189,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL", ""),
         # Production has no default: links in e-mails and OAuth redirects must name the real address.
         app_base_url=(
-            env.get("APP_BASE_URL") or ("" if environment == "production" else "http://127.0.0.1:" + env.get("PORT", "8000"))
+            env.get("APP_BASE_URL")
+            or ("" if environment == "production" else "http://127.0.0.1:" + env.get("PORT", "8000"))
         ).rstrip("/"),
         smtp_url=env.get("SMTP_URL", ""),
         mail_from=env.get("MAIL_FROM", "Pactline <no-reply@pactline.test>"),

@@ -44,7 +44,10 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     (it is kept in the session while two-step sign-in waits, and sent back as a header)."""
     if not value or len(value) > MAX_NEXT_LENGTH:
         return default
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[x": not even a URL
+        return default
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
     return value
@@ -378,7 +381,14 @@ async def resend_verification(request: Request, db: DB) -> Response:
         send_verification(db, user)
         await db.commit()
         flash(request, f"We sent a new confirmation link to {user.email}.", category="success")
-    return see_other(request, safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path))
+    return see_other(request, safe_next(_referer_path(request)))
+
+
+def _referer_path(request: Request) -> str | None:
+    try:
+        return urlsplit(request.headers.get("referer", "")).path or None
+    except ValueError:  # a Referer that is not a URL
+        return None
 
 
 # ---------------------------------------------------------------- password reset

@@ -44,9 +44,9 @@ class AdminController(Controller):
             like = f"%{q.strip().lower()}%"
             query = query.where(func.lower(User.email).like(like) | func.lower(User.name).like(like))
         total = await db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        page = max(1, page)
-        rows = (await db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).all()
         pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, page), pages)  # past the end: the last page (and no offset the database refuses)
+        rows = (await db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).all()
         return render(
             request,
             "admin/users.html",

@@ -11,10 +11,14 @@ from app.accounts.emails import notify, send_link
 from app.accounts.models import Role, TokenPurpose, User, UserStatus
 from app.accounts.services import RESET_LIFETIME, create_user
 from app.accounts.tokens import issue_one_time_token
-from app.errors import DomainError
+from app.errors import DomainError, FormError
+
+REASON_MAX = 500  # the column's size
 
 
 async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str, request=None) -> User:
+    if len(reason) > REASON_MAX:
+        raise FormError({"reason": [f"Keep the reason under {REASON_MAX} characters."]})
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise LookupError(user_id)

@@ -24,7 +24,7 @@ from app.profiles.models import FilePurpose
 from app.profiles.services import store_file
 from app.profiles.storage import storage_for
 from app.profiles.uploads import FORM_OVERHEAD_BYTES, IMAGES_AND_PDF, MAX_FILE_BYTES, UploadRejected, check_upload
-from app.web.forms import FormData, text
+from app.web.forms import FormData, text, whole_number
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
 from app.web.templating import render, render_string
@@ -130,8 +130,7 @@ class CompanyController(Controller):
         membership = await self._membership(request, db)
         user: User = request.scope["user"]
         kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
-        raw_job = text(data, "job_id")  # "²" is a digit to isdigit() but not to int(); ids fit in 18 digits
-        job_id = int(raw_job) if raw_job.isdecimal() and len(raw_job) <= 18 else None
+        job_id = whole_number(text(data, "job_id"))
         try:
             invitation = await services.invite(
                 db,

@@ -27,6 +27,7 @@ from app.platform.secret_links import derive_token, digest, new_nonce
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_PURPOSE = "invitation"
+NOTE_MAX = 500  # the column's size
 COUNTRIES = {
     "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "HR": "Croatia", "CY": "Cyprus", "CZ": "Czechia",
     "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "FR": "France", "DE": "Germany", "GR": "Greece",
@@ -135,6 +136,8 @@ async def decide_verification(db: AsyncSession, admin: User, company_id: int, *,
     """Compare-and-set on `pending`: two admins deciding at once cannot both win."""
     if not approve and not note.strip():
         raise FormError({"note": ["Tell the company why, so they can fix it."]})
+    if len(note.strip()) > NOTE_MAX:
+        raise FormError({"note": [f"Keep the note under {NOTE_MAX} characters."]})
     result = await db.execute(
         update(Company)
         .where(Company.id == company_id, Company.verification == Verification.pending)

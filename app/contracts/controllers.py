@@ -18,7 +18,7 @@ from app.contracts.models import Contract, ContractStatus, ContractVersion, Sign
 from app.db import DB
 from app.errors import DomainError, FormError
 from app.mail.services import queue_email
-from app.web.forms import FormData, checkbox, text
+from app.web.forms import FormData, checkbox, text, whole_number
 from app.web.htmx import see_other, toast_headers
 from app.web.ratelimit import request_ip
 from app.web.templating import is_htmx, render
@@ -107,17 +107,16 @@ async def new_contract(request: Request, db: DB, contractor: int | None = Parame
 @post("/contracts", name="contracts:create", guards=CLIENT)
 async def create_contract(request: Request, data: FormData, db: DB) -> Response:
     form = {"contractor_id": text(data, "contractor_id"), "title": text(data, "title")}
+    contractor_id = whole_number(form["contractor_id"])
     errors: dict[str, list[str]] = {}
-    if not form["contractor_id"].isdigit():
+    if contractor_id is None:
         errors["contractor_id"] = ["Choose who the contract is with."]
     if not form["title"]:
         errors["title"] = ["Give the contract a title, for example “Website redesign”."]
     if errors:
         return await _new_page(request, db, form, errors, 422)
     try:
-        contract = await services.draft_for_contractor(
-            db, _user(request), int(form["contractor_id"]), title=form["title"]
-        )
+        contract = await services.draft_for_contractor(db, _user(request), contractor_id, title=form["title"])
     except LookupError:
         return await _new_page(request, db, form, {"contractor_id": ["Choose someone from the list."]}, 422)
     await db.commit()
@@ -265,9 +264,7 @@ async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data
     if parsed.errors:
         return contract, parsed, False
     await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
-    rev = text(data, "rev")
-    expected_rev = int(rev) if rev.isdecimal() and len(rev) <= 18 else None  # "²" and 5 000 digits are no rev
-    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=expected_rev)
+    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=whole_number(text(data, "rev")))
     return contract, parsed, True
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from app.contracts.template_store import clause_texts
 from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem
 from app.money import CURRENCIES, Money, MoneyError
-from app.web.forms import Errors, text
+from app.web.forms import Errors, text, whole_number
 
 MIN_REVIEW_DAYS, MAX_REVIEW_DAYS = 3, 30
 MAX_MILESTONES = 30
@@ -171,7 +171,7 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         errors.add("kind", "Choose milestones or a retainer.")
         kind = "milestone"
     window_text = text(data, "review_window_days") or "7"
-    window = int(window_text) if window_text.isdecimal() and len(window_text) <= 3 else 0
+    window = whole_number(window_text) or 0
     if not MIN_REVIEW_DAYS <= window <= MAX_REVIEW_DAYS:
         errors.add("review_window_days", f"Choose between {MIN_REVIEW_DAYS} and {MAX_REVIEW_DAYS} days.")
         window = min(max(window, MIN_REVIEW_DAYS), MAX_REVIEW_DAYS)

@@ -19,6 +19,7 @@ from app.contracts.models import Contract, ContractVersion, Signature
 from app.contracts.services import contract_for
 from app.db import DB
 from app.errors import NotFound
+from app.web.forms import whole_number
 from app.web.templating import render
 
 LOGIN = [requires_login_admins_mfa]
@@ -82,9 +83,10 @@ def _number(raw: str | None) -> int | None:
     """A version number from the query string; anything that is not one is an unknown version."""
     if raw is None or raw.strip() == "":
         return None
-    if not raw.strip().isdigit():
+    number = whole_number(raw.strip())
+    if number is None:
         raise NotFound(raw)
-    return int(raw.strip())
+    return number
 
 
 @get("/contracts/{contract_id:int}/versions", name="contracts:versions", guards=LOGIN)

@@ -66,7 +66,7 @@ async def api_create(request: Request, db: DB, state: State) -> Response:
         )
     try:
         payload = json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested deeper than any lead
         return Response({"error": "The body is not valid JSON", "status": 400}, status_code=400)
     try:
         fields = services.validate_payload(payload)

@@ -86,6 +86,15 @@ async def key_for(db: AsyncSession, raw: str) -> ApiKey | None:
 # ---------------------------------------------------------------- receiving
 
 
+def _is_text(value: str) -> bool:
+    """JSON can carry lone surrogates ("\\udcff"), which no database text column can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_payload(payload: Any) -> dict[str, str]:
     """The lead's fields, or FormError naming each problem (the API answers 422 with them)."""
     if not isinstance(payload, dict):
@@ -100,6 +109,9 @@ def validate_payload(payload: Any) -> dict[str, str]:
             continue
         if not isinstance(value, str):
             errors[name] = ["Must be a string."]
+            continue
+        if not _is_text(value):
+            errors[name] = ["Must be text: it contains an escape (like \\udcff) that is half a character."]
             continue
         if len(value) > limit:
             errors[name] = [f"At most {limit} characters."]

@@ -209,7 +209,7 @@ async def compare_proposals(request: Request, job_id: FromPath[int], db: DB) -> 
 # ---------------------------------------------------------------- applying
 
 
-def _apply_page(request: Request, job, *, form=None, errors=None, status_code=200) -> Response:
+def _apply_page(request: Request, job, *, form=None, errors=None, status_code=200, block=None) -> Response:
     form = form or {}
     summed, count = services.milestone_total(form, job.currency)
     return render(
@@ -225,6 +225,7 @@ def _apply_page(request: Request, job, *, form=None, errors=None, status_code=20
             "count": count,
         },
         status_code=status_code,
+        block=block,
     )
 
 
@@ -256,13 +257,10 @@ async def apply_submit(request: Request, job_id: FromPath[int], data: FormData, 
 
 @post("/jobs/{job_id:int}/apply/total", name="proposals:total", guards=CONTRACTOR)
 async def milestone_sum(request: Request, job_id: FromPath[int], data: FormData, db: DB) -> Response:
-    """Live 'milestones add up to …' line while the contractor types (htmx)."""
+    """Live 'milestones add up to …' line while the contractor types (htmx); without htmx, the
+    whole form again with what was typed (the block needs the page's context either way)."""
     job = await services.visible_job(db, job_id, _user(request))
-    form = _form(data, PROPOSAL_FIELDS)
-    summed, count = services.milestone_total(form, job.currency)
-    return render(
-        request, "proposals/apply.html", {"job": job, "form": form, "summed": summed, "count": count}, block="total"
-    )
+    return _apply_page(request, job, form=_form(data, PROPOSAL_FIELDS), block="total")
 
 
 # ---------------------------------------------------------------- proposals

@@ -319,7 +319,8 @@ async def kyc_webhook(request: Request, db: DB) -> Response:
         verify(settings.kyc_webhook_secret, body, request.headers.get(SIGNATURE_HEADER))
         event = json.loads(body)
         event_id, session_id = str(event["id"]), str(event["session_id"])
-    except (BadSignature, ValueError, KeyError, TypeError):
+        json.dumps(event, ensure_ascii=False).encode()  # a lone surrogate ("\udcff") can't be stored
+    except (BadSignature, ValueError, KeyError, TypeError, RecursionError):
         return Response({"error": "invalid signature or payload"}, status_code=400)
     if not await services.remember_webhook_event(db, event_id, event):
         await db.rollback()

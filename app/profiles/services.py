@@ -260,8 +260,12 @@ def parse_portfolio_form(title: str, url: str) -> tuple[str, str | None]:
     if link:
         if "://" not in link:
             link = "https://" + link
-        parts = urlsplit(link)
-        if parts.scheme not in ("http", "https") or not parts.netloc or "." not in parts.netloc or len(link) > 500:
+        try:
+            parts = urlsplit(link)
+            valid = parts.scheme in ("http", "https") and "." in parts.netloc and len(link) <= 500
+        except ValueError:  # "http://[x": brackets that are not an IPv6 address
+            valid = False
+        if not valid:
             errors.add("url", "Enter a web address like https://example.com/my-work.")
     if errors:
         raise FormError(errors)

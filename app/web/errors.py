@@ -179,7 +179,10 @@ def handle_step_up(request: Request, exc: StepUpRequired) -> Response:
 
 
 def _same_site_referer(request: Request) -> str | None:
-    referer = urlsplit(request.headers.get("referer", ""))
+    try:
+        referer = urlsplit(request.headers.get("referer", ""))
+    except ValueError:  # a Referer that is not a URL
+        return None
     if referer.netloc and referer.netloc != request.headers.get("host"):
         return None
     return referer.path or None
@@ -243,6 +246,15 @@ def handle_redis_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+def handle_undecodable(request: Request, exc: UnicodeDecodeError) -> Response:
+    """Litestar decodes multipart form fields strictly as UTF-8: bytes that are not text are the
+    sender's mistake (400), wherever the form is first read (the CSRF check reads it too)."""
+    log.info("undecodable request body on %s %s: %s", request.method, request.url.path, exc.reason)
+    return error_response(
+        request, 400, "Some of what was sent is not readable text. Please check what you typed and send it again."
+    )
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc)
     return error_response(request, 500)
@@ -260,6 +272,7 @@ EXCEPTION_HANDLERS = {
     FormError: handle_form_error,
     SessionsUnavailable: handle_sessions_unavailable,
     **dict.fromkeys(REDIS_UNAVAILABLE, handle_redis_unavailable),
+    UnicodeDecodeError: handle_undecodable,
     HTTPException: handle_http_exception,
     500: handle_server_error,
     Exception: handle_server_error,

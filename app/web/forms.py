@@ -17,6 +17,15 @@ def text(data: dict[str, Any], name: str) -> str:
     return str(value).strip()
 
 
+def whole_number(value: str, *, maximum: int = 2**63 - 1) -> int | None:
+    """A count or an id typed as plain digits, or None. "²" passes str.isdigit() but not int(),
+    and a number past Postgres's bigint can name no row (the database would refuse the query)."""
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
 def checkbox(data: dict[str, Any], name: str) -> bool:
     """Browsers send 'on' for a ticked box and nothing for an unticked one."""
     return text(data, name).lower() in {"on", "true", "1", "yes"}

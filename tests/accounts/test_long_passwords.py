@@ -1,7 +1,6 @@
 """Passwords longer than zxcvbn's 72 characters: sign-up, reset and change score the first 72 and
 accept them; the 200-character cap still answers next to the field."""
 
-
 from sqlalchemy import select
 
 from app.accounts.models import User

@@ -97,7 +97,13 @@ async def test_visitors_are_sent_to_sign_in_and_come_back(anonymous, db):
 
 async def test_next_never_leaves_the_site(anonymous, db):
     user = await make_user(db)
-    for hostile in ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"]:
+    for hostile in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http://[evil",
+    ]:
         response = await anonymous.post_form("/login", {"email": user.email, "password": PASSWORD, "next": hostile})
         assert response.headers["location"] == "/dashboard", hostile
 
@@ -177,3 +183,14 @@ async def test_sign_ins_are_account_events_and_failures_a_bounded_hashed_record(
     failure = (await db.scalars(select(FailedSignIn))).one()
     assert failure.user_id == client.user.id and failure.step == "password"
     assert failure.email_hash == hashlib.sha256(client.user.email.encode()).hexdigest()
+
+
+async def test_a_next_or_referer_that_is_not_even_a_url_is_ignored(anonymous, client):
+    """ "http://[x" makes urlsplit raise: the pages fall back to their usual targets."""
+    assert (await anonymous.get("/login?next=http://[evil")).status_code == 200
+    assert (await client.get("/login?next=http://[evil")).headers["location"] == "/dashboard"
+    # A sensitive form sent without a fresh confirmation comes back to the Referer's page, if it has one.
+    response = await client.post_form(
+        "/settings/email", {"email": "new@example.test"}, headers={"Referer": "http://[x"}
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/settings/confirm")

@@ -75,7 +75,9 @@ async def test_hostile_handles_get_a_plain_4xx_and_touch_nothing(app, client):
             )
             assert 400 <= response.status_code < 500, (body[:40], response.status_code)
         # The job queue and the live-event backlog belong to the sign-in that just happened.
-        written = {k for k in set(await app.state.redis.keys("*")) - keys_before if not k.startswith((b"saq:", b"events:"))}
+        written = {
+            k for k in set(await app.state.redis.keys("*")) - keys_before if not k.startswith((b"saq:", b"events:"))
+        }
         assert not written, f"no keys written for hostile input: {written}"
         assert (await phone.get("/dashboard")).status_code == 200
         assert (await client.get("/dashboard")).status_code == 200

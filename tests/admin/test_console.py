@@ -72,3 +72,18 @@ async def test_failed_jobs_are_listed_and_can_be_re_run_once(admin, db):
     await db.refresh(job)
     assert job.retried_at is not None
     assert (await admin.post_form(f"/admin/jobs/{job.id}/retry")).status_code == 404
+
+
+async def test_a_page_number_past_the_end_shows_the_last_page(admin):
+    """Even one past any database offset: the list, not a 500."""
+    for page in ("3", "9" * 30):
+        response = await admin.get(f"/admin/users?page={page}")
+        assert response.status_code == 200, page
+        assert "admin@example.test" in response.text
+
+
+async def test_a_suspension_reason_longer_than_its_column_is_refused_in_plain_words(admin, client, db):
+    response = await admin.post_form(f"/admin/users/{client.user.id}/suspend", {"reason": "x" * 501})
+    assert response.status_code == 422
+    assert "Keep the reason under 500 characters." in response.text
+    assert (await client.get("/dashboard")).status_code == 200, "nobody was suspended"

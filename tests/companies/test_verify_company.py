@@ -29,6 +29,11 @@ async def test_a_rejection_needs_a_reason_that_the_owner_sees(client, admin, db)
     await admin.post_form(f"/admin/companies/{company.id}/decide", {"decision": "reject", "note": ""})
     await db.refresh(company)
     assert company.verification == "pending", "no reason, no rejection"
+    too_long = await admin.post_form(f"/admin/companies/{company.id}/decide", {"decision": "reject", "note": "x" * 501})
+    assert too_long.status_code == 303
+    assert "Keep the note under 500 characters." in (await admin.get("/admin/companies")).text
+    await db.refresh(company)
+    assert company.verification == "pending", "an overlong reason is refused, not cut"
     await admin.post_form(
         f"/admin/companies/{company.id}/decide",
         {"decision": "reject", "note": "The register shows a different address."},

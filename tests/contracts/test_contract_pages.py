@@ -442,3 +442,21 @@ async def test_overlong_text_is_refused_next_to_its_field(client, contractor, db
         "Keep this under 20 000 characters." in response.text and "Keep this under 4 000 characters." in response.text
     )
     assert (await fresh(db, Contract, contract.id)).draft_terms["scope"] != "x" * 20_001
+
+
+async def test_numbers_typed_as_digit_look_alikes_are_explained_not_a_500(client, contractor, db):
+    """ "²³" passes str.isdigit() but int() refuses it: the editor treats it as no number."""
+    await accepted_proposal(db, client.user, contractor.user)
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    from app.contracts import services
+
+    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    response = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, review_window_days="²³"))
+    assert response.status_code == 422 and "Choose between 3 and 30 days." in response.text
+    saved = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, rev="²³", title="Logo v2"))
+    assert saved.status_code == 303
+    assert (await fresh(db, Contract, contract.id)).draft_terms["title"] == "Logo v2"
+    for contractor_id in ("²³", "9" * 30):
+        refused = await client.post_form("/contracts", {"contractor_id": contractor_id, "title": "Logo"})
+        assert refused.status_code == 422, contractor_id

@@ -81,7 +81,8 @@ async def test_compare_any_two_versions_in_either_order(client, db, two_versions
 
 async def test_unknown_versions_are_not_found(client, two_versions):
     contract, _, _ = two_versions
-    for url in ("compare?from=0&to=2", "compare?from=1&to=9", "compare?from=x", "versions/3", "versions/0"):
+    for url in ("compare?from=0&to=2", "compare?from=1&to=9", "compare?from=x", "compare?to=²³", "versions/3",
+                "versions/0"):  # fmt: skip
         assert (await client.get(f"/contracts/{contract.id}/{url}")).status_code == 404, url
     assert (await client.get("/contracts/999999/versions")).status_code == 404
 

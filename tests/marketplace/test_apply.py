@@ -64,6 +64,17 @@ async def test_the_milestone_total_is_computed_as_the_contractor_types(client, c
     assert "€650.50" in response.text and "2 milestones" in response.text
 
 
+async def test_the_total_posted_without_htmx_shows_the_form_again_with_what_was_typed(client, contractor, db):
+    """The total's URL is also reachable without JavaScript (or by a script): the whole page, not a 500."""
+    job = await make_job(db, client.user)
+    response = await contractor.post_form(
+        f"/jobs/{job.id}/apply/total", {"cover_letter": LETTER, "milestone_amount_1": "400"}
+    )
+    assert response.status_code == 200
+    assert "<html" in response.text and "Cover letter" in response.text and LETTER in response.text
+    assert "€400.00" in response.text
+
+
 async def test_a_second_active_proposal_is_refused_until_the_first_is_withdrawn(client, contractor, db):
     job = await make_job(db, client.user)
     first = await make_proposal(db, job, contractor.user)

@@ -108,7 +108,7 @@ def test_make_pactline_runs_the_cli_without_uv_on_the_path():
     uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
     env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no uv here: make must use the one it is given or installed
     done = subprocess.run(
-        ["make", "pactline", 'ARGS=ledger --help', f"UV={uv}"],
+        ["make", "pactline", "ARGS=ledger --help", f"UV={uv}"],
         cwd=ROOT,
         env=env,
         capture_output=True,

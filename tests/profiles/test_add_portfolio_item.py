@@ -53,6 +53,10 @@ async def test_a_title_is_needed_and_a_bad_link_is_explained(contractor, db):
     assert "Give this piece of work a title." in response.text
     assert "Enter a web address like https://example.com/my-work." in response.text
     assert await db.scalar(select(func.count()).select_from(PortfolioItem)) == 0
+    # Brackets that are not an IPv6 address make urlsplit raise: the same message, not a 500.
+    response = await _add(contractor, {"title": "Shop sign", "url": "http://[shop.example/sign"})
+    assert response.status_code == 422
+    assert "Enter a web address like https://example.com/my-work." in response.text
 
 
 async def test_removing_an_item_deletes_its_image_and_others_cannot_remove_it(contractor, other_contractor, db, app):

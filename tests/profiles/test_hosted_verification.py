@@ -95,7 +95,9 @@ async def test_a_declined_session_shows_the_reason_and_the_contractor_can_retry(
     assert await db.scalar(select(func.count()).select_from(KycCheck)) == 2
 
 
-@pytest.mark.parametrize("problem", ["wrong secret", "tampered body", "old timestamp", "no header", "not json"])
+@pytest.mark.parametrize(
+    "problem", ["wrong secret", "tampered body", "old timestamp", "no header", "not json", "nested", "surrogate"]
+)
 async def test_a_bad_signature_is_400_and_nothing_changes(problem, hosted, contractor, anonymous, db):
     await _start(contractor)
     check = await db.scalar(select(KycCheck))
@@ -110,10 +112,15 @@ async def test_a_bad_signature_is_400_and_nothing_changes(problem, hosted, contr
             body = body.replace(b"session.decided", b"session.decidedX")
         elif problem == "no header":
             headers.pop("X-KYC-Signature")
-        elif problem == "not json":
+        elif problem in ("not json", "nested", "surrogate"):
             from app.profiles.kyc_provider import sign
 
-            body = b"not json"
+            body = {
+                "not json": b"not json",
+                # Signed, but deeper than json.loads recurses, or with half a character no column can store.
+                "nested": b"[" * 30_000,
+                "surrogate": f'{{"id": "evt_\\udcff", "session_id": "{check.provider_session_id}"}}'.encode(),
+            }[problem]
             headers["X-KYC-Signature"] = sign(WEBHOOK_SECRET, body)
     response = await anonymous.post("/webhooks/kyc", content=body, headers=headers)
     assert response.status_code == 400

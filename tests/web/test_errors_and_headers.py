@@ -103,3 +103,21 @@ async def test_hsts_is_sent_when_served_over_https(settings):
     assert "Strict-Transport-Security" not in security_headers(settings)
     https = replace(settings, environment="production", app_base_url="https://pactline.example")
     assert security_headers(https)["Strict-Transport-Security"].startswith("max-age=63072000")
+
+
+async def test_a_static_path_no_file_system_can_hold_is_not_found(anonymous):
+    """A file name over 255 bytes makes the file system raise; Litestar would answer 500."""
+    for path in ("/static/" + "x" * 300, "/static/css/" + "é" * 200 + ".css", "/static/css/a%00b.css"):
+        for method in ("GET", "HEAD"):
+            assert (await anonymous.request(method, path)).status_code == 404, (method, path[:40])
+
+
+async def test_a_multipart_form_with_bytes_that_are_not_text_gets_a_400_page(contractor):
+    """Litestar decodes multipart fields strictly as UTF-8 (already in the CSRF check)."""
+    response = await contractor.post(
+        "/profile/portfolio",
+        data={"_csrf_token": await contractor.csrf_token(), "title": b"Sign \xff\xfe"},
+        files={"image": ("sign.png", b"\x89PNG\r\n\x1a\n", "image/png")},
+    )
+    assert response.status_code == 400
+    assert "not readable text" in response.text and "text/html" in response.headers["content-type"]
