@@ -14,7 +14,7 @@ from app.accounts.models import AccountEvent, User
 from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
 from app.admin import services
 from app.db import DB
-from app.errors import DomainError
+from app.errors import DomainError, FormError
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -39,6 +39,22 @@ class AdminController(Controller):
     async def users(
         self, request: Request, db: DB, q: FromQuery[str | None] = None, page: FromQuery[int] = 1
     ) -> Response:
+        block = "results" if request.headers.get("hx-target") == "user-results" else None
+        return await self._users_page(request, db, q=q, page=page, block=block)
+
+    async def _users_page(
+        self,
+        request: Request,
+        db: DB,
+        *,
+        q: str | None = None,
+        page: int = 1,
+        errors: dict[str, list[str]] | None = None,
+        form: dict[str, str] | None = None,
+        status_code: int = 200,
+        block: str | None = None,
+    ) -> Response:
+        """The users list; with `errors`, the same page re-rendered around a refused form."""
         query = select(User).order_by(User.id.desc())
         if q:
             like = f"%{q.strip().lower()}%"
@@ -47,25 +63,32 @@ class AdminController(Controller):
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)  # past the end: the last page (and no offset the database refuses)
         rows = (await db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).all()
-        return render(
-            request,
-            "admin/users.html",
-            {"users": rows, "q": q or "", "page": page, "pages": pages, "errors": {}, "form": {}},
-            block="results" if request.headers.get("hx-target") == "user-results" else None,
-        )
+        context = {
+            "users": rows,
+            "q": q or "",
+            "page": page,
+            "pages": pages,
+            "errors": errors or {},
+            "form": form or {},
+        }
+        return render(request, "admin/users.html", context, block=block, status_code=status_code)
 
     # Suspending someone and creating an admin need a recent code, like a password change: a
     # console session left open must not be enough to lock people out or to add an admin.
     @post("/users/{user_id:int}/suspend", name="admin:suspend", guards=[requires_recent_auth])
     async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB) -> Response:
         reason = text(data, "reason") or "Suspended by an administrator."
-        if len(reason) > 500 or has_control_characters(reason):
-            flash(request, "Write the reason in plain words, up to 500 characters.", category="error")
-            return see_other(request, "/admin/users")
         try:
             user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
         except LookupError:
             raise NotFoundException() from None
+        except FormError as exc:
+            await db.rollback()
+            # Errors and the typed reason are keyed by the row's field, so they show next to it.
+            field = f"reason-{user_id}"
+            return await self._users_page(
+                request, db, errors={field: exc.errors["reason"]}, form={field: reason[:500]}, status_code=422
+            )
         await db.commit()
         flash(request, f"{user.name} is suspended and signed out.", category="success")
         return see_other(request, "/admin/users")
@@ -102,20 +125,8 @@ class AdminController(Controller):
                 errors["email"] = [exc.message]
         if errors:
             await db.rollback()
-            rows = (await db.scalars(select(User).order_by(User.id.desc()).limit(PAGE_SIZE))).all()
-            return render(
-                request,
-                "admin/users.html",
-                {
-                    "users": rows,
-                    "q": "",
-                    "page": 1,
-                    "pages": 1,
-                    "errors": errors,
-                    "form": {"email": email, "name": name},
-                },
-                status_code=422,
-            )
+            form = {"email": email, "name": name}
+            return await self._users_page(request, db, errors=errors, form=form, status_code=422)
         await db.commit()
         flash(request, f"{name} was added as an admin and will get an e-mail to set a password.", category="success")
         return see_other(request, "/admin/users")

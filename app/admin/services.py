@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.audit import record_event
 from app.accounts.emails import notify, send_link
 from app.accounts.models import Role, TokenPurpose, User, UserStatus
-from app.accounts.services import RESET_LIFETIME, create_user
+from app.accounts.services import RESET_LIFETIME, create_user, has_control_characters
 from app.accounts.tokens import issue_one_time_token
 from app.errors import DomainError, FormError
 
@@ -17,8 +17,8 @@ REASON_MAX = 500  # the column's size
 
 
 async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str, request=None) -> User:
-    if len(reason) > REASON_MAX:
-        raise FormError({"reason": [f"Keep the reason under {REASON_MAX} characters."]})
+    if len(reason) > REASON_MAX or has_control_characters(reason):
+        raise FormError({"reason": [f"Write the reason in plain words, up to {REASON_MAX} characters."]})
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise LookupError(user_id)

@@ -130,7 +130,10 @@ class CompanyController(Controller):
         membership = await self._membership(request, db)
         user: User = request.scope["user"]
         kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
-        job_id = whole_number(text(data, "job_id"))
+        raw_job = text(data, "job_id")
+        # A job was named but not as an id ("²", full-width digits, 5 000 digits): 0 names no job,
+        # so the service refuses it in place instead of sending an invitation without the job.
+        job_id = (whole_number(raw_job) or 0) if raw_job else None
         try:
             invitation = await services.invite(
                 db,

@@ -5,6 +5,8 @@ from sqlalchemy import select
 
 from app.accounts.models import AccountEvent, Role, User, UserStatus
 from app.worker.models import FailedJob
+from tests.accounts.helpers import next_code
+from tests.conftest import ADMIN_TOTP
 
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/users", "/admin/jobs"])
@@ -83,7 +85,9 @@ async def test_a_page_number_past_the_end_shows_the_last_page(admin):
 
 
 async def test_a_suspension_reason_longer_than_its_column_is_refused_in_plain_words(admin, client, db):
+    await admin.post_form("/settings/confirm", {"code": next_code(ADMIN_TOTP), "next": "/admin/users"})  # step-up
     response = await admin.post_form(f"/admin/users/{client.user.id}/suspend", {"reason": "x" * 501})
     assert response.status_code == 422
-    assert "Keep the reason under 500 characters." in response.text
+    assert "Write the reason in plain words, up to 500 characters." in response.text
+    assert f'aria-describedby="reason-{client.user.id}-error"' in response.text, "shown next to that person's field"
     assert (await client.get("/dashboard")).status_code == 200, "nobody was suspended"

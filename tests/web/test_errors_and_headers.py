@@ -107,9 +107,11 @@ async def test_hsts_is_sent_when_served_over_https(settings):
 
 async def test_a_static_path_no_file_system_can_hold_is_not_found(anonymous):
     """A file name over 255 bytes makes the file system raise; Litestar would answer 500."""
-    for path in ("/static/" + "x" * 300, "/static/css/" + "é" * 200 + ".css", "/static/css/a%00b.css"):
+    for path in ("/static/" + "x" * 300, "/static/css/" + "é" * 200 + ".css"):
         for method in ("GET", "HEAD"):
             assert (await anonymous.request(method, path)).status_code == 404, (method, path[:40])
+    # A NUL byte is refused for the whole request before any route sees it.
+    assert (await anonymous.get("/static/css/a%00b.css")).status_code == 400
 
 
 async def test_a_multipart_form_with_bytes_that_are_not_text_gets_a_400_page(contractor):
