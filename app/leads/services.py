@@ -295,13 +295,21 @@ async def unsent_confirmations(db: AsyncSession, older_than: timedelta) -> list[
 # ---------------------------------------------------------------- processing (worker)
 
 
+_DEDUPE_LOCK_CLASS = 7301  # advisory locks on (class, hash of the address): leads of one requester
+
+
 async def _duplicate_of(db: AsyncSession, lead: Lead) -> Lead | None:
+    """Another live lead of the same requester with a similar title within the window, in either
+    order: confirmation links are followed in any order, so the later id may be processed first.
+    The address's advisory lock (held to commit) makes two leads processed at once decide one
+    after the other, so exactly one of them is published."""
+    await db.execute(select(func.pg_advisory_xact_lock(_DEDUPE_LOCK_CLASS, func.hashtext(lead.email_normalized))))
     return await db.scalar(
         select(Lead)
         .where(
-            Lead.id < lead.id,
+            Lead.id != lead.id,
             Lead.email_normalized == lead.email_normalized,
-            Lead.created_at > lead.created_at - DEDUPE_WINDOW,
+            Lead.created_at.between(lead.created_at - DEDUPE_WINDOW, lead.created_at + DEDUPE_WINDOW),
             Lead.status.in_([LeadStatus.received, LeadStatus.enriched, LeadStatus.published]),
             func.similarity(Lead.title, lead.title) >= TITLE_SIMILARITY,
         )
