@@ -198,13 +198,14 @@ async def test_a_job_of_someone_else_cannot_be_named(app, client, db, smtp_serve
     assert response.status_code == 422 and "Choose one of your own jobs." in response.text
 
 
-async def test_a_job_number_that_is_not_one_is_left_out(client, db, smtp_server):
-    """ "²" passes str.isdigit() but not int(); a number past bigint names no job: neither is a 500."""
+async def test_a_job_number_that_is_not_one_is_refused_in_place(client, db, smtp_server):
+    """ "²" passes str.isdigit() but not int(); a number past bigint names no job: neither is a 500,
+    and neither sends an invitation that silently lost the job it was meant for."""
     await client.post_form("/company", ACME)
     for job_id in ("²", "9" * 30):
         response = await client.post_form(
             "/company/invitations", {"kind": "contractor", "email": "x@example.test", "job_id": job_id}
         )
-        assert response.status_code == 303, job_id
-    invitations = (await db.scalars(select(Invitation))).all()
-    assert [i.job_id for i in invitations] == [None, None]
+        assert response.status_code == 422, job_id
+        assert "Choose one of your own jobs" in response.text
+    assert (await db.scalars(select(Invitation))).all() == []
