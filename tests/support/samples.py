@@ -617,7 +617,13 @@ async def job_to_post(w: World) -> Sample:
     return Sample("client", form=form)
 
 
-@sample("/jobs/{job_id:int}", "/jobs/{job_id:int}/edit", "/jobs/{job_id:int}/close", "/jobs/{job_id:int}/proposals")
+@sample(
+    "/jobs/{job_id:int}",
+    "/jobs/{job_id:int}/edit",
+    "/jobs/{job_id:int}/close",
+    "/jobs/{job_id:int}/proposals",
+    "/jobs/{job_id:int}/proposals/new",
+)
 async def open_job(w: World) -> Sample:
     job = await w.open_job()
     return Sample("client", params={"job_id": job.id}, pages=[f"/jobs/{job.id}"])
@@ -644,7 +650,7 @@ async def proposal_being_typed(w: World) -> Sample:
                   pages=[f"/jobs/{job.id}/apply"])  # fmt: skip
 
 
-@sample("/proposals/{proposal_id:int}", "/proposals/{proposal_id:int}/withdraw")
+@sample("/proposals/{proposal_id:int}", "/proposals/{proposal_id:int}/status", "/proposals/{proposal_id:int}/withdraw")
 async def own_proposal(w: World) -> Sample:
     proposal = await w.proposal()
     return Sample("contractor", params={"proposal_id": proposal.id})
