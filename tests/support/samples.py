@@ -509,7 +509,7 @@ async def invite(w: World, membership, inviter: User, kind: InvitationKind, emai
     return invitation, companies.invitation_token(key, invitation)
 
 
-@sample("/company/invitations/{invitation_id:int}/revoke")
+@sample("/company/invitations/{invitation_id:int}", "/company/invitations/{invitation_id:int}/revoke")
 async def company_invitation(w: World) -> Sample:
     membership = await w.company()
     invitation, _ = await invite(
