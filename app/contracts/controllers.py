@@ -246,6 +246,16 @@ async def edit_contract(request: Request, contract_id: FromPath[int], db: DB, st
     return render(request, "contracts/edit.html", await _editor_context(request, db, contract))
 
 
+@get("/contracts/{contract_id:int}/review", name="contracts:review", guards=[requires_login_admins_mfa])
+async def contract_review(request: Request, contract_id: FromPath[int], db: DB) -> Response:
+    """The review block next to the editor, for whoever may edit the draft; the editor re-fetches it
+    when the live event "contract-<id>-review" arrives. A review of an older revision shows as pending."""
+    contract = await _editable(db, contract_id, _user(request))
+    review = contract.review if contract.review and contract.review.get("rev") == contract.draft_rev else None
+    context = {"contract": contract, "review": review, "pending": review is None}
+    return render(request, "contracts/_review.html", context)
+
+
 async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data: dict[str, Any], *, op: str = ""):
     """Parse the posted editor, render the template clauses and save when it is valid.
     Returns (contract, parsed, saved)."""
@@ -434,6 +444,7 @@ HANDLERS = [
     create_contract,
     contract_detail,
     edit_contract,
+    contract_review,
     save_contract,
     autosave_contract,
     send_contract,

@@ -698,7 +698,12 @@ async def contract_version(w: World) -> Sample:
     return Sample("client", params={"contract_id": contract.id, "number": 1})
 
 
-@sample("/contracts/{contract_id:int}/edit", "/contracts/{contract_id:int}/send", "/contracts/{contract_id:int}/cancel")
+@sample(
+    "/contracts/{contract_id:int}/edit",
+    "/contracts/{contract_id:int}/review",
+    "/contracts/{contract_id:int}/send",
+    "/contracts/{contract_id:int}/cancel",
+)
 async def contract_draft(w: World) -> Sample:
     contract = await w.draft_contract()
     return Sample("client", params={"contract_id": contract.id}, pages=[f"/contracts/{contract.id}/edit"])
