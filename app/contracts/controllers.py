@@ -188,6 +188,17 @@ async def contract_detail(request: Request, contract_id: FromPath[int], db: DB, 
     return render(request, "contracts/detail.html", context, block="live")
 
 
+@get("/contracts/{contract_id:int}/document", name="contracts:document", guards=[requires_login_admins_mfa])
+async def contract_document(request: Request, contract_id: FromPath[int], db: DB) -> Response:
+    """The contract page's PDF panel alone (parties and admins, like the page); the panel re-fetches
+    it when the live event "contract-<id>-document" says the signed PDF is stored."""
+    from app.contracts.documents import document_panel_context
+
+    contract = await services.contract_for(db, contract_id, _user(request))
+    document = await document_panel_context(db, contract)
+    return render(request, "contracts/_document.html", {"document": document})
+
+
 # -------------------------------------------------------------------------------------- editor --
 
 
@@ -443,6 +454,7 @@ HANDLERS = [
     new_contract,
     create_contract,
     contract_detail,
+    contract_document,
     edit_contract,
     contract_review,
     save_contract,
