@@ -684,6 +684,7 @@ async def contract_to_draft(w: World) -> Sample:
     "/contracts/{contract_id:int}",
     "/contracts/{contract_id:int}/pdf",
     "/contracts/{contract_id:int}/document",
+    "/contracts/{contract_id:int}/amendments",
     "/contracts/{contract_id:int}/proof",
     "/contracts/{contract_id:int}/versions",
     "/contracts/{contract_id:int}/compare",
