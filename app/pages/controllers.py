@@ -30,8 +30,12 @@ async def dashboard(request: Request, db: DB, welcome: FromQuery[str | None] = N
     return render(request, "pages/dashboard.html", {"welcome": bool(welcome), **home})
 
 
+# Epoch milliseconds of 9999-12-31: a later `since` is refused (400) before it reaches datetime.
+LATEST_MS = 253_402_300_799_000
+
+
 @get("/dashboard/matches", name="pages:job-matches", guards=[requires_role(Role.contractor)])
-async def job_matches(request: Request, db: DB, since: Annotated[int, Parameter(ge=0, le=10**15)] = 0) -> Response:
+async def job_matches(request: Request, db: DB, since: Annotated[int, Parameter(ge=0, le=LATEST_MS)] = 0) -> Response:
     """The dashboard's live list of new jobs matching the contractor's skills, opened after `since`
     (epoch milliseconds, set when the dashboard was rendered). Re-fetched on each "job-match" signal."""
     matched = await jobs_matched_since(db, request.scope["user"], since)

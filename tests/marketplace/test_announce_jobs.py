@@ -65,4 +65,6 @@ async def test_the_dashboard_re_fetches_its_list_of_new_matches(client, contract
     # Someone else's skills, or another role, never see it.
     assert "Logo for a bakery" not in (await other_contractor.htmx("GET", url)).text
     assert (await client.htmx("GET", url)).status_code == 404
-    assert (await contractor.htmx("GET", "/dashboard/matches?since=abc")).status_code == 400
+    for hostile in ("abc", "-1", str(10**15), "9" * 40):
+        assert (await contractor.htmx("GET", f"/dashboard/matches?since={hostile}")).status_code == 400
+    assert (await contractor.htmx("GET", "/dashboard/matches?since=253402300799000")).status_code == 200

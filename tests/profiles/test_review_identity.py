@@ -84,6 +84,7 @@ async def test_rejecting_needs_a_reason_which_the_contractor_sees_and_they_can_r
     assert (profile.kyc_status, profile.kyc_reason) == ("rejected", "The passport photo is blurry.")
     page = await contractor.get("/profile/verification")
     assert "The passport photo is blurry." in page.text and "Try again" in page.text and "Send for review" in page.text
+    assert refresh_url(page.text, "kyc-status") == "/profile/kyc-status?on=verification"
     card = await contractor.htmx("GET", refresh_url(page.text, "kyc-status"))
     assert "The passport photo is blurry." in card.text and "Try again" in card.text
 
