@@ -37,7 +37,7 @@ from app.events.services import on_outbox_commit, remove_outbox_commit
 from app.leads.controllers import HANDLERS as LEAD_HANDLERS
 from app.mail.controllers import DEV_MAIL_HANDLERS
 from app.marketplace.controllers import marketplace_router
-from app.pages.controllers import dashboard, landing
+from app.pages.controllers import dashboard, job_matches, landing
 from app.platform.logging import configure_logging
 from app.platform.resources import Resources
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers = [
         landing,
         dashboard,
+        job_matches,
         *ACCOUNT_HANDLERS,
         *SETTINGS_HANDLERS,
         *OAUTH_HANDLERS,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.accounts.guards import requires_admin
 from app.audit.models import AuditEvent
-from app.audit.tasks import LAST_VERIFICATION
+from app.audit.tasks import LAST_VERIFICATION, progress_key
 from app.db import DB
 from app.web.htmx import see_other
 from app.web.templating import is_htmx, render
@@ -30,6 +30,12 @@ class AuditController(Controller):
         raw = await request.app.state.redis.get(LAST_VERIFICATION)
         last = json.loads(raw) if raw else None
         return render(request, "admin/audit.html", {"total": total, "head": head, "recent": recent, "last": last})
+
+    @get("/verify", name="admin:audit-progress")
+    async def progress(self, request: Request) -> Response:
+        """The progress of the check this admin started, re-fetched on each "audit-verify" signal."""
+        raw = await request.app.state.redis.get(progress_key(request.scope["user"].id))
+        return render(request, "admin/_audit_progress.html", json.loads(raw) if raw else {})
 
     @post("/verify", name="admin:audit-verify")
     async def start(self, request: Request, state: State) -> Response:

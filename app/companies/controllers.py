@@ -27,7 +27,7 @@ from app.profiles.uploads import FORM_OVERHEAD_BYTES, IMAGES_AND_PDF, MAX_FILE_B
 from app.web.forms import FormData, text, whole_number
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
-from app.web.templating import render, render_string
+from app.web.templating import render
 from app.worker.outbox import defer
 from app.worker.registry import enqueue
 
@@ -167,6 +167,16 @@ class CompanyController(Controller):
         flash(request, f"Invitation sent to {invitation.email}. It works for 7 days.", category="success")
         return see_other(request, "/company")
 
+    @get("/invitations/{invitation_id:int}", name="companies:invitation")
+    async def invitation_row(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
+        """One invitation's row on the company page, re-fetched when the live event
+        "invitation-<id>" arrives. Another company's invitation: 404."""
+        try:
+            invitation = await services.invitation_of(db, await self._membership(request, db), invitation_id)
+        except LookupError:
+            raise NotFoundException() from None
+        return render(request, "companies/_invitation_row.html", {"invitation": invitation, "now": utcnow()})
+
     @post("/invitations/{invitation_id:int}/revoke", name="companies:revoke")
     async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
         try:
@@ -224,8 +234,8 @@ class InvitationController(Controller):
         except LookupError:
             raise NotFoundException() from None
         company = await db.get(Company, invitation.company_id)
-        row = render_string(request, "companies/_invitation_row.html", {"invitation": invitation, "now": utcnow()})
-        publish(db, invitation.invited_by, f"invitation-{invitation.id}", row)
+        # A signal: the inviter's open company page re-fetches that row (GET /company/invitations/<id>).
+        publish(db, invitation.invited_by, f"invitation-{invitation.id}", {"status": "accepted"})
         await db.commit()
         flash(
             request,

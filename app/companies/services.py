@@ -235,6 +235,16 @@ async def find_invitation(db: AsyncSession, token: str, *, lock: bool = False) -
     return await db.scalar(query.with_for_update() if lock else query)
 
 
+async def invitation_of(db: AsyncSession, membership: Membership, invitation_id: int) -> Invitation:
+    """One of the company's invitations (its row on the company page); another company's: LookupError."""
+    invitation = await db.scalar(
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.company_id == membership.company.id)
+    )
+    if invitation is None:
+        raise LookupError(invitation_id)
+    return invitation
+
+
 async def revoke(db: AsyncSession, membership: Membership, invitation_id: int) -> Invitation:
     invitation = await db.scalar(
         select(Invitation)

@@ -115,6 +115,16 @@ def read_changes(
     return form, changes, errors
 
 
+@get("/contracts/{contract_id:int}/amendments", name="contracts:amendments", guards=LOGIN)
+async def amendments_panel(request: Request, contract_id: FromPath[int], db: DB) -> Response:
+    """The contract page's "Changes to this contract" panel alone (parties and admins, like the
+    page); the panel re-fetches it when the live event "contract-<id>-amendments" arrives."""
+    user = _user(request)
+    contract = await contract_for(db, contract_id, user)
+    panel = await amendments.amendments_panel_context(db, contract, user)
+    return render(request, "contracts/_amendments.html", {"amendments": panel})
+
+
 @get("/contracts/{contract_id:int}/amendments/new", name="contracts:amend", guards=LOGIN)
 async def new_amendment(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     user = _user(request)
@@ -264,6 +274,7 @@ async def decline_amendment(
 
 
 HANDLERS = [
+    amendments_panel,
     new_amendment,
     create_amendment,
     amendment_detail,

@@ -39,13 +39,11 @@ from app.errors import DomainError, FormError, NotFound
 from app.events import publish
 from app.money import Money, MoneyError, format_minor
 from app.web.forms import Errors
-from app.web.templating import render_fragment
 
 ALREADY_OPEN = (
     "There is already a change waiting for signatures. Sign, decline or withdraw it before proposing another."
 )
 STALE = "The terms changed since you opened this page. Read the new version before signing."
-PANEL_TEMPLATE = "contracts/_amendments.html"
 MAX_TEXT = 4000
 MAX_AMOUNT_MINOR = 10**14
 OPS = ("add", "remove", "change", "terminate")
@@ -576,12 +574,11 @@ def _closed(amendment: Amendment) -> str:
 
 
 async def _tell_other_party(db: AsyncSession, contract: Contract, actor: User, message: str) -> None:
-    """The other party's open contract page re-renders its amendments panel, and a toast says why."""
+    """The other party's open contract page re-fetches its amendments panel (a signal), and a
+    toast says why."""
     other = await db.get(User, contract.other_party(actor.id))
     assert other is not None
-    panel = await amendments_panel_context(db, contract, other, fragment=True)
-    html = render_fragment(PANEL_TEMPLATE, {"amendments": panel})
-    publish(db, other.id, panel_event(contract.id), html)
+    publish(db, other.id, panel_event(contract.id), {"changed": True})
     publish(db, other.id, "toast", {"message": message, "level": "info"})
 
 
@@ -699,11 +696,8 @@ async def _party_names(db: AsyncSession, contract: Contract) -> dict[int, str]:
     return {u.id: u.name for u in users}
 
 
-async def amendments_panel_context(
-    db: AsyncSession, contract: Contract, user: User, *, fragment: bool = False
-) -> dict[str, Any]:
-    """The panel's data, for templates/contracts/_amendments.html as the variable `amendments`.
-    `fragment=True` renders only the panel's inside, for the live event."""
+async def amendments_panel_context(db: AsyncSession, contract: Contract, user: User) -> dict[str, Any]:
+    """The panel's data, for templates/contracts/_amendments.html as the variable `amendments`."""
     rows = (
         await db.scalars(select(Amendment).where(Amendment.contract_id == contract.id).order_by(Amendment.id.desc()))
     ).all()
@@ -718,7 +712,6 @@ async def amendments_panel_context(
     return {
         "contract_id": contract.id,
         "event": panel_event(contract.id),
-        "fragment": fragment,
         "open": current,
         "history": [v for v in views if not v["is_open"]],
         "propose_url": new_amendment_url(contract.id) if can_propose else None,

@@ -188,6 +188,17 @@ async def contract_detail(request: Request, contract_id: FromPath[int], db: DB, 
     return render(request, "contracts/detail.html", context, block="live")
 
 
+@get("/contracts/{contract_id:int}/document", name="contracts:document", guards=[requires_login_admins_mfa])
+async def contract_document(request: Request, contract_id: FromPath[int], db: DB) -> Response:
+    """The contract page's PDF panel alone (parties and admins, like the page); the panel re-fetches
+    it when the live event "contract-<id>-document" says the signed PDF is stored."""
+    from app.contracts.documents import document_panel_context
+
+    contract = await services.contract_for(db, contract_id, _user(request))
+    document = await document_panel_context(db, contract)
+    return render(request, "contracts/_document.html", {"document": document})
+
+
 # -------------------------------------------------------------------------------------- editor --
 
 
@@ -244,6 +255,16 @@ async def edit_contract(request: Request, contract_id: FromPath[int], db: DB, st
     if not contract.review or contract.review.get("rev") != contract.draft_rev:
         await _queue_review(state, contract)
     return render(request, "contracts/edit.html", await _editor_context(request, db, contract))
+
+
+@get("/contracts/{contract_id:int}/review", name="contracts:review", guards=[requires_login_admins_mfa])
+async def contract_review(request: Request, contract_id: FromPath[int], db: DB) -> Response:
+    """The review block next to the editor, for whoever may edit the draft; the editor re-fetches it
+    when the live event "contract-<id>-review" arrives. A review of an older revision shows as pending."""
+    contract = await _editable(db, contract_id, _user(request))
+    review = contract.review if contract.review and contract.review.get("rev") == contract.draft_rev else None
+    context = {"contract": contract, "review": review, "pending": review is None}
+    return render(request, "contracts/_review.html", context)
 
 
 async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data: dict[str, Any], *, op: str = ""):
@@ -433,7 +454,9 @@ HANDLERS = [
     new_contract,
     create_contract,
     contract_detail,
+    contract_document,
     edit_contract,
+    contract_review,
     save_contract,
     autosave_contract,
     send_contract,

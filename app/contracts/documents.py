@@ -20,12 +20,10 @@ from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine, re
 from app.errors import NotFound
 from app.events import publish
 from app.profiles.storage import new_key, storage_for
-from app.web.templating import render_fragment
 from app.worker.registry import enqueue
 
 # Once signed, the PDF people download is the signed rendering of the binding version.
 SIGNED_STATES = frozenset({ContractStatus.active, ContractStatus.completed, ContractStatus.terminated})
-PANEL_TEMPLATE = "contracts/_document.html"
 
 
 def verify_url(settings: Settings, public_id: str) -> str:
@@ -208,10 +206,10 @@ async def get_or_render(
 
 
 async def announce(db: AsyncSession, contract: Contract) -> None:
-    """Send both parties the refreshed document panel (in the caller's transaction)."""
-    html = render_fragment(PANEL_TEMPLATE, {"document": await document_panel_context(db, contract)})
+    """Tell both parties the signed PDF is stored (in the caller's transaction): a signal, their
+    open contract page re-fetches its document panel (GET /contracts/<id>/document)."""
     for user_id in (contract.client_id, contract.contractor_id):
-        publish(db, user_id, document_event(contract.id), html)
+        publish(db, user_id, document_event(contract.id), {"state": "ready"})
 
 
 async def queue_final_rendering(queue: Queue, contract_id: int, version_id: int) -> None:

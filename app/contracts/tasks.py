@@ -7,7 +7,6 @@ from dataclasses import asdict
 from app.contracts.models import Contract
 from app.contracts.review import review_with
 from app.events import publish
-from app.web.templating import render_fragment
 from app.worker.registry import task
 
 
@@ -36,8 +35,8 @@ async def review_contract(ctx: dict, *, contract_id: int, rev: int) -> dict | No
         if contract is None or contract.draft_rev != rev:
             return None
         contract.review = report
-        html = render_fragment("contracts/_review.html", {"contract": contract, "review": report, "pending": False})
+        # A signal: an open editor re-fetches its review block (GET /contracts/<id>/review).
         for user_id in (contract.client_id, contract.contractor_id):
-            publish(db, user_id, f"contract-{contract.id}-review", html)
+            publish(db, user_id, f"contract-{contract.id}-review", {"rev": rev, "level": result.level})
         await db.commit()
         return report

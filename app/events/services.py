@@ -16,18 +16,16 @@ _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 _PENDING = "pactline.outbox_pending"
 
 
-def publish(
-    session: AsyncSession, user_id: int, event: str, html_or_data: str | dict[str, Any] | list[Any]
-) -> OutboxEvent:
+def publish(session: AsyncSession, user_id: int, event: str, data: dict[str, Any] | list[Any]) -> OutboxEvent:
     """Queue `event` for `user_id`. It reaches the user's open tabs only if and after the
-    surrounding transaction commits. A string is sent as-is (an HTML fragment for
-    `sse-swap`); anything else is sent as JSON."""
+    surrounding transaction commits. An event is a signal (ADR 0023): its name says what changed
+    and `data` (sent as JSON) carries ids and state names, never HTML; the page that shows the
+    thing re-fetches its own block (`hx-trigger="sse:<event>"`), and "toast" is shown by app.js."""
     if not _EVENT_NAME.match(event):
         raise ValueError(f"invalid event name {event!r}")
-    data = (
-        html_or_data if isinstance(html_or_data, str) else json.dumps(html_or_data, separators=(",", ":"), default=str)
-    )
-    row = OutboxEvent(user_id=user_id, event=event, data=data)
+    if not isinstance(data, dict | list):
+        raise TypeError(f"event {event!r}: publish JSON data (a dict or a list), not {type(data).__name__}")
+    row = OutboxEvent(user_id=user_id, event=event, data=json.dumps(data, separators=(",", ":"), default=str))
     session.add(row)
     kick_after_commit(session)
     return row

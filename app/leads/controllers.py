@@ -238,7 +238,8 @@ class DeadLetterController(Controller):
 
     @get("/", name="admin:leads")
     async def page(self, request: Request, db: DB) -> Response:
-        return render(request, "admin/leads.html", {"leads": await services.dead_letters(db)})
+        # An htmx request gets the list alone: the page re-fetches it on "lead-dead-letter".
+        return render(request, "admin/leads.html", {"leads": await services.dead_letters(db)}, block="dead_letters")
 
     @post("/{lead_id:int}/replay", name="admin:leads-replay")
     async def replay(self, request: Request, lead_id: FromPath[int], db: DB, state: State) -> Response:

@@ -13,7 +13,6 @@ from app.accounts.services import start_password_reset
 from app.events import publish
 from app.leads import services
 from app.mail.services import build_message, deliver, queue_email
-from app.web.templating import render_fragment
 from app.worker.registry import enqueue, task
 
 LEAD_ATTEMPTS = 3
@@ -60,9 +59,9 @@ async def _dead_letter(ctx: dict, lead_id: int, error: str, attempts: int) -> No
         lead = await services.mark_failed(db, lead_id, error, attempts)
         if lead is None:
             return
-        row = render_fragment("admin/_lead_row.html", {"lead": lead})
+        # A signal: each admin's open dead-letter page re-fetches its list.
         for admin_id in (await db.scalars(select(User.id).where(User.role == Role.admin))).all():
-            publish(db, admin_id, "lead-dead-letter", row)
+            publish(db, admin_id, "lead-dead-letter", {"lead_id": lead.id})
         await db.commit()
 
 

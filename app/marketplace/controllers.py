@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_login, requires_role
@@ -201,9 +202,19 @@ async def compare_proposals(request: Request, job_id: FromPath[int], db: DB) -> 
             "job": job,
             "proposals": proposals,
             "profiles": await services.profiles_for(db, proposals),
-            "status_fragment": services.status_fragment,
         },
     )
+
+
+@get("/jobs/{job_id:int}/proposals/new", name="jobs:new-proposals", guards=CLIENT)
+async def new_proposals(
+    request: Request, job_id: FromPath[int], db: DB, after: Annotated[int, Parameter(ge=0, le=2**62)] = 0
+) -> Response:
+    """Proposals that arrived after the comparison page was rendered: the page re-fetches this
+    list when the live event "job-<id>-proposals" arrives."""
+    job = await services.own_job(db, job_id, _user(request))
+    arrived = await services.proposals_after(db, job, after)
+    return render(request, "jobs/_new_proposals.html", {"job": job, "after": after, "arrived": arrived})
 
 
 # ---------------------------------------------------------------- applying
@@ -269,7 +280,7 @@ async def milestone_sum(request: Request, job_id: FromPath[int], data: FormData,
 @get("/proposals", name="proposals:mine", guards=CONTRACTOR)
 async def my_proposals(request: Request, db: DB) -> Response:
     proposals = await services.proposals_of(db, _user(request))
-    return render(request, "proposals/mine.html", {"proposals": proposals, "status_fragment": services.status_fragment})
+    return render(request, "proposals/mine.html", {"proposals": proposals})
 
 
 @get("/proposals/{proposal_id:int}", name="proposals:detail", guards=[requires_login])
@@ -285,10 +296,16 @@ async def proposal_detail(request: Request, proposal_id: FromPath[int], db: DB) 
             "proposal": proposal,
             "job": proposal.job,
             "is_client": user.id == proposal.job.client_id,
-            "status_fragment": services.status_fragment,
             "contract_id": await contract_id_for_proposal(db, proposal.id),
         },
     )
+
+
+@get("/proposals/{proposal_id:int}/status", name="proposals:status", guards=[requires_login])
+async def proposal_status(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
+    """The status line alone: pages re-fetch it when the live event "proposal-<id>" arrives."""
+    proposal = await services.proposal_for_viewer(db, proposal_id, _user(request))
+    return render(request, "proposals/_status.html", {"proposal": proposal})
 
 
 def _back(request: Request, proposal) -> Response:
@@ -365,11 +382,13 @@ marketplace_router = Router(
         publish_job,
         close_job,
         compare_proposals,
+        new_proposals,
         apply_page,
         apply_submit,
         milestone_sum,
         my_proposals,
         proposal_detail,
+        proposal_status,
         withdraw,
         shortlist,
         decline,

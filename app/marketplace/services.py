@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from markupsafe import Markup
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -246,11 +245,9 @@ async def announce_to_matching_contractors(db: AsyncSession, job: Job) -> int:
             .limit(ANNOUNCE_LIMIT)
         )
     ).all()
-    notice = Markup('<p class="notice">New job matching your skills: <a href="/jobs/{}">{}</a></p>').format(
-        job.id, job.title
-    )
+    # A signal: each open dashboard re-fetches its list of new matches (GET /dashboard/matches).
     for user_id in user_ids:
-        publish(db, user_id, "notice", str(notice))
+        publish(db, user_id, "job-match", {"job_id": job.id})
     return len(user_ids)
 
 
@@ -502,16 +499,8 @@ async def apply(db: AsyncSession, job_id: int, contractor: User, data: ProposalI
         await db.flush()
     except IntegrityError as exc:  # a second tab sent one a moment ago
         raise DomainError("You already have a proposal for this job.") from exc
-    publish(
-        db,
-        job.client_id,
-        f"job-{job.id}-proposals",
-        str(
-            Markup(
-                '<p class="notice" role="status">New proposal from {} ({}). <a href="/jobs/{}/proposals">Reload to compare</a></p>'
-            ).format(contractor.name, proposal.amount.format(), job.id)
-        ),
-    )
+    # A signal: the owner's open comparison page re-fetches its list of new arrivals.
+    publish(db, job.client_id, f"job-{job.id}-proposals", {"proposal_id": proposal.id})
     return proposal
 
 
@@ -597,51 +586,28 @@ async def _waiting_proposals(db: AsyncSession, job_id: int) -> list[Proposal]:
     )
 
 
-STATUS_TEXT = {
-    ProposalStatus.submitted: "Sent. The client has not decided yet.",
-    ProposalStatus.shortlisted: "Shortlisted: the client is considering it.",
-    ProposalStatus.accepted: "Accepted. The contract is drafted from it; watch Contracts for it.",
-    ProposalStatus.declined: "Declined.",
-    ProposalStatus.withdrawn: "Withdrawn by the contractor.",
-}
-TONES = {
-    ProposalStatus.submitted: "review",
-    ProposalStatus.shortlisted: "info",
-    ProposalStatus.accepted: "success",
-    ProposalStatus.declined: "neutral",
-    ProposalStatus.withdrawn: "neutral",
-}
-
-
-def status_fragment(proposal: Proposal) -> Markup:
-    """The status line shown on both sides; also the live event's HTML."""
-    status = ProposalStatus(proposal.status)
-    html = Markup(
-        '<span class="badge badge--{}" data-status="{}">{}</span> <span class="proposal-status__text">{}</span>'
-    ).format(TONES[status], status.value, status.value.capitalize(), STATUS_TEXT[status])
-    if status == ProposalStatus.declined and proposal.decline_note:
-        html += Markup(' <span class="proposal-status__note">Note from the client: “{}”</span>').format(
-            proposal.decline_note
-        )
-    return html
-
-
 def _set_status(db: AsyncSession, proposal: Proposal, status: ProposalStatus, *, note: str | None = None) -> None:
     proposal.status = status
     if status in (ProposalStatus.accepted, ProposalStatus.declined):
         proposal.decided_at = utcnow()
     if note is not None:
         proposal.decline_note = note
-    html = str(status_fragment(proposal))
+    # A signal: each open page re-fetches the status line (GET /proposals/<id>/status).
     job = proposal.job
     for user_id in {proposal.contractor_id, job.client_id}:
-        publish(db, user_id, f"proposal-{proposal.id}", html)
+        publish(db, user_id, f"proposal-{proposal.id}", {"status": status.value})
 
 
 async def proposals_for_job(db: AsyncSession, job: Job) -> list[Proposal]:
     order = {ProposalStatus.accepted: 0, ProposalStatus.shortlisted: 1, ProposalStatus.submitted: 2}
     rows = (await db.scalars(select(Proposal).where(Proposal.job_id == job.id).order_by(Proposal.id))).unique().all()
     return sorted(rows, key=lambda p: (order.get(ProposalStatus(p.status), 3), p.id))
+
+
+async def proposals_after(db: AsyncSession, job: Job, after: int) -> list[Proposal]:
+    """Proposals for `job` newer than id `after`, newest first (the comparison page's live list)."""
+    query = select(Proposal).where(Proposal.job_id == job.id, Proposal.id > after).order_by(Proposal.id.desc())
+    return list((await db.scalars(query.limit(50))).unique().all())
 
 
 async def profiles_for(db: AsyncSession, proposals: list[Proposal]) -> dict[int, Any]:

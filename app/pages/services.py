@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -68,9 +69,38 @@ async def contractor_home(db: AsyncSession, user: User) -> dict[str, Any]:
             .all()
         )
     return {
+        "matches_since": epoch_ms(utcnow()),
         "profile": profile,
         "completeness": completeness(profile, len(portfolio)) if profile is not None else None,
         "proposals": proposals[:10],
         "recommended": recommended,
         "contracts": await next_steps(db, user),
     }
+
+
+NEW_MATCHES = 20
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def jobs_matched_since(db: AsyncSession, user: User, since_ms: int) -> list[Job]:
+    """Public jobs opened after `since_ms` (epoch milliseconds) whose skills overlap the
+    contractor's: the dashboard's live list, re-fetched on each "job-match" signal."""
+    profile = await get_profile(db, user.id)
+    if profile is None or not profile.skills:
+        return []
+    since = datetime.fromtimestamp(since_ms / 1000, tz=UTC)
+    query = (
+        select(Job)
+        .where(
+            Job.status == JobStatus.open,
+            Job.visibility == Visibility.public,
+            Job.skills.overlap(profile.skills),
+            Job.published_at > since,
+        )
+        .order_by(Job.published_at.desc())
+        .limit(NEW_MATCHES)
+    )
+    return list((await db.scalars(query)).unique().all())

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_admin, requires_role
@@ -164,6 +164,17 @@ class ProfileController(Controller):
     async def verification(self, request: Request, db: DB) -> Response:
         return await _kyc_page(request, db)
 
+    @get("/kyc-status", name="profiles:kyc-status")
+    async def kyc_status(self, request: Request, db: DB, on: FromQuery[str | None] = None) -> Response:
+        """The status card alone, always the signed-in contractor's own: pages re-fetch it when
+        the live event "kyc-status" arrives."""
+        user = _user(request)
+        profile = await services.ensure_profile(db, user)
+        check = await services.latest_check(db, user.id)
+        await db.commit()
+        context = {"profile": profile, "check": check, "on_kyc_page": on == "verification"}
+        return render(request, "profiles/_kyc_live.html", context)
+
     @post(
         "/verification",
         name="profiles:kyc-submit",
@@ -264,11 +275,6 @@ async def download_file(request: Request, file_id: FromPath[int], db: DB) -> Res
     )
 
 
-def kyc_status_html(request: Request, profile, check) -> str:
-    env = request.app.template_engine.engine
-    return env.get_template("profiles/_kyc_status.html").render(profile=profile, check=check)
-
-
 class KycAdminController(Controller):
     path = "/admin/kyc"
     guards = [requires_admin]
@@ -299,7 +305,7 @@ async def _decide(request: Request, db, check_id: int, *, approve: bool, reason:
     except FormError as exc:
         await db.rollback()
         return await _queue_page(request, db, errors={check_id: exc.errors["reason"]}, status_code=422)
-    publish(db, check.user_id, "kyc-status", kyc_status_html(request, profile, check))
+    publish(db, check.user_id, "kyc-status", {"status": str(profile.kyc_status)})
     await db.commit()
     word = "verified" if approve else "rejected"
     flash(request, f"The identity check is {word}. The contractor sees it now.", category="success")
@@ -346,7 +352,7 @@ async def kyc_webhook(request: Request, db: DB) -> Response:
         except services.AlreadyDecided:
             pass
         else:
-            publish(db, check.user_id, "kyc-status", kyc_status_html(request, profile, check))
+            publish(db, check.user_id, "kyc-status", {"status": str(profile.kyc_status)})
     await db.commit()
     return Response({"status": "ok"}, status_code=200)
 

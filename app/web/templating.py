@@ -151,14 +151,9 @@ def render(
 
 @lru_cache(maxsize=1)
 def email_environment() -> Environment:
-    """E-mails and live fragments render outside a request: same templates, no request helpers."""
+    """E-mails render outside a request: same templates, no request helpers. (Live events carry
+    no HTML: pages re-fetch their own blocks inside a request, ADR 0023.)"""
     return make_environment(autoescape_strings=False)
-
-
-def render_fragment(template: str, context: dict[str, Any]) -> str:
-    """An HTML fragment for a live event sent from the worker (no request, no CSRF token:
-    fragments that carry forms must be rendered in a request instead)."""
-    return email_environment().get_template(template).render(context)
 
 
 def _money(value) -> str:

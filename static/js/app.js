@@ -211,18 +211,3 @@
     for (var i = 0; i < dialogs.length; i++) dialogs[i].close();
   });
 })();
-
-// Forms that arrive in live fragments rendered by the worker carry no CSRF token of their own:
-// add the page's token when such a form is submitted.
-document.addEventListener("submit", function (event) {
-  var form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-csrf-form")) return;
-  if (form.querySelector('input[name="_csrf_token"]')) return;
-  var meta = document.querySelector('meta[name="csrf-token"]');
-  if (!meta) return;
-  var input = document.createElement("input");
-  input.type = "hidden";
-  input.name = "_csrf_token";
-  input.value = meta.getAttribute("content");
-  form.appendChild(input);
-});

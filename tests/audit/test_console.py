@@ -1,12 +1,14 @@
 """The console's audit page: admins only; verification runs in the worker with live progress."""
 
 import asyncio
+import json
 
 from sqlalchemy import func, select
 
 from app.audit.chain import append
 from app.audit.models import AuditEvent
 from app.events.models import OutboxEvent
+from tests.support.signals import refresh_url
 
 
 async def test_only_admins_see_the_chain(client, contractor):
@@ -30,11 +32,24 @@ async def test_verify_now_reports_progress_and_the_result_live(admin, db):
                 select(OutboxEvent).where(OutboxEvent.event == "audit-verify").execution_options(populate_existing=True)
             )
         ).all()
-        if any("Intact" in e.data for e in events):
+        if any(json.loads(e.data).get("ok") for e in events):
             break
         await asyncio.sleep(0.1)
-    assert any(f"All {total} events check out" in e.data for e in events)
-    assert all(e.user_id == admin.user.id for e in events)
+    assert [json.loads(e.data) for e in events][0] == {"running": True, "done": 0, "total": total}
+    assert json.loads(events[-1].data) == {"running": False, "total": total, "ok": True}
+    assert all(e.user_id == admin.user.id and "<" not in e.data for e in events)
+    # The open page re-fetches its progress block on each signal.
+    url = refresh_url(page.text, "audit-verify")
+    assert refresh_url(started.text, "audit-verify") == url == "/admin/audit/verify"
+    result = await admin.htmx("GET", url)
+    assert result.status_code == 200 and f"All {total} events check out" in result.text and "<html" not in result.text
+
+
+async def test_the_progress_block_is_for_admins_only_and_each_sees_their_own(admin, client, contractor, db):
+    assert (await client.htmx("GET", "/admin/audit/verify")).status_code == 404
+    assert (await contractor.htmx("GET", "/admin/audit/verify")).status_code == 404
+    idle = await admin.htmx("GET", "/admin/audit/verify")
+    assert idle.status_code == 200 and "Checking" not in idle.text and "Intact" not in idle.text
 
 
 async def test_without_javascript_the_check_runs_and_its_result_stays_on_the_page(admin, db):

@@ -44,18 +44,29 @@ async def test_desktop_shows_the_sidebar_without_a_menu_button(desktop, db):
 
 
 async def test_a_published_event_appears_without_reload(any_viewport, db):
+    """A signal ("job-match", only the job's id) makes the dashboard re-fetch its live list."""
+    from app.marketplace.services import create_job
+    from app.profiles.services import ensure_profile
+    from tests.marketplace.test_announce_jobs import job_input
+
     page = any_viewport
-    user = await make_user(db, role=Role.client)
+    user = await make_user(db, role=Role.contractor)
+    owner = await make_user(db, role=Role.client)
+    (await ensure_profile(db, user)).skills = ["illustration"]
+    await db.commit()
     await sign_in(page, user.email)
+    await page.goto("/dashboard")
     await page.wait_for_function("document.body.hasAttribute('sse-connect')")
     # Wait for the stream to be open before publishing.
     await page.wait_for_timeout(500)
     marker = await page.evaluate("window.performance.timeOrigin")
 
-    publish(db, user.id, "notice", '<p class="notice">Milestone “Design” was funded</p>')
+    await create_job(db, owner, job_input(["illustration"]), publish_now=True)
     await db.commit()
 
-    await expect(page.get_by_text("Milestone “Design” was funded")).to_be_visible(timeout=10_000)
+    feed = page.locator("#live-feed")
+    await expect(feed.get_by_role("link", name="Logo for a bakery")).to_be_visible(timeout=10_000)
+    await expect(feed).to_contain_text("New job matching your skills")
     assert await page.evaluate("window.performance.timeOrigin") == marker, "the page did not reload"
     assert page.problems.errors == [], page.problems.errors
 

@@ -11,6 +11,7 @@ from app.db import utcnow
 from tests.accounts.helpers import link_in
 from tests.companies.test_create_company import ACME
 from tests.conftest import persona
+from tests.support.signals import refresh_url, signals
 
 
 async def invite(client, smtp_server, email, kind="contractor", message="We'd love to work with you."):
@@ -29,17 +30,21 @@ async def test_a_contractor_accepts_and_joins_the_contractor_list(client, contra
     row = await db.scalar(select(Invitation))
     assert token not in row.token_hash and len(row.token_hash) == 64
 
+    row_url = refresh_url((await client.get("/company")).text, f"invitation-{row.id}")
+    assert row_url == f"/company/invitations/{row.id}"
     page = await contractor.get(link)
     assert "Acme Robotics invites you" in page.text and "We&#39;d love to work with you." in page.text
     accepted = await contractor.post_form(f"{link}/accept")
     assert accepted.status_code == 303
     assert await db.scalar(select(CompanyContractor.user_id)) == contractor.user.id
 
-    # The inviter's open page updates live: the accepted row is published to them.
-    from app.events.models import OutboxEvent
-
-    event = await db.scalar(select(OutboxEvent).where(OutboxEvent.event == f"invitation-{row.id}"))
-    assert event.user_id == client.user.id and "Accepted" in event.data
+    # The inviter's open page updates live: a signal tells it to re-fetch that row.
+    assert await signals(db, client.user.id, f"invitation-{row.id}") == [{"status": "accepted"}]
+    fresh = await client.htmx("GET", row_url)
+    assert fresh.status_code == 200 and "Accepted" in fresh.text and "Withdraw" not in fresh.text
+    assert refresh_url(fresh.text, f"invitation-{row.id}") == row_url
+    # Another company's member, and anyone without a company, get 404 for that row.
+    assert (await contractor.htmx("GET", row_url)).status_code == 404
 
     company_page = await client.get("/company")
     assert contractor.user.email in company_page.text and "Accepted" in company_page.text
@@ -209,3 +214,20 @@ async def test_a_job_number_that_is_not_one_is_refused_in_place(client, db, smtp
         assert response.status_code == 422, job_id
         assert "Choose one of your own jobs" in response.text
     assert (await db.scalars(select(Invitation))).all() == []
+
+
+async def test_an_invitation_row_is_served_to_its_company_only(client, contractor, db, smtp_server):
+    from tests.support.factories import make_user
+
+    await client.post_form("/company", ACME)
+    await invite(client, smtp_server, contractor.user.email)
+    row = await db.scalar(select(Invitation))
+    mine = await client.htmx("GET", f"/company/invitations/{row.id}")
+    assert mine.status_code == 200 and contractor.user.email in mine.text and "Withdraw" in mine.text
+    assert (await client.htmx("GET", f"/company/invitations/{row.id + 1000}")).status_code == 404
+    assert (await contractor.htmx("GET", f"/company/invitations/{row.id}")).status_code == 404
+    stranger = await make_user(db, role=Role.client)
+    await client.sign_in(stranger.email)
+    assert (await client.htmx("GET", f"/company/invitations/{row.id}")).status_code == 404  # no company
+    await client.post_form("/company", ACME | {"name": "Other Robotics", "registration_number": "HRB 999"})
+    assert (await client.htmx("GET", f"/company/invitations/{row.id}")).status_code == 404  # another company

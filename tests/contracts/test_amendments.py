@@ -2,6 +2,7 @@
 milestones with money held or work under review can't be touched."""
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -19,6 +20,7 @@ from app.events.models import OutboxEvent
 from tests.contracts.helpers import CTX, active_contract
 from tests.support.browser import no_horizontal_scroll, sign_in
 from tests.support.factories import make_user
+from tests.support.signals import refresh_url
 
 
 def sign(db, amendment, user, *, version_hash=None):
@@ -259,14 +261,29 @@ async def test_the_other_party_sees_the_change_live(db, client, contractor):
     amendment = await propose(db, contract, client.user, [ADD])
     live = (await db.scalars(select(OutboxEvent).where(OutboxEvent.event == event))).all()
     assert [e.user_id for e in live] == [contractor.user.id], "only the other party is told"
-    assert "Launch support" in live[0].data and f"/contracts/{contract.id}/amendments/{amendment.id}" in live[0].data
-    assert "_csrf_token" not in live[0].data and "<form" not in live[0].data
-    assert "Review and sign this change" in live[0].data
+    assert json.loads(live[0].data) == {"changed": True}  # a signal: the page renders the panel
+    # The contractor's open page re-fetches its panel on that signal.
+    page = await contractor.get(f"/contracts/{contract.id}")
+    url = refresh_url(page.text, event)
+    panel = await contractor.htmx("GET", url)
+    assert panel.status_code == 200 and "<html" not in panel.text
+    assert "Launch support" in panel.text and f"/contracts/{contract.id}/amendments/{amendment.id}" in panel.text
+    assert "Review and sign this change" in panel.text and refresh_url(panel.text, event) == url
 
     await sign(db, amendment, contractor.user)
     await db.commit()
     told = (await db.scalars(select(OutboxEvent).where(OutboxEvent.event == event).order_by(OutboxEvent.id))).all()
-    assert told[-1].user_id == client.user.id and "Signed by" in told[-1].data
+    assert told[-1].user_id == client.user.id and json.loads(told[-1].data) == {"changed": True}
+    assert "Signed by" in (await client.htmx("GET", url)).text
+
+
+async def test_the_amendments_panel_is_for_the_parties_only(db, client, contractor, other_contractor):
+    contract, _ = await active_contract(db, client.user, contractor.user)
+    for party in (client, contractor):
+        panel = await party.htmx("GET", f"/contracts/{contract.id}/amendments")
+        assert panel.status_code == 200 and 'id="contract-amendments"' in panel.text
+    assert (await other_contractor.htmx("GET", f"/contracts/{contract.id}/amendments")).status_code == 404
+    assert (await other_contractor.htmx("GET", f"/contracts/{contract.id + 1000}/amendments")).status_code == 404
 
 
 async def test_the_pages_propose_sign_and_apply_a_change(db, client, contractor):

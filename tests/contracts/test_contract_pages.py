@@ -2,6 +2,7 @@
 change, signing (name, consent, stale tab) and activation — and that nobody else sees any of it."""
 
 import asyncio
+import json
 import re
 
 from sqlalchemy import func, select
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from app.contracts.models import ChangeRequest, Contract, ContractStatus, ContractVersion, Milestone
 from app.events.models import OutboxEvent
 from tests.contracts.helpers import accepted_proposal, sent_contract
+from tests.support.signals import refresh_url
 
 
 def editor_form(contract, **overrides):
@@ -160,7 +162,12 @@ async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(
     event = await wait_for(
         lambda: db.scalar(select(OutboxEvent).where(OutboxEvent.event == f"contract-{contract.id}-review"))
     )
-    assert "The client has only 4 days to review" in event.data
+    assert json.loads(event.data) == {"rev": 1, "level": review["level"]}  # a signal, no HTML
+    # The editor's review block (also in the autosave answer) re-fetches itself on that signal.
+    url = refresh_url(saved.text, f"contract-{contract.id}-review")
+    block = await client.htmx("GET", url)
+    assert block.status_code == 200 and "The client has only 4 days to review" in block.text
+    assert refresh_url(block.text, f"contract-{contract.id}-review") == url == f"/contracts/{contract.id}/review"
 
     # The same person's older tab is their own latest intent; it saves.
     own = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=stale | {"title": "Booking site"})
@@ -460,3 +467,12 @@ async def test_numbers_typed_as_digit_look_alikes_are_explained_not_a_500(client
     for contractor_id in ("²³", "9" * 30):
         refused = await client.post_form("/contracts", {"contractor_id": contractor_id, "title": "Logo"})
         assert refused.status_code == 422, contractor_id
+
+
+async def test_the_review_block_is_for_whoever_may_edit_the_draft(client, contractor, other_contractor, db):
+    contract, _ = await sent_contract(db, client.user, contractor.user)
+    for party in (client, contractor):  # once sent, either party may propose changes
+        block = await party.htmx("GET", f"/contracts/{contract.id}/review")
+        assert block.status_code == 200 and 'id="contract-review"' in block.text
+    assert (await other_contractor.htmx("GET", f"/contracts/{contract.id}/review")).status_code == 404
+    assert (await other_contractor.htmx("GET", f"/contracts/{contract.id + 1000}/review")).status_code == 404

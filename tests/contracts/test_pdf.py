@@ -16,6 +16,7 @@ from app.contracts.pdf import render_pdf_sync
 from app.events.models import OutboxEvent
 from app.worker.registry import enqueue
 from tests.contracts.helpers import active_contract, sent_contract
+from tests.support.signals import refresh_url
 
 
 def pdf_text(data: bytes) -> str:
@@ -149,8 +150,14 @@ async def test_worker_renders_the_signed_pdf_once_and_tells_both_parties(app, db
     await queue_final_rendering(app.state.queue, contract.id, version.id)
     rows = await wait_for_outbox(db, f"contract-{contract.id}-document", 2)
     assert {r.user_id for r in rows} == {client.user.id, contractor.user.id}
-    assert all("Download the signed PDF" in r.data and f"/contracts/{contract.id}/pdf" in r.data for r in rows)
-    assert all(f'sse-swap="contract-{contract.id}-document"' in r.data for r in rows)
+    assert all(r.data == '{"state":"ready"}' for r in rows)  # a signal, no HTML
+    # Each party's open page re-fetches its panel on that signal and finds the download.
+    for party in (client, contractor):
+        page = await party.get(f"/contracts/{contract.id}")
+        url = refresh_url(page.text, f"contract-{contract.id}-document")
+        fresh = await party.htmx("GET", url)
+        assert fresh.status_code == 200 and "Download the signed PDF" in fresh.text and "<html" not in fresh.text
+        assert f"/contracts/{contract.id}/pdf" in fresh.text and refresh_url(fresh.text, rows[0].event) == url
     [document] = await documents(db)
     assert document.final and document.version_id == version.id and document.terms_hash == version.terms_hash
 
@@ -166,3 +173,12 @@ async def test_worker_renders_the_signed_pdf_once_and_tells_both_parties(app, db
     response = await contractor.get(f"/contracts/{contract.id}/pdf")
     assert hashlib.sha256(response.content).hexdigest() == document.sha256
     assert len(await documents(db)) == 1
+
+
+async def test_the_document_panel_is_for_the_parties_only(db, client, contractor, other_contractor):
+    contract, _ = await active_contract(db, client.user, contractor.user)
+    for party in (client, contractor):
+        panel = await party.htmx("GET", f"/contracts/{contract.id}/document")
+        assert panel.status_code == 200 and 'id="contract-document"' in panel.text
+    assert (await other_contractor.htmx("GET", f"/contracts/{contract.id}/document")).status_code == 404
+    assert (await other_contractor.htmx("GET", f"/contracts/{contract.id + 1000}/document")).status_code == 404

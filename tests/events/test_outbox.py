@@ -33,7 +33,7 @@ async def backlog(app, user_id) -> list[dict]:
 
 async def test_a_rolled_back_change_never_produces_an_event(app, db):
     user_id = (await make_user(db, role=Role.client)).id
-    publish(db, user_id, "notice", "<p>never</p>")
+    publish(db, user_id, "notice", {"never": True})
     await db.rollback()
 
     assert await db.scalar(select(func.count()).select_from(OutboxEvent)) == 0
@@ -43,7 +43,7 @@ async def test_a_rolled_back_change_never_produces_an_event(app, db):
 
 async def test_a_committed_event_is_delivered_once_with_an_id(app, db, paused_dispatcher):
     user = await make_user(db, role=Role.client)
-    publish(db, user.id, "notice", "<p>funded</p>")
+    publish(db, user.id, "notice", {"milestone": "funded"})
     publish(db, user.id, "toast", {"message": "Milestone funded", "level": "success"})
     await db.commit()
 
@@ -80,7 +80,7 @@ class CrashingDispatcher(Dispatcher):
 async def test_dispatch_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, db, paused_dispatcher):
     user = await make_user(db, role=Role.contractor)
     for n in range(10):
-        publish(db, user.id, "notice", f"<p>event {n}</p>")
+        publish(db, user.id, "notice", {"n": n})
     await db.commit()
     channel = f"events:user:{user.id}"
     pubsub = app.state.redis.pubsub()
@@ -99,7 +99,7 @@ async def test_dispatch_killed_mid_batch_loses_nothing_and_sends_nothing_twice(a
     await app.state.dispatcher.drain()
 
     events = await backlog(app, user.id)
-    assert [e["data"] for e in events] == [f"<p>event {n}</p>" for n in range(10)]
+    assert [json.loads(e["data"]) for e in events] == [{"n": n} for n in range(10)]
     assert [e["id"] for e in events] == list(range(1, 11))
     published = []
     for _ in range(30):  # None also stands for a swallowed subscribe confirmation: keep reading a while
@@ -114,25 +114,32 @@ async def test_backlog_is_bounded(app, db, paused_dispatcher):
     user = await make_user(db, role=Role.client)
     small = Dispatcher(app.state.sessionmaker, app.state.redis, backlog_size=5)
     for n in range(8):
-        publish(db, user.id, "notice", str(n))
+        publish(db, user.id, "notice", {"n": n})
     await db.commit()
     await small.drain()
     events = await backlog(app, user.id)
-    assert [e["data"] for e in events] == ["3", "4", "5", "6", "7"]
+    assert [json.loads(e["data"]) for e in events] == [{"n": n} for n in range(3, 8)]
     assert await app.state.redis.hlen(f"events:outbox:{user.id}") == 5
 
 
 def test_event_names_are_checked():
     with pytest.raises(ValueError):
-        publish(None, 1, "Bad Name!", "x")
+        publish(None, 1, "Bad Name!", {"x": 1})
 
 
 async def test_the_web_process_delivers_right_after_commit(app, db):
     user = await make_user(db, role=Role.client)
-    publish(db, user.id, "notice", "<p>now</p>")
+    publish(db, user.id, "notice", {"at": "now"})
     await db.commit()  # no explicit drain: the after-commit nudge does it
     for _ in range(100):
         if await backlog(app, user.id):
             break
         await asyncio.sleep(0.05)
-    assert [e["data"] for e in await backlog(app, user.id)] == ["<p>now</p>"]
+    assert [e["data"] for e in await backlog(app, user.id)] == ['{"at":"now"}']
+
+
+def test_an_event_is_data_never_html():
+    """Live events are signals (ADR 0023): a page re-renders its own block, so publish takes
+    JSON-able data only; a string (an HTML fragment) is refused before anything is written."""
+    with pytest.raises(TypeError):
+        publish(None, 1, "notice", '<p class="notice">pushed HTML</p>')

@@ -46,9 +46,9 @@ async def test_events_arrive_live_with_ids_and_heartbeats(live_client, db, app):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         await stream.next(skip_comments=False)  # the "connected" comment
-        await emit(db, user.id, "notice", "<p>Milestone funded</p>")
+        await emit(db, user.id, "notice", {"milestone": "funded"})
         message = await stream.next()
-        assert (message.event, message.data, message.id) == ("notice", "<p>Milestone funded</p>", "1")
+        assert (message.event, message.data, message.id) == ("notice", '{"milestone":"funded"}', "1")
 
         await emit(db, user.id, "toast", {"message": "Hello", "level": "info"})
         message = await stream.next()
@@ -56,7 +56,7 @@ async def test_events_arrive_live_with_ids_and_heartbeats(live_client, db, app):
 
         # The test server beats every second (production: 15 s).
         await asyncio.sleep(1.5)
-        await emit(db, user.id, "notice", "later")
+        await emit(db, user.id, "notice", {"n": "later"})
         await stream.next()
         assert "heartbeat" in stream.comments
     finally:
@@ -69,9 +69,9 @@ async def test_another_users_events_never_reach_this_stream(live_client, db):
     response, stream = await open_stream(live_client)
     try:
         await stream.next(skip_comments=False)
-        await emit(db, stranger.id, "notice", "<p>private to someone else</p>")
-        await emit(db, user.id, "notice", "<p>mine</p>")
-        assert (await stream.next()).data == "<p>mine</p>"
+        await emit(db, stranger.id, "notice", {"for": "someone else"})
+        await emit(db, user.id, "notice", {"for": "me"})
+        assert (await stream.next()).data == '{"for":"me"}'
     finally:
         await response.aclose()
 
@@ -80,23 +80,23 @@ async def test_reconnecting_with_last_event_id_replays_what_was_missed(live_clie
     user = await signed_in(live_client, db)
     response, stream = await open_stream(live_client)
     await stream.next(skip_comments=False)
-    await emit(db, user.id, "notice", "one")
+    await emit(db, user.id, "notice", {"n": "one"})
     first = await stream.next()
     await response.aclose()
 
     # While the tab is away, two more events happen.
-    await emit(db, user.id, "notice", "two")
-    await emit(db, user.id, "notice", "three")
+    await emit(db, user.id, "notice", {"n": "two"})
+    await emit(db, user.id, "notice", {"n": "three"})
     await asyncio.sleep(0.3)
 
     response, stream = await open_stream(live_client, {"Last-Event-ID": first.id})
     try:
         await stream.next(skip_comments=False)
         replayed = [await stream.next(), await stream.next()]
-        assert [(m.id, m.data) for m in replayed] == [("2", "two"), ("3", "three")]
-        await emit(db, user.id, "notice", "four")
+        assert [(m.id, m.data) for m in replayed] == [("2", '{"n":"two"}'), ("3", '{"n":"three"}')]
+        await emit(db, user.id, "notice", {"n": "four"})
         live = await stream.next()
-        assert (live.id, live.data) == ("4", "four"), "no id is sent twice and none is skipped"
+        assert (live.id, live.data) == ("4", '{"n":"four"}'), "no id is sent twice and none is skipped"
     finally:
         await response.aclose()
 

@@ -38,11 +38,11 @@ async def ends(stream: SSEStream) -> None:
 async def still_open(stream: SSEStream, db, user_id: int) -> None:
     """Outlives a few checks and still delivers."""
     await asyncio.sleep(2.5)
-    publish(db, user_id, "notice", "<p>still here</p>")
+    publish(db, user_id, "notice", {"still": "here"})
     await db.commit()
     async with asyncio.timeout(WITHIN):
         message = await stream.next()
-    assert message.data == "<p>still here</p>", (message, stream.comments)
+    assert message.data == '{"still":"here"}', (message, stream.comments)
     assert "signed out" not in stream.comments
 
 
@@ -64,7 +64,7 @@ async def test_signing_out_ends_the_stream_even_while_events_keep_coming(live_cl
 
         async def chatter():
             for n in range(40):
-                publish(db, user.id, "notice", f"<p>{n}</p>")
+                publish(db, user.id, "notice", {"n": n})
                 await db.commit()
                 await asyncio.sleep(0.2)
 

@@ -1,11 +1,14 @@
 """A lead whose processing keeps failing lands in the dead-letter list after 3 attempts; a replay publishes it."""
 
+import json
+
 import pytest
 from sqlalchemy import select
 
 from app.events.models import OutboxEvent
 from app.leads import services
 from tests.leads.test_api import LEAD, api, company_with_key, wait_for_status
+from tests.support.signals import refresh_url
 
 
 @pytest.fixture
@@ -33,9 +36,14 @@ async def test_three_failures_then_dead_letter_then_replay_publishes(
     event = await db.scalar(
         select(OutboxEvent).where(OutboxEvent.event == "lead-dead-letter", OutboxEvent.user_id == admin.user.id)
     )
-    assert event is not None and f"#{lead_id}" in event.data
+    assert event is not None and json.loads(event.data) == {"lead_id": lead_id}
     page = await admin.get("/admin/leads")
     assert "Logo for my bakery" in page.text and "category service unavailable" in page.text
+    # The open page re-fetches its list on that signal: just the list, with working forms.
+    listed = await admin.htmx("GET", refresh_url(page.text, "lead-dead-letter"))
+    assert listed.status_code == 200 and "<html" not in listed.text and f"#{lead_id}" in listed.text
+    assert listed.text.count('name="_csrf_token"') == 2  # replay and discard, each with the token
+    assert refresh_url(listed.text, "lead-dead-letter") == "/admin/leads"
     # The client's intake page shows the journey honestly.
     assert "Failed" in (await client.get("/company/intake")).text
 
@@ -59,3 +67,4 @@ async def test_a_discarded_lead_leaves_the_list_and_cannot_be_replayed(app, clie
 async def test_dead_letters_are_for_admins_only(client, contractor):
     assert (await client.get("/admin/leads")).status_code == 404
     assert (await contractor.get("/admin/leads")).status_code == 404
+    assert (await client.htmx("GET", "/admin/leads")).status_code == 404  # the live list too

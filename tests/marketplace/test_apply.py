@@ -37,7 +37,7 @@ async def test_a_contractor_applies_with_milestones_and_the_client_is_told_live(
     from app.events.models import OutboxEvent
 
     event = await db.scalar(select(OutboxEvent).where(OutboxEvent.user_id == client.user.id))
-    assert event.event == f"job-{job.id}-proposals" and "New proposal from" in event.data
+    assert event.event == f"job-{job.id}-proposals" and event.data == f'{{"proposal_id":{proposal.id}}}'
 
 
 async def test_milestones_that_do_not_add_up_are_refused_with_the_sum(client, contractor, db):

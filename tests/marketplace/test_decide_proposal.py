@@ -1,6 +1,7 @@
 """The client compares proposals and shortlists, declines or accepts; both sides see the status live."""
 
 import asyncio
+import json
 
 from sqlalchemy import select
 
@@ -9,19 +10,20 @@ from app.events.models import OutboxEvent
 from app.marketplace import services
 from app.marketplace.models import Job, JobStatus, Proposal, ProposalStatus
 from tests.marketplace.helpers import make_job, make_proposal
+from tests.support.signals import refresh_url, signals
 
 
 async def test_the_client_compares_proposals_side_by_side(client, contractor, other_contractor, db):
     job = await make_job(db, client.user)
     await make_proposal(db, job, contractor.user, amount="1000", milestones=[("Sketches", "400"), ("Final", "600")])
-    await make_proposal(db, job, other_contractor.user, amount="1300")
+    newest = await make_proposal(db, job, other_contractor.user, amount="1300")
     page = await client.get(f"/jobs/{job.id}/proposals")
     assert page.status_code == 200
     assert contractor.user.name in page.text and other_contractor.user.name in page.text
     assert "€1,000.00" in page.text and "€1,300.00" in page.text
     assert "Sketches" in page.text and "One payment at the end" in page.text
     assert page.text.count('data-status="submitted"') == 2
-    assert f'sse-swap="job-{job.id}-proposals"' in page.text
+    assert refresh_url(page.text, f"job-{job.id}-proposals") == f"/jobs/{job.id}/proposals/new?after={newest.id}"
     # Contractors never see the comparison.
     assert (await contractor.get(f"/jobs/{job.id}/proposals")).status_code == 404
 
@@ -70,7 +72,14 @@ async def test_shortlist_then_decline_with_a_note_the_contractor_reads(client, c
         await db.scalars(select(OutboxEvent).where(OutboxEvent.user_id == contractor.user.id).order_by(OutboxEvent.id))
     ).all()
     assert [e.event for e in events] == [f"proposal-{proposal.id}"] * 2
-    assert 'data-status="shortlisted"' in events[0].data and "local studio" in events[1].data
+    assert await signals(db, contractor.user.id, f"proposal-{proposal.id}") == [
+        {"status": "shortlisted"},
+        {"status": "declined"},
+    ]
+    # The contractor's open page re-fetches its status line on that signal and reads the note.
+    line = await contractor.htmx("GET", refresh_url(page.text, f"proposal-{proposal.id}"))
+    assert line.status_code == 200 and 'data-status="declined"' in line.text and "local studio" in line.text
+    assert "<html" not in line.text
     # A decided proposal can't be decided again.
     again = await client.post_form(f"/proposals/{proposal.id}/accept")
     assert again.status_code == 409
@@ -111,7 +120,7 @@ async def test_accepting_fills_the_job_declines_the_others_and_names_the_next_st
             OutboxEvent.user_id == other_contractor.user.id, OutboxEvent.event == f"proposal-{other.id}"
         )
     )
-    assert live is not None and 'data-status="declined"' in live.data
+    assert live is not None and json.loads(live.data) == {"status": "declined"}
 
 
 async def test_accept_and_withdraw_racing_never_both_succeed(app, client, contractor, db):
@@ -179,3 +188,44 @@ async def test_the_comparison_shows_identity_checks_and_usual_rates(client, cont
     assert page.text.count("Not verified yet") == 1
     assert "€60.00 / hour" in page.text
     assert f'href="/c/{profile.slug}"' in page.text
+
+
+async def test_the_status_line_is_served_only_to_the_two_sides(client, contractor, other_contractor, db):
+    from app.accounts.models import Role
+    from tests.support.factories import make_user
+
+    job = await make_job(db, client.user)
+    proposal = await make_proposal(db, job, contractor.user)
+    for side in (client, contractor):
+        line = await side.htmx("GET", f"/proposals/{proposal.id}/status")
+        assert line.status_code == 200 and 'data-status="submitted"' in line.text
+    assert (await other_contractor.htmx("GET", f"/proposals/{proposal.id}/status")).status_code == 404
+    stranger = await make_user(db, role=Role.client)
+    await client.sign_in(stranger.email)
+    assert (await client.htmx("GET", f"/proposals/{proposal.id}/status")).status_code == 404
+    assert (await client.htmx("GET", f"/proposals/{proposal.id + 1000}/status")).status_code == 404
+
+
+async def test_new_proposals_are_listed_for_the_owner_only(client, contractor, other_contractor, db):
+    from app.accounts.models import Role
+    from tests.support.factories import make_user
+
+    job = await make_job(db, client.user)
+    first = await make_proposal(db, job, contractor.user, amount="1000")
+    page = await client.get(f"/jobs/{job.id}/proposals")
+    url = refresh_url(page.text, f"job-{job.id}-proposals")
+    assert "New proposal from" not in (await client.htmx("GET", url)).text
+    second = await make_proposal(db, job, other_contractor.user, amount="1300")
+    assert await signals(db, client.user.id, f"job-{job.id}-proposals") == [
+        {"proposal_id": first.id},
+        {"proposal_id": second.id},
+    ]
+    arrived = await client.htmx("GET", url)
+    assert arrived.status_code == 200
+    assert f"New proposal from {other_contractor.user.name} (€1,300.00)" in arrived.text
+    assert f"New proposal from {contractor.user.name}" not in arrived.text
+    assert refresh_url(arrived.text, f"job-{job.id}-proposals") == url  # it keeps listening
+    assert (await contractor.htmx("GET", url)).status_code == 404
+    stranger = await make_user(db, role=Role.client)
+    await client.sign_in(stranger.email)
+    assert (await client.htmx("GET", url)).status_code == 404

@@ -71,7 +71,8 @@ async def test_a_signed_approval_verifies_once_and_a_replay_changes_nothing(host
     assert response.status_code == 200 and response.json() == {"status": "ok"}
     assert await _status(db, contractor.user.id) == "verified"
     live = await db.scalar(select(OutboxEvent).where(OutboxEvent.event == "kyc-status"))
-    assert 'data-kyc-status="verified"' in live.data
+    assert live.data == '{"status":"verified"}'
+    assert 'data-kyc-status="verified"' in (await contractor.htmx("GET", "/profile/kyc-status")).text
 
     # The provider changes its mind and the same event is replayed: nothing moves.
     hosted.decide(check.provider_session_id, "declined", "Document expired")

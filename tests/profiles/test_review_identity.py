@@ -1,6 +1,7 @@
 """The admin KYC queue: approve or reject with a reason; the contractor sees it live and may retry."""
 
 import asyncio
+import json
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from app.events.models import OutboxEvent
 from app.profiles.models import ContractorProfile, KycCheck
 from app.profiles.services import VerificationRequired, ensure_payout_allowed
 from tests.profiles.helpers import submit_kyc
+from tests.support.signals import refresh_url
 
 
 async def _profile(db, user_id):
@@ -41,6 +43,9 @@ async def test_the_queue_is_not_found_for_others(who, client, contractor):
 
 async def test_approving_verifies_the_contractor_and_tells_them_live(contractor, admin, db):
     await submit_kyc(contractor)
+    status_url = refresh_url((await contractor.get("/profile")).text, "kyc-status")
+    assert status_url == "/profile/kyc-status"
+    assert "Being reviewed" in (await contractor.htmx("GET", status_url)).text
     check = await db.scalar(select(KycCheck))
     with pytest.raises(VerificationRequired):
         ensure_payout_allowed(await _profile(db, contractor.user.id))
@@ -54,7 +59,11 @@ async def test_approving_verifies_the_contractor_and_tells_them_live(contractor,
     live = await db.scalar(
         select(OutboxEvent).where(OutboxEvent.user_id == contractor.user.id, OutboxEvent.event == "kyc-status")
     )
-    assert live is not None and 'data-kyc-status="verified"' in live.data
+    assert live is not None and json.loads(live.data) == {"status": "verified"}
+    # The open profile page re-fetches its status card on that signal.
+    card = await contractor.htmx("GET", status_url)
+    assert card.status_code == 200 and 'data-kyc-status="verified"' in card.text and "<html" not in card.text
+    assert refresh_url(card.text, "kyc-status") == status_url
     assert await db.scalar(select(AccountEvent).where(AccountEvent.kind == "kyc_approved"))
     link = await db.scalar(select(AuditEvent).where(AuditEvent.kind == "kyc_approved"))
     assert (link.actor_id, link.subject_type, link.subject_id) == (admin.user.id, "user", str(contractor.user.id))
@@ -75,6 +84,9 @@ async def test_rejecting_needs_a_reason_which_the_contractor_sees_and_they_can_r
     assert (profile.kyc_status, profile.kyc_reason) == ("rejected", "The passport photo is blurry.")
     page = await contractor.get("/profile/verification")
     assert "The passport photo is blurry." in page.text and "Try again" in page.text and "Send for review" in page.text
+    assert refresh_url(page.text, "kyc-status") == "/profile/kyc-status?on=verification"
+    card = await contractor.htmx("GET", refresh_url(page.text, "kyc-status"))
+    assert "The passport photo is blurry." in card.text and "Try again" in card.text
 
     retry = await submit_kyc(contractor)
     assert retry.status_code == 303
@@ -128,3 +140,17 @@ async def test_an_image_id_document_is_shown_inline_in_the_queue(contractor, adm
     page = await admin.get("/admin/kyc")
     assert f'<img class="kyc-queue__image" src="/files/{check.id_document_file_id}"' in page.text
     assert (await admin.get(f"/files/{check.id_document_file_id}")).headers["content-type"] == "image/jpeg"
+
+
+async def test_the_status_card_is_only_ever_the_signed_in_contractors_own(
+    contractor, other_contractor, client, admin, db
+):
+    await submit_kyc(contractor)
+    check = await db.scalar(select(KycCheck))
+    await admin.post_form(f"/admin/kyc/{check.id}/reject", {"reason": "The passport photo is blurry."})
+    mine = await contractor.htmx("GET", "/profile/kyc-status?on=verification")
+    assert "The passport photo is blurry." in mine.text
+    theirs = await other_contractor.htmx("GET", "/profile/kyc-status")
+    assert theirs.status_code == 200 and 'data-kyc-status="unverified"' in theirs.text
+    assert "blurry" not in theirs.text
+    assert (await client.htmx("GET", "/profile/kyc-status")).status_code == 404

@@ -509,7 +509,7 @@ async def invite(w: World, membership, inviter: User, kind: InvitationKind, emai
     return invitation, companies.invitation_token(key, invitation)
 
 
-@sample("/company/invitations/{invitation_id:int}/revoke")
+@sample("/company/invitations/{invitation_id:int}", "/company/invitations/{invitation_id:int}/revoke")
 async def company_invitation(w: World) -> Sample:
     membership = await w.company()
     invitation, _ = await invite(
@@ -617,7 +617,13 @@ async def job_to_post(w: World) -> Sample:
     return Sample("client", form=form)
 
 
-@sample("/jobs/{job_id:int}", "/jobs/{job_id:int}/edit", "/jobs/{job_id:int}/close", "/jobs/{job_id:int}/proposals")
+@sample(
+    "/jobs/{job_id:int}",
+    "/jobs/{job_id:int}/edit",
+    "/jobs/{job_id:int}/close",
+    "/jobs/{job_id:int}/proposals",
+    "/jobs/{job_id:int}/proposals/new",
+)
 async def open_job(w: World) -> Sample:
     job = await w.open_job()
     return Sample("client", params={"job_id": job.id}, pages=[f"/jobs/{job.id}"])
@@ -644,7 +650,7 @@ async def proposal_being_typed(w: World) -> Sample:
                   pages=[f"/jobs/{job.id}/apply"])  # fmt: skip
 
 
-@sample("/proposals/{proposal_id:int}", "/proposals/{proposal_id:int}/withdraw")
+@sample("/proposals/{proposal_id:int}", "/proposals/{proposal_id:int}/status", "/proposals/{proposal_id:int}/withdraw")
 async def own_proposal(w: World) -> Sample:
     proposal = await w.proposal()
     return Sample("contractor", params={"proposal_id": proposal.id})
@@ -677,6 +683,8 @@ async def contract_to_draft(w: World) -> Sample:
 @sample(
     "/contracts/{contract_id:int}",
     "/contracts/{contract_id:int}/pdf",
+    "/contracts/{contract_id:int}/document",
+    "/contracts/{contract_id:int}/amendments",
     "/contracts/{contract_id:int}/proof",
     "/contracts/{contract_id:int}/versions",
     "/contracts/{contract_id:int}/compare",
@@ -692,7 +700,12 @@ async def contract_version(w: World) -> Sample:
     return Sample("client", params={"contract_id": contract.id, "number": 1})
 
 
-@sample("/contracts/{contract_id:int}/edit", "/contracts/{contract_id:int}/send", "/contracts/{contract_id:int}/cancel")
+@sample(
+    "/contracts/{contract_id:int}/edit",
+    "/contracts/{contract_id:int}/review",
+    "/contracts/{contract_id:int}/send",
+    "/contracts/{contract_id:int}/cancel",
+)
 async def contract_draft(w: World) -> Sample:
     contract = await w.draft_contract()
     return Sample("client", params={"contract_id": contract.id}, pages=[f"/contracts/{contract.id}/edit"])
