@@ -74,6 +74,9 @@ def test_env(services, smtp_server) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "SSE_HEARTBEAT_SECONDS": "1",
         "RUN_WORKER_IN_PROCESS": "1",
+        # argon2id's cheapest parameters: a persona's sign-up and sign-in cost microseconds, not
+        # tens of milliseconds. tests/accounts/test_password_hashing.py keeps the production ones.
+        "PASSWORD_HASH_PROFILE": "test",
         # Uploads go to a throw-away folder, never into the developer's .data/.
         "PACTLINE_DATA_DIR": tempfile.mkdtemp(prefix="pl-data-"),
     }
