@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
 # Kept in step with app.accounts.passwords.PROFILES (a test checks); config imports nothing of the app.
-PASSWORD_HASH_PROFILES = ("production", "test")
+PRODUCTION_HASHING = "production"
+PASSWORD_HASH_PROFILES = (PRODUCTION_HASHING, "test")
 
 
 class ConfigurationError(RuntimeError):
@@ -101,7 +102,7 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     event_backlog_size: int = 200
     event_backlog_seconds: int = 24 * 3600
-    password_hash_profile: str = "production"
+    password_hash_profile: str = PRODUCTION_HASHING
 
     @property
     def is_production(self) -> bool:
@@ -140,7 +141,7 @@ class Settings:
                 f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}, "
                 f"not {self.password_hash_profile!r}"
             )
-        if self.password_hash_profile != "production" and self.environment != "test":
+        if self.password_hash_profile != PRODUCTION_HASHING and self.environment != "test":
             # Cheap hashes are for a test run's personas; anywhere else they would weaken every
             # password set from then on, silently (decision 0024).
             raise ConfigurationError(
@@ -241,7 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sse_heartbeat_seconds=float(env.get("SSE_HEARTBEAT_SECONDS", "15")),
         event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),
         event_backlog_seconds=int(env.get("EVENT_BACKLOG_SECONDS", str(24 * 3600))),
-        password_hash_profile=env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or "production",
+        password_hash_profile=env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or PRODUCTION_HASHING,
     )
     settings.validate()
     return settings
