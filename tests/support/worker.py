@@ -83,24 +83,29 @@ class TestWorker(EmbeddedWorker):
         await self.stop()  # the thread pool and the shutdown hooks; no task left to wait for
 
     async def upkeep(self) -> list[asyncio.Task]:
-        """SAQ's upkeep loops (scheduled jobs and retries, aborts, stuck jobs), each ending as soon
-        as the worker stops. SAQ's own sleep out their interval first (30 s for the sweep), and a
-        cancellation that lands inside a Redis call can be swallowed there."""
+        """SAQ's upkeep (timers scheduled, retries due, aborts, stuck jobs): a first pass before the
+        test begins, so the keys it writes are there from the start, then loops that end as soon as
+        the worker stops. SAQ's own sleep out their interval first (30 s for the sweep), and a
+        cancellation that lands inside one of their Redis calls can be swallowed there."""
+        # Each check takes its interval (a lock's lifetime in Redis).
+        named = (("schedule", self.schedule), ("abort", self.abort), ("sweep", self.queue.sweep))
+        checks = [(self.timers[name], check) for name, check in named]
+        for seconds, check in checks:
+            await check(seconds)
 
-        async def every(seconds: float, check, *args) -> None:
-            while not self.event.is_set():
-                try:
-                    await check(*args)
-                except Exception:
-                    log.exception("worker upkeep failed")
+        async def every(seconds: float, check) -> None:
+            while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.event.wait(), seconds)
+                if self.event.is_set():
+                    return
+                try:
+                    await check(seconds)
+                except Exception:
+                    log.exception("worker upkeep failed")
 
         loop = asyncio.get_running_loop()
-        return [
-            loop.create_task(every(self.timers[name], check, self.timers[name]), name=f"upkeep-{name}")
-            for name, check in (("schedule", self.schedule), ("abort", self.abort), ("sweep", self.queue.sweep))
-        ]
+        return [loop.create_task(every(seconds, check), name="upkeep") for seconds, check in checks]
 
 
 async def start_test_worker(app) -> TestWorker:
