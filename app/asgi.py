@@ -19,6 +19,7 @@ from litestar.stores.redis import RedisStore
 from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
 from app.accounts.guards import CurrentUserMiddleware
 from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
+from app.accounts.passwords import configure_password_hashing
 from app.accounts.sessions import SESSION_COOKIE, SESSION_NAMESPACE, SessionConfig
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
@@ -55,6 +56,7 @@ UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    configure_password_hashing(settings.password_hash_profile)
     resources = Resources.create(settings)
     templates = template_config(settings)
     prometheus = PrometheusConfig(

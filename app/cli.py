@@ -28,11 +28,13 @@ def with_services(func: Callable) -> Callable:
 
 def run_with_resources(coro_factory):
     """Open the process resources, run `coro_factory(resources)`, close them."""
+    from app.accounts.passwords import configure_password_hashing
     from app.platform.logging import configure_logging
     from app.platform.resources import Resources
 
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    configure_password_hashing(settings.password_hash_profile)
 
     async def main():
         resources = Resources.create(settings)

@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
+# Kept in step with app.accounts.passwords.PROFILES (a test checks); config imports nothing of the app.
+PRODUCTION_HASHING = "production"
+PASSWORD_HASH_PROFILES = (PRODUCTION_HASHING, "test")
 
 
 class ConfigurationError(RuntimeError):
@@ -99,6 +102,7 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     event_backlog_size: int = 200
     event_backlog_seconds: int = 24 * 3600
+    password_hash_profile: str = PRODUCTION_HASHING
 
     @property
     def is_production(self) -> bool:
@@ -131,6 +135,17 @@ class Settings:
         ):
             raise ConfigurationError(
                 "KYC_PROVIDER=hosted needs KYC_PROVIDER_URL, KYC_PROVIDER_API_KEY and KYC_WEBHOOK_SECRET"
+            )
+        if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
+            raise ConfigurationError(
+                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}, "
+                f"not {self.password_hash_profile!r}"
+            )
+        if self.password_hash_profile != PRODUCTION_HASHING and self.environment != "test":
+            # Cheap hashes are for a test run's personas; anywhere else they would weaken every
+            # password set from then on, silently (decision 0024).
+            raise ConfigurationError(
+                f"PASSWORD_HASH_PROFILE={self.password_hash_profile} is allowed only with ENVIRONMENT=test"
             )
         if not self.is_production:
             return
@@ -227,6 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sse_heartbeat_seconds=float(env.get("SSE_HEARTBEAT_SECONDS", "15")),
         event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),
         event_backlog_seconds=int(env.get("EVENT_BACKLOG_SECONDS", str(24 * 3600))),
+        password_hash_profile=env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or PRODUCTION_HASHING,
     )
     settings.validate()
     return settings

@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from app.accounts.mfa import enable as enable_mfa
 from app.accounts.mfa import totp
@@ -27,6 +26,7 @@ from app.platform.migrate import upgrade
 from tests.support.factories import PASSWORD, make_user
 from tests.support.live import LiveServer
 from tests.support.smtp import SMTPServer
+from tests.support.worker import start_test_worker
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -73,7 +73,11 @@ def test_env(services, smtp_server) -> dict[str, str]:
         "SMTP_URL": smtp_server.url,
         "LOG_LEVEL": "WARNING",
         "SSE_HEARTBEAT_SECONDS": "1",
-        "RUN_WORKER_IN_PROCESS": "1",
+        # Each test runs its own job worker (clean_slate), stopped before the next test's wipe.
+        "RUN_WORKER_IN_PROCESS": "0",
+        # argon2id's cheapest parameters: a persona's sign-up and sign-in cost microseconds, not
+        # tens of milliseconds. tests/accounts/test_password_hashing.py keeps the production ones.
+        "PASSWORD_HASH_PROFILE": "test",
         # Uploads go to a throw-away folder, never into the developer's .data/.
         "PACTLINE_DATA_DIR": tempfile.mkdtemp(prefix="pl-data-"),
     }
@@ -117,36 +121,53 @@ async def app(settings):
     from app.asgi import create_app
 
     application = create_app(settings)
-    async with lifespan_of(application):  # once per run: dispatcher + in-process worker
+    async with lifespan_of(application):  # once per run: the outbox dispatcher
         yield application
+
+
+async def wait_for_other_transactions(engine, timeout: float = 10.0) -> None:
+    """Wait until no other connection to the test database is inside a transaction (a request
+    of the live server still finishing, a session a test left open), so that the wipe that
+    follows takes its locks on a quiet database. One that stays open is a leak: fail, naming it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with engine.connect() as conn:  # a transaction per look: pg_stat_activity is a snapshot
+            busy = (await conn.execute(text(_OTHER_TRANSACTIONS))).all()
+        if not busy:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"transactions still open {timeout:.0f} s after the test ended: {busy}")
+        await asyncio.sleep(0.02)
+
+
+_OTHER_TRANSACTIONS = """
+    SELECT pid, application_name, state, now() - xact_start AS open_for, left(query, 200) AS query
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND backend_type = 'client backend' AND xact_start IS NOT NULL
+"""
 
 
 @pytest.fixture(autouse=True)
 async def clean_slate(app, smtp_server):
     """Truncate every table and empty Redis before each test: tests that need real commits
-    (outbox, SSE, browser, races) cannot be isolated by a rolled-back transaction."""
+    (outbox, SSE, browser, races) cannot be isolated by a rolled-back transaction.
+
+    The test's job worker is started on the wiped slate and stopped after the test, the jobs it
+    is running finished first (tests/support/worker.py). So no job of one test holds locks while
+    the next one truncates, and the truncation runs once: a deadlock here is a bug, and fails."""
     load_models()
-    # A job the previous test left running (an e-mail on its way) finishes before the slate is
-    # wiped, so its mail cannot land in this test's mailbox.
-    for _ in range(50):
-        if not await app.state.queue.count("active"):
-            break
-        await asyncio.sleep(0.1)
+    await wait_for_other_transactions(app.state.engine)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    for attempt in range(20):
-        try:
-            async with app.state.engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            break
-        except DBAPIError as exc:
-            # A job the previous test queued may still hold row locks in the in-process worker;
-            # Postgres picks the truncation as the deadlock victim. Let the job finish, try again.
-            if "deadlock" not in str(exc) or attempt == 19:
-                raise
-            await asyncio.sleep(0.1)
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await app.state.redis.flushdb()
     smtp_server.messages.clear()
-    yield
+    worker = await start_test_worker(app)
+    try:
+        yield
+    finally:
+        await worker.finish()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import RecoveryCode, User
-from app.accounts.passwords import HASHER
+from app.accounts.passwords import hasher
 from app.db import utcnow
 from app.platform import crypto
 
@@ -140,7 +140,7 @@ async def regenerate_recovery_codes(session: AsyncSession, user: User) -> list[s
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     codes = ["".join(secrets.choice(alphabet) for _ in range(10)) for _ in range(RECOVERY_CODES)]
-    hashes = await asyncio.to_thread(lambda: [HASHER.hash(code) for code in codes])
+    hashes = await asyncio.to_thread(lambda: [hasher().hash(code) for code in codes])
     for code_hash in hashes:
         session.add(RecoveryCode(user_id=user.id, code_hash=code_hash))
     return [_format_code(code) for code in codes]
@@ -168,7 +168,7 @@ async def use_recovery_code(session: AsyncSession, user: User, code: str) -> boo
 def _first_match(hashes: list[str], code: str) -> int | None:
     for index, code_hash in enumerate(hashes):
         try:
-            if HASHER.verify(code_hash, code):
+            if hasher().verify(code_hash, code):
                 return index
         except Exception:  # noqa: BLE001,S112 — a mismatch raises; try the next code
             continue

@@ -46,8 +46,11 @@ async def record_failure(ctx: dict) -> None:
     log.error("job %s failed for good after %s attempts", job.function, job.attempts)
 
 
-def make_worker(resources, *, embedded: bool = False, concurrency: int = 10) -> Worker:
-    """`resources` carries settings, sessionmaker, redis, queue, dispatcher (see app.platform.resources)."""
+def make_worker(
+    resources, *, embedded: bool = False, concurrency: int = 10, worker_class: type[Worker] | None = None
+) -> Worker:
+    """`resources` carries settings, sessionmaker, redis, queue, dispatcher (see app.platform.resources).
+    `worker_class`: a subclass of EmbeddedWorker or Worker (the test harness stops its own between tests)."""
     load_tasks()
     functions = [(name, spec.function) for name, spec in TASKS.items()]
 
@@ -61,7 +64,7 @@ def make_worker(resources, *, embedded: bool = False, concurrency: int = 10) -> 
         if not embedded:
             await resources.dispatcher.stop()
 
-    cls = EmbeddedWorker if embedded else Worker
+    cls = worker_class or (EmbeddedWorker if embedded else Worker)
     return cls(
         resources.queue,
         functions=functions,

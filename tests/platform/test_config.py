@@ -100,3 +100,15 @@ def test_production_refuses_an_app_base_url_that_is_not_https(url):
 def test_production_accepts_https_or_a_loopback_address(url):
     # The benchmarks run production on loopback over plain http.
     assert load_settings({**PRODUCTION, "APP_BASE_URL": url}).app_base_url == url
+
+
+@pytest.mark.parametrize("environment", [PRODUCTION, {}, {"ENVIRONMENT": "development"}])
+def test_cheap_password_hashing_is_refused_outside_tests(environment):
+    # Production and development hash with the production parameters whatever else is set; the
+    # cheap profile is for a test run's personas (decision 0024).
+    assert load_settings(environment).password_hash_profile == "production"
+    with pytest.raises(ConfigurationError, match="PASSWORD_HASH_PROFILE=test is allowed only with ENVIRONMENT=test"):
+        load_settings({**environment, "PASSWORD_HASH_PROFILE": "test"})
+    with pytest.raises(ConfigurationError, match="PASSWORD_HASH_PROFILE must be one of"):
+        load_settings({**environment, "PASSWORD_HASH_PROFILE": "fast"})
+    assert load_settings({"ENVIRONMENT": "test", "PASSWORD_HASH_PROFILE": "test"}).password_hash_profile == "test"

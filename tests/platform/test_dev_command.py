@@ -24,13 +24,13 @@ def processes_using(path: str) -> list[str]:
     return found
 
 
+# Set by the tests for themselves (conftest's test_env); a developer's shell has none of them.
+TEST_ONLY = {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ENVIRONMENT", "RUN_WORKER_IN_PROCESS", "PASSWORD_HASH_PROFILE"}
+
+
 def dev_env(data_dir, port):
     """A developer's shell: none of the variables the tests set for themselves."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ENVIRONMENT", "RUN_WORKER_IN_PROCESS"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
     env.update({"PACTLINE_DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"})
     return env
 
@@ -100,7 +100,7 @@ def test_dev_serves_demo_data_stops_cleanly_and_keeps_data(tmp_path):
         assert sign_in_works(url)
         # A CLI command reuses the running services; the in-process worker sends the mail to
         # the local catcher, and /dev/mail shows it.
-        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ENVIRONMENT"}}
+        env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
         sent = subprocess.run(
             [sys.executable, "-m", "app.cli", "send-test-email", "someone@example.test"],
             cwd=ROOT,

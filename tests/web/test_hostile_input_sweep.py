@@ -28,7 +28,6 @@ test-artifacts/hostile-input-sweep.txt."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -38,7 +37,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, text
-from sqlalchemy.exc import DBAPIError
 
 from app.accounts import mfa
 from app.accounts.mfa import totp
@@ -46,7 +44,7 @@ from app.accounts.models import Role, User, UserStatus
 from app.accounts.services import set_password
 from app.config import load_settings
 from app.db import Base, load_models
-from tests.conftest import ADMIN_TOTP, ARTIFACTS, WebClient, web_client
+from tests.conftest import ADMIN_TOTP, ARTIFACTS, WebClient, wait_for_other_transactions, web_client
 from tests.support.factories import PASSWORD, make_user
 from tests.support.forms import Form, forms_on
 from tests.support.hostile import (
@@ -67,6 +65,7 @@ from tests.support.hostile import (
     urlencoded,
 )
 from tests.support.samples import SAMPLES, Sample, World
+from tests.support.worker import start_test_worker
 
 PERSONAS = ("visitor", "client", "contractor", "admin")
 SIGNED_IN = ("client", "contractor", "admin")
@@ -210,20 +209,16 @@ async def empty_all_but_people(app, people: Personas | None) -> None:
     load_models()
     names = [t.name for t in Base.metadata.sorted_tables if t.name != "users"]
     keep = list(people.users.values()) if people else []
-    for attempt in range(20):
-        try:
-            async with app.state.engine.begin() as conn:
-                # Truncating only the tables a route wrote to is several times faster than all of them.
-                used = [row[0] for row in await conn.execute(text(_tables_with_rows(names)))]
-                if used:
-                    tables = ", ".join(f'"{n}"' for n in used)
-                    await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-                await conn.execute(delete(User).where(User.id.not_in(keep)) if keep else delete(User))
-            break
-        except DBAPIError as exc:  # a job of the previous route may still hold row locks (see conftest)
-            if "deadlock" not in str(exc) or attempt == 19:
-                raise
-            await asyncio.sleep(0.1)
+    # The previous test's worker has finished its jobs and stopped (see clean_slate in conftest):
+    # one truncation, no retry.
+    await wait_for_other_transactions(app.state.engine)
+    async with app.state.engine.begin() as conn:
+        # Truncating only the tables a route wrote to is several times faster than all of them.
+        used = [row[0] for row in await conn.execute(text(_tables_with_rows(names)))]
+        if used:
+            tables = ", ".join(f'"{n}"' for n in used)
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await conn.execute(delete(User).where(User.id.not_in(keep)) if keep else delete(User))
     redis = app.state.redis
     kept = await people.session_keys() if people else set()
     doomed = [key async for key in redis.scan_iter(count=1000) if key not in kept]
@@ -241,8 +236,12 @@ async def clean_slate(app, smtp_server, personas):
     (their user rows and their sessions), who are then put back as they were."""
     await empty_all_but_people(app, personas)
     smtp_server.messages.clear()
-    await personas.heal()
-    yield
+    worker = await start_test_worker(app)
+    try:
+        await personas.heal()
+        yield
+    finally:
+        await worker.finish()
 
 
 @pytest.fixture(scope="module")
