@@ -380,3 +380,18 @@ async def sign_contract(request: Request, contract_id: FromPath[int], data: Form
     else:
         flash(request, "You signed. We’ll let you know when the other side signs too.", category="success")
     return see_other(request, _url(request, "contracts:detail", contract))
+
+
+HANDLERS = [
+    contract_list,
+    new_contract,
+    create_contract,
+    contract_detail,
+    edit_contract,
+    save_contract,
+    autosave_contract,
+    send_contract,
+    cancel_contract,
+    request_change,
+    sign_contract,
+]
