@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
@@ -151,7 +150,7 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
 
 
 @get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login_admins_mfa])
-async def contract_detail(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
+async def contract_detail(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     contract = await services.contract_for(db, contract_id, _user(request))
     user = _user(request)
     if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
@@ -219,7 +218,7 @@ async def _editor_context(
 
 
 @get("/contracts/{contract_id:int}/edit", name="contracts:edit", guards=[requires_login_admins_mfa])
-async def edit_contract(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
+async def edit_contract(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     contract = await _editable(db, contract_id, _user(request))
     if not contract.review or contract.review.get("rev") != contract.draft_rev:
         services.review_if_stale(db, contract)
@@ -250,7 +249,7 @@ async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data
 
 
 @post("/contracts/{contract_id:int}/edit", name="contracts:save", guards=[requires_login_admins_mfa])
-async def save_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
+async def save_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     """The editor's Save button and its milestone row buttons (add, remove, move)."""
     op = text(data, "op")
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data, op=op)
@@ -272,9 +271,7 @@ async def save_contract(request: Request, contract_id: FromPath[int], data: Form
 
 
 @post("/contracts/{contract_id:int}/autosave", name="contracts:autosave", guards=[requires_login_admins_mfa])
-async def autosave_contract(
-    request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State
-) -> Response:
+async def autosave_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     """htmx autosave while typing: answers with the save status, the new revision and the total."""
     try:
         contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
@@ -295,7 +292,7 @@ async def autosave_contract(
 
 
 @post("/contracts/{contract_id:int}/send", name="contracts:send", guards=[requires_login_admins_mfa])
-async def send_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
+async def send_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     """Save what is on screen, then freeze it as the next version for the other party to sign."""
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
     if not saved:
@@ -331,9 +328,7 @@ async def cancel_contract(request: Request, contract_id: FromPath[int], db: DB) 
 
 
 @post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login_admins_mfa])
-async def request_change(
-    request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State
-) -> Response:
+async def request_change(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     message = text(data, "message")
     try:
         await services.request_change(db, contract_id, _user(request), message)
@@ -349,7 +344,7 @@ async def request_change(
 
 
 @post("/contracts/{contract_id:int}/sign", name="contracts:sign", guards=[requires_login_admins_mfa])
-async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
+async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     user = _user(request)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
     errors = services.signature_problems(user, typed, consent)
