@@ -81,10 +81,12 @@ async def hand_over_now(sessionmaker: async_sessionmaker[AsyncSession], queue: Q
         log.warning("jobs not handed over yet (%s); the worker's outbox loop will", exc)
 
 
-async def is_done(sessionmaker: async_sessionmaker[AsyncSession], key: str) -> bool:
+async def still_to_do(sessionmaker: async_sessionmaker[AsyncSession], key: str) -> bool:
+    """False when the row is done, or gone (purged long after its hand-over, or wiped): the row
+    is the truth, and a job without one has nothing left to do."""
     async with sessionmaker() as session:
-        done_at = await session.scalar(select(OutboxJob.done_at).where(OutboxJob.key == key))
-    return done_at is not None
+        row = (await session.execute(select(OutboxJob.done_at).where(OutboxJob.key == key))).one_or_none()
+    return row is not None and row.done_at is None
 
 
 async def mark_done(sessionmaker: async_sessionmaker[AsyncSession], key: str) -> bool:

@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.platform.resources import REDIS_SOCKET_TIMEOUT
 from app.platform.secret_links import redact
 from app.worker.models import FailedJob
-from app.worker.outbox import KEY_PREFIX, defer, is_done, mark_done
+from app.worker.outbox import KEY_PREFIX, defer, mark_done, still_to_do
 from app.worker.registry import TASKS, TaskFunction, load_tasks
 from app.worker.timers import TIMERS
 
@@ -49,15 +49,15 @@ async def record_failure(ctx: dict) -> None:
 
 def once_per_row(name: str, function: TaskFunction) -> TaskFunction:
     """A job handed over from an outbox row does its effect once per row: a run that finds the
-    row done (an earlier run finished, a retry, a re-delivery after the queue forgot the key)
-    returns at once. The row is marked after the task returns, so a process that dies between
+    row done (an earlier run finished, a retry, a re-delivery after the queue forgot the key) or
+    gone returns at once. The row is marked after the task returns, so a process that dies between
     the effect and the mark repeats the effect once more: at least once (ADR 0022)."""
 
     async def run(ctx: dict, **kwargs):
         job = ctx.get("job")
         key = job.key if job is not None and job.key.startswith(KEY_PREFIX) else None
-        if key is not None and await is_done(ctx["sessionmaker"], key):
-            log.info("job %s for outbox row %s was done already; skipped", name, key)
+        if key is not None and not await still_to_do(ctx["sessionmaker"], key):
+            log.info("job %s for outbox row %s: done already (or no such row); skipped", name, key)
             return "skipped: done already for this row"
         result = await function(ctx, **kwargs)
         if key is not None:
