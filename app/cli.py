@@ -197,10 +197,13 @@ def jobs_failed() -> None:
 @with_services
 def jobs_retry(failed_id: int) -> None:
     """Re-run a failed job with its original arguments."""
+    from app.worker.outbox import hand_over_now
     from app.worker.runner import retry_failed
 
     async def run(resources):
-        return await retry_failed(resources.sessionmaker, resources.queue, failed_id)
+        key = await retry_failed(resources.sessionmaker, failed_id)
+        await hand_over_now(resources.sessionmaker, resources.queue)
+        return key
 
     try:
         key = run_with_resources(run)
@@ -215,12 +218,15 @@ def jobs_retry(failed_id: int) -> None:
 @with_services
 def send_test_email(to: str) -> None:
     """Queue a test e-mail to TO (checks the worker and SMTP settings end to end)."""
-    from app.mail.services import queue_email
+    from app.mail.services import send_email_later
+    from app.worker.outbox import hand_over_now
 
     async def run(resources):
-        await queue_email(
-            resources.queue, to=to, subject="Pactline test message", template="test_message", context={"name": to}
-        )
+        async with resources.sessionmaker() as session, session.begin():
+            send_email_later(
+                session, to=to, subject="Pactline test message", template="test_message", context={"name": to}
+            )
+        await hand_over_now(resources.sessionmaker, resources.queue)
 
     run_with_resources(run)
     click.echo(f"Queued a test message to {to}; the worker sends it.")

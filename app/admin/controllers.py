@@ -139,7 +139,7 @@ class AdminController(Controller):
     @post("/jobs/{job_id:int}/retry", name="admin:retry-job")
     async def retry_job(self, request: Request, job_id: FromPath[int], state: State) -> Response:
         try:
-            await retry_failed(state.sessionmaker, state.queue, job_id)
+            await retry_failed(state.sessionmaker, job_id)
         except LookupError:
             raise NotFoundException() from None
         flash(request, "The job was queued again.", category="success")

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
 from app.accounts.guards import requires_admin
 from app.audit.models import AuditEvent
+from app.audit.services import start_verification
 from app.audit.tasks import LAST_VERIFICATION, progress_key
 from app.db import DB
 from app.web.htmx import see_other
 from app.web.templating import is_htmx, render
-from app.worker.registry import enqueue
 
 
 class AuditController(Controller):
@@ -38,8 +37,9 @@ class AuditController(Controller):
         return render(request, "admin/_audit_progress.html", json.loads(raw) if raw else {})
 
     @post("/verify", name="admin:audit-verify")
-    async def start(self, request: Request, state: State) -> Response:
-        await enqueue(state.queue, "verify_audit_chain", admin_id=request.scope["user"].id)
+    async def start(self, request: Request, db: DB) -> Response:
+        start_verification(db, request.scope["user"])
+        await db.commit()
         if not is_htmx(request):
             flash(request, "The check has started. Reload this page in a moment to see the result.", category="info")
             return see_other(request, "/admin/audit")

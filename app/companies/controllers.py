@@ -16,7 +16,6 @@ from app.companies.models import Company, Invitation, InvitationKind, Verificati
 from app.db import DB, utcnow
 from app.errors import DomainError, FormError
 from app.events import publish
-from app.mail.services import queue_email
 from app.marketplace.models import Job
 from app.marketplace.services import jobs_of
 from app.profiles.controllers import Multipart
@@ -28,8 +27,6 @@ from app.web.forms import FormData, text, whole_number
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
 from app.web.templating import render
-from app.worker.outbox import defer
-from app.worker.registry import enqueue
 
 ASK_AGAIN = Limit("invitation-ask-again", attempts=1, window_seconds=24 * 3600)
 COMPANY_FIELDS = ("name", "registration_number", "country", "vat_id", "address")
@@ -117,7 +114,6 @@ class CompanyController(Controller):
             )
             company.registration_document_id = stored.id
         await db.commit()
-        await enqueue(state.queue, "check_company_registry", company_id=company.id)
         flash(
             request,
             "Thanks. An administrator will check the company's registration, usually within one working day.",
@@ -161,8 +157,6 @@ class CompanyController(Controller):
             response = await self._page(request, db, errors={"invite": [refusal]}, form=form, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
-        # Only the id travels: the worker makes the link from the row when it sends (ADR 0018).
-        defer(db, "send_invitation", invitation_id=invitation.id)
         await db.commit()
         flash(request, f"Invitation sent to {invitation.email}. It works for 7 days.", category="success")
         return see_other(request, "/company")
@@ -255,18 +249,8 @@ class InvitationController(Controller):
             verdict = await RateLimiter(state.redis).hit(ASK_AGAIN, str(invitation.id))
             inviter = await db.get(User, invitation.invited_by)
             if verdict.allowed and inviter is not None:
-                await queue_email(
-                    state.queue,
-                    to=inviter.email,
-                    subject=f"{invitation.email} asks for a new Pactline invitation",
-                    template="invitation_ask_again",
-                    context={
-                        "name": inviter.name,
-                        "email": invitation.email,
-                        "company": company.name,
-                        "link": f"{state.settings.app_base_url}/company",
-                    },
-                )
+                services.ask_for_new_invitation(db, invitation, company, inviter, base_url=state.settings.app_base_url)
+                await db.commit()
         flash(request, f"We asked {company.name} to send you a new invitation.", category="success")
         return see_other(request, f"/invitations/{token}")
 

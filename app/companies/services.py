@@ -23,7 +23,9 @@ from app.companies.vat import normalise as normalise_vat
 from app.companies.vat import vat_problem
 from app.db import utcnow
 from app.errors import DomainError, FormError
+from app.mail.services import send_email_later
 from app.platform.secret_links import derive_token, digest, new_nonce
+from app.worker.outbox import defer
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_PURPOSE = "invitation"
@@ -129,6 +131,8 @@ async def request_verification(db: AsyncSession, membership: Membership) -> Comp
     if result.scalar_one_or_none() is None:
         raise DomainError("This company is already verified or waiting for a check.")
     await db.refresh(membership.company)
+    # The business registry is asked once this request commits (admin review when none is set).
+    defer(db, "check_company_registry", company_id=membership.company.id)
     return membership.company
 
 
@@ -166,8 +170,9 @@ async def invite(
     job_id: int | None = None,
     secret_key: str,
 ) -> Invitation:
-    """A pending invitation (flushed). Its link is made from the row when the e-mail is sent
-    (`invitation_token`), so the secret never sits in a job's arguments (ADR 0018)."""
+    """A pending invitation (flushed), e-mailed to its address once the transaction commits. Its
+    link is made from the row when the e-mail is sent (`invitation_token`), so the secret never
+    sits in a job's arguments (ADR 0018)."""
     if inviter.email_verified_at is None:
         # An invitation is an e-mail in our name to any address: only from a confirmed sender.
         raise FormError(
@@ -222,7 +227,24 @@ async def invite(
     )
     db.add(invitation)
     await db.flush()
+    defer(db, "send_invitation", invitation_id=invitation.id)
     return invitation
+
+
+def ask_for_new_invitation(db: AsyncSession, invitation: Invitation, company: Company, inviter: User, *, base_url: str):
+    """The invited person found their link closed: their inviter hears it once this commits."""
+    send_email_later(
+        db,
+        to=inviter.email,
+        subject=f"{invitation.email} asks for a new Pactline invitation",
+        template="invitation_ask_again",
+        context={
+            "name": inviter.name,
+            "email": invitation.email,
+            "company": company.name,
+            "link": f"{base_url}/company",
+        },
+    )
 
 
 def invitation_token(secret_key: str, invitation: Invitation) -> str | None:

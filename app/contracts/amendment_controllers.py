@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 
@@ -201,7 +200,7 @@ async def _party_amendment(db, contract_id: int, amendment_id: int, user: User):
 
 @post("/contracts/{contract_id:int}/amendments/{amendment_id:int}/sign", name="contracts:amendment-sign", guards=LOGIN)
 async def sign_amendment(
-    request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], data: FormData, db: DB, state: State
+    request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], data: FormData, db: DB
 ) -> Response:
     user = _user(request)
     await _party_amendment(db, contract_id, amendment_id, user)
@@ -226,12 +225,8 @@ async def sign_amendment(
         await db.rollback()
         return await _amendment_page(request, db, contract_id, amendment_id, refused=exc.message, status_code=409)
     applied = amendment.status == AmendmentStatus.applied
-    version_id = amendment.version_id
     await db.commit()
     if applied:
-        from app.contracts.documents import queue_final_rendering
-
-        await queue_final_rendering(state.queue, contract_id, version_id)
         flash(request, "Signed by both of you: the change is now part of the contract.", category="success")
     else:
         flash(request, "You signed. The change takes effect when the other party signs too.", category="success")

@@ -446,6 +446,9 @@ async def sign_amendment(
                      amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash)  # fmt: skip
     if await signed_by_both(db, contract, version):
         await _apply(db, contract, amendment, version)
+        from app.contracts.documents import render_final_later
+
+        render_final_later(db, contract.id, version.id)
         message = f"The change to “{contract.title}” is signed by both of you and now part of the contract."
         if contract.status == ContractStatus.terminated:
             message = f"“{contract.title}” has ended: both of you signed."

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
@@ -14,15 +13,13 @@ from sqlalchemy import select
 from app.accounts.guards import requires_login_admins_mfa, requires_role
 from app.accounts.models import Role, User
 from app.contracts import editor, services
-from app.contracts.models import Contract, ContractStatus, ContractVersion, Signature
+from app.contracts.models import Contract, ContractStatus, Signature
 from app.db import DB
 from app.errors import DomainError, FormError
-from app.mail.services import queue_email
 from app.web.forms import FormData, checkbox, text, whole_number
 from app.web.htmx import see_other, toast_headers
 from app.web.ratelimit import request_ip
 from app.web.templating import is_htmx, render
-from app.worker.registry import enqueue
 
 CLIENT = [requires_role(Role.client)]
 STATUS_WORDS = {
@@ -46,25 +43,6 @@ def _url(request: Request, name: str, contract: Contract) -> str:
 async def _names(db, contract: Contract) -> dict[int, User]:
     users = (await db.scalars(select(User).where(User.id.in_([contract.client_id, contract.contractor_id])))).all()
     return {u.id: u for u in users}
-
-
-async def _email(
-    request: Request, state: State, contract: Contract, person: User, subject: str, template: str, **context: Any
-) -> None:
-    """A contract e-mail to one party, with the contract's title and a link back to it."""
-    url = state.settings.app_base_url + _url(request, "contracts:detail", contract)
-    await queue_email(
-        state.queue,
-        to=person.email,
-        subject=subject,
-        template=template,
-        context={"name": person.name, "title": contract.title, "url": url, **context},
-    )
-
-
-async def _queue_review(state: State, contract: Contract) -> None:
-    if contract.status in (ContractStatus.draft, ContractStatus.sent):
-        await enqueue(state.queue, "review_contract", contract_id=contract.id, rev=contract.draft_rev)
 
 
 # ---------------------------------------------------------------------------------- list + new --
@@ -172,7 +150,7 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
 
 
 @get("/contracts/{contract_id:int}", name="contracts:detail", guards=[requires_login_admins_mfa])
-async def contract_detail(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
+async def contract_detail(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     contract = await services.contract_for(db, contract_id, _user(request))
     user = _user(request)
     if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
@@ -182,9 +160,10 @@ async def contract_detail(request: Request, contract_id: FromPath[int], db: DB, 
     if document and document["state"] == "preparing" and not is_htmx(request):
         # Normally queued at signing; asking again is harmless (the task does nothing when the
         # PDF is stored) and covers a rendering whose job was lost or gave up.
-        from app.contracts.documents import queue_final_rendering
+        from app.contracts.documents import render_final_later
 
-        await queue_final_rendering(state.queue, contract.id, contract.current_version_id)
+        render_final_later(db, contract.id, contract.current_version_id)
+        await db.commit()
     return render(request, "contracts/detail.html", context, block="live")
 
 
@@ -250,10 +229,11 @@ async def _editor_context(
 
 
 @get("/contracts/{contract_id:int}/edit", name="contracts:edit", guards=[requires_login_admins_mfa])
-async def edit_contract(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
+async def edit_contract(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     contract = await _editable(db, contract_id, _user(request))
     if not contract.review or contract.review.get("rev") != contract.draft_rev:
-        await _queue_review(state, contract)
+        services.review_if_stale(db, contract)
+        await db.commit()
     return render(request, "contracts/edit.html", await _editor_context(request, db, contract))
 
 
@@ -290,7 +270,7 @@ async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data
 
 
 @post("/contracts/{contract_id:int}/edit", name="contracts:save", guards=[requires_login_admins_mfa])
-async def save_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
+async def save_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     """The editor's Save button and its milestone row buttons (add, remove, move)."""
     op = text(data, "op")
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data, op=op)
@@ -299,7 +279,6 @@ async def save_contract(request: Request, contract_id: FromPath[int], data: Form
         return render(request, "contracts/edit.html", context, status_code=422, block="editor")
     if saved:
         await db.commit()
-        await _queue_review(state, contract)
     if is_htmx(request):
         # Row buttons keep what was typed even where it is not valid yet; messages wait for Save.
         context = await _editor_context(request, db, contract, parsed=parsed, errors={} if op else None)
@@ -313,9 +292,7 @@ async def save_contract(request: Request, contract_id: FromPath[int], data: Form
 
 
 @post("/contracts/{contract_id:int}/autosave", name="contracts:autosave", guards=[requires_login_admins_mfa])
-async def autosave_contract(
-    request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State
-) -> Response:
+async def autosave_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     """htmx autosave while typing: answers with the save status, the new revision and the total."""
     try:
         contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
@@ -323,7 +300,6 @@ async def autosave_contract(
         return render(request, "contracts/_save_status.html", {"conflict": exc.message}, status_code=409)
     if saved:
         await db.commit()
-        await _queue_review(state, contract)
     context = {
         "answer": True,
         "contract": contract,
@@ -337,7 +313,7 @@ async def autosave_contract(
 
 
 @post("/contracts/{contract_id:int}/send", name="contracts:send", guards=[requires_login_admins_mfa])
-async def send_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
+async def send_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     """Save what is on screen, then freeze it as the next version for the other party to sign."""
     contract, parsed, saved = await _parse_and_save(request, db, contract_id, data)
     if not saved:
@@ -348,17 +324,10 @@ async def send_contract(request: Request, contract_id: FromPath[int], data: Form
         await db.commit()  # keep what they typed
         context = await _editor_context(request, db, contract, errors={"form": problems})
         return render(request, "contracts/edit.html", context, status_code=422, block="editor")
-    previous = contract.current_version_id
     version = await services.send(db, contract.id, _user(request))
     await db.commit()
-    await _queue_review(state, contract)
     people = await _names(db, contract)
     other = people[contract.other_party(_user(request).id)]
-    if version.id != previous:
-        first = version.number == 1
-        subject = f"Contract to sign: {contract.title}" if first else f"Changes proposed: {contract.title}"
-        await _email(request, state, contract, other, subject, "contract_sent",
-                     sender=_user(request).name, number=version.number, first=first)  # fmt: skip
     flash(
         request, f"Version {version.number} sent to {other.name}. You’ll see here when they sign.", category="success"
     )
@@ -380,9 +349,7 @@ async def cancel_contract(request: Request, contract_id: FromPath[int], db: DB) 
 
 
 @post("/contracts/{contract_id:int}/changes", name="contracts:request-change", guards=[requires_login_admins_mfa])
-async def request_change(
-    request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State
-) -> Response:
+async def request_change(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     message = text(data, "message")
     try:
         await services.request_change(db, contract_id, _user(request), message)
@@ -393,16 +360,12 @@ async def request_change(
         )
         return render(request, "contracts/detail.html", context, status_code=422)
     await db.commit()
-    contract = await services.contract_for(db, contract_id, _user(request))
-    other = (await _names(db, contract))[contract.other_party(_user(request).id)]
-    await _email(request, state, contract, other, f"Change asked for: {contract.title}", "contract_change_requested",
-                 sender=_user(request).name, message=message)  # fmt: skip
     flash(request, "Your request was sent. You’ll see the new version here when it comes.", category="success")
     return see_other(request, request.app.route_reverse("contracts:detail", contract_id=contract_id))
 
 
 @post("/contracts/{contract_id:int}/sign", name="contracts:sign", guards=[requires_login_admins_mfa])
-async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB, state: State) -> Response:
+async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     user = _user(request)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
     errors = services.signature_problems(user, typed, consent)
@@ -429,24 +392,10 @@ async def sign_contract(request: Request, contract_id: FromPath[int], data: Form
         return render(request, "contracts/detail.html", context, status_code=409)
     await db.commit()
     if contract.status == ContractStatus.active:
-        await _after_activation(request, db, state, contract)
         flash(request, "Signed by both of you: the contract is active.", category="success")
     else:
         flash(request, "You signed. We’ll let you know when the other side signs too.", category="success")
     return see_other(request, _url(request, "contracts:detail", contract))
-
-
-async def _after_activation(request: Request, db, state: State, contract: Contract) -> None:
-    """The signed PDF is rendered in the worker; both parties get an e-mail."""
-    from app.contracts.documents import queue_final_rendering
-
-    await queue_final_rendering(state.queue, contract.id, contract.current_version_id)
-    people = await _names(db, contract)
-    version = await db.get(ContractVersion, contract.current_version_id)
-    for person in people.values():
-        await _email(request, state, contract, person, f"Signed: {contract.title}", "contract_active",
-                     client=people[contract.client_id].name, contractor=people[contract.contractor_id].name,
-                     terms_hash=version.terms_hash if version else "")  # fmt: skip
 
 
 HANDLERS = [

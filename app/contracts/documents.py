@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from saq import Queue
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine, re
 from app.errors import NotFound
 from app.events import publish
 from app.profiles.storage import new_key, storage_for
-from app.worker.registry import enqueue
+from app.worker.outbox import defer
 
 # Once signed, the PDF people download is the signed rendering of the binding version.
 SIGNED_STATES = frozenset({ContractStatus.active, ContractStatus.completed, ContractStatus.terminated})
@@ -212,10 +211,11 @@ async def announce(db: AsyncSession, contract: Contract) -> None:
         publish(db, user_id, document_event(contract.id), {"state": "ready"})
 
 
-async def queue_final_rendering(queue: Queue, contract_id: int, version_id: int) -> None:
-    """Call after the commit that made `version_id` the signed version (activation, applied
-    amendment): the worker renders and stores the signed PDF and updates both parties' pages."""
-    await enqueue(queue, "render_contract_pdf", contract_id=contract_id, version_id=version_id, final=True)
+def render_final_later(db: AsyncSession, contract_id: int, version_id: int) -> None:
+    """In the transaction that makes `version_id` the signed version (activation, applied
+    amendment): once it commits, the worker renders and stores the signed PDF and updates both
+    parties' pages."""
+    defer(db, "render_contract_pdf", contract_id=contract_id, version_id=version_id, final=True)
 
 
 def size_label(size_bytes: int) -> str:

@@ -28,6 +28,8 @@ from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.events import publish
+from app.mail.services import send_email_later
+from app.worker.outbox import defer
 
 DEFAULT_REVIEW_WINDOW = 7
 
@@ -36,6 +38,32 @@ DEFAULT_REVIEW_WINDOW = 7
 class SignContext:
     ip: str | None = None
     user_agent: str | None = None
+
+
+def contract_path(contract_id: int) -> str:
+    return f"/contracts/{contract_id}"
+
+
+def _email(db: AsyncSession, contract: Contract, person: User, subject: str, template: str, **context: Any) -> None:
+    """A contract e-mail to one party, with the contract's title and a link back to it; sent once
+    the caller's transaction commits."""
+    context = {"name": person.name, "title": contract.title, "path": contract_path(contract.id), **context}
+    send_email_later(db, to=person.email, subject=subject, template=template, context=context)
+
+
+async def _parties(db: AsyncSession, contract: Contract) -> dict[int, User]:
+    users = (await db.scalars(select(User).where(User.id.in_([contract.client_id, contract.contractor_id])))).all()
+    return {u.id: u for u in users}
+
+
+def review_if_stale(db: AsyncSession, contract: Contract) -> None:
+    """The review assistant reads the working copy once this commits, unless it has read this
+    revision already (a newer save makes an older run's result moot)."""
+    if contract.status not in (ContractStatus.draft, ContractStatus.sent):
+        return
+    if contract.review and contract.review.get("rev") == contract.draft_rev:
+        return
+    defer(db, "review_contract", contract_id=contract.id, rev=contract.draft_rev)
 
 
 def _audit(db: AsyncSession, contract: Contract, kind: str, actor_id: int | None, **data: Any):
@@ -210,6 +238,7 @@ async def update_draft(
     if not can_edit(contract, user):
         raise NotFound(contract_id)
     if terms == contract.draft_terms:
+        review_if_stale(db, contract)
         return contract  # a repeated save (double click, a late autosave) changes nothing: no conflict
     # Only someone else's newer edits count as a conflict: a person's own autosave racing their
     # own Save or Send is the same person's latest intent.
@@ -222,6 +251,7 @@ async def update_draft(
     contract.draft_rev += 1
     contract.kind = ContractKind(terms.get("kind") or ContractKind.milestone)
     contract.draft_edited_by = user.id
+    review_if_stale(db, contract)
     return contract
 
 
@@ -252,6 +282,9 @@ async def request_change(db: AsyncSession, contract_id: int, user: User, message
     await db.flush()
     await _audit(db, contract, "contract_change_requested", user.id, change_request_id=request.id)
     notify_parties(db, contract, f"{user.name} asked for a change to “{contract.title}”.", except_user=user.id)
+    other = (await _parties(db, contract))[contract.other_party(user.id)]
+    _email(db, contract, other, f"Change asked for: {contract.title}", "contract_change_requested",
+           sender=user.name, message=message)  # fmt: skip
     return request
 
 
@@ -287,6 +320,7 @@ async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersio
     digest = terms_hash(contract.draft_terms)
     current = await db.get(ContractVersion, contract.current_version_id) if contract.current_version_id else None
     if current is not None and current.terms_hash == digest:
+        review_if_stale(db, contract)
         return current  # nothing changed since the last version
     number = (
         await db.scalar(select(func.max(ContractVersion.number)).where(ContractVersion.contract_id == contract.id)) or 0
@@ -303,6 +337,10 @@ async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersio
     await _audit(db, contract, "contract_version_sent", user.id, version=number, terms_hash=digest)
     other = "sent you the contract" if first else f"proposed changes (version {number})"
     notify_parties(db, contract, f"{user.name} {other}: “{contract.title}”.", except_user=user.id)
+    review_if_stale(db, contract)
+    recipient = (await _parties(db, contract))[contract.other_party(user.id)]
+    subject = f"Contract to sign: {contract.title}" if number == 1 else f"Changes proposed: {contract.title}"
+    _email(db, contract, recipient, subject, "contract_sent", sender=user.name, number=number, first=number == 1)
     return version
 
 
@@ -387,9 +425,22 @@ async def sign(
         _create_milestones(db, contract, version.terms)
         await _audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
         notify_parties(db, contract, f"“{contract.title}” is signed by both of you and now active.")
+        await _after_activation(db, contract, version)
     elif new:
         notify_parties(db, contract, f"{user.name} signed “{contract.title}”.", except_user=user.id)
     return contract
+
+
+async def _after_activation(db: AsyncSession, contract: Contract, version: ContractVersion) -> None:
+    """The signed PDF is rendered in the worker; both parties get an e-mail (after commit)."""
+    from app.contracts.documents import render_final_later
+
+    render_final_later(db, contract.id, version.id)
+    people = await _parties(db, contract)
+    for person in people.values():
+        _email(db, contract, person, f"Signed: {contract.title}", "contract_active",
+               client=people[contract.client_id].name, contractor=people[contract.contractor_id].name,
+               terms_hash=version.terms_hash)  # fmt: skip
 
 
 async def record_signature(

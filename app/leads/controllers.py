@@ -24,7 +24,6 @@ from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
-from app.worker.registry import enqueue
 
 FORM_PER_IP = Limit("leads-form-ip", attempts=10, window_seconds=3600)
 # Each request e-mails its address a link: a few a day, whoever sends them, so the form can't be
@@ -74,7 +73,6 @@ async def api_create(request: Request, db: DB, state: State) -> Response:
         return Response({"error": "Invalid lead", "status": 422, "fields": exc.errors}, status_code=422)
     lead = await services.receive(db, fields, source="api", company_id=key.company_id, api_key_id=key.id)
     await db.commit()
-    await enqueue(state.queue, "process_lead", lead_id=lead.id)
     return Response(_lead_json(lead), status_code=202, headers={"Location": f"/api/leads/{lead.id}"})
 
 
@@ -150,9 +148,8 @@ async def quote_submit(request: Request, data: FormData, db: DB, state: State) -
             ]
         }
         return _too_many(request, form, errors, verdict.retry_after)
-    lead = await services.receive_from_form(db, fields, state.settings.secret_key)
+    await services.receive_from_form(db, fields, state.settings.secret_key)
     await db.commit()
-    await enqueue(state.queue, "send_quote_confirmation", lead_id=lead.id)
     return render(request, "leads/quote_thanks.html", {"email": fields["email"]})
 
 
@@ -168,14 +165,12 @@ async def quote_confirm_page(request: Request, token: FromPath[str], db: DB) -> 
 
 
 @post("/quote/confirm/{token:str}", name="leads:quote-confirmed")
-async def quote_confirm(request: Request, token: FromPath[str], db: DB, state: State) -> Response:
+async def quote_confirm(request: Request, token: FromPath[str], db: DB) -> Response:
     confirmed = await services.confirm(db, token)
     if confirmed is None:
         raise NotFoundException()
     lead, now = confirmed
     await db.commit()
-    if now:
-        await enqueue(state.queue, "process_lead", lead_id=lead.id)
     context = {"lead": lead, "state": services.link_state(lead), "token": token, "just_confirmed": now}
     return render(request, "leads/quote_confirm.html", context)
 
@@ -242,14 +237,13 @@ class DeadLetterController(Controller):
         return render(request, "admin/leads.html", {"leads": await services.dead_letters(db)}, block="dead_letters")
 
     @post("/{lead_id:int}/replay", name="admin:leads-replay")
-    async def replay(self, request: Request, lead_id: FromPath[int], db: DB, state: State) -> Response:
+    async def replay(self, request: Request, lead_id: FromPath[int], db: DB) -> Response:
         try:
             await services.replay(db, lead_id)
         except DomainError:
             await db.rollback()
             raise
         await db.commit()
-        await enqueue(state.queue, "process_lead", lead_id=lead_id)
         flash(request, f"Lead #{lead_id} is being processed again.", category="success")
         return see_other(request, "/admin/leads")
 

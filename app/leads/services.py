@@ -25,6 +25,8 @@ from app.leads.models import ApiKey, Lead, LeadStatus
 from app.marketplace.models import BudgetType, Visibility
 from app.marketplace.services import JobInput, create_job
 from app.money import DEFAULT_CURRENCY, Money
+from app.worker.models import OutboxJob
+from app.worker.outbox import defer
 
 DEDUPE_WINDOW = timedelta(hours=24)
 CONFIRMATION_LIFETIME = timedelta(hours=48)
@@ -162,6 +164,9 @@ async def receive(
     _step(lead, "received", "from the website form" if source == "form" else "through the API")
     db.add(lead)
     await db.flush()
+    if source != "form":
+        # A partner's request is processed once it is committed; a form request waits for its link.
+        defer(db, "process_lead", lead_id=lead.id)
     return lead
 
 
@@ -186,6 +191,8 @@ async def receive_from_form(db: AsyncSession, fields: dict[str, str], secret_key
     lead.confirm_token_hash = _digest(confirmation_token(secret_key, lead.id, lead.confirm_nonce))
     lead.confirm_expires_at = utcnow() + CONFIRMATION_LIFETIME
     _step(lead, "unconfirmed", "waiting for the requester to confirm by e-mail")
+    # The link is e-mailed once this commits; the task makes it from the row.
+    defer(db, "send_quote_confirmation", lead_id=lead.id)
     return lead
 
 
@@ -258,6 +265,7 @@ async def confirm(db: AsyncSession, token: str) -> tuple[Lead, bool] | None:
         return lead, False
     lead.status, lead.confirmed_at = LeadStatus.received, utcnow()
     _step(lead, "confirmed", "the requester followed the e-mailed link")
+    defer(db, "process_lead", lead_id=lead.id)
     return lead, True
 
 
@@ -414,6 +422,7 @@ async def replay(db: AsyncSession, lead_id: int) -> Lead:
     lead = await db.get(Lead, lead_id, populate_existing=True)
     assert lead is not None
     _step(lead, "received", "replayed by an administrator")
+    defer(db, "process_lead", lead_id=lead.id)
     return lead
 
 
@@ -462,3 +471,25 @@ async def stuck_leads(db: AsyncSession, older_than: timedelta) -> list[int]:
             )
         ).all()
     )
+
+
+async def pending_in_outbox(db: AsyncSession, function: str) -> set[int]:
+    """Leads that already have a `function` job row waiting for the dispatcher."""
+    rows = await db.scalars(
+        select(OutboxJob.kwargs).where(OutboxJob.function == function, OutboxJob.enqueued_at.is_(None))
+    )
+    return {kwargs.get("lead_id") for kwargs in rows}
+
+
+async def requeue_stuck(db: AsyncSession, older_than: timedelta) -> int:
+    """Leads left waiting (their job was lost by the queue, e.g. a Redis that restarted without
+    its data) get a new job row, unless one is still waiting to be handed over; confirmation
+    e-mails that never left likewise. Unconfirmed requests past their link expire."""
+    ids = set(await stuck_leads(db, older_than)) - await pending_in_outbox(db, "process_lead")
+    unsent = set(await unsent_confirmations(db, older_than)) - await pending_in_outbox(db, "send_quote_confirmation")
+    await expire_unconfirmed(db)
+    for lead_id in sorted(ids):
+        defer(db, "process_lead", lead_id=lead_id)
+    for lead_id in sorted(unsent):
+        defer(db, "send_quote_confirmation", lead_id=lead_id)
+    return len(ids) + len(unsent)

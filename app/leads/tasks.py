@@ -12,8 +12,8 @@ from app.accounts.models import Role, User
 from app.accounts.services import start_password_reset
 from app.events import publish
 from app.leads import services
-from app.mail.services import build_message, deliver, queue_email
-from app.worker.registry import enqueue, task
+from app.mail.services import build_message, deliver, send_email_later
+from app.worker.registry import task
 
 LEAD_ATTEMPTS = 3
 
@@ -35,6 +35,7 @@ async def process_lead(ctx: dict, *, lead_id: int) -> str:
 
 
 async def _tell_requester(ctx: dict, db, lead, new_account: bool) -> None:
+    """The requester's e-mail is a job row in the processing transaction: sent once it commits."""
     settings = ctx["settings"]
     if lead.company_id is not None:
         return  # the company sees it on its page; its own customer is theirs to answer
@@ -44,8 +45,8 @@ async def _tell_requester(ctx: dict, db, lead, new_account: bool) -> None:
             # The set-a-password link is made by the e-mail task from the token row (ADR 0018).
             send_link(db, started[1], "lead_welcome")
     else:
-        await queue_email(
-            ctx["queue"],
+        send_email_later(
+            db,
             to=lead.email,
             subject="Your request is ready to publish on Pactline",
             template="lead_published",
@@ -94,15 +95,10 @@ async def send_quote_confirmation(ctx: dict, *, lead_id: int) -> str:
 
 @task(retries=1, timeout=120)
 async def requeue_stuck_leads(ctx: dict) -> int:
-    """A lead whose job never reached the queue (Redis away at that moment) is picked up here,
-    and so is a confirmation e-mail that never left; unconfirmed requests past their link expire."""
+    """A lead whose job the queue lost is picked up here, and so is a confirmation e-mail that
+    never left; unconfirmed requests past their link expire. New jobs are rows in this
+    transaction (the dispatcher hands them over)."""
     async with ctx["sessionmaker"]() as db:
-        ids = await services.stuck_leads(db, timedelta(minutes=5))
-        unsent = await services.unsent_confirmations(db, timedelta(minutes=5))
-        await services.expire_unconfirmed(db)
+        count = await services.requeue_stuck(db, timedelta(minutes=5))
         await db.commit()
-    for lead_id in ids:
-        await enqueue(ctx["queue"], "process_lead", lead_id=lead_id)
-    for lead_id in unsent:
-        await enqueue(ctx["queue"], "send_quote_confirmation", lead_id=lead_id)
-    return len(ids) + len(unsent)
+    return count

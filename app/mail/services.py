@@ -1,4 +1,4 @@
-"""Queue an e-mail; the worker renders and sends it."""
+"""An e-mail is an outbox row in the caller's transaction; the worker renders and sends it."""
 
 from __future__ import annotations
 
@@ -8,28 +8,37 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from saq import Queue
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.web.templating import email_environment
-from app.worker.registry import enqueue
+from app.worker.outbox import defer
 
 
-async def queue_email(
-    queue: Queue, *, to: str, subject: str, template: str, context: dict[str, Any] | None = None
+def send_email_later(
+    session: AsyncSession, *, to: str, subject: str, template: str, context: dict[str, Any] | None = None
 ) -> None:
-    """`template` names a pair under templates/emails/: `<template>.html` and `<template>.txt`."""
-    await enqueue(queue, "send_email", to=to, subject=subject, template=template, context=context or {})
+    """Send an e-mail once the caller's transaction commits (nothing if it rolls back).
+    `template` names a pair under templates/emails/: `<template>.html` and `<template>.txt`."""
+    defer(session, "send_email", to=to, subject=subject, template=template, context=context or {})
 
 
-def build_message(settings: Settings, *, to: str, subject: str, template: str, context: dict[str, Any]) -> EmailMessage:
+def build_message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    message_id: str | None = None,
+) -> EmailMessage:
     env = email_environment()
     ctx = {"subject": subject, "app_base_url": settings.app_base_url, **context}
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="pactline.test")
+    message["Message-ID"] = message_id or make_msgid(domain="pactline.test")
     message.set_content(env.get_template(f"emails/{template}.txt").render(ctx))
     message.add_alternative(env.get_template(f"emails/{template}.html").render(ctx), subtype="html")
     return message

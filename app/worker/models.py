@@ -27,6 +27,9 @@ class OutboxJob(TimestampMixin, Base):
     function: Mapped[str] = mapped_column(String(200))
     kwargs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     enqueued_at: Mapped[datetime | None]
+    # Set when the task finished its effect for this row; a second run of the same row skips
+    # (app/worker/runner.py, ADR 0022).
+    done_at: Mapped[datetime | None]
 
 
 class FailedJob(TimestampMixin, Base):

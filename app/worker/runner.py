@@ -13,7 +13,8 @@ from app.db import utcnow
 from app.platform.resources import REDIS_SOCKET_TIMEOUT
 from app.platform.secret_links import redact
 from app.worker.models import FailedJob
-from app.worker.registry import TASKS, build_job, load_tasks
+from app.worker.outbox import KEY_PREFIX, defer, mark_done, still_to_do
+from app.worker.registry import TASKS, TaskFunction, load_tasks
 from app.worker.timers import TIMERS
 
 log = logging.getLogger("pactline.worker")
@@ -46,13 +47,35 @@ async def record_failure(ctx: dict) -> None:
     log.error("job %s failed for good after %s attempts", job.function, job.attempts)
 
 
+def once_per_row(name: str, function: TaskFunction) -> TaskFunction:
+    """A job handed over from an outbox row does its effect once per row: a run that finds the
+    row done (an earlier run finished, a retry, a re-delivery after the queue forgot the key) or
+    gone returns at once. The row is marked after the task returns, so a process that dies between
+    the effect and the mark repeats the effect once more: at least once (ADR 0022)."""
+
+    async def run(ctx: dict, **kwargs):
+        job = ctx.get("job")
+        key = job.key if job is not None and job.key.startswith(KEY_PREFIX) else None
+        if key is not None and not await still_to_do(ctx["sessionmaker"], key):
+            log.info("job %s for outbox row %s: done already (or no such row); skipped", name, key)
+            return "skipped: done already for this row"
+        result = await function(ctx, **kwargs)
+        if key is not None:
+            await mark_done(ctx["sessionmaker"], key)
+        return result
+
+    run.__name__ = name
+    run.__doc__ = function.__doc__
+    return run
+
+
 def make_worker(
     resources, *, embedded: bool = False, concurrency: int = 10, worker_class: type[Worker] | None = None
 ) -> Worker:
     """`resources` carries settings, sessionmaker, redis, queue, dispatcher (see app.platform.resources).
     `worker_class`: a subclass of EmbeddedWorker or Worker (the test harness stops its own between tests)."""
     load_tasks()
-    functions = [(name, spec.function) for name, spec in TASKS.items()]
+    functions = [(name, once_per_row(name, spec.function)) for name, spec in TASKS.items()]
 
     async def startup(ctx: dict) -> None:
         ctx.update(resources.as_context())
@@ -80,8 +103,10 @@ def make_worker(
     )
 
 
-async def retry_failed(sessionmaker, queue, failed_id: int) -> str:
-    """Re-enqueue a kept failure with its original arguments; returns the new job key."""
+async def retry_failed(sessionmaker, failed_id: int) -> str:
+    """Run a kept failure again with its original arguments: a new outbox row, written with the
+    "re-run" mark in one transaction and handed over by the dispatcher; returns its job key."""
+    load_tasks()
     async with sessionmaker() as session, session.begin():
         failed = await session.scalar(select(FailedJob).where(FailedJob.id == failed_id).with_for_update())
         if failed is None:
@@ -90,7 +115,7 @@ async def retry_failed(sessionmaker, queue, failed_id: int) -> str:
             raise LookupError(f"failed job {failed_id} was already re-run")
         if failed.function not in TASKS:
             raise LookupError(f"task {failed.function!r} no longer exists")
-        job = await queue.enqueue(build_job(failed.function, **failed.kwargs))
+        row = defer(session, failed.function, **failed.kwargs)
         failed.retried_at = utcnow()
-        failed.retried_job_key = job.key if job else None
-        return failed.retried_job_key or ""
+        failed.retried_job_key = row.key
+        return row.key

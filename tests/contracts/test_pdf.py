@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.contracts.documents import build_source, queue_final_rendering
+from app.contracts.documents import build_source
 from app.contracts.models import ContractDocument
 from app.contracts.pdf import render_pdf_sync
 from app.events.models import OutboxEvent
@@ -147,7 +147,7 @@ async def test_worker_renders_the_signed_pdf_once_and_tells_both_parties(app, db
     panel = await client.get(f"/contracts/{contract.id}")
     if panel.status_code == 200 and "contract-document" in panel.text:
         assert "Preparing the signed PDF" in panel.text
-    await queue_final_rendering(app.state.queue, contract.id, version.id)
+    # Activation wrote the rendering job in its transaction; the worker runs it after commit.
     rows = await wait_for_outbox(db, f"contract-{contract.id}-document", 2)
     assert {r.user_id for r in rows} == {client.user.id, contractor.user.id}
     assert all(r.data == '{"state":"ready"}' for r in rows)  # a signal, no HTML

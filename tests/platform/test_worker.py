@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.cli import main as cli
-from app.mail.services import queue_email
+from app.mail.services import send_email_later
 from app.worker.models import FailedJob
 from app.worker.registry import TASKS, build_job, enqueue, task
 from app.worker.runner import retry_failed
@@ -97,7 +97,7 @@ async def test_a_job_that_keeps_failing_is_kept_with_its_error_and_can_be_rerun(
     assert "boom 3" in failed.error and failed.attempts == 3
 
     # Re-run: the fourth call succeeds.
-    key = await retry_failed(app.state.sessionmaker, app.state.queue, failed.id)
+    key = await retry_failed(app.state.sessionmaker, failed.id)
     assert key
 
     async def rerun():
@@ -117,14 +117,11 @@ def test_cli_lists_failed_jobs_and_explains_unknown_ids(settings):
     assert "no failed job 999999" in missing.output
 
 
-async def test_email_goes_out_over_smtp_with_html_and_text(app, smtp_server):
-    await queue_email(
-        app.state.queue,
-        to="someone@example.test",
-        subject="Pactline test message",
-        template="test_message",
-        context={"name": "Sam"},
+async def test_email_goes_out_over_smtp_with_html_and_text(app, db, smtp_server):
+    send_email_later(
+        db, to="someone@example.test", subject="Pactline test message", template="test_message", context={"name": "Sam"}
     )
+    await db.commit()
     (message,) = await smtp_server.wait_for(1)
     assert message["To"] == "someone@example.test"
     assert message["Subject"] == "Pactline test message"
