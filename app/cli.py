@@ -12,6 +12,7 @@ from collections.abc import Callable
 import click
 
 from app.config import ConfigurationError, data_dir, load_settings
+from app.errors import NotFound
 from app.platform.embedded import ServiceError
 
 
@@ -207,7 +208,7 @@ def jobs_retry(failed_id: int) -> None:
 
     try:
         key = run_with_resources(run)
-    except LookupError as exc:
+    except NotFound as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     click.echo(f"Queued again as {key}.")

@@ -23,4 +23,5 @@ class FormError(Exception):
 
 
 class NotFound(LookupError):
-    """Not there, or not the actor's to see: the web layer answers 404 either way."""
+    """Not there, or not the actor's to see: the web layer answers 404 either way. The one way to
+    say it (0026): services and controllers raise it and let it propagate."""

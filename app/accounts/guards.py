@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -26,7 +26,7 @@ from app.accounts.sessions import (
     session_unreadable,
     touch_device,
 )
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.platform.resources import REDIS_UNAVAILABLE
 
 log = logging.getLogger("pactline.accounts")
@@ -132,7 +132,7 @@ def requires_role(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], 
         if user is None:
             raise _sign_in_first(connection)
         if user.role not in roles:
-            raise NotFoundException()
+            raise NotFound()
 
     return guard
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
 
@@ -19,7 +18,7 @@ from app.accounts.models import User
 from app.accounts.oauth import Claims, Match, OAuthError, Provider
 from app.accounts.sessions import rotate_session, start_session
 from app.db import DB
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.platform.crypto import same_secret
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
@@ -38,7 +37,7 @@ SUSPENDED = (
 def _provider(request: Request, name: str) -> Provider:
     provider = oauth.find_provider(request.app.state.settings, name)
     if provider is None:
-        raise NotFoundException()
+        raise NotFound()
     return provider
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from app.accounts.passwords_policy import MIN_LENGTH
 from app.accounts.sessions import list_devices, revoke_device, revoke_other_devices, start_session
 from app.accounts.tokens import find_one_time_token, issue_one_time_token
 from app.db import DB, utcnow
-from app.errors import FormError
+from app.errors import FormError, NotFound
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -156,7 +155,7 @@ async def revoke_session(request: Request, data: FormData) -> Response:
     """`device` is a handle for one of the person's own devices (sessions.device_handle), never a
     session id; it travels in the form body, so it stays out of URLs and access logs."""
     if not await revoke_device(request, request.scope["user"].id, text(data, "device")):
-        raise NotFoundException()
+        raise NotFound()
     flash(request, "That device was signed out.", category="success")
     return see_other(request, "/settings")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
@@ -80,8 +79,6 @@ class AdminController(Controller):
         reason = text(data, "reason") or "Suspended by an administrator."
         try:
             user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
-        except LookupError:
-            raise NotFoundException() from None
         except FormError as exc:
             await db.rollback()
             # Errors and the typed reason are keyed by the row's field, so they show next to it.
@@ -95,10 +92,7 @@ class AdminController(Controller):
 
     @post("/users/{user_id:int}/reactivate", name="admin:reactivate")
     async def reactivate(self, request: Request, user_id: FromPath[int], db: DB) -> Response:
-        try:
-            user = await services.reactivate(db, request.scope["user"], user_id, request=request)
-        except LookupError:
-            raise NotFoundException() from None
+        user = await services.reactivate(db, request.scope["user"], user_id, request=request)
         await db.commit()
         flash(request, f"{user.name} can sign in again.", category="success")
         return see_other(request, "/admin/users")
@@ -138,9 +132,6 @@ class AdminController(Controller):
 
     @post("/jobs/{job_id:int}/retry", name="admin:retry-job")
     async def retry_job(self, request: Request, job_id: FromPath[int], state: State) -> Response:
-        try:
-            await retry_failed(state.sessionmaker, job_id)
-        except LookupError:
-            raise NotFoundException() from None
+        await retry_failed(state.sessionmaker, job_id)
         flash(request, "The job was queued again.", category="success")
         return see_other(request, "/admin/jobs")

@@ -11,7 +11,7 @@ from app.accounts.emails import notify, send_link
 from app.accounts.models import Role, TokenPurpose, User, UserStatus
 from app.accounts.services import RESET_LIFETIME, create_user, has_control_characters
 from app.accounts.tokens import issue_one_time_token
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 
 REASON_MAX = 500  # the column's size
 
@@ -21,7 +21,7 @@ async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str,
         raise FormError({"reason": [f"Write the reason in plain words, up to {REASON_MAX} characters."]})
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise LookupError(user_id)
+        raise NotFound(user_id)
     if user.id == admin.id:
         raise DomainError("You cannot suspend your own account.")
     if user.status == UserStatus.suspended:
@@ -38,7 +38,7 @@ async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str,
 async def reactivate(session: AsyncSession, admin: User, user_id: int, request=None) -> User:
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise LookupError(user_id)
+        raise NotFound(user_id)
     if user.status == UserStatus.active:
         raise DomainError("This account is already active.")
     user.status = UserStatus.active

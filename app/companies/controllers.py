@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from app.accounts.models import Role, User
 from app.companies import limits, services
 from app.companies.models import Company, Invitation, InvitationKind, Verification
 from app.db import DB, utcnow
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.events import publish
 from app.marketplace.models import Job
 from app.marketplace.services import jobs_of
@@ -62,7 +61,7 @@ class CompanyController(Controller):
     async def _membership(self, request: Request, db: DB) -> services.Membership:
         membership = await services.membership_of(db, request.scope["user"])
         if membership is None:
-            raise NotFoundException()
+            raise NotFound()
         return membership
 
     @get("/", name="companies:mine")
@@ -165,18 +164,12 @@ class CompanyController(Controller):
     async def invitation_row(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
         """One invitation's row on the company page, re-fetched when the live event
         "invitation-<id>" arrives. Another company's invitation: 404."""
-        try:
-            invitation = await services.invitation_of(db, await self._membership(request, db), invitation_id)
-        except LookupError:
-            raise NotFoundException() from None
+        invitation = await services.invitation_of(db, await self._membership(request, db), invitation_id)
         return render(request, "companies/_invitation_row.html", {"invitation": invitation, "now": utcnow()})
 
     @post("/invitations/{invitation_id:int}/revoke", name="companies:revoke")
     async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
-        try:
-            invitation = await services.revoke(db, await self._membership(request, db), invitation_id)
-        except LookupError:
-            raise NotFoundException() from None
+        invitation = await services.revoke(db, await self._membership(request, db), invitation_id)
         await db.commit()
         flash(request, f"The invitation to {invitation.email} was withdrawn.", category="success")
         return see_other(request, "/company")
@@ -197,7 +190,7 @@ class InvitationController(Controller):
     async def _invitation(self, db: DB, token: str) -> tuple[Invitation, Company]:
         invitation = await services.find_invitation(db, token)
         if invitation is None:
-            raise NotFoundException()
+            raise NotFound()
         company = await db.get(Company, invitation.company_id)
         assert company is not None
         return invitation, company
@@ -223,10 +216,7 @@ class InvitationController(Controller):
     @post("/{token:str}/accept", name="invitations:accept", guards=[requires_login])
     async def accept(self, request: Request, token: FromPath[str], db: DB) -> Response:
         user: User = request.scope["user"]
-        try:
-            invitation = await services.accept(db, token, user)
-        except LookupError:
-            raise NotFoundException() from None
+        invitation = await services.accept(db, token, user)
         company = await db.get(Company, invitation.company_id)
         # A signal: the inviter's open company page re-fetches that row (GET /company/invitations/<id>).
         publish(db, invitation.invited_by, f"invitation-{invitation.id}", {"status": "accepted"})

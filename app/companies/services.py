@@ -22,7 +22,7 @@ from app.companies.models import (
 from app.companies.vat import normalise as normalise_vat
 from app.companies.vat import vat_problem
 from app.db import utcnow
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.mail.services import send_email_later
 from app.platform.secret_links import derive_token, digest, new_nonce
 from app.worker.outbox import defer
@@ -193,7 +193,7 @@ async def invite(
     if kind == InvitationKind.member and not membership.is_owner:
         raise DomainError("Only the company's owner can invite colleagues.")
     if job_id is not None:
-        from app.marketplace.services import NotFound, own_job
+        from app.marketplace.services import own_job
 
         if kind != InvitationKind.contractor:
             raise FormError({"job_id": ["Only contractors are invited to a job."]})
@@ -258,12 +258,12 @@ async def find_invitation(db: AsyncSession, token: str, *, lock: bool = False) -
 
 
 async def invitation_of(db: AsyncSession, membership: Membership, invitation_id: int) -> Invitation:
-    """One of the company's invitations (its row on the company page); another company's: LookupError."""
+    """One of the company's invitations (its row on the company page); another company's: NotFound."""
     invitation = await db.scalar(
         select(Invitation).where(Invitation.id == invitation_id, Invitation.company_id == membership.company.id)
     )
     if invitation is None:
-        raise LookupError(invitation_id)
+        raise NotFound(invitation_id)
     return invitation
 
 
@@ -274,7 +274,7 @@ async def revoke(db: AsyncSession, membership: Membership, invitation_id: int) -
         .with_for_update()
     )
     if invitation is None:
-        raise LookupError(invitation_id)
+        raise NotFound(invitation_id)
     if invitation.status(utcnow()) != "pending":
         raise DomainError("Only a pending invitation can be withdrawn.")
     invitation.revoked_at = utcnow()
@@ -284,7 +284,7 @@ async def revoke(db: AsyncSession, membership: Membership, invitation_id: int) -
 async def accept(db: AsyncSession, token: str, user: User) -> Invitation:
     invitation = await find_invitation(db, token, lock=True)
     if invitation is None:
-        raise LookupError(token)
+        raise NotFound(token)
     status = invitation.status(utcnow())
     if status != "pending":
         raise DomainError(
@@ -307,7 +307,7 @@ async def accept(db: AsyncSession, token: str, user: User) -> Invitation:
         if exists is None:
             db.add(CompanyContractor(company_id=invitation.company_id, user_id=user.id))
         if invitation.job_id is not None:
-            from app.marketplace.services import NotFound, invite_to_job
+            from app.marketplace.services import invite_to_job
 
             inviter = await db.get(User, invitation.invited_by)
             try:

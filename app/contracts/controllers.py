@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from app.accounts.models import Role, User
 from app.contracts import editor, services
 from app.contracts.models import Contract, ContractStatus, Signature
 from app.db import DB
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.web.forms import FormData, checkbox, text, whole_number
 from app.web.htmx import see_other, toast_headers
 from app.web.ratelimit import request_ip
@@ -95,7 +94,7 @@ async def create_contract(request: Request, data: FormData, db: DB) -> Response:
         return await _new_page(request, db, form, errors, 422)
     try:
         contract = await services.draft_for_contractor(db, _user(request), contractor_id, title=form["title"])
-    except LookupError:
+    except NotFound:
         return await _new_page(request, db, form, {"contractor_id": ["Choose someone from the list."]}, 422)
     await db.commit()
     return see_other(request, _url(request, "contracts:edit", contract))
@@ -184,7 +183,7 @@ async def contract_document(request: Request, contract_id: FromPath[int], db: DB
 async def _editable(db, contract_id: int, user: User, *, lock: bool = False) -> Contract:
     contract = await services.contract_for(db, contract_id, user, lock=lock)
     if not services.can_edit(contract, user):
-        raise NotFoundException()
+        raise NotFound()
     return contract
 
 

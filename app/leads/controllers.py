@@ -8,7 +8,6 @@ import json
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 
@@ -17,7 +16,7 @@ from app.accounts.models import Role
 from app.accounts.services import normalize_email
 from app.companies.services import membership_of
 from app.db import DB
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.leads import services
 from app.leads.models import Lead
 from app.web.forms import FormData, text
@@ -159,7 +158,7 @@ async def quote_confirm_page(request: Request, token: FromPath[str], db: DB) -> 
     opens the link confirms nothing)."""
     lead = await services.lead_for_link(db, token)
     if lead is None:
-        raise NotFoundException()
+        raise NotFound()
     context = {"lead": lead, "state": services.link_state(lead), "token": token, "just_confirmed": False}
     return render(request, "leads/quote_confirm.html", context)
 
@@ -168,7 +167,7 @@ async def quote_confirm_page(request: Request, token: FromPath[str], db: DB) -> 
 async def quote_confirm(request: Request, token: FromPath[str], db: DB) -> Response:
     confirmed = await services.confirm(db, token)
     if confirmed is None:
-        raise NotFoundException()
+        raise NotFound()
     lead, now = confirmed
     await db.commit()
     context = {"lead": lead, "state": services.link_state(lead), "token": token, "just_confirmed": now}
@@ -185,7 +184,7 @@ class IntakeController(Controller):
     async def _membership(self, request: Request, db: DB):
         membership = await membership_of(db, request.scope["user"])
         if membership is None:
-            raise NotFoundException()
+            raise NotFound()
         return membership
 
     async def _page(
@@ -215,10 +214,7 @@ class IntakeController(Controller):
 
     @post("/keys/{key_id:int}/revoke", name="leads:revoke-key")
     async def revoke_key(self, request: Request, key_id: FromPath[int], db: DB) -> Response:
-        try:
-            key = await services.revoke_api_key(db, await self._membership(request, db), key_id)
-        except LookupError:
-            raise NotFoundException() from None
+        key = await services.revoke_api_key(db, await self._membership(request, db), key_id)
         await db.commit()
         flash(request, f"The key “{key.name}” no longer works.", category="success")
         return see_other(request, "/company/intake")

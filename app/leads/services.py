@@ -19,7 +19,7 @@ from app.accounts.services import EMAIL_PATTERN, create_user, get_user_by_email,
 from app.companies.models import CompanyMember, MemberRole
 from app.companies.services import Membership
 from app.db import utcnow
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.leads.enrichment import enrich, mask_contacts
 from app.leads.models import ApiKey, Lead, LeadStatus
 from app.marketplace.models import BudgetType, Visibility
@@ -69,7 +69,7 @@ async def create_api_key(db: AsyncSession, membership: Membership, user: User, n
 async def revoke_api_key(db: AsyncSession, membership: Membership, key_id: int) -> ApiKey:
     key = await db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.company_id == membership.company.id))
     if key is None:
-        raise LookupError(key_id)
+        raise NotFound(key_id)
     if not membership.is_owner:
         raise DomainError("Only the company's owner can revoke API keys.")
     key.revoked_at = key.revoked_at or utcnow()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
+from app.errors import NotFound
 from app.mail.catcher import parse_caught, read_caught
 from app.web.templating import render
 
@@ -33,7 +33,7 @@ async def inbox(request: Request, id: FromQuery[str | None] = None) -> Response:
 async def message_html(request: Request, message_id: FromPath[str]) -> Response:
     path = _mail_dir(request) / f"{message_id}.eml"
     if not message_id.replace("-", "").isalnum() or not path.is_file():
-        raise NotFoundException()
+        raise NotFound()
     html = parse_caught(path).html or ""
     # Shown inside a sandboxed iframe; e-mail HTML uses inline styles, which the page CSP forbids.
     return Response(

@@ -7,18 +7,16 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_login, requires_role
 from app.accounts.models import Role
 from app.db import DB
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.marketplace import services
 from app.marketplace.models import JobStatus
 from app.money import CURRENCIES, DEFAULT_CURRENCY
-from app.web.errors import handle_not_found
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -248,7 +246,7 @@ async def apply_page(request: Request, job_id: FromPath[int], db: DB) -> Respons
     if existing is not None and existing.is_active:
         return see_other(request, f"/proposals/{existing.id}")
     if job.status != JobStatus.open:
-        raise NotFoundException()
+        raise NotFound()
     return _apply_page(request, job)
 
 
@@ -340,7 +338,7 @@ async def confirm_accept(request: Request, proposal_id: FromPath[int], db: DB) -
     user = _user(request)
     proposal = await services.proposal_for_viewer(db, proposal_id, user)
     if proposal.job.client_id != user.id:
-        raise NotFoundException()
+        raise NotFound()
     others = [
         p
         for p in await services.proposals_for_job(db, proposal.job)
@@ -363,10 +361,6 @@ async def accept(request: Request, proposal_id: FromPath[int], db: DB) -> Respon
         category="success",
     )
     return see_other(request, request.app.route_reverse("contracts:edit", contract_id=contract.id))
-
-
-def _not_found(request: Request, exc: services.NotFound) -> Response:
-    return handle_not_found(request, NotFoundException())
 
 
 marketplace_router = Router(
@@ -395,5 +389,4 @@ marketplace_router = Router(
         confirm_accept,
         accept,
     ],
-    exception_handlers={services.NotFound: _not_found},
 )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
 from app.db import utcnow
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.events import publish
 from app.marketplace.models import (
     ACTIVE_PROPOSAL,
@@ -36,10 +36,6 @@ PAGE_SIZE = 20
 POSTED_WITHIN = {"1": 1, "7": 7, "30": 30}
 SORTS = ("relevance", "newest", "budget_high", "budget_low")
 DECIDABLE = (ProposalStatus.submitted, ProposalStatus.shortlisted)
-
-
-class NotFound(Exception):
-    """The row does not exist, or the viewer may not know that it does."""
 
 
 # ---------------------------------------------------------------- reading forms

@@ -8,14 +8,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_admin, requires_role
 from app.accounts.models import Role, User
 from app.db import DB
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.events import publish
 from app.money import CURRENCIES
 from app.profiles import services
@@ -134,10 +133,7 @@ class ProfileController(Controller):
 
     @post("/portfolio/{item_id:int}/delete", name="profiles:portfolio-remove")
     async def remove_portfolio(self, request: Request, item_id: FromPath[int], db: DB) -> Response:
-        try:
-            await services.remove_portfolio_item(db, _storage(request), _user(request), item_id)
-        except LookupError:
-            raise NotFoundException() from None
+        await services.remove_portfolio_item(db, _storage(request), _user(request), item_id)
         flash(request, "The portfolio item was removed.", category="success")
         return see_other(request, "/profile#portfolio")
 
@@ -145,7 +141,7 @@ class ProfileController(Controller):
     async def start_hosted_verification(self, request: Request, db: DB) -> Response:
         provider = provider_for(request.app.state.settings)
         if provider is None:
-            raise NotFoundException()
+            raise NotFound()
         user = _user(request)
         profile = await services.ensure_profile(db, user)
         await db.commit()
@@ -182,7 +178,7 @@ class ProfileController(Controller):
     )
     async def submit_verification(self, request: Request, data: Multipart, db: DB) -> Response:
         if provider_for(request.app.state.settings) is not None:
-            raise NotFoundException()  # the hosted adapter is configured: documents go to the provider
+            raise NotFound()  # the hosted adapter is configured: documents go to the provider
         errors = Errors()
         checked = {}
         for field, allowed, missing in (
@@ -230,10 +226,7 @@ async def _kyc_page(request: Request, db, *, errors=None, status_code=200) -> Re
 
 @get("/c/{slug:str}", name="profiles:public")
 async def public_profile(request: Request, slug: FromPath[str], db: DB) -> Response:
-    try:
-        profile, owner = await services.public_profile(db, slug, request.scope.get("user"))
-    except LookupError:
-        raise NotFoundException() from None
+    profile, owner = await services.public_profile(db, slug, request.scope.get("user"))
     portfolio = await services.portfolio_of(db, profile)
     settings = request.app.state.settings
     return render(
@@ -255,10 +248,7 @@ async def public_profile(request: Request, slug: FromPath[str], db: DB) -> Respo
 async def download_file(request: Request, file_id: FromPath[int], db: DB) -> Response:
     viewer = request.scope.get("user")
     admin_ok = bool(request.scope.get("session", {}).get("mfa_at"))
-    try:
-        row: StoredFile = await services.readable_file(db, viewer, file_id, admin_ok=admin_ok)
-    except LookupError:
-        raise NotFoundException() from None
+    row: StoredFile = await services.readable_file(db, viewer, file_id, admin_ok=admin_ok)
     data = await _storage(request).get(row.storage_key)
     public = row.purpose == "portfolio_image"
     disposition = "inline" if row.content_type.startswith("image/") else "attachment"
@@ -300,8 +290,6 @@ async def _queue_page(request: Request, db, *, errors=None, status_code=200) -> 
 async def _decide(request: Request, db, check_id: int, *, approve: bool, reason: str | None) -> Response:
     try:
         check, profile = await services.decide(db, check_id, approve=approve, reason=reason, admin=_user(request))
-    except LookupError:
-        raise NotFoundException() from None
     except FormError as exc:
         await db.rollback()
         return await _queue_page(request, db, errors={check_id: exc.errors["reason"]}, status_code=422)
@@ -319,7 +307,7 @@ async def kyc_webhook(request: Request, db: DB) -> Response:
     settings = request.app.state.settings
     provider = provider_for(settings)
     if provider is None:
-        raise NotFoundException()
+        raise NotFound()
     body = await request.body()
     try:
         verify(settings.kyc_webhook_secret, body, request.headers.get(SIGNATURE_HEADER))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.audit import record_event
 from app.accounts.models import Role, User
 from app.db import utcnow
-from app.errors import DomainError, FormError
+from app.errors import DomainError, FormError, NotFound
 from app.money import CURRENCIES, Money, MoneyError
 from app.profiles.choices import COUNTRIES
 from app.profiles.models import (
@@ -186,7 +186,7 @@ async def portfolio_of(db: AsyncSession, profile: ContractorProfile) -> list[Por
 
 
 async def public_profile(db: AsyncSession, slug: str, viewer: User | None) -> tuple[ContractorProfile, User]:
-    """The profile behind /c/<slug>. LookupError when there is none to show: unknown, suspended
+    """The profile behind /c/<slug>. NotFound when there is none to show: unknown, suspended
     owner, or not started yet (the owner still sees their own preview)."""
     row = (
         await db.execute(
@@ -196,11 +196,11 @@ async def public_profile(db: AsyncSession, slug: str, viewer: User | None) -> tu
         )
     ).first()
     if row is None:
-        raise LookupError(slug)
+        raise NotFound(slug)
     profile, owner = row
     is_owner = viewer is not None and viewer.id == owner.id
     if not is_owner and (not owner.is_active or not profile.headline):
-        raise LookupError(slug)
+        raise NotFound(slug)
     return profile, owner
 
 
@@ -228,10 +228,10 @@ async def store_file(
 
 async def readable_file(db: AsyncSession, viewer: User | None, file_id: int, *, admin_ok: bool) -> StoredFile:
     """A file the viewer may download. Portfolio images are public; identity documents only
-    for their owner and admins (who passed two-step sign-in). Anything else: LookupError (404)."""
+    for their owner and admins (who passed two-step sign-in). Anything else: NotFound (404)."""
     row = await db.get(StoredFile, file_id)
     if row is None:
-        raise LookupError(file_id)
+        raise NotFound(file_id)
     if FilePurpose(row.purpose).is_public:
         shown = await db.scalar(
             select(func.count())
@@ -244,7 +244,7 @@ async def readable_file(db: AsyncSession, viewer: User | None, file_id: int, *, 
             return row
     if viewer is not None and (viewer.id == row.owner_id or (viewer.role == Role.admin and admin_ok)):
         return row
-    raise LookupError(file_id)
+    raise NotFound(file_id)
 
 
 # ---------------------------------------------------------------- portfolio
@@ -302,7 +302,7 @@ async def remove_portfolio_item(db: AsyncSession, storage: Storage, user: User, 
     profile = await get_profile(db, user.id)
     item = await db.get(PortfolioItem, item_id)
     if profile is None or item is None or item.profile_id != profile.id:
-        raise LookupError(item_id)
+        raise NotFound(item_id)
     key = None
     if item.image_file_id is not None:
         image = await db.get(StoredFile, item.image_file_id)
@@ -414,7 +414,7 @@ async def decide(
     )
     if result.scalar() is None:
         if await db.get(KycCheck, check_id) is None:
-            raise LookupError(check_id)
+            raise NotFound(check_id)
         raise AlreadyDecided("This identity check was already decided, perhaps by another admin. Reload to see it.")
     check = await db.get(KycCheck, check_id, populate_existing=True)
     assert check is not None

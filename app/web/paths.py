@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
+
+from app.errors import NotFound
 
 # Our ids are Postgres bigints; a larger number can name no row, and asyncpg refuses to send it.
 BIGINT = range(-(2**63), 2**63)
@@ -17,7 +18,7 @@ def ids_in_range(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     query the database refuses (500)."""
     for value in connection.path_params.values():
         if isinstance(value, int) and not isinstance(value, bool) and value not in BIGINT:
-            raise NotFoundException()
+            raise NotFound()
 
 
 NAME_MAX = 255  # bytes in one file name, on the file systems we serve static files from
@@ -28,4 +29,4 @@ def file_path_fits(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     exist (404), not an OSError that Litestar turns into a 500."""
     path = str(connection.path_params.get("file_path", ""))
     if "\x00" in path or any(len(part.encode()) > NAME_MAX for part in PurePath(path).parts):
-        raise NotFoundException()
+        raise NotFound()

@@ -10,6 +10,7 @@ from saq.job import Status
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.errors import NotFound
 from app.platform.resources import REDIS_SOCKET_TIMEOUT
 from app.platform.secret_links import redact
 from app.worker.models import FailedJob
@@ -110,11 +111,11 @@ async def retry_failed(sessionmaker, failed_id: int) -> str:
     async with sessionmaker() as session, session.begin():
         failed = await session.scalar(select(FailedJob).where(FailedJob.id == failed_id).with_for_update())
         if failed is None:
-            raise LookupError(f"no failed job {failed_id}")
+            raise NotFound(f"no failed job {failed_id}")
         if failed.retried_at is not None:
-            raise LookupError(f"failed job {failed_id} was already re-run")
+            raise NotFound(f"failed job {failed_id} was already re-run")
         if failed.function not in TASKS:
-            raise LookupError(f"task {failed.function!r} no longer exists")
+            raise NotFound(f"task {failed.function!r} no longer exists")
         row = defer(session, failed.function, **failed.kwargs)
         failed.retried_at = utcnow()
         failed.retried_job_key = row.key
