@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+RUNNING: set[LiveServer] = set()
+
+
+@contextlib.contextmanager
+def live_servers_paused():
+    """Freeze the session's live server processes (SIGSTOP) for a test that must own the outbox:
+    their dispatchers poll the same database and would hand its rows to the real queue."""
+    paused = [s for s in RUNNING if s.process and s.process.poll() is None]
+    for server in paused:
+        os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for server in paused:
+            os.kill(server.process.pid, signal.SIGCONT)
 
 
 class LiveServer:
@@ -54,6 +73,7 @@ class LiveServer:
                 raise RuntimeError(f"live server exited; log:\n{self.log_path.read_text()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    RUNNING.add(self)
                     return
             except httpx.HTTPError:
                 pass
@@ -62,6 +82,7 @@ class LiveServer:
             time.sleep(0.1)
 
     def stop(self) -> None:
+        RUNNING.discard(self)
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
