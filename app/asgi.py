@@ -8,47 +8,29 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 
-from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
 from app.accounts.guards import CurrentUserMiddleware
-from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.passwords import configure_password_hashing
 from app.accounts.sessions import SESSION_COOKIE, SESSION_NAMESPACE, SessionConfig
-from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
-from app.admin.controllers import AdminController
-from app.audit.controllers import AuditController
-from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
 from app.config import Settings, get_settings
-from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
-from app.contracts.controllers import HANDLERS as CONTRACT_HANDLERS
-from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
-from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
-from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
-from app.db import provide_db
 from app.events.backend import ResilientPubSubBackend
-from app.events.controllers import event_stream, remember_stream_position
+from app.events.controllers import remember_stream_position
 from app.events.services import on_outbox_commit, remove_outbox_commit
-from app.leads.controllers import HANDLERS as LEAD_HANDLERS
-from app.mail.controllers import DEV_MAIL_HANDLERS
-from app.marketplace.controllers import marketplace_router
-from app.pages.controllers import dashboard, job_matches, landing
 from app.platform.logging import configure_logging
 from app.platform.resources import Resources
-from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
+from app.routes import dependencies, route_handlers
 from app.web.csrf import TolerantCSRFMiddleware
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.input import CheckedRequest, InputGuardMiddleware
-from app.web.ops import health, metrics, ready
-from app.web.paths import file_path_fits, ids_in_range
+from app.web.paths import ids_in_range
 from app.web.security import NoStoreWhenSignedInMiddleware, edge_middleware
-from app.web.templating import STATIC, template_config
+from app.web.templating import template_config
 
 UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
 
@@ -92,40 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await worker.stop()
             await resources.close()
 
-    handlers = [
-        landing,
-        dashboard,
-        job_matches,
-        *ACCOUNT_HANDLERS,
-        *SETTINGS_HANDLERS,
-        *OAUTH_HANDLERS,
-        AdminController,
-        AuditController,
-        *COMPANY_HANDLERS,
-        *CONTRACT_HANDLERS,
-        *CONTRACT_PROOF_HANDLERS,
-        *AMENDMENT_HANDLERS,
-        *CONTRACT_TEMPLATE_HANDLERS,
-        *CONTRACT_VERSION_HANDLERS,
-        *LEAD_HANDLERS,
-        *PROFILE_HANDLERS,
-        marketplace_router,
-        event_stream,
-        health,
-        ready,
-        metrics,
-        create_static_files_router(
-            path="/static",
-            directories=[STATIC],
-            name="static",
-            cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
-            opt={"skip_session": True, "skip_prometheus": True},
-            guards=[file_path_fits],
-            include_in_schema=False,
-        ),
-    ]
-    if settings.is_development:
-        handlers += DEV_MAIL_HANDLERS
+    handlers = route_handlers(dev=settings.is_development)
 
     csrf = CSRFConfig(
         secret=settings.secret_key,
@@ -139,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=handlers,
-        dependencies={"db": Provide(provide_db)},
+        dependencies=dependencies(),
         guards=[ids_in_range],
         state=State(
             {

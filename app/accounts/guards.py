@@ -110,6 +110,20 @@ def current_user(connection: ASGIConnection) -> User | None:
     return connection.scope.get("user")
 
 
+def provide_user(request: Request) -> User:
+    """The `user` dependency: the signed-in person, for handlers behind a sign-in guard.
+    Without a guard a visitor gets the same "sign in first" answer the guard gives."""
+    user = current_user(request)
+    if user is None:
+        raise _sign_in_first(request)
+    return user
+
+
+def provide_viewer(request: Request) -> User | None:
+    """The `viewer` dependency: whoever is looking at a page visitors may see too (None for them)."""
+    return current_user(request)
+
+
 def _sign_in_first(connection: ASGIConnection) -> Exception:
     if session_unreadable(connection.scope):
         # The browser may well be signed in; we cannot tell until Redis answers. Not "sign in
