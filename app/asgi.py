@@ -9,7 +9,6 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.prometheus import PrometheusConfig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from app.web.urls import path_for
 
 
