@@ -64,6 +64,7 @@ def load_models() -> None:
     import app.companies.models  # noqa: F401
     import app.contracts.models  # noqa: F401
     import app.events.models  # noqa: F401
+    import app.files.models  # noqa: F401
     import app.leads.models  # noqa: F401
     import app.marketplace.models  # noqa: F401
     import app.profiles.models  # noqa: F401

@@ -15,14 +15,13 @@ from app.companies.models import Company, Invitation, InvitationKind, Verificati
 from app.db import DB, utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.events import publish
+from app.files.models import FilePurpose
+from app.files.services import store_file
+from app.files.storage import storage_for
+from app.files.uploads import FORM_OVERHEAD_BYTES, IMAGES_AND_PDF, MAX_FILE_BYTES, UploadRejected, check_upload
 from app.marketplace.models import Job
 from app.marketplace.services import jobs_of
-from app.profiles.controllers import Multipart
-from app.profiles.models import FilePurpose
-from app.profiles.services import store_file
-from app.profiles.storage import storage_for
-from app.profiles.uploads import FORM_OVERHEAD_BYTES, IMAGES_AND_PDF, MAX_FILE_BYTES, UploadRejected, check_upload
-from app.web.forms import FormData, text, whole_number
+from app.web.forms import FormData, Multipart, text, whole_number
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
 from app.web.templating import render

@@ -18,7 +18,7 @@ from app.contracts.models import Contract, ContractDocument, ContractStatus, Con
 from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine, render_pdf
 from app.errors import NotFound
 from app.events import publish
-from app.profiles.storage import new_key, storage_for
+from app.files.storage import new_key, storage_for
 from app.worker.outbox import defer
 
 # Once signed, the PDF people download is the signed rendering of the binding version.

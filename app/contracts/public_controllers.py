@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 
 from app.accounts.guards import requires_login_admins_mfa
 from app.audit.chain import bundle
 from app.contracts.documents import contract_by_public_id, get_or_render, match_upload, public_summary
 from app.contracts.services import contract_for
 from app.db import DB
+from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL, PDF, UploadRejected, check_upload
 from app.profiles.services import slugify
-from app.profiles.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL, PDF, UploadRejected, check_upload
+from app.web.forms import Multipart
 from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
 
-Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 LOGIN = [requires_login_admins_mfa]
 # Hashing an upload is cheap, but the form is public: enough for people, little for a script.
 CHECKS_PER_IP = Limit("verify-upload-ip", attempts=30, window_seconds=3600)

@@ -4,11 +4,9 @@ page (/c/<slug>), file downloads through an authorization check, and the admin K
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_admin, requires_role
@@ -16,13 +14,9 @@ from app.accounts.models import Role, User
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.events import publish
-from app.money import CURRENCIES
-from app.profiles import services
-from app.profiles.choices import COUNTRIES, SKILL_SUGGESTIONS
-from app.profiles.kyc_provider import SIGNATURE_HEADER, BadSignature, ProviderError, provider_for, verify
-from app.profiles.models import AVAILABILITY_LABELS, KycStatus, StoredFile
-from app.profiles.storage import storage_for
-from app.profiles.uploads import (
+from app.files.models import StoredFile
+from app.files.storage import storage_for
+from app.files.uploads import (
     FORM_OVERHEAD_BYTES,
     IMAGES,
     IMAGES_AND_PDF,
@@ -31,11 +25,15 @@ from app.profiles.uploads import (
     UploadRejected,
     check_upload,
 )
-from app.web.forms import Errors, FormData, text
+from app.money import CURRENCIES
+from app.profiles import services
+from app.profiles.choices import COUNTRIES, SKILL_SUGGESTIONS
+from app.profiles.kyc_provider import SIGNATURE_HEADER, BadSignature, ProviderError, provider_for, verify
+from app.profiles.models import AVAILABILITY_LABELS, KycStatus
+from app.web.forms import Errors, FormData, Multipart, text
 from app.web.htmx import see_other
 from app.web.templating import render
 
-Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 contractors_only = requires_role(Role.contractor)
 
 

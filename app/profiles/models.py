@@ -1,4 +1,4 @@
-"""Tables: contractor profiles, portfolio items, privately stored files, KYC checks and webhook events."""
+"""Tables: contractor profiles, portfolio items, KYC checks and webhook events."""
 
 from __future__ import annotations
 
@@ -39,17 +39,6 @@ class KycMethod(StrEnum):
     provider = "provider"  # hosted verification (Veriff/Onfido style), decided by signed webhook
 
 
-class FilePurpose(StrEnum):
-    portfolio_image = "portfolio_image"
-    kyc_id_document = "kyc_id_document"
-    kyc_selfie = "kyc_selfie"
-    company_document = "company_document"  # an extract from the company register, for verification
-
-    @property
-    def is_public(self) -> bool:
-        return self == FilePurpose.portfolio_image
-
-
 class ContractorProfile(TimestampMixin, Base):
     __tablename__ = "contractor_profiles"
 
@@ -76,21 +65,6 @@ class ContractorProfile(TimestampMixin, Base):
     @property
     def availability_label(self) -> str:
         return AVAILABILITY_LABELS.get(self.availability, "") if self.availability else ""
-
-
-class StoredFile(TimestampMixin, Base):
-    """An uploaded file. Bytes live in the storage adapter under `storage_key`, never in a public folder."""
-
-    __tablename__ = "stored_files"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[FilePurpose] = mapped_column(String(32))
-    content_type: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
-    original_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class PortfolioItem(TimestampMixin, Base):

@@ -10,10 +10,10 @@ import zlib
 from sqlalchemy import text
 
 from app.accounts.services import get_user_by_email
+from app.files.storage import storage_for
+from app.files.uploads import PNG, CheckedUpload
 from app.profiles import services
 from app.profiles.models import KycStatus
-from app.profiles.storage import storage_for
-from app.profiles.uploads import PNG, CheckedUpload
 
 DEMO_CONTRACTOR = "contractor@pactline.test"
 DEMO_ADMIN = "admin@pactline.test"

@@ -16,20 +16,13 @@ from app.accounts.audit import record_event
 from app.accounts.models import Role, User
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
+from app.files.models import FilePurpose, StoredFile
+from app.files.services import store_file
+from app.files.storage import Storage
+from app.files.uploads import CheckedUpload
 from app.money import CURRENCIES, Money, MoneyError
 from app.profiles.choices import COUNTRIES
-from app.profiles.models import (
-    Availability,
-    ContractorProfile,
-    FilePurpose,
-    KycCheck,
-    KycMethod,
-    KycStatus,
-    PortfolioItem,
-    StoredFile,
-)
-from app.profiles.storage import Storage, new_key
-from app.profiles.uploads import CheckedUpload
+from app.profiles.models import Availability, ContractorProfile, KycCheck, KycMethod, KycStatus, PortfolioItem
 from app.web.forms import Errors
 
 MAX_SKILLS = 15
@@ -205,25 +198,6 @@ async def public_profile(db: AsyncSession, slug: str, viewer: User | None) -> tu
 
 
 # ---------------------------------------------------------------- files
-
-
-async def store_file(
-    db: AsyncSession, storage: Storage, owner: User, purpose: FilePurpose, upload: CheckedUpload
-) -> StoredFile:
-    key = new_key(purpose.value)
-    await storage.put(key, upload.data)
-    row = StoredFile(
-        owner_id=owner.id,
-        purpose=purpose,
-        content_type=upload.content_type,
-        size=upload.size,
-        sha256=upload.sha256,
-        storage_key=key,
-        original_name=upload.name,
-    )
-    db.add(row)
-    await db.flush()
-    return row
 
 
 async def readable_file(db: AsyncSession, viewer: User | None, file_id: int, *, admin_ok: bool) -> StoredFile:

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.companies.models import Company
-from app.profiles.models import StoredFile
+from app.files.models import StoredFile
 from tests.companies.test_create_company import ACME
 from tests.conftest import persona
 

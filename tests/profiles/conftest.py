@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from app.profiles.storage import storage_for
+from app.files.storage import storage_for
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.files.storage import storage_for
 from app.profiles.seed import demo_png
-from app.profiles.storage import storage_for
 
 PNG_BYTES = demo_png((10, 20, 30)).data
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"

@@ -2,7 +2,8 @@
 
 from sqlalchemy import func, select
 
-from app.profiles.models import ContractorProfile, PortfolioItem, StoredFile
+from app.files.models import StoredFile
+from app.profiles.models import ContractorProfile, PortfolioItem
 from tests.profiles.helpers import HTML_AS_JPEG, PNG_BYTES, stored_keys
 from tests.profiles.test_edit_profile import FULL
 

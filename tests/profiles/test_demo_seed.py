@@ -3,7 +3,8 @@ through the real verbs; running it twice adds nothing."""
 
 from sqlalchemy import func, select
 
-from app.profiles.models import ContractorProfile, KycCheck, PortfolioItem, StoredFile
+from app.files.models import StoredFile
+from app.profiles.models import ContractorProfile, KycCheck, PortfolioItem
 from app.profiles.services import completeness, ensure_payout_allowed
 from tests.profiles.helpers import stored_keys
 

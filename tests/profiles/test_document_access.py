@@ -4,7 +4,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.profiles.models import KycCheck, StoredFile
+from app.files.models import StoredFile
+from app.profiles.models import KycCheck
 from app.web.templating import STATIC
 from tests.profiles.helpers import PDF_BYTES, PNG_BYTES, submit_kyc
 

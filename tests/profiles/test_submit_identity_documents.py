@@ -2,8 +2,9 @@
 
 from sqlalchemy import func, select
 
-from app.profiles.models import ContractorProfile, KycCheck, StoredFile
-from app.profiles.uploads import MAX_FILE_BYTES
+from app.files.models import StoredFile
+from app.files.uploads import MAX_FILE_BYTES
+from app.profiles.models import ContractorProfile, KycCheck
 from tests.profiles.helpers import HTML_AS_JPEG, JPEG_BYTES, PDF_BYTES, PNG_BYTES, stored_keys, submit_kyc
 
 

@@ -45,13 +45,13 @@ from app.contracts import amendments
 from app.contracts import services as contracts
 from app.contracts.models import ContractVersion
 from app.contracts.template_store import TemplateForm, create_company_template
+from app.files.storage import storage_for
+from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
 from app.marketplace.models import Visibility
 from app.profiles import services as profiles
 from app.profiles.kyc_provider import sign as sign_kyc_webhook
 from app.profiles.seed import demo_png
-from app.profiles.storage import storage_for
-from app.profiles.uploads import PDF, PNG, CheckedUpload
 from app.worker.models import FailedJob
 from tests.conftest import ADMIN_TOTP, web_client
 from tests.contracts.helpers import CTX, accepted_proposal, active_contract, sent_contract

@@ -49,7 +49,7 @@ async def test_put_get_delete_round_trip_is_private_and_encrypted(s3_endpoint):
 def test_the_app_uses_s3_when_configured(s3_endpoint, settings):
     from dataclasses import replace
 
-    from app.profiles.storage import LocalStorage, storage_for
+    from app.files.storage import LocalStorage, storage_for
 
     assert isinstance(storage_for(settings), LocalStorage)
     s3 = storage_for(
