@@ -1,8 +1,9 @@
 """Account rules: creating users, checking credentials, and the verbs of an account's life
 (sign-up, address confirmation, password reset and change, name and e-mail changes). Each verb
-takes typed input (`app.accounts.forms`), counts its rate limit first, writes the change with its
-audit event and outbox rows, and commits; a refusal raises `FormError`, `TooManyAttempts` or a
-`DomainError` and leaves nothing behind. Signing in is in `signin.py`, two-step sign-in in `mfa.py`."""
+takes typed input (`app.accounts.forms`), counts its rate limit first (where it has one), writes
+the change with its audit event and outbox rows, and commits; a refusal raises `FormError`,
+`TooManyAttempts` or a `DomainError` and leaves nothing behind. Signing in is in `signin.py`,
+two-step sign-in in `mfa.py`."""
 
 from __future__ import annotations
 
