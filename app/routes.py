@@ -8,10 +8,21 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
-from app.accounts.controllers import HANDLERS as ACCOUNT_HANDLERS
+from app.accounts.controllers import (
+    EmailVerificationController,
+    PasswordResetController,
+    SignInController,
+    SignOutController,
+    SignUpController,
+)
 from app.accounts.guards import provide_user, provide_viewer
-from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
-from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
+from app.accounts.oauth_controllers import OAuthController
+from app.accounts.settings_controllers import (
+    DevicesController,
+    SettingsController,
+    StepUpController,
+    TwoStepController,
+)
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
 from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
@@ -46,9 +57,16 @@ def route_handlers(*, dev: bool) -> list[Any]:
         landing,
         dashboard,
         job_matches,
-        *ACCOUNT_HANDLERS,
-        *SETTINGS_HANDLERS,
-        *OAUTH_HANDLERS,
+        SignInController,
+        SignOutController,
+        SignUpController,
+        EmailVerificationController,
+        PasswordResetController,
+        SettingsController,
+        DevicesController,
+        TwoStepController,
+        StepUpController,
+        OAuthController,
         AdminController,
         AuditController,
         *COMPANY_HANDLERS,

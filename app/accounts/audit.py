@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -43,16 +44,30 @@ FAILED_SIGN_INS_TOTAL = 100_000
 TRIM_BATCH = 500
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from: the client's address (as the rate limits see it) and browser.
+    Service verbs take it instead of the request."""
+
+    ip: str
+    user_agent: str
+
+    @classmethod
+    def of(cls, request: Request) -> Origin:
+        return cls(request_ip(request), request.headers.get("user-agent") or "")
+
+
 async def record_event(
     session: AsyncSession,
     kind: str,
     *,
     user_id: int | None = None,
     actor_id: int | None = None,
-    request: Request | None = None,
+    request: Request | Origin | None = None,
     **data: Any,
 ) -> AccountEvent:
-    """Add an event to the caller's transaction (it is kept only if that commits)."""
+    """Add an event to the caller's transaction (it is kept only if that commits). `request` (or
+    the `Origin` taken from it) gives the stored address and browser."""
     ip, user_agent = _origin(request)
     data = {key: _bounded(value) for key, value in data.items()}
     event = AccountEvent(
@@ -75,15 +90,16 @@ async def record_event(
     return event
 
 
-def _origin(request: Request | None) -> tuple[str | None, str | None]:
+def _origin(request: Request | Origin | None) -> tuple[str | None, str | None]:
     """(address, browser) of the request, each None when unknown or not storable."""
     if request is None:
         return None, None
+    origin = request if isinstance(request, Origin) else Origin.of(request)
     try:
-        ip: str | None = str(ipaddress.ip_address(request_ip(request)))
+        ip: str | None = str(ipaddress.ip_address(origin.ip))
     except ValueError:
         ip = None  # "unknown", or a forwarded hop that is not an address
-    return ip, (request.headers.get("user-agent") or "")[:400] or None
+    return ip, origin.user_agent[:400] or None
 
 
 def email_hash(normalized_email: str) -> str:
@@ -91,7 +107,7 @@ def email_hash(normalized_email: str) -> str:
 
 
 async def record_failed_sign_in(
-    session: AsyncSession, *, normalized_email: str, step: str, user_id: int | None, request: Request | None
+    session: AsyncSession, *, normalized_email: str, step: str, user_id: int | None, request: Request | Origin | None
 ) -> None:
     """Add a failed sign-in to the caller's transaction and trim the table back to its bounds."""
     ip, user_agent = _origin(request)

@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import OneTimeToken, User
 from app.worker.outbox import defer
 
-# kind -> (subject, template, path of the link). The reset page also serves a new admin's first password.
+# kind -> (subject, template, route of the link, which takes the token). The reset page also
+# serves a new admin's first password.
 LINK_EMAILS: dict[str, tuple[str, str, str]] = {
-    "password_reset": ("Reset your Pactline password", "password_reset", "/reset/"),
-    "admin_invite": ("You are now a Pactline admin", "admin_invite", "/reset/"),
-    "email_change": ("Confirm your new e-mail address", "email_change", "/settings/email/confirm/"),
-    "lead_welcome": ("Your request is on Pactline — set your password", "lead_welcome", "/reset/"),
+    "password_reset": ("Reset your Pactline password", "password_reset", "accounts:reset-form"),
+    "admin_invite": ("You are now a Pactline admin", "admin_invite", "accounts:reset-form"),
+    "email_change": ("Confirm your new e-mail address", "email_change", "settings:email-confirm"),
+    "lead_welcome": ("Your request is on Pactline — set your password", "lead_welcome", "accounts:reset-form"),
 }
 
 # Security notices to the account's owner: template -> subject.

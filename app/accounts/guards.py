@@ -28,6 +28,7 @@ from app.accounts.sessions import (
 )
 from app.errors import DomainError, NotFound
 from app.platform.resources import REDIS_UNAVAILABLE
+from app.web.urls import path_for
 
 log = logging.getLogger("pactline.accounts")
 
@@ -82,7 +83,8 @@ def still_signed_in(connection: ASGIConnection) -> Callable[[], Awaitable[bool]]
     A store that cannot be asked does not end the stream: whatever it would have told us (a sign-out
     or a device revoked) could not have been recorded in it either, and the database check holds."""
     app = connection.scope["app"]
-    user = connection.scope["user"]
+    user = current_user(connection)
+    assert user is not None
     user_id, epoch = user.id, user.session_epoch
     sid = session_id(Request(connection.scope))
 
@@ -197,8 +199,16 @@ def requires_recent_auth(connection: ASGIConnection, _: BaseRouteHandler) -> Non
         raise StepUpRequired(target)
 
 
+def with_next(path: str, target: str, **params: str) -> str:
+    """`path` with the same-site page to come back to (`?…&next=…`), after any other parameters."""
+    query = [f"{name}={quote(value, safe='/')}" for name, value in params.items()]
+    query.append(f"next={quote(target, safe='/')}")
+    return path + "?" + "&".join(query)
+
+
 def confirm_url(target: str) -> str:
-    return f"/settings/confirm?next={quote(target, safe='/')}"
+    """The step-up page, coming back to `target` once confirmed."""
+    return with_next(path_for("settings:confirm"), target)
 
 
 class EmailNotVerified(DomainError):

@@ -1,4 +1,5 @@
-"""Two-step sign-in with TOTP (authenticator apps) and single-use recovery codes."""
+"""Two-step sign-in with TOTP (authenticator apps) and single-use recovery codes: the codes, and
+the verbs that turn it on, renew the recovery codes and turn it off."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ import qrcode.image.svg
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.audit import Origin, record_event
+from app.accounts.emails import notify
+from app.accounts.limits import MFA_PER_USER, too_many
 from app.accounts.models import RecoveryCode, User
 from app.accounts.passwords import hasher
+from app.accounts.services import locked
 from app.db import utcnow
+from app.errors import DomainError, FormError
 from app.platform import crypto
+from app.web.ratelimit import RateLimiter
 
 ISSUER = "Pactline"
 RECOVERY_CODES = 10
@@ -180,3 +187,58 @@ async def remaining_recovery_codes(session: AsyncSession, user: User) -> int:
         select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
     )
     return len(rows.all())
+
+
+# ---------------------------------------------------------------- the verbs
+
+
+async def confirm_enrolment(
+    session: AsyncSession, limits: RateLimiter, user: User, secret: str, code: str, *, secret_key: str, origin: Origin
+) -> list[str] | None:
+    """Turn two-step sign-in on once a code from the new secret is right; returns the recovery
+    codes to show once, or None when it is already on (a second tab, a double click). A wrong code
+    or too many tries raise FormError (the setup page shows both next to the field)."""
+    me = await locked(session, user)
+    if me.mfa_enabled_at is not None:
+        await session.rollback()
+        return None
+    attempt = await limits.attempt((MFA_PER_USER, str(me.id)))
+    step = None
+    if not attempt.allowed:
+        error = too_many(attempt.verdict)
+    elif (step := matching_step(secret, code)) is None:
+        error = "That code is not right. Enter the 6 digits your app shows now."
+    else:
+        error = None
+        await limits.forgive(attempt)
+    if error:
+        await session.rollback()
+        raise FormError({"code": [error]})
+    codes = await enable(session, me, secret, secret_key, confirmed_step=step)
+    await record_event(session, "mfa_enabled", user_id=me.id, request=origin)
+    notify(session, me, "mfa_enabled")
+    await session.commit()
+    return codes
+
+
+async def renew_recovery_codes(session: AsyncSession, user: User, origin: Origin) -> list[str] | None:
+    """A fresh set of recovery codes (the old ones stop working), or None when two-step is off."""
+    me = await locked(session, user)
+    if me.mfa_enabled_at is None:
+        await session.rollback()
+        return None
+    codes = await regenerate_recovery_codes(session, me)
+    await record_event(session, "mfa_recovery_codes_renewed", user_id=me.id, request=origin)
+    await session.commit()
+    return codes
+
+
+async def turn_off(session: AsyncSession, user: User, origin: Origin) -> None:
+    me = await locked(session, user)
+    if me.is_admin:
+        await session.rollback()
+        raise DomainError("Admins must keep two-step sign-in on.")
+    await disable(session, me)
+    await record_event(session, "mfa_disabled", user_id=me.id, request=origin)
+    notify(session, me, "mfa_disabled")
+    await session.commit()

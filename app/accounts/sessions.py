@@ -146,6 +146,13 @@ def rotate_session(request: Request) -> str:
     return state[_NEW_ID]
 
 
+def replace_session(request: Request, data: dict[str, Any]) -> None:
+    """Pre-sign-in state (a pending second step, a pending link) on a fresh session id: a planted
+    (fixed) session id must not carry it."""
+    rotate_session(request)
+    request.scope["session"] = data  # type: ignore[typeddict-item]
+
+
 def end_session(scope: Scope) -> None:
     scope["session"] = Empty  # type: ignore[typeddict-item]
 

@@ -11,6 +11,7 @@ from app.accounts.emails import LINK_EMAILS
 from app.accounts.models import OneTimeToken, TokenPurpose, User
 from app.accounts.tokens import is_usable, make_verification_token, token_of
 from app.mail.services import build_message, deliver
+from app.web.urls import path_for
 from app.worker.registry import task
 
 log = logging.getLogger("pactline.accounts")
@@ -28,7 +29,7 @@ async def send_account_link(ctx: dict, *, token_id: int, kind: str, context: dic
     """Send the link of one-time token `token_id`, unless it was used, replaced or has expired
     meanwhile (then nothing is sent: the person asked again, or the link could not work)."""
     settings = ctx["settings"]
-    subject, template, path = LINK_EMAILS[kind]
+    subject, template, route = LINK_EMAILS[kind]
     async with ctx["sessionmaker"]() as session:
         row = await session.get(OneTimeToken, token_id)
         user = await session.get(User, row.user_id) if row is not None else None
@@ -44,7 +45,7 @@ async def send_account_link(ctx: dict, *, token_id: int, kind: str, context: dic
         to=to,
         subject=subject,
         template=template,
-        context={**(context or {}), "name": user.name, "link": f"{settings.app_base_url}{path}{token}"},
+        context={**(context or {}), "name": user.name, "link": settings.app_base_url + path_for(route, token=token)},
     )
     await deliver(settings, message)
     return str(message["Message-ID"])
@@ -64,7 +65,7 @@ async def send_verification_email(ctx: dict, *, user_id: int) -> str:
         to=user.email,
         subject="Confirm your e-mail address",
         template="verify_email",
-        context={"name": user.name, "link": f"{settings.app_base_url}/verify-email/{token}"},
+        context={"name": user.name, "link": settings.app_base_url + path_for("accounts:verify-email", token=token)},
     )
     await deliver(settings, message)
     return str(message["Message-ID"])

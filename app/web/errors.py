@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.enums import RequestEncodingType
@@ -17,7 +17,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from app.accounts.guards import MFARequired, StepUpRequired, confirm_url
+from app.accounts.guards import MFARequired, StepUpRequired, confirm_url, with_next
 from app.accounts.sessions import SessionsUnavailable
 from app.errors import DomainError, FormError, NotFound
 from app.platform.resources import REDIS_UNAVAILABLE
@@ -153,7 +153,7 @@ def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Resp
     if wants_json(request):
         return error_response(request, 401, "Sign-in required")
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    login = f"/login?next={quote(target, safe='/')}"
+    login = with_next(request.app.route_reverse("accounts:login"), target)
     if exc.detail == "suspended":
         login += "&reason=suspended"
     return redirect(request, login)
@@ -167,14 +167,19 @@ def redirect(request: Request, url: str) -> Response:
 
 def handle_mfa_required(request: Request, exc: MFARequired) -> Response:
     """Admins pass two-step sign-in before any console page; those without it set it up first."""
-    target = quote(exc.target, safe="/")
-    return redirect(request, f"/login/mfa?next={target}" if exc.enrolled else f"/settings/mfa?required=1&next={target}")
+    if exc.enrolled:
+        return redirect(request, with_next(request.app.route_reverse("accounts:mfa-challenge"), exc.target))
+    return redirect(request, with_next(request.app.route_reverse("settings:mfa"), exc.target, required="1"))
 
 
 def handle_step_up(request: Request, exc: StepUpRequired) -> Response:
     # A sensitive form was posted without a fresh confirmation: confirm, then come back to the
     # page the form is on (the POST itself cannot be replayed by a redirect).
-    target = exc.target if request.method == "GET" else _same_site_referer(request) or "/settings"
+    target = (
+        exc.target
+        if request.method == "GET"
+        else _same_site_referer(request) or request.app.route_reverse("settings:index")
+    )
     return redirect(request, confirm_url(target))
 
 

@@ -69,7 +69,7 @@ async def test_a_success_takes_its_count_back(app, anonymous, db):
         assert (await anonymous.post_form("/login", {"email": user.email, "password": "wrong"})).status_code == 422
     assert (await anonymous.post_form("/login", {"email": user.email, "password": PASSWORD})).status_code == 303
     # Nine failures are counted, the success is not: one more failure is still allowed.
-    from app.accounts.controllers import SIGN_IN_PER_PAIR
+    from app.accounts.limits import SIGN_IN_PER_PAIR
 
     key = limiter.key(SIGN_IN_PER_PAIR, f"127.0.0.1|{user.email}")
     assert int(await app.state.redis.get(key)) == 9
