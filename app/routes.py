@@ -21,13 +21,13 @@ from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
 from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
 from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
 from app.db import provide_db
-from app.events.controllers import event_stream
+from app.events.controllers import EventStreamController
 from app.leads.controllers import HANDLERS as LEAD_HANDLERS
-from app.mail.controllers import DEV_MAIL_HANDLERS
+from app.mail.controllers import DevMailController
 from app.marketplace.controllers import marketplace_router
-from app.pages.controllers import dashboard, job_matches, landing
+from app.pages.controllers import DashboardController, LandingController
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
-from app.web.ops import health, metrics, ready
+from app.web.ops import OpsController
 from app.web.paths import file_path_fits
 from app.web.templating import STATIC
 
@@ -43,9 +43,8 @@ def dependencies() -> dict[str, Provide]:
 
 def route_handlers(*, dev: bool) -> list[Any]:
     handlers: list[Any] = [
-        landing,
-        dashboard,
-        job_matches,
+        LandingController,
+        DashboardController,
         *ACCOUNT_HANDLERS,
         *SETTINGS_HANDLERS,
         *OAUTH_HANDLERS,
@@ -60,10 +59,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         *LEAD_HANDLERS,
         *PROFILE_HANDLERS,
         marketplace_router,
-        event_stream,
-        health,
-        ready,
-        metrics,
+        EventStreamController,
+        OpsController,
         create_static_files_router(
             path="/static",
             directories=[STATIC],
@@ -75,5 +72,5 @@ def route_handlers(*, dev: bool) -> list[Any]:
         ),
     ]
     if dev:
-        handlers += DEV_MAIL_HANDLERS
+        handlers.append(DevMailController)
     return handlers
