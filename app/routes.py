@@ -24,7 +24,7 @@ from app.db import provide_db
 from app.events.controllers import EventStreamController
 from app.leads.controllers import HANDLERS as LEAD_HANDLERS
 from app.mail.controllers import DevMailController
-from app.marketplace.controllers import marketplace_router
+from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
 from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
 from app.web.ops import OpsController
@@ -58,7 +58,9 @@ def route_handlers(*, dev: bool) -> list[Any]:
         *CONTRACT_VERSION_HANDLERS,
         *LEAD_HANDLERS,
         *PROFILE_HANDLERS,
-        marketplace_router,
+        JobController,
+        ApplyController,
+        ProposalController,
         EventStreamController,
         OpsController,
         create_static_files_router(

@@ -22,8 +22,9 @@ from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.leads.enrichment import enrich, mask_contacts
 from app.leads.models import ApiKey, Lead, LeadStatus
+from app.marketplace.forms import JobInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, create_job
+from app.marketplace.services import create_job
 from app.money import DEFAULT_CURRENCY, Money
 from app.worker.models import OutboxJob
 from app.worker.outbox import defer

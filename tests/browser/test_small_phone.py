@@ -10,8 +10,9 @@ from app.accounts.mfa import enable, totp
 from app.accounts.models import Role
 from app.companies.services import create_company, membership_of, request_verification
 from app.files.storage import storage_for
+from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, MilestoneInput, ProposalInput, accept, apply, create_job
+from app.marketplace.services import accept, apply, create_job
 from app.money import Money
 from app.profiles.seed import demo_png
 from app.profiles.services import add_portfolio_item, ensure_profile, submit_documents
