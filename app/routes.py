@@ -26,7 +26,13 @@ from app.leads.controllers import HANDLERS as LEAD_HANDLERS
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
-from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
+from app.profiles.controllers import (
+    FileDownloadController,
+    KycAdminController,
+    KycWebhookController,
+    ProfileController,
+    PublicProfileController,
+)
 from app.web.ops import OpsController
 from app.web.paths import file_path_fits
 from app.web.templating import STATIC
@@ -57,7 +63,11 @@ def route_handlers(*, dev: bool) -> list[Any]:
         *CONTRACT_TEMPLATE_HANDLERS,
         *CONTRACT_VERSION_HANDLERS,
         *LEAD_HANDLERS,
-        *PROFILE_HANDLERS,
+        ProfileController,
+        PublicProfileController,
+        FileDownloadController,
+        KycAdminController,
+        KycWebhookController,
         JobController,
         ApplyController,
         ProposalController,

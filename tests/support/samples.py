@@ -50,6 +50,7 @@ from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
 from app.marketplace.models import Visibility
 from app.profiles import services as profiles
+from app.profiles.forms import read_profile
 from app.profiles.kyc_provider import sign as sign_kyc_webhook
 from app.profiles.seed import demo_png
 from app.worker.models import FailedJob
@@ -805,8 +806,8 @@ async def identity_webhook(w: World) -> Sample:
 
 @sample("/c/{slug:str}")
 async def public_profile(w: World) -> Sample:
-    profile = await profiles.update_profile(w.db, w.contractor, {**profiles.parse_profile_form(
-        {"headline": "Brand designer for small shops", "skills": "logo design"})})  # fmt: skip
+    profile = await profiles.update_profile(w.db, w.contractor, read_profile(
+        {"headline": "Brand designer for small shops", "skills": "logo design"}))  # fmt: skip
     return Sample("visitor", params={"slug": profile.slug})
 
 
