@@ -14,7 +14,7 @@ from app.accounts.oauth_controllers import HANDLERS as OAUTH_HANDLERS
 from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
-from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
+from app.companies.controllers import CompanyController, CompanyReviewController, InvitationController
 from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
 from app.contracts.controllers import HANDLERS as CONTRACT_HANDLERS
 from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
@@ -56,7 +56,9 @@ def route_handlers(*, dev: bool) -> list[Any]:
         *OAUTH_HANDLERS,
         AdminController,
         AuditController,
-        *COMPANY_HANDLERS,
+        CompanyController,
+        InvitationController,
+        CompanyReviewController,
         *CONTRACT_HANDLERS,
         *CONTRACT_PROOF_HANDLERS,
         *AMENDMENT_HANDLERS,

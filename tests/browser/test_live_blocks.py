@@ -6,6 +6,7 @@ from playwright.async_api import expect
 
 from app.accounts.models import Role
 from app.companies import services as companies
+from app.companies.forms import InvitationInput, read_company
 from app.companies.models import InvitationKind
 from app.leads import services as leads
 from app.leads.tasks import _dead_letter
@@ -61,12 +62,12 @@ async def test_a_decision_and_a_new_proposal_reach_both_open_pages(phone, deskto
 async def test_an_accepted_invitation_changes_the_inviters_row(desktop, live_client, db, app):
     client = await make_user(db, role=Role.client, name="Clara Bakery")
     contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
-    await companies.create_company(db, client, ACME)
+    await companies.create_company(db, client, read_company(ACME))
     await db.commit()
     membership = await companies.membership_of(db, client)
     key = app.state.settings.secret_key
     invitation = await companies.invite(
-        db, membership, client, kind=InvitationKind.contractor, email=contractor.email, message="", secret_key=key
+        db, membership, client, InvitationInput(InvitationKind.contractor, contractor.email, ""), secret_key=key
     )
     await db.commit()
     token = companies.invitation_token(key, invitation)

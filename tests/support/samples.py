@@ -40,6 +40,7 @@ from app.accounts.sessions import device_handle
 from app.accounts.tokens import issue_one_time_token, make_verification_token, token_of
 from app.admin.services import suspend
 from app.companies import services as companies
+from app.companies.forms import InvitationInput, read_company
 from app.companies.models import InvitationKind
 from app.contracts import amendments
 from app.contracts import services as contracts
@@ -149,7 +150,9 @@ class World:
         owner = owner or self.client
         membership = await companies.membership_of(self.db, owner)
         if membership is None:
-            await companies.create_company(self.db, owner, {**COMPANY, "name": self.unique("Acme Robotics ")})
+            await companies.create_company(
+                self.db, owner, read_company({**COMPANY, "name": self.unique("Acme Robotics ")})
+            )
             await self.db.commit()
             membership = await companies.membership_of(self.db, owner)
         return membership
@@ -506,7 +509,7 @@ async def company_invite(w: World) -> Sample:
 async def invite(w: World, membership, inviter: User, kind: InvitationKind, email: str) -> tuple[Any, str]:
     """An invitation and the token its e-mail would carry."""
     key = w.app.state.settings.secret_key
-    invitation = await companies.invite(w.db, membership, inviter, kind=kind, email=email, message="", secret_key=key)
+    invitation = await companies.invite(w.db, membership, inviter, InvitationInput(kind, email, ""), secret_key=key)
     return invitation, companies.invitation_token(key, invitation)
 
 
