@@ -22,7 +22,7 @@ from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HAN
 from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
 from app.db import provide_db
 from app.events.controllers import EventStreamController
-from app.leads.controllers import HANDLERS as LEAD_HANDLERS
+from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
@@ -64,7 +64,10 @@ def route_handlers(*, dev: bool) -> list[Any]:
         *AMENDMENT_HANDLERS,
         *CONTRACT_TEMPLATE_HANDLERS,
         *CONTRACT_VERSION_HANDLERS,
-        *LEAD_HANDLERS,
+        LeadApiController,
+        QuoteController,
+        IntakeController,
+        DeadLetterController,
         ProfileController,
         PublicProfileController,
         FileDownloadController,

@@ -9,6 +9,7 @@ from app.companies import services as companies
 from app.companies.forms import InvitationInput, read_company
 from app.companies.models import InvitationKind
 from app.leads import services as leads
+from app.leads.forms import LeadInput
 from app.leads.tasks import _dead_letter
 from app.marketplace import services as marketplace
 from tests.companies.test_create_company import ACME
@@ -102,7 +103,7 @@ async def test_a_dead_letter_appears_for_the_admin_and_its_form_works(desktop, d
     marker = await open_and_wait(desktop, "/admin/leads")
     await expect(desktop.get_by_text("Nothing here: every lead was processed.")).to_be_visible()
 
-    lead = await leads.receive(db, dict(LEAD), source="form")
+    lead = await leads.receive(db, LeadInput(**LEAD), source="form")
     await db.commit()
     await _dead_letter({"sessionmaker": app.state.sessionmaker}, lead.id, "category service unavailable", 3)
 

@@ -49,6 +49,7 @@ from app.contracts.template_store import TemplateForm, create_company_template
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
+from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
 from app.profiles import services as profiles
 from app.profiles.forms import read_profile
@@ -458,7 +459,7 @@ async def platform_template(w: World) -> Sample:
 
 @sample("/admin/leads/{lead_id:int}/replay", "/admin/leads/{lead_id:int}/discard")
 async def dead_letter(w: World) -> Sample:
-    lead = await leads.receive(w.db, {**LEAD, "email": f"{w.unique('buyer')}@example.test"}, source="form")
+    lead = await leads.receive(w.db, LeadInput(**{**LEAD, "email": f"{w.unique('buyer')}@example.test"}), source="form")
     await w.db.commit()
     await leads.mark_failed(w.db, lead.id, "category service unavailable", attempts=3)
     await w.db.commit()
@@ -592,7 +593,7 @@ async def lead_api(w: World) -> Sample:
 @sample("/api/leads/{lead_id:int}")
 async def lead_status(w: World) -> Sample:
     key, raw = await leads.create_api_key(w.db, await w.company(), w.client, w.unique("Website form "))
-    lead = await leads.receive(w.db, dict(LEAD), source="api", company_id=key.company_id, api_key_id=key.id)
+    lead = await leads.receive(w.db, LeadInput(**LEAD), source="api", company_id=key.company_id, api_key_id=key.id)
     await w.db.commit()
     return Sample("visitor", params={"lead_id": lead.id}, headers={"Authorization": f"Bearer {raw}"})
 
@@ -604,7 +605,7 @@ async def quote(w: World) -> Sample:
 
 @sample("/quote/confirm/{token:str}")
 async def quote_confirmation_link(w: World) -> Sample:
-    lead = await leads.receive_from_form(w.db, dict(LEAD), w.app.state.settings.secret_key)
+    lead = await leads.receive_from_form(w.db, LeadInput(**LEAD), w.app.state.settings.secret_key)
     await w.db.commit()
     token = leads.confirmation_token(w.app.state.settings.secret_key, lead.id, lead.confirm_nonce)
     return Sample("visitor", params={"token": token}, status={"POST": 200}, single_use=True)
