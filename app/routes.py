@@ -25,20 +25,26 @@ from app.accounts.settings_controllers import (
 )
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
-from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
+from app.companies.controllers import CompanyController, CompanyReviewController, InvitationController
 from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
 from app.contracts.controllers import HANDLERS as CONTRACT_HANDLERS
 from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
 from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
 from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
 from app.db import provide_db
-from app.events.controllers import event_stream
-from app.leads.controllers import HANDLERS as LEAD_HANDLERS
-from app.mail.controllers import DEV_MAIL_HANDLERS
-from app.marketplace.controllers import marketplace_router
-from app.pages.controllers import dashboard, job_matches, landing
-from app.profiles.controllers import HANDLERS as PROFILE_HANDLERS
-from app.web.ops import health, metrics, ready
+from app.events.controllers import EventStreamController
+from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
+from app.mail.controllers import DevMailController
+from app.marketplace.controllers import ApplyController, JobController, ProposalController
+from app.pages.controllers import DashboardController, LandingController
+from app.profiles.controllers import (
+    FileDownloadController,
+    KycAdminController,
+    KycWebhookController,
+    ProfileController,
+    PublicProfileController,
+)
+from app.web.ops import OpsController
 from app.web.paths import file_path_fits
 from app.web.templating import STATIC
 
@@ -54,9 +60,8 @@ def dependencies() -> dict[str, Provide]:
 
 def route_handlers(*, dev: bool) -> list[Any]:
     handlers: list[Any] = [
-        landing,
-        dashboard,
-        job_matches,
+        LandingController,
+        DashboardController,
         SignInController,
         SignOutController,
         SignUpController,
@@ -69,19 +74,28 @@ def route_handlers(*, dev: bool) -> list[Any]:
         OAuthController,
         AdminController,
         AuditController,
-        *COMPANY_HANDLERS,
+        CompanyController,
+        InvitationController,
+        CompanyReviewController,
         *CONTRACT_HANDLERS,
         *CONTRACT_PROOF_HANDLERS,
         *AMENDMENT_HANDLERS,
         *CONTRACT_TEMPLATE_HANDLERS,
         *CONTRACT_VERSION_HANDLERS,
-        *LEAD_HANDLERS,
-        *PROFILE_HANDLERS,
-        marketplace_router,
-        event_stream,
-        health,
-        ready,
-        metrics,
+        LeadApiController,
+        QuoteController,
+        IntakeController,
+        DeadLetterController,
+        ProfileController,
+        PublicProfileController,
+        FileDownloadController,
+        KycAdminController,
+        KycWebhookController,
+        JobController,
+        ApplyController,
+        ProposalController,
+        EventStreamController,
+        OpsController,
         create_static_files_router(
             path="/static",
             directories=[STATIC],
@@ -93,5 +107,5 @@ def route_handlers(*, dev: bool) -> list[Any]:
         ),
     ]
     if dev:
-        handlers += DEV_MAIL_HANDLERS
+        handlers.append(DevMailController)
     return handlers

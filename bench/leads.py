@@ -25,6 +25,7 @@ CONCURRENCY = 8
 async def _make_key(env: dict[str, str]) -> str:
     from app.accounts.models import Role
     from app.accounts.services import create_user
+    from app.companies.forms import read_company
     from app.companies.services import create_company, membership_of
     from app.config import load_settings
     from app.db import make_engine, make_sessionmaker
@@ -42,7 +43,7 @@ async def _make_key(env: dict[str, str]) -> str:
             "vat_id": "",
             "address": "1 Bench Road",
         }
-        await create_company(db, owner, form)
+        await create_company(db, owner, read_company(form))
         _, raw = await create_api_key(db, await membership_of(db, owner), owner, "bench")
     await engine.dispose()
     return raw

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from app.accounts.guards import requires_admin, requires_recent_auth
 from app.accounts.models import AccountEvent, User
-from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
+from app.accounts.services import normalize_email
 from app.admin import services
+from app.admin.forms import DEFAULT_REASON, read_new_admin, read_suspension
 from app.db import DB
 from app.errors import DomainError, FormError
 from app.web.forms import FormData, text
@@ -75,55 +76,45 @@ class AdminController(Controller):
     # Suspending someone and creating an admin need a recent code, like a password change: a
     # console session left open must not be enough to lock people out or to add an admin.
     @post("/users/{user_id:int}/suspend", name="admin:suspend", guards=[requires_recent_auth])
-    async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB) -> Response:
-        reason = text(data, "reason") or "Suspended by an administrator."
+    async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
         try:
-            user = await services.suspend(db, request.scope["user"], user_id, reason, request=request)
+            suspension = read_suspension(data)
+            suspended = await services.suspend(db, user, user_id, suspension.reason, request=request)
         except FormError as exc:
             await db.rollback()
             # Errors and the typed reason are keyed by the row's field, so they show next to it.
-            field = f"reason-{user_id}"
+            field, typed = f"reason-{user_id}", text(data, "reason") or DEFAULT_REASON
             return await self._users_page(
-                request, db, errors={field: exc.errors["reason"]}, form={field: reason[:500]}, status_code=422
+                request, db, errors={field: exc.errors["reason"]}, form={field: typed[:500]}, status_code=422
             )
         await db.commit()
-        flash(request, f"{user.name} is suspended and signed out.", category="success")
-        return see_other(request, "/admin/users")
+        flash(request, f"{suspended.name} is suspended and signed out.", category="success")
+        return see_other(request, request.app.route_reverse("admin:users"))
 
     @post("/users/{user_id:int}/reactivate", name="admin:reactivate")
-    async def reactivate(self, request: Request, user_id: FromPath[int], db: DB) -> Response:
-        user = await services.reactivate(db, request.scope["user"], user_id, request=request)
+    async def reactivate(self, request: Request, user_id: FromPath[int], db: DB, user: User) -> Response:
+        reactivated = await services.reactivate(db, user, user_id, request=request)
         await db.commit()
-        flash(request, f"{user.name} can sign in again.", category="success")
-        return see_other(request, "/admin/users")
+        flash(request, f"{reactivated.name} can sign in again.", category="success")
+        return see_other(request, request.app.route_reverse("admin:users"))
 
     @post("/admins", name="admin:create-admin", guards=[requires_recent_auth])
-    async def create_admin(self, request: Request, data: FormData, db: DB, state: State) -> Response:
-        email, name = normalize_email(text(data, "email")), text(data, "name")
-        errors: dict[str, list[str]] = {}
-        if not name or len(name) > 200 or has_control_characters(name):
-            errors["name"] = ["Enter their name (up to 200 characters)."]
-        if not EMAIL_PATTERN.match(email):
-            errors["email"] = ["Enter an e-mail address like name@example.com."]
-        if not errors:
-            try:
-                await services.create_admin(
-                    db,
-                    request.scope["user"],
-                    email=email,
-                    name=name,
-                    secret_key=state.settings.secret_key,
-                    request=request,
-                )
-            except DomainError as exc:
-                errors["email"] = [exc.message]
-        if errors:
+    async def create_admin(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+        try:
+            new_admin = read_new_admin(data)
+            await services.create_admin(db, user, new_admin, secret_key=state.settings.secret_key, request=request)
+        except (FormError, DomainError) as exc:
             await db.rollback()
-            form = {"email": email, "name": name}
+            errors = exc.errors if isinstance(exc, FormError) else {"email": [exc.message]}
+            form = {"email": normalize_email(text(data, "email")), "name": text(data, "name")}
             return await self._users_page(request, db, errors=errors, form=form, status_code=422)
         await db.commit()
-        flash(request, f"{name} was added as an admin and will get an e-mail to set a password.", category="success")
-        return see_other(request, "/admin/users")
+        flash(
+            request,
+            f"{new_admin.name} was added as an admin and will get an e-mail to set a password.",
+            category="success",
+        )
+        return see_other(request, request.app.route_reverse("admin:users"))
 
     @get("/jobs", name="admin:jobs")
     async def jobs(self, request: Request, db: DB) -> Response:
@@ -134,4 +125,4 @@ class AdminController(Controller):
     async def retry_job(self, request: Request, job_id: FromPath[int], state: State) -> Response:
         await retry_failed(state.sessionmaker, job_id)
         flash(request, "The job was queued again.", category="success")
-        return see_other(request, "/admin/jobs")
+        return see_other(request, request.app.route_reverse("admin:jobs"))

@@ -9,16 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.audit import record_event
 from app.accounts.emails import notify, send_link
 from app.accounts.models import Role, TokenPurpose, User, UserStatus
-from app.accounts.services import RESET_LIFETIME, create_user, has_control_characters
+from app.accounts.services import RESET_LIFETIME, create_user
 from app.accounts.tokens import issue_one_time_token
-from app.errors import DomainError, FormError, NotFound
-
-REASON_MAX = 500  # the column's size
+from app.admin.forms import NewAdminInput
+from app.errors import DomainError, NotFound
 
 
 async def suspend(session: AsyncSession, admin: User, user_id: int, reason: str, request=None) -> User:
-    if len(reason) > REASON_MAX or has_control_characters(reason):
-        raise FormError({"reason": [f"Write the reason in plain words, up to {REASON_MAX} characters."]})
+    """`reason` is for the admins only: plain words (admin.forms.read_suspension checks what a form sends)."""
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound(user_id)
@@ -48,13 +46,13 @@ async def reactivate(session: AsyncSession, admin: User, user_id: int, request=N
 
 
 async def create_admin(
-    session: AsyncSession, admin: User, *, email: str, name: str, secret_key: str, request=None
+    session: AsyncSession, admin: User, data: NewAdminInput, *, secret_key: str, request=None
 ) -> User:
     """A new admin gets an unguessable password they never see; they set their own through the
     reset link we e-mail (which also tells them who added them), then must set up two-step
     sign-in before the console opens."""
     user = await create_user(
-        session, email=email, name=name, role=Role.admin, password=secrets.token_urlsafe(32), verified=True
+        session, email=data.email, name=data.name, role=Role.admin, password=secrets.token_urlsafe(32), verified=True
     )
     row = await issue_one_time_token(session, secret_key, user.id, TokenPurpose.password_reset, RESET_LIFETIME)
     send_link(session, row, "admin_invite", added_by=admin.name)

@@ -9,6 +9,7 @@ from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
 from app.accounts.guards import requires_admin
+from app.accounts.models import User
 from app.audit.models import AuditEvent
 from app.audit.services import start_verification
 from app.audit.tasks import LAST_VERIFICATION, progress_key
@@ -31,17 +32,17 @@ class AuditController(Controller):
         return render(request, "admin/audit.html", {"total": total, "head": head, "recent": recent, "last": last})
 
     @get("/verify", name="admin:audit-progress")
-    async def progress(self, request: Request) -> Response:
+    async def progress(self, request: Request, user: User) -> Response:
         """The progress of the check this admin started, re-fetched on each "audit-verify" signal."""
-        raw = await request.app.state.redis.get(progress_key(request.scope["user"].id))
+        raw = await request.app.state.redis.get(progress_key(user.id))
         return render(request, "admin/_audit_progress.html", json.loads(raw) if raw else {})
 
     @post("/verify", name="admin:audit-verify")
-    async def start(self, request: Request, db: DB) -> Response:
-        start_verification(db, request.scope["user"])
+    async def start(self, request: Request, db: DB, user: User) -> Response:
+        start_verification(db, user)
         await db.commit()
         if not is_htmx(request):
             flash(request, "The check has started. Reload this page in a moment to see the result.", category="info")
-            return see_other(request, "/admin/audit")
+            return see_other(request, request.app.route_reverse("admin:audit"))
         context = {"running": True, "done": 0, "total": None}
         return render(request, "admin/_audit_progress.html", context, status_code=202)

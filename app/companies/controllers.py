@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.accounts.guards import requires_admin, requires_login, requires_role
 from app.accounts.models import Role, User
 from app.companies import limits, services
+from app.companies.forms import COMPANY_FIELDS, COUNTRIES, read_company, read_invitation
 from app.companies.models import Company, Invitation, InvitationKind, Verification
 from app.db import DB, utcnow
 from app.errors import DomainError, FormError, NotFound
@@ -21,16 +22,15 @@ from app.files.storage import storage_for
 from app.files.uploads import FORM_OVERHEAD_BYTES, IMAGES_AND_PDF, MAX_FILE_BYTES, UploadRejected, check_upload
 from app.marketplace.models import Job
 from app.marketplace.services import jobs_of
-from app.web.forms import FormData, Multipart, text, whole_number
+from app.web.forms import FormData, Multipart, text
 from app.web.htmx import see_other
 from app.web.ratelimit import Limit, RateLimiter
 from app.web.templating import render
 
 ASK_AGAIN = Limit("invitation-ask-again", attempts=1, window_seconds=24 * 3600)
-COMPANY_FIELDS = ("name", "registration_number", "country", "vat_id", "address")
 
 
-def _form(data: dict) -> dict[str, str]:
+def _typed(data: dict) -> dict[str, str]:
     return {name: text(data, name) for name in COMPANY_FIELDS}
 
 
@@ -38,78 +38,74 @@ class CompanyController(Controller):
     path = "/company"
     guards = [requires_role(Role.client)]
 
-    async def _page(self, request: Request, db: DB, *, errors=None, form=None, status_code=200) -> Response:
-        membership = await services.membership_of(db, request.scope["user"])
+    async def _page(self, request: Request, db: DB, user: User, *, errors=None, form=None, status_code=200) -> Response:
+        membership = await services.membership_of(db, user)
         context = {
             "membership": membership,
             "errors": errors or {},
             "form": form or {},
-            "countries": services.COUNTRIES,
+            "countries": COUNTRIES,
             "now": utcnow(),
         }
         if membership is not None:
             context |= await services.company_page_data(db, membership.company)
             # The inviter's own open jobs, to invite a contractor to one of them.
             context["jobs"] = [
-                (job.id, job.title)
-                for job, _ in await jobs_of(db, request.scope["user"])
-                if job.status in ("open", "draft")
+                (job.id, job.title) for job, _ in await jobs_of(db, user) if job.status in ("open", "draft")
             ]
         return render(request, "companies/company.html", context, status_code=status_code)
 
-    async def _membership(self, request: Request, db: DB) -> services.Membership:
-        membership = await services.membership_of(db, request.scope["user"])
+    async def _membership(self, db: DB, user: User) -> services.Membership:
+        membership = await services.membership_of(db, user)
         if membership is None:
             raise NotFound()
         return membership
 
     @get("/", name="companies:mine")
-    async def mine(self, request: Request, db: DB) -> Response:
-        return await self._page(request, db)
+    async def mine(self, request: Request, db: DB, user: User) -> Response:
+        return await self._page(request, db, user)
 
     @post("/", name="companies:create")
-    async def create(self, request: Request, data: FormData, db: DB) -> Response:
+    async def create(self, request: Request, data: FormData, db: DB, user: User) -> Response:
         try:
-            await services.create_company(db, request.scope["user"], _form(data))
+            await services.create_company(db, user, read_company(data))
         except FormError as exc:
             await db.rollback()
-            return await self._page(request, db, errors=exc.errors, form=_form(data), status_code=422)
+            return await self._page(request, db, user, errors=exc.errors, form=_typed(data), status_code=422)
         await db.commit()
         flash(
             request,
             "Your company is set up. Ask for verification to show contractors a verified badge.",
             category="success",
         )
-        return see_other(request, "/company")
+        return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post("/details", name="companies:update")
-    async def update(self, request: Request, data: FormData, db: DB) -> Response:
-        membership = await self._membership(request, db)
+    async def update(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+        membership = await self._membership(db, user)
         try:
-            await services.update_company(db, membership, _form(data))
+            await services.update_company(db, membership, read_company(data))
         except FormError as exc:
             await db.rollback()
-            return await self._page(request, db, errors=exc.errors, form=_form(data), status_code=422)
+            return await self._page(request, db, user, errors=exc.errors, form=_typed(data), status_code=422)
         await db.commit()
         flash(request, "Company details saved.", category="success")
-        return see_other(request, "/company")
+        return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post(
         "/verification",
         name="companies:request-verification",
         request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
     )
-    async def ask_verification(self, request: Request, data: Multipart, db: DB, state: State) -> Response:
-        membership = await self._membership(request, db)
+    async def ask_verification(self, request: Request, data: Multipart, db: DB, state: State, user: User) -> Response:
+        membership = await self._membership(db, user)
         try:
             document = await check_upload(data.get("document"), IMAGES_AND_PDF)
         except UploadRejected as exc:
-            return await self._page(request, db, errors={"document": [str(exc)]}, status_code=422)
+            return await self._page(request, db, user, errors={"document": [str(exc)]}, status_code=422)
         company = await services.request_verification(db, membership)
         if document is not None:
-            stored = await store_file(
-                db, storage_for(state.settings), request.scope["user"], FilePurpose.company_document, document
-            )
+            stored = await store_file(db, storage_for(state.settings), user, FilePurpose.company_document, document)
             company.registration_document_id = stored.id
         await db.commit()
         flash(
@@ -117,68 +113,49 @@ class CompanyController(Controller):
             "Thanks. An administrator will check the company's registration, usually within one working day.",
             category="success",
         )
-        return see_other(request, "/company")
+        return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post("/invitations", name="companies:invite")
-    async def invite(self, request: Request, data: FormData, db: DB, state: State) -> Response:
-        membership = await self._membership(request, db)
-        user: User = request.scope["user"]
-        kind = InvitationKind.member if text(data, "kind") == "member" else InvitationKind.contractor
-        raw_job = text(data, "job_id")
-        # A job was named but not as an id ("²", full-width digits, 5 000 digits): 0 names no job,
-        # so the service refuses it in place instead of sending an invitation without the job.
-        job_id = (whole_number(raw_job) or 0) if raw_job else None
+    async def invite(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+        membership = await self._membership(db, user)
+        typed = {"email": text(data, "email"), "message": text(data, "message")}
         try:
             invitation = await services.invite(
-                db,
-                membership,
-                user,
-                kind=kind,
-                email=text(data, "email"),
-                message=text(data, "message"),
-                job_id=job_id,
-                secret_key=state.settings.secret_key,
+                db, membership, user, read_invitation(data), secret_key=state.settings.secret_key
             )
         except FormError as exc:
             await db.rollback()
-            return await self._page(
-                request,
-                db,
-                errors=exc.errors,
-                form={"email": text(data, "email"), "message": text(data, "message")},
-                status_code=422,
-            )
+            return await self._page(request, db, user, errors=exc.errors, form=typed, status_code=422)
         verdict, refusal = await limits.count_invitation(state.redis, user.id, membership.company.id)
         if not verdict.allowed:
             await db.rollback()
-            form = {"email": text(data, "email"), "message": text(data, "message")}
-            response = await self._page(request, db, errors={"invite": [refusal]}, form=form, status_code=429)
+            response = await self._page(request, db, user, errors={"invite": [refusal]}, form=typed, status_code=429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
         await db.commit()
         flash(request, f"Invitation sent to {invitation.email}. It works for 7 days.", category="success")
-        return see_other(request, "/company")
+        return see_other(request, request.app.route_reverse("companies:mine"))
 
     @get("/invitations/{invitation_id:int}", name="companies:invitation")
-    async def invitation_row(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
+    async def invitation_row(self, request: Request, invitation_id: FromPath[int], db: DB, user: User) -> Response:
         """One invitation's row on the company page, re-fetched when the live event
         "invitation-<id>" arrives. Another company's invitation: 404."""
-        invitation = await services.invitation_of(db, await self._membership(request, db), invitation_id)
+        invitation = await services.invitation_of(db, await self._membership(db, user), invitation_id)
         return render(request, "companies/_invitation_row.html", {"invitation": invitation, "now": utcnow()})
 
     @post("/invitations/{invitation_id:int}/revoke", name="companies:revoke")
-    async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB) -> Response:
-        invitation = await services.revoke(db, await self._membership(request, db), invitation_id)
+    async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB, user: User) -> Response:
+        invitation = await services.revoke(db, await self._membership(db, user), invitation_id)
         await db.commit()
         flash(request, f"The invitation to {invitation.email} was withdrawn.", category="success")
-        return see_other(request, "/company")
+        return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post("/leave", name="companies:leave")
-    async def leave(self, request: Request, db: DB) -> Response:
-        await services.leave(db, await self._membership(request, db))
+    async def leave(self, request: Request, db: DB, user: User) -> Response:
+        await services.leave(db, await self._membership(db, user))
         await db.commit()
         flash(request, "You left the company.", category="success")
-        return see_other(request, "/dashboard")
+        return see_other(request, request.app.route_reverse("pages:dashboard"))
 
 
 class InvitationController(Controller):
@@ -213,8 +190,7 @@ class InvitationController(Controller):
         )
 
     @post("/{token:str}/accept", name="invitations:accept", guards=[requires_login])
-    async def accept(self, request: Request, token: FromPath[str], db: DB) -> Response:
-        user: User = request.scope["user"]
+    async def accept(self, request: Request, token: FromPath[str], db: DB, user: User) -> Response:
         invitation = await services.accept(db, token, user)
         company = await db.get(Company, invitation.company_id)
         # A signal: the inviter's open company page re-fetches that row (GET /company/invitations/<id>).
@@ -228,8 +204,10 @@ class InvitationController(Controller):
             category="success",
         )
         if invitation.kind == InvitationKind.member:
-            return see_other(request, "/company")
-        return see_other(request, f"/jobs/{invitation.job_id}" if invitation.job_id else "/dashboard")
+            return see_other(request, request.app.route_reverse("companies:mine"))
+        if invitation.job_id:
+            return see_other(request, request.app.route_reverse("jobs:detail", job_id=invitation.job_id))
+        return see_other(request, request.app.route_reverse("pages:dashboard"))
 
     @post("/{token:str}/ask-again", name="invitations:ask-again")
     async def ask_again(self, request: Request, token: FromPath[str], db: DB, state: State) -> Response:
@@ -241,7 +219,7 @@ class InvitationController(Controller):
                 services.ask_for_new_invitation(db, invitation, company, inviter, base_url=state.settings.app_base_url)
                 await db.commit()
         flash(request, f"We asked {company.name} to send you a new invitation.", category="success")
-        return see_other(request, f"/invitations/{token}")
+        return see_other(request, request.app.route_reverse("invitations:show", token=token))
 
 
 class CompanyReviewController(Controller):
@@ -266,26 +244,21 @@ class CompanyReviewController(Controller):
         return render(
             request,
             "admin/companies.html",
-            {"pending": pending, "recent": recent, "countries": services.COUNTRIES, "errors": {}},
+            {"pending": pending, "recent": recent, "countries": COUNTRIES, "errors": {}},
         )
 
     @post("/{company_id:int}/decide", name="admin:companies-decide")
-    async def decide(self, request: Request, company_id: FromPath[int], data: FormData, db: DB) -> Response:
+    async def decide(self, request: Request, company_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
         approve = text(data, "decision") == "verify"
         try:
-            company = await services.decide_verification(
-                db, request.scope["user"], company_id, approve=approve, note=text(data, "note")
-            )
+            company = await services.decide_verification(db, user, company_id, approve=approve, note=text(data, "note"))
         except FormError as exc:
             await db.rollback()
             flash(request, exc.errors["note"][0], category="error")
-            return see_other(request, "/admin/companies")
+            return see_other(request, request.app.route_reverse("admin:companies"))
         except DomainError:
             await db.rollback()
             raise
         await db.commit()
         flash(request, f"{company.name} is {'verified' if approve else 'rejected'}.", category="success")
-        return see_other(request, "/admin/companies")
-
-
-HANDLERS = [CompanyController, InvitationController, CompanyReviewController]
+        return see_other(request, request.app.route_reverse("admin:companies"))

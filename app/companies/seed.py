@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.services import get_user_by_email
+from app.companies.forms import read_company
 from app.companies.services import create_company, membership_of
 
 
@@ -15,12 +16,14 @@ async def seed_companies(session: AsyncSession) -> list[str]:
     await create_company(
         session,
         client,
-        {
-            "name": "Acme Robotics",
-            "registration_number": "HRB 123456",
-            "country": "DE",
-            "vat_id": "DE123456789",
-            "address": "Robotstraße 1\n10115 Berlin\nGermany",
-        },
+        read_company(
+            {
+                "name": "Acme Robotics",
+                "registration_number": "HRB 123456",
+                "country": "DE",
+                "vat_id": "DE123456789",
+                "address": "Robotstraße 1\n10115 Berlin\nGermany",
+            }
+        ),
     )
     return ["Acme Robotics"]

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
-from app.accounts.services import EMAIL_PATTERN, has_control_characters, normalize_email
+from app.companies.forms import CompanyInput, InvitationInput
 from app.companies.models import (
     Company,
     CompanyContractor,
@@ -19,25 +19,16 @@ from app.companies.models import (
     MemberRole,
     Verification,
 )
-from app.companies.vat import normalise as normalise_vat
-from app.companies.vat import vat_problem
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.mail.services import send_email_later
 from app.platform.secret_links import derive_token, digest, new_nonce
+from app.web.urls import path_for
 from app.worker.outbox import defer
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_PURPOSE = "invitation"
 NOTE_MAX = 500  # the column's size
-COUNTRIES = {
-    "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "HR": "Croatia", "CY": "Cyprus", "CZ": "Czechia",
-    "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "FR": "France", "DE": "Germany", "GR": "Greece",
-    "HU": "Hungary", "IE": "Ireland", "IT": "Italy", "LV": "Latvia", "LT": "Lithuania", "LU": "Luxembourg",
-    "MT": "Malta", "NL": "Netherlands", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SK": "Slovakia",
-    "SI": "Slovenia", "ES": "Spain", "SE": "Sweden", "CH": "Switzerland", "NO": "Norway",
-    "GB": "United Kingdom", "US": "United States", "CA": "Canada", "AU": "Australia",
-}  # fmt: skip
 
 
 @dataclass
@@ -61,55 +52,36 @@ async def membership_of(db: AsyncSession, user: User) -> Membership | None:
     return Membership(*row) if row else None
 
 
-def validate_company(form: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, list[str]] = {}
-    cleaned = {
-        "name": form.get("name", "").strip(),
-        "registration_number": form.get("registration_number", "").strip(),
-        "country": form.get("country", "").strip().upper(),
-        "vat_id": normalise_vat(form.get("vat_id", "")),
-        "address": form.get("address", "").strip(),
-    }
-    if not cleaned["name"] or len(cleaned["name"]) > 200:
-        errors["name"] = ["Enter the company's registered name."]
-    if not cleaned["registration_number"] or len(cleaned["registration_number"]) > 64:
-        errors["registration_number"] = ["Enter the number from the company register."]
-    if cleaned["country"] not in COUNTRIES:
-        errors["country"] = ["Choose the country where the company is registered."]
-    elif problem := vat_problem(cleaned["country"], cleaned["vat_id"]):
-        errors["vat_id"] = [problem]
-    if not cleaned["address"] or len(cleaned["address"]) > 1000:
-        errors["address"] = ["Enter the registered address."]
-    if errors:
-        raise FormError(errors)
-    return cleaned
-
-
-async def create_company(db: AsyncSession, owner: User, form: dict[str, str]) -> Company:
+async def create_company(db: AsyncSession, owner: User, data: CompanyInput) -> Company:
     if owner.role != Role.client:
         raise DomainError("Only client accounts can create a company.")
     if await membership_of(db, owner) is not None:
         raise DomainError("You already belong to a company. Leave it first to create another.")
-    data = validate_company(form)
-    company = Company(**{**data, "vat_id": data["vat_id"] or None}, created_by=owner.id)
+    company = Company(
+        name=data.name,
+        registration_number=data.registration_number,
+        country=data.country,
+        vat_id=data.vat_id,
+        address=data.address,
+        created_by=owner.id,
+    )
     db.add(company)
     await db.flush()
     db.add(CompanyMember(company_id=company.id, user_id=owner.id, role=MemberRole.owner))
     return company
 
 
-async def update_company(db: AsyncSession, membership: Membership, form: dict[str, str]) -> Company:
+async def update_company(db: AsyncSession, membership: Membership, data: CompanyInput) -> Company:
     if not membership.is_owner:
         raise DomainError("Only the company's owner can change its details.")
-    data = validate_company(form)
     company = membership.company
-    identity_changed = (data["name"], data["registration_number"], data["country"]) != (
+    identity_changed = (data.name, data.registration_number, data.country) != (
         company.name,
         company.registration_number,
         company.country,
     )
-    for key, value in data.items():
-        setattr(company, key, value or None if key == "vat_id" else value)
+    company.name, company.registration_number, company.country = data.name, data.registration_number, data.country
+    company.vat_id, company.address = data.vat_id, data.address
     if identity_changed and company.verification in (Verification.verified, Verification.pending):
         # A verified identity that changes must be checked again.
         company.verification, company.verification_note = Verification.unverified, None
@@ -160,15 +132,7 @@ async def decide_verification(db: AsyncSession, admin: User, company_id: int, *,
 
 
 async def invite(
-    db: AsyncSession,
-    membership: Membership,
-    inviter: User,
-    *,
-    kind: InvitationKind,
-    email: str,
-    message: str,
-    job_id: int | None = None,
-    secret_key: str,
+    db: AsyncSession, membership: Membership, inviter: User, data: InvitationInput, *, secret_key: str
 ) -> Invitation:
     """A pending invitation (flushed), e-mailed to its address once the transaction commits. Its
     link is made from the row when the e-mail is sent (`invitation_token`), so the secret never
@@ -183,20 +147,12 @@ async def invite(
                 ]
             }
         )
-    email = normalize_email(email)
-    if len(email) > 320 or "\x00" in email or not EMAIL_PATTERN.match(email):
-        raise FormError({"email": ["Enter an e-mail address like name@example.com."]})
-    if len(message) > 2000:
-        raise FormError({"message": ["Keep the message under 2000 characters."]})
-    if has_control_characters(message):
-        raise FormError({"message": ["Use letters, spaces and punctuation only."]})
+    kind, email, job_id = data.kind, data.email, data.job_id
     if kind == InvitationKind.member and not membership.is_owner:
         raise DomainError("Only the company's owner can invite colleagues.")
     if job_id is not None:
         from app.marketplace.services import own_job
 
-        if kind != InvitationKind.contractor:
-            raise FormError({"job_id": ["Only contractors are invited to a job."]})
         try:
             await own_job(db, job_id, inviter)
         except NotFound:
@@ -218,7 +174,7 @@ async def invite(
         company_id=membership.company.id,
         kind=kind,
         email=email,
-        message=message.strip() or None,
+        message=data.message.strip() or None,
         token_hash=digest(derive_token(secret_key, INVITATION_PURPOSE, nonce)),
         nonce=nonce,
         invited_by=inviter.id,
@@ -242,7 +198,7 @@ def ask_for_new_invitation(db: AsyncSession, invitation: Invitation, company: Co
             "name": inviter.name,
             "email": invitation.email,
             "company": company.name,
-            "link": f"{base_url}/company",
+            "link": base_url + path_for("companies:mine"),
         },
     )
 

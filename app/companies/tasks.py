@@ -10,6 +10,7 @@ from app.companies.registry import registry_for, same_name
 from app.companies.services import invitation_token
 from app.db import utcnow
 from app.mail.services import build_message, deliver
+from app.web.urls import path_for
 from app.worker.registry import task
 
 
@@ -65,7 +66,7 @@ async def send_invitation(ctx: dict, *, invitation_id: int) -> str:
             "inviter": inviter.name,
             "company": company.name,
             "message": invitation.message or "",
-            "link": f"{settings.app_base_url}/invitations/{token}",
+            "link": settings.app_base_url + path_for("invitations:show", token=token),
         },
     )
     await deliver(settings, message)

@@ -13,6 +13,7 @@ from app.contracts.documents import ensure_document
 from app.contracts.models import Contract, ContractVersion
 from app.contracts.template_store import get_template
 from app.marketplace import services as marketplace
+from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
 from app.money import Money
 
@@ -32,7 +33,7 @@ async def seed_contracts(resources) -> list[str]:
         job = await marketplace.create_job(
             db,
             client,
-            marketplace.JobInput(
+            JobInput(
                 title=TITLE,
                 description="Twenty photos of our pastries and breads for the new menu, the website and "
                 "Instagram: natural light, plain backgrounds, delivered as edited high-resolution files.",
@@ -48,14 +49,12 @@ async def seed_contracts(resources) -> list[str]:
             db,
             job.id,
             contractor,
-            marketplace.ProposalInput(
+            ProposalInput(
                 cover_letter="I photograph food for two bakeries in Lyon; one shoot day and a week of editing.",
                 amount=Money.parse("1400"),
                 milestones=[
-                    marketplace.MilestoneInput(
-                        "Shoot day and contact sheet", Money.parse("600"), soon + timedelta(days=14)
-                    ),
-                    marketplace.MilestoneInput("Twenty edited photos", Money.parse("800"), soon + timedelta(days=28)),
+                    MilestoneInput("Shoot day and contact sheet", Money.parse("600"), soon + timedelta(days=14)),
+                    MilestoneInput("Twenty edited photos", Money.parse("800"), soon + timedelta(days=28)),
                 ],
             ),
         )

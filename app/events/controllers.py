@@ -2,54 +2,61 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent
 from redis.exceptions import RedisError
 
-from app.accounts.guards import requires_login, still_signed_in
+from app.accounts.guards import current_user, provide_user, still_signed_in
+from app.accounts.models import User
 from app.events.dispatch import seq_key
 from app.events.stream import parse_last_event_id, user_stream
 
 
-@get("/events", name="events:stream", opt={"skip_prometheus": True})
-async def event_stream(request: Request, channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent | Response:
-    state = request.app.state
-    redis = state.redis
-    # Redis first: while it is away, sessions cannot be read either, and the browser should
-    # retry later rather than be sent to the sign-in page.
-    try:
-        await redis.ping()
-    except (RedisError, OSError):
-        return Response(
-            "Live updates are paused for a moment.",
-            status_code=503,
-            headers={"Retry-After": "5", "Cache-Control": "no-store"},
-            media_type="text/plain",
+class EventStreamController(Controller):
+    path = "/events"
+
+    @get("/", name="events:stream", opt={"skip_prometheus": True})
+    async def stream(
+        self, request: Request, channels: NamedDependency[ChannelsPlugin], viewer: User | None
+    ) -> ServerSentEvent | Response:
+        state = request.app.state
+        redis = state.redis
+        # Redis first: while it is away, sessions cannot be read either, and the browser should
+        # retry later rather than be sent to the sign-in page. So no sign-in guard and no `user`
+        # dependency, which would both answer before this check.
+        try:
+            await redis.ping()
+        except (RedisError, OSError):
+            return Response(
+                "Live updates are paused for a moment.",
+                status_code=503,
+                headers={"Retry-After": "5", "Cache-Control": "no-store"},
+                media_type="text/plain",
+            )
+        user = viewer or provide_user(request)  # a visitor gets the sign-in-first answer here
+        last_id = parse_last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
+        settings = state.settings
+        return ServerSentEvent(
+            user_stream(
+                channels,
+                redis,
+                user.id,
+                last_id,
+                heartbeat=settings.sse_heartbeat_seconds,
+                backlog_seconds=settings.event_backlog_seconds,
+                still_allowed=still_signed_in(request),
+            ),
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
-    requires_login(request, request.route_handler)
-    last_id = parse_last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
-    settings = state.settings
-    return ServerSentEvent(
-        user_stream(
-            channels,
-            redis,
-            request.scope["user"].id,
-            last_id,
-            heartbeat=settings.sse_heartbeat_seconds,
-            backlog_seconds=settings.event_backlog_seconds,
-            still_allowed=still_signed_in(request),
-        ),
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
 
 
 async def remember_stream_position(request: Request) -> None:
     """Before a signed-in page renders, note where the user's event stream is: the page's stream
     then starts there, so an event published between rendering and connecting is not lost
     (a review finishing, the other party signing)."""
-    user = request.scope.get("user")
+    user = current_user(request)
     if user is None or request.method != "GET" or request.headers.get("hx-request"):
         return
     if request.route_handler.name == "events:stream":

@@ -15,15 +15,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
-from app.accounts.services import EMAIL_PATTERN, create_user, get_user_by_email, normalize_email
+from app.accounts.services import create_user, get_user_by_email, normalize_email
 from app.companies.models import CompanyMember, MemberRole
 from app.companies.services import Membership
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.leads.enrichment import enrich, mask_contacts
+from app.leads.forms import LeadInput
 from app.leads.models import ApiKey, Lead, LeadStatus
+from app.marketplace.forms import JobInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, create_job
+from app.marketplace.services import create_job
 from app.money import DEFAULT_CURRENCY, Money
 from app.worker.models import OutboxJob
 from app.worker.outbox import defer
@@ -33,15 +35,6 @@ CONFIRMATION_LIFETIME = timedelta(hours=48)
 _CONFIRMATION_PURPOSE = "lead-confirmation"
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TITLE_SIMILARITY = 0.5
-FIELDS: dict[str, tuple[bool, int]] = {
-    # name: (required, max length)
-    "name": (True, 200),
-    "email": (True, 320),
-    "title": (True, 200),
-    "description": (True, 10_000),
-    "phone": (False, 40),
-    "budget": (False, 100),
-}
 
 
 def _digest(value: str) -> str:
@@ -88,50 +81,6 @@ async def key_for(db: AsyncSession, raw: str) -> ApiKey | None:
 # ---------------------------------------------------------------- receiving
 
 
-def _is_text(value: str) -> bool:
-    """JSON can carry lone surrogates ("\\udcff"), which no database text column can store."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def validate_payload(payload: Any) -> dict[str, str]:
-    """The lead's fields, or FormError naming each problem (the API answers 422 with them)."""
-    if not isinstance(payload, dict):
-        raise FormError({"body": ["Send a JSON object."]})
-    errors: dict[str, list[str]] = {}
-    cleaned: dict[str, str] = {}
-    for name, (required, limit) in FIELDS.items():
-        value = payload.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                errors[name] = ["This field is required."]
-            continue
-        if not isinstance(value, str):
-            errors[name] = ["Must be a string."]
-            continue
-        if not _is_text(value):
-            errors[name] = ["Must be text: it contains an escape (like \\udcff) that is half a character."]
-            continue
-        if len(value) > limit:
-            errors[name] = [f"At most {limit} characters."]
-            continue
-        if "\x00" in value:  # Postgres can't store it; no person types it
-            errors[name] = ["Remove the NUL character."]
-            continue
-        cleaned[name] = value.strip()
-    unknown = sorted(set(payload) - set(FIELDS))
-    if unknown:
-        errors["unknown"] = [f"Unknown field(s): {', '.join(unknown)}."]
-    if "email" in cleaned and not EMAIL_PATTERN.match(normalize_email(cleaned["email"])):
-        errors["email"] = ["Must be an e-mail address."]
-    if errors:
-        raise FormError(errors)
-    return cleaned
-
-
 def _step(lead: Lead, status: str, note: str = "") -> None:
     lead.journey = [
         *(lead.journey or []),
@@ -141,7 +90,7 @@ def _step(lead: Lead, status: str, note: str = "") -> None:
 
 async def receive(
     db: AsyncSession,
-    fields: dict[str, str],
+    data: LeadInput,
     *,
     source: str,
     company_id: int | None = None,
@@ -152,13 +101,13 @@ async def receive(
         api_key_id=api_key_id,
         source=source,
         status=LeadStatus.received,
-        name=fields["name"],
-        email=fields["email"],
-        email_normalized=normalize_email(fields["email"]),
-        phone=fields.get("phone"),
-        title=fields["title"],
-        description=fields["description"],
-        budget_text=fields.get("budget"),
+        name=data.name,
+        email=data.email,
+        email_normalized=normalize_email(data.email),
+        phone=data.phone,
+        title=data.title,
+        description=data.description,
+        budget_text=data.budget,
         journey=[],
     )
     _step(lead, "received", "from the website form" if source == "form" else "through the API")
@@ -182,10 +131,10 @@ def confirmation_token(secret_key: str, lead_id: int, nonce: str) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-async def receive_from_form(db: AsyncSession, fields: dict[str, str], secret_key: str) -> Lead:
+async def receive_from_form(db: AsyncSession, data: LeadInput, secret_key: str) -> Lead:
     """A request from the public form. It waits, unconfirmed, until its requester follows the link
     e-mailed to the address they gave: until then nothing reaches any account under that address."""
-    lead = await receive(db, fields, source="form")
+    lead = await receive(db, data, source="form")
     lead.status = LeadStatus.unconfirmed
     lead.confirm_nonce = secrets.token_hex(16)
     lead.confirm_token_hash = _digest(confirmation_token(secret_key, lead.id, lead.confirm_nonce))

@@ -13,6 +13,7 @@ from app.accounts.services import start_password_reset
 from app.events import publish
 from app.leads import services
 from app.mail.services import build_message, deliver, send_email_later
+from app.web.urls import path_for
 from app.worker.registry import task
 
 LEAD_ATTEMPTS = 3
@@ -50,7 +51,11 @@ async def _tell_requester(ctx: dict, db, lead, new_account: bool) -> None:
             to=lead.email,
             subject="Your request is ready to publish on Pactline",
             template="lead_published",
-            context={"name": lead.name, "title": lead.title, "link": f"{settings.app_base_url}/jobs/{lead.job_id}"},
+            context={
+                "name": lead.name,
+                "title": lead.title,
+                "link": settings.app_base_url + path_for("jobs:detail", job_id=lead.job_id),
+            },
         )
 
 
@@ -83,7 +88,7 @@ async def send_quote_confirmation(ctx: dict, *, lead_id: int) -> str:
             context={
                 "name": mail.name,
                 "title": mail.title,
-                "link": f"{settings.app_base_url}/quote/confirm/{mail.token}",
+                "link": settings.app_base_url + path_for("leads:quote-confirm", token=mail.token),
                 "hours": int(services.CONFIRMATION_LIFETIME.total_seconds() // 3600),
             },
         )

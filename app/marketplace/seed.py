@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.services import get_user_by_email
 from app.marketplace import services
+from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Job, Visibility
 from app.money import Money
 
@@ -57,7 +58,7 @@ async def seed_marketplace(session: AsyncSession) -> list[str]:
         return []
     created, jobs = [], []
     for title, description, skills, budget_type, budget in DEMO_JOBS:
-        data = services.JobInput(
+        data = JobInput(
             title=title,
             description=description,
             skills=skills,
@@ -69,15 +70,13 @@ async def seed_marketplace(session: AsyncSession) -> list[str]:
         jobs.append(await services.create_job(session, client, data, publish_now=True))
         created.append(f"job: {title}")
     first = jobs[0]
-    proposal = services.ProposalInput(
+    proposal = ProposalInput(
         cover_letter="Hello! I have designed identities for three cafés and a chocolatier. I would start with "
         "a short call about your bakery, then send three logo directions within a week.",
         amount=Money.parse("1200"),
         milestones=[
-            services.MilestoneInput("Three logo directions", Money.parse("500"), date.today() + timedelta(days=10)),
-            services.MilestoneInput(
-                "Final logo, colours and guide", Money.parse("700"), date.today() + timedelta(days=25)
-            ),
+            MilestoneInput("Three logo directions", Money.parse("500"), date.today() + timedelta(days=10)),
+            MilestoneInput("Final logo, colours and guide", Money.parse("700"), date.today() + timedelta(days=25)),
         ],
     )
     await services.apply(session, first.id, contractor, proposal)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -16,9 +14,9 @@ from app.accounts.models import Role, User
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.events import publish
+from app.marketplace.forms import POSTED_WITHIN, JobInput, ProposalInput, SearchInput
 from app.marketplace.models import (
     ACTIVE_PROPOSAL,
-    BudgetType,
     Job,
     JobInvite,
     JobStatus,
@@ -27,171 +25,9 @@ from app.marketplace.models import (
     ProposedMilestone,
     Visibility,
 )
-from app.money import CURRENCIES, DEFAULT_CURRENCY, Money, MoneyError
-from app.web.forms import Errors
 
-MAX_SKILLS = 10
-MAX_MILESTONES = 5
 PAGE_SIZE = 20
-POSTED_WITHIN = {"1": 1, "7": 7, "30": 30}
-SORTS = ("relevance", "newest", "budget_high", "budget_low")
 DECIDABLE = (ProposalStatus.submitted, ProposalStatus.shortlisted)
-
-
-# ---------------------------------------------------------------- reading forms
-
-
-def _date(value: str, errors: Errors, name: str, *, not_before: date | None = None) -> date | None:
-    if not value:
-        return None
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        errors.add(name, "Enter a date like 2026-12-31.")
-        return None
-    if not_before and parsed < not_before:
-        errors.add(name, "Choose a date from today onwards.")
-    return parsed
-
-
-def parse_skills(value: str) -> list[str]:
-    """'Python, Django , python' → ['python', 'django'] (order kept, duplicates dropped)."""
-    seen: list[str] = []
-    for part in re.split(r"[,\n]", value or ""):
-        skill = " ".join(part.split()).lower()
-        if skill and skill not in seen:
-            seen.append(skill)
-    return seen
-
-
-@dataclass
-class JobInput:
-    title: str
-    description: str
-    skills: list[str]
-    budget_type: BudgetType
-    budget: Money
-    deadline: date | None
-    visibility: Visibility
-
-
-def read_job_form(form: dict[str, str]) -> JobInput:
-    errors = Errors()
-    title, description = form.get("title", ""), form.get("description", "")
-    if len(title) < 5:
-        errors.add("title", "Give the job a title of at least 5 characters, e.g. “Logo for a bakery”.")
-    elif len(title) > 200:
-        errors.add("title", "Keep the title under 200 characters.")
-    if len(description) < 20:
-        errors.add("description", "Describe the work in at least 20 characters: what you need and by when.")
-    elif len(description) > 10_000:
-        errors.add("description", "Keep the description under 10,000 characters.")
-    skills = parse_skills(form.get("skills", ""))
-    if len(skills) > MAX_SKILLS:
-        errors.add("skills", f"List at most {MAX_SKILLS} skills.")
-    if any(len(s) > 40 for s in skills):
-        errors.add("skills", "Each skill must be under 40 characters. Separate skills with commas.")
-    budget_type = form.get("budget_type", "")
-    if budget_type not in (BudgetType.fixed, BudgetType.hourly):
-        errors.add("budget_type", "Choose a fixed price or an hourly rate.")
-    currency = form.get("currency", DEFAULT_CURRENCY)
-    if currency not in CURRENCIES:
-        errors.add("currency", "Choose EUR, USD or GBP.")
-        currency = DEFAULT_CURRENCY
-    budget = Money(0, currency)
-    try:
-        budget = Money.parse(form.get("budget", ""), currency)
-        if budget.amount_minor <= 0:
-            errors.add("budget", "The budget must be more than zero.")
-    except MoneyError as exc:
-        errors.add("budget", str(exc))
-    deadline = _date(form.get("deadline", ""), errors, "deadline", not_before=date.today())
-    visibility = form.get("visibility", Visibility.public)
-    if visibility not in (Visibility.public, Visibility.invite_only):
-        errors.add("visibility", "Choose who can see the job.")
-    if errors:
-        raise FormError(errors)
-    return JobInput(
-        title=title,
-        description=description,
-        skills=skills,
-        budget_type=BudgetType(budget_type),
-        budget=budget,
-        deadline=deadline,
-        visibility=Visibility(visibility),
-    )
-
-
-@dataclass
-class MilestoneInput:
-    title: str
-    amount: Money
-    due_date: date | None
-
-
-@dataclass
-class ProposalInput:
-    cover_letter: str
-    amount: Money
-    milestones: list[MilestoneInput] = field(default_factory=list)
-
-
-def milestone_total(form: dict[str, str], currency: str) -> tuple[Money, int]:
-    """The sum of the milestone amounts typed so far (unreadable amounts count as zero), and how many."""
-    amounts = []
-    for n in range(1, MAX_MILESTONES + 1):
-        try:
-            amounts.append(Money.parse(form.get(f"milestone_amount_{n}", ""), currency))
-        except MoneyError:
-            continue
-    return Money(sum(a.amount_minor for a in amounts), currency), len(amounts)
-
-
-def read_proposal_form(form: dict[str, str], job: Job) -> ProposalInput:
-    errors = Errors()
-    cover = form.get("cover_letter", "")
-    if len(cover) < 30:
-        errors.add("cover_letter", "Write at least 30 characters: why you are a good fit and how you would do it.")
-    elif len(cover) > 10_000:
-        errors.add("cover_letter", "Keep the cover letter under 10,000 characters.")
-    amount = Money(0, job.currency)
-    try:
-        amount = Money.parse(form.get("amount", ""), job.currency)
-        if amount.amount_minor <= 0:
-            errors.add("amount", "The amount must be more than zero.")
-    except MoneyError as exc:
-        errors.add("amount", str(exc))
-    milestones: list[MilestoneInput] = []
-    if not job.is_hourly:
-        for n in range(1, MAX_MILESTONES + 1):
-            title = form.get(f"milestone_title_{n}", "")
-            raw_amount = form.get(f"milestone_amount_{n}", "")
-            raw_due = form.get(f"milestone_due_{n}", "")
-            if not (title or raw_amount or raw_due):
-                continue
-            if not title:
-                errors.add(f"milestone_title_{n}", f"Give milestone {n} a title.")
-            elif len(title) > 200:
-                errors.add(f"milestone_title_{n}", "Keep milestone titles under 200 characters.")
-            m_amount = Money(0, job.currency)
-            try:
-                m_amount = Money.parse(raw_amount, job.currency)
-                if m_amount.amount_minor <= 0:
-                    errors.add(f"milestone_amount_{n}", f"Milestone {n} needs an amount above zero.")
-            except MoneyError as exc:
-                errors.add(f"milestone_amount_{n}", f"Milestone {n}: {exc}")
-            due = _date(raw_due, errors, f"milestone_due_{n}", not_before=date.today())
-            milestones.append(MilestoneInput(title, m_amount, due))
-        if milestones and not errors:
-            summed = Money(sum(m.amount.amount_minor for m in milestones), job.currency)
-            if summed != amount:
-                errors.add(
-                    "amount",
-                    f"Your milestones add up to {summed}, but you proposed {amount}. Make them match.",
-                )
-    if errors:
-        raise FormError(errors)
-    return ProposalInput(cover_letter=cover, amount=amount, milestones=milestones)
 
 
 # ---------------------------------------------------------------- jobs
@@ -366,44 +202,7 @@ async def jobs_of(db: AsyncSession, client: User) -> list[tuple[Job, int]]:
 # ---------------------------------------------------------------- search
 
 
-@dataclass
-class SearchParams:
-    q: str = ""
-    skills: list[str] = field(default_factory=list)
-    budget_type: str = ""
-    budget_min: Money | None = None
-    budget_max: Money | None = None
-    posted: str = ""
-    sort: str = "relevance"
-    page: int = 1
-
-
-def read_search(query: dict[str, Any]) -> tuple[SearchParams, Errors]:
-    """Query-string filters → SearchParams; unreadable values are ignored with a message."""
-    errors = Errors()
-    params = SearchParams(q=str(query.get("q") or "").strip()[:200])
-    params.skills = parse_skills(str(query.get("skills") or ""))[:MAX_SKILLS]
-    if query.get("type") in (BudgetType.fixed, BudgetType.hourly):
-        params.budget_type = str(query["type"])
-    for name in ("budget_min", "budget_max"):
-        raw = str(query.get(name) or "").strip()
-        if raw:
-            try:
-                setattr(params, name, Money.parse(raw))
-            except MoneyError as exc:
-                errors.add(name, str(exc))
-    if query.get("posted") in POSTED_WITHIN:
-        params.posted = str(query["posted"])
-    sort = str(query.get("sort") or "")
-    params.sort = sort if sort in SORTS else ("relevance" if params.q else "newest")
-    try:
-        params.page = max(1, min(int(str(query.get("page") or 1)), 1000))
-    except ValueError:
-        params.page = 1
-    return params, errors
-
-
-def _search_query(params: SearchParams) -> tuple[Select, Any]:
+def _search_query(params: SearchInput) -> tuple[Select, Any]:
     stmt = select(Job).where(Job.status == JobStatus.open, Job.visibility == Visibility.public)
     tsquery = None
     if params.q:
@@ -423,7 +222,7 @@ def _search_query(params: SearchParams) -> tuple[Select, Any]:
     return stmt, tsquery
 
 
-async def search_jobs(db: AsyncSession, params: SearchParams) -> tuple[list[Job], int]:
+async def search_jobs(db: AsyncSession, params: SearchInput) -> tuple[list[Job], int]:
     stmt, tsquery = _search_query(params)
     if params.sort == "relevance" and tsquery is not None:
         order = [func.ts_rank_cd(Job.search, tsquery).desc(), Job.published_at.desc(), Job.id.desc()]

@@ -4,39 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, Parameter
 
 from app.accounts.guards import requires_login, requires_role
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.db import DB
 from app.pages.services import client_home, contractor_home, jobs_matched_since
 from app.web.htmx import see_other
 from app.web.templating import render
 
-
-@get("/", name="pages:landing", sync_to_thread=False)
-def landing(request: Request) -> Response:
-    return render(request, "pages/landing.html")
-
-
-@get("/dashboard", name="pages:dashboard", guards=[requires_login])
-async def dashboard(request: Request, db: DB, welcome: FromQuery[str | None] = None) -> Response:
-    """Each role's home: admins go to the console, clients and contractors to their dashboard."""
-    user = request.scope["user"]
-    if user.role == Role.admin:
-        return see_other(request, "/admin")
-    home = await (client_home(db, user) if user.role == Role.client else contractor_home(db, user))
-    return render(request, "pages/dashboard.html", {"welcome": bool(welcome), **home})
-
-
 # Epoch milliseconds of 9999-12-31: a later `since` is refused (400) before it reaches datetime.
 LATEST_MS = 253_402_300_799_000
 
 
-@get("/dashboard/matches", name="pages:job-matches", guards=[requires_role(Role.contractor)])
-async def job_matches(request: Request, db: DB, since: Annotated[int, Parameter(ge=0, le=LATEST_MS)] = 0) -> Response:
-    """The dashboard's live list of new jobs matching the contractor's skills, opened after `since`
-    (epoch milliseconds, set when the dashboard was rendered). Re-fetched on each "job-match" signal."""
-    matched = await jobs_matched_since(db, request.scope["user"], since)
-    return render(request, "pages/_job_matches.html", {"since": since, "matched": matched})
+class LandingController(Controller):
+    path = "/"
+
+    @get("/", name="pages:landing", sync_to_thread=False)
+    def landing(self, request: Request) -> Response:
+        return render(request, "pages/landing.html")
+
+
+class DashboardController(Controller):
+    path = "/dashboard"
+
+    @get("/", name="pages:dashboard", guards=[requires_login])
+    async def dashboard(self, request: Request, db: DB, user: User, welcome: FromQuery[str | None] = None) -> Response:
+        """Each role's home: admins go to the console, clients and contractors to their dashboard."""
+        if user.role == Role.admin:
+            return see_other(request, request.app.route_reverse("admin:index"))
+        home = await (client_home(db, user) if user.role == Role.client else contractor_home(db, user))
+        return render(request, "pages/dashboard.html", {"welcome": bool(welcome), **home})
+
+    @get("/matches", name="pages:job-matches", guards=[requires_role(Role.contractor)])
+    async def job_matches(
+        self, request: Request, db: DB, user: User, since: Annotated[int, Parameter(ge=0, le=LATEST_MS)] = 0
+    ) -> Response:
+        """The dashboard's live list of new jobs matching the contractor's skills, opened after `since`
+        (epoch milliseconds, set when the dashboard was rendered). Re-fetched on each "job-match" signal."""
+        matched = await jobs_matched_since(db, user, since)
+        return render(request, "pages/_job_matches.html", {"since": since, "matched": matched})

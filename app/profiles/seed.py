@@ -13,25 +13,26 @@ from app.accounts.services import get_user_by_email
 from app.files.storage import storage_for
 from app.files.uploads import PNG, CheckedUpload
 from app.profiles import services
-from app.profiles.models import KycStatus
+from app.profiles.forms import ProfileInput
+from app.profiles.models import Availability, KycStatus
 
 DEMO_CONTRACTOR = "contractor@pactline.test"
 DEMO_ADMIN = "admin@pactline.test"
 _LOCK = 727275
 
-DEMO_PROFILE = {
-    "headline": "Python and PostgreSQL developer for small businesses",
-    "bio": (
+DEMO_PROFILE = ProfileInput(
+    headline="Python and PostgreSQL developer for small businesses",
+    bio=(
         "I build and look after web applications for shops, clinics and agencies: online booking, "
         "invoicing, reports and the integrations that glue them together. Ten years of Python, "
         "clear written updates every week, and fixed-price milestones whenever the scope allows."
     ),
-    "skills": ["Python", "PostgreSQL", "Django", "Data analysis", "Technical writing"],
-    "hourly_rate_minor": 6500,
-    "currency": "EUR",
-    "availability": "available",
-    "country": "PT",
-}
+    skills=["Python", "PostgreSQL", "Django", "Data analysis", "Technical writing"],
+    hourly_rate_minor=6500,
+    currency="EUR",
+    availability=Availability.available,
+    country="PT",
+)
 
 
 def demo_png(rgb: tuple[int, int, int], size: int = 48) -> CheckedUpload:
@@ -65,9 +66,7 @@ async def seed_profiles(resources) -> list[str]:
                     return created
                 profile = await services.get_profile(db, user.id)
                 if profile is None or not profile.headline:
-                    values = dict(DEMO_PROFILE)
-                    values["availability"] = services.Availability(values["availability"])
-                    await services.update_profile(db, user, values)
+                    await services.update_profile(db, user, DEMO_PROFILE)
                     created.append(f"profile of {DEMO_CONTRACTOR}")
                 profile = await services.ensure_profile(db, user)
                 if not await services.portfolio_of(db, profile):

@@ -7,7 +7,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,17 +19,11 @@ from app.files.models import FilePurpose, StoredFile
 from app.files.services import store_file
 from app.files.storage import Storage
 from app.files.uploads import CheckedUpload
-from app.money import CURRENCIES, Money, MoneyError
-from app.profiles.choices import COUNTRIES
-from app.profiles.models import Availability, ContractorProfile, KycCheck, KycMethod, KycStatus, PortfolioItem
-from app.web.forms import Errors
+from app.profiles.forms import ProfileInput
+from app.profiles.models import ContractorProfile, KycCheck, KycMethod, KycStatus, PortfolioItem
 
-MAX_SKILLS = 15
-MAX_SKILL_LENGTH = 40
 MIN_SKILLS = 3
 MIN_BIO = 80
-MAX_BIO = 5000
-MAX_RATE_MINOR = 10_000 * 100
 MAX_PORTFOLIO = 12
 
 # ---------------------------------------------------------------- profile
@@ -65,70 +58,11 @@ async def ensure_profile(db: AsyncSession, user: User) -> ContractorProfile:
     return profile
 
 
-def parse_skills(raw: str) -> list[str]:
-    skills: list[str] = []
-    seen: set[str] = set()
-    for part in raw.split(","):
-        skill = " ".join(part.split())
-        if skill and skill.lower() not in seen:
-            seen.add(skill.lower())
-            skills.append(skill)
-    return skills
-
-
-def parse_profile_form(data: dict[str, Any]) -> dict[str, Any]:
-    """Form strings → profile values; FormError with a message per field."""
-    from app.web.forms import text
-
-    errors = Errors()
-    headline, bio = text(data, "headline"), text(data, "bio")
-    if len(headline) > 120:
-        errors.add("headline", "Keep the headline under 120 characters.")
-    if len(bio) > MAX_BIO:
-        errors.add("bio", f"Keep the bio under {MAX_BIO} characters.")
-    skills = parse_skills(text(data, "skills"))
-    if len(skills) > MAX_SKILLS:
-        errors.add("skills", f"Choose at most {MAX_SKILLS} skills; you listed {len(skills)}.")
-    if any(len(s) > MAX_SKILL_LENGTH for s in skills):
-        errors.add("skills", f"Each skill must be under {MAX_SKILL_LENGTH} characters; separate skills with commas.")
-    currency = text(data, "currency") or "EUR"
-    if currency not in CURRENCIES:
-        errors.add("currency", "Choose euro, US dollar or pound sterling.")
-        currency = "EUR"
-    rate_text, rate = text(data, "hourly_rate"), None
-    if rate_text:
-        try:
-            rate = Money.parse(rate_text, currency)
-        except MoneyError as exc:
-            errors.add("hourly_rate", str(exc))
-        else:
-            if rate.amount_minor <= 0:
-                errors.add("hourly_rate", "Enter an hourly rate above zero.")
-            elif rate.amount_minor > MAX_RATE_MINOR:
-                errors.add("hourly_rate", "Enter an hourly rate of at most 10,000.")
-    availability = text(data, "availability") or None
-    if availability is not None and availability not in Availability.__members__:
-        errors.add("availability", "Choose one of the options.")
-    country = text(data, "country").upper() or None
-    if country is not None and country not in COUNTRIES:
-        errors.add("country", "Choose your country from the list.")
-    if errors:
-        raise FormError(errors)
-    return {
-        "headline": headline,
-        "bio": bio,
-        "skills": skills,
-        "hourly_rate_minor": rate.amount_minor if rate else None,
-        "currency": currency,
-        "availability": Availability(availability) if availability else None,
-        "country": country,
-    }
-
-
-async def update_profile(db: AsyncSession, user: User, values: dict[str, Any]) -> ContractorProfile:
+async def update_profile(db: AsyncSession, user: User, data: ProfileInput) -> ContractorProfile:
     profile = await ensure_profile(db, user)
-    for key, value in values.items():
-        setattr(profile, key, value)
+    profile.headline, profile.bio, profile.skills = data.headline, data.bio, data.skills
+    profile.hourly_rate_minor, profile.currency = data.hourly_rate_minor, data.currency
+    profile.availability, profile.country = data.availability, data.country
     await record_event(db, "profile_updated", user_id=user.id)
     await db.commit()
     return profile
@@ -222,28 +156,6 @@ async def readable_file(db: AsyncSession, viewer: User | None, file_id: int, *, 
 
 
 # ---------------------------------------------------------------- portfolio
-
-
-def parse_portfolio_form(title: str, url: str) -> tuple[str, str | None]:
-    errors = Errors()
-    if not title:
-        errors.add("title", "Give this piece of work a title.")
-    elif len(title) > 120:
-        errors.add("title", "Keep the title under 120 characters.")
-    link = url.strip() or None
-    if link:
-        if "://" not in link:
-            link = "https://" + link
-        try:
-            parts = urlsplit(link)
-            valid = parts.scheme in ("http", "https") and "." in parts.netloc and len(link) <= 500
-        except ValueError:  # "http://[x": brackets that are not an IPv6 address
-            valid = False
-        if not valid:
-            errors.add("url", "Enter a web address like https://example.com/my-work.")
-    if errors:
-        raise FormError(errors)
-    return title, link
 
 
 async def add_portfolio_item(

@@ -6,8 +6,10 @@ from playwright.async_api import expect
 
 from app.accounts.models import Role
 from app.companies import services as companies
+from app.companies.forms import InvitationInput, read_company
 from app.companies.models import InvitationKind
 from app.leads import services as leads
+from app.leads.forms import LeadInput
 from app.leads.tasks import _dead_letter
 from app.marketplace import services as marketplace
 from tests.companies.test_create_company import ACME
@@ -61,12 +63,12 @@ async def test_a_decision_and_a_new_proposal_reach_both_open_pages(phone, deskto
 async def test_an_accepted_invitation_changes_the_inviters_row(desktop, live_client, db, app):
     client = await make_user(db, role=Role.client, name="Clara Bakery")
     contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
-    await companies.create_company(db, client, ACME)
+    await companies.create_company(db, client, read_company(ACME))
     await db.commit()
     membership = await companies.membership_of(db, client)
     key = app.state.settings.secret_key
     invitation = await companies.invite(
-        db, membership, client, kind=InvitationKind.contractor, email=contractor.email, message="", secret_key=key
+        db, membership, client, InvitationInput(InvitationKind.contractor, contractor.email, ""), secret_key=key
     )
     await db.commit()
     token = companies.invitation_token(key, invitation)
@@ -101,7 +103,7 @@ async def test_a_dead_letter_appears_for_the_admin_and_its_form_works(desktop, d
     marker = await open_and_wait(desktop, "/admin/leads")
     await expect(desktop.get_by_text("Nothing here: every lead was processed.")).to_be_visible()
 
-    lead = await leads.receive(db, dict(LEAD), source="form")
+    lead = await leads.receive(db, LeadInput(**LEAD), source="form")
     await db.commit()
     await _dead_letter({"sessionmaker": app.state.sessionmaker}, lead.id, "category service unavailable", 3)
 

@@ -8,10 +8,12 @@ import pytest
 
 from app.accounts.mfa import enable, totp
 from app.accounts.models import Role
+from app.companies.forms import read_company
 from app.companies.services import create_company, membership_of, request_verification
 from app.files.storage import storage_for
+from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, MilestoneInput, ProposalInput, accept, apply, create_job
+from app.marketplace.services import accept, apply, create_job
 from app.money import Money
 from app.profiles.seed import demo_png
 from app.profiles.services import add_portfolio_item, ensure_profile, submit_documents
@@ -69,8 +71,8 @@ async def long_words(db, app):
     contractor = await make_user(db, role=Role.contractor, name=CONTRACTOR_NAME)
     admin = await make_user(db, role=Role.admin, name="Ada Administratorin" + "x" * 30)
     await enable(db, admin, ADMIN_TOTP, app.state.settings.secret_key)
-    await create_company(db, client, {"name": COMPANY, "country": "DE", "registration_number": "HRB" + "1" * 30,
-                                      "vat_id": "", "address": "Industriestraße 1"})  # fmt: skip
+    await create_company(db, client, read_company({"name": COMPANY, "country": "DE", "registration_number": "HRB" + "1" * 30,
+                                                   "vat_id": "", "address": "Industriestraße 1"}))  # fmt: skip
     await request_verification(db, await membership_of(db, client))
 
     def job_input(title):
@@ -154,8 +156,8 @@ async def test_visitor_pages_fit_360_and_390_px(small_phone, long_words):
 
 async def test_job_pages_fit_a_desktop_with_the_company_badge(desktop, db):
     client = await make_user(db, role=Role.client)
-    await create_company(db, client, {"name": "Acme Robotics", "country": "DE",
-                                      "registration_number": "HRB 1", "vat_id": "", "address": "Industriestraße 1"})  # fmt: skip
+    await create_company(db, client, read_company({"name": "Acme Robotics", "country": "DE",
+                                                   "registration_number": "HRB 1", "vat_id": "", "address": "Industriestraße 1"}))  # fmt: skip
     job = await create_job(
         db, client,
         JobInput(title="Logo and brand colours for a neighbourhood bakery", description="x " * 50, skills=["python"], budget_type=BudgetType.fixed,

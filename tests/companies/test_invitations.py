@@ -151,8 +151,9 @@ async def test_an_invitation_to_an_invite_only_job_lets_the_contractor_see_and_a
 ):
     from datetime import date
 
+    from app.marketplace.forms import JobInput
     from app.marketplace.models import BudgetType, Visibility
-    from app.marketplace.services import JobInput, create_job
+    from app.marketplace.services import create_job
     from app.money import Money
 
     await client.post_form("/company", ACME)
@@ -185,8 +186,9 @@ async def test_an_invitation_to_an_invite_only_job_lets_the_contractor_see_and_a
 
 async def test_a_job_of_someone_else_cannot_be_named(app, client, db, smtp_server):
 
+    from app.marketplace.forms import JobInput
     from app.marketplace.models import BudgetType, Visibility
-    from app.marketplace.services import JobInput, create_job
+    from app.marketplace.services import create_job
     from app.money import Money
 
     await client.post_form("/company", ACME)

@@ -63,8 +63,9 @@ async def test_the_company_queue_is_admins_only(client, contractor):
 async def test_contractors_see_the_company_badge_on_its_jobs(client, admin, contractor, db):
     from datetime import date
 
+    from app.marketplace.forms import JobInput
     from app.marketplace.models import BudgetType, Visibility
-    from app.marketplace.services import JobInput, create_job
+    from app.marketplace.services import create_job
     from app.money import Money
 
     await client.post_form("/company", ACME)

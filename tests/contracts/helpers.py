@@ -3,8 +3,9 @@
 from datetime import date
 
 from app.contracts import services
+from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, MilestoneInput, ProposalInput, accept, apply, create_job
+from app.marketplace.services import accept, apply, create_job
 from app.money import Money
 
 CTX = services.SignContext(ip="203.0.113.5", user_agent="Test browser")

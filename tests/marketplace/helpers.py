@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app.marketplace import services
+from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
 from app.money import Money
 
@@ -22,7 +23,7 @@ async def make_job(
     visibility: Visibility = Visibility.public,
     publish: bool = True,
 ):
-    data = services.JobInput(
+    data = JobInput(
         title=title,
         description=description,
         skills=skills if skills is not None else ["logo design", "branding"],
@@ -37,10 +38,10 @@ async def make_job(
 
 
 async def make_proposal(db, job, contractor, *, amount: str = "1100", milestones=()):
-    data = services.ProposalInput(
+    data = ProposalInput(
         cover_letter="I have designed identities for three cafés; here is how I would work.",
         amount=Money.parse(amount, job.currency),
-        milestones=[services.MilestoneInput(t, Money.parse(a, job.currency), None) for t, a in milestones],
+        milestones=[MilestoneInput(t, Money.parse(a, job.currency), None) for t, a in milestones],
     )
     proposal = await services.apply(db, job.id, contractor, data)
     await db.commit()

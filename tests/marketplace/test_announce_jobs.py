@@ -6,8 +6,9 @@ from datetime import date
 from sqlalchemy import select
 
 from app.events.models import OutboxEvent
+from app.marketplace.forms import JobInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, create_job, publish_job
+from app.marketplace.services import create_job, publish_job
 from app.money import Money
 from app.profiles.services import ensure_profile
 

@@ -2,8 +2,9 @@
 
 from datetime import date
 
+from app.marketplace.forms import JobInput
 from app.marketplace.models import BudgetType, Visibility
-from app.marketplace.services import JobInput, create_job
+from app.marketplace.services import create_job
 from app.money import Money
 from app.profiles.services import ensure_profile
 

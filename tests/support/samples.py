@@ -40,6 +40,7 @@ from app.accounts.sessions import device_handle
 from app.accounts.tokens import issue_one_time_token, make_verification_token, token_of
 from app.admin.services import suspend
 from app.companies import services as companies
+from app.companies.forms import InvitationInput, read_company
 from app.companies.models import InvitationKind
 from app.contracts import amendments
 from app.contracts import services as contracts
@@ -48,8 +49,10 @@ from app.contracts.template_store import TemplateForm, create_company_template
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
+from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
 from app.profiles import services as profiles
+from app.profiles.forms import read_profile
 from app.profiles.kyc_provider import sign as sign_kyc_webhook
 from app.profiles.seed import demo_png
 from app.worker.models import FailedJob
@@ -148,7 +151,9 @@ class World:
         owner = owner or self.client
         membership = await companies.membership_of(self.db, owner)
         if membership is None:
-            await companies.create_company(self.db, owner, {**COMPANY, "name": self.unique("Acme Robotics ")})
+            await companies.create_company(
+                self.db, owner, read_company({**COMPANY, "name": self.unique("Acme Robotics ")})
+            )
             await self.db.commit()
             membership = await companies.membership_of(self.db, owner)
         return membership
@@ -454,7 +459,7 @@ async def platform_template(w: World) -> Sample:
 
 @sample("/admin/leads/{lead_id:int}/replay", "/admin/leads/{lead_id:int}/discard")
 async def dead_letter(w: World) -> Sample:
-    lead = await leads.receive(w.db, {**LEAD, "email": f"{w.unique('buyer')}@example.test"}, source="form")
+    lead = await leads.receive(w.db, LeadInput(**{**LEAD, "email": f"{w.unique('buyer')}@example.test"}), source="form")
     await w.db.commit()
     await leads.mark_failed(w.db, lead.id, "category service unavailable", attempts=3)
     await w.db.commit()
@@ -505,7 +510,7 @@ async def company_invite(w: World) -> Sample:
 async def invite(w: World, membership, inviter: User, kind: InvitationKind, email: str) -> tuple[Any, str]:
     """An invitation and the token its e-mail would carry."""
     key = w.app.state.settings.secret_key
-    invitation = await companies.invite(w.db, membership, inviter, kind=kind, email=email, message="", secret_key=key)
+    invitation = await companies.invite(w.db, membership, inviter, InvitationInput(kind, email, ""), secret_key=key)
     return invitation, companies.invitation_token(key, invitation)
 
 
@@ -588,7 +593,7 @@ async def lead_api(w: World) -> Sample:
 @sample("/api/leads/{lead_id:int}")
 async def lead_status(w: World) -> Sample:
     key, raw = await leads.create_api_key(w.db, await w.company(), w.client, w.unique("Website form "))
-    lead = await leads.receive(w.db, dict(LEAD), source="api", company_id=key.company_id, api_key_id=key.id)
+    lead = await leads.receive(w.db, LeadInput(**LEAD), source="api", company_id=key.company_id, api_key_id=key.id)
     await w.db.commit()
     return Sample("visitor", params={"lead_id": lead.id}, headers={"Authorization": f"Bearer {raw}"})
 
@@ -600,7 +605,7 @@ async def quote(w: World) -> Sample:
 
 @sample("/quote/confirm/{token:str}")
 async def quote_confirmation_link(w: World) -> Sample:
-    lead = await leads.receive_from_form(w.db, dict(LEAD), w.app.state.settings.secret_key)
+    lead = await leads.receive_from_form(w.db, LeadInput(**LEAD), w.app.state.settings.secret_key)
     await w.db.commit()
     token = leads.confirmation_token(w.app.state.settings.secret_key, lead.id, lead.confirm_nonce)
     return Sample("visitor", params={"token": token}, status={"POST": 200}, single_use=True)
@@ -805,8 +810,8 @@ async def identity_webhook(w: World) -> Sample:
 
 @sample("/c/{slug:str}")
 async def public_profile(w: World) -> Sample:
-    profile = await profiles.update_profile(w.db, w.contractor, {**profiles.parse_profile_form(
-        {"headline": "Brand designer for small shops", "skills": "logo design"})})  # fmt: skip
+    profile = await profiles.update_profile(w.db, w.contractor, read_profile(
+        {"headline": "Brand designer for small shops", "skills": "logo design"}))  # fmt: skip
     return Sample("visitor", params={"slug": profile.slug})
 
 
