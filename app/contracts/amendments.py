@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -12,13 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
 from app.audit.chain import append
+from app.contracts.changes import (
+    AddMilestone,
+    Change,
+    ChangeMilestone,
+    EndContract,
+    MilestoneRef,
+    RemoveMilestone,
+)
 from app.contracts.diff import date_text
 from app.contracts.models import (
     LOCKED_MILESTONE_STATES,
     Amendment,
     AmendmentStatus,
     Contract,
-    ContractKind,
     ContractStatus,
     ContractVersion,
     Milestone,
@@ -33,6 +41,7 @@ from app.contracts.services import (
     record_signature,
     signed_by_both,
 )
+from app.contracts.terms import ContractKind, MilestoneTerms, Termination, Terms
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
@@ -127,25 +136,24 @@ async def amendable_milestones(db: AsyncSession, contract: Contract) -> list[dic
 # ---------------------------------------------------------------- the new terms
 
 
-def _entry(m: Milestone) -> dict[str, Any]:
-    return {
-        "title": m.title,
-        "acceptance_criteria": m.acceptance_criteria or "",
-        "amount_minor": m.amount_minor,
-        "due_date": m.due_date.isoformat() if m.due_date else None,
-    }
+def _entry(m: Milestone) -> MilestoneTerms:
+    return MilestoneTerms(m.title, m.amount_minor, m.acceptance_criteria or "", m.due_date)
 
 
 def is_milestone_contract(contract: Contract) -> bool:
     return ContractKind(contract.kind) == ContractKind.milestone
 
 
-def new_terms(contract: Contract, base: dict[str, Any], rows: list[Milestone], changes: list[dict]) -> dict[str, Any]:
+def _termination(changes: list[Change]) -> EndContract | None:
+    return next((c for c in changes if isinstance(c, EndContract)), None)
+
+
+def new_terms(contract: Contract, base: Terms, rows: list[Milestone], changes: list[Change]) -> Terms:
     """The current terms with `changes` applied. The milestones follow the Milestone rows, so the
     same function checks at apply time that what both signed is still what would result."""
-    removed = {c["milestone_id"] for c in changes if c["op"] == "remove"}
-    changed = {c["milestone_id"]: c for c in changes if c["op"] == "change"}
-    termination = next((c for c in changes if c["op"] == "terminate"), None)
+    removed = {c.milestone_id for c in changes if isinstance(c, RemoveMilestone)}
+    changed = {c.milestone_id: c for c in changes if isinstance(c, ChangeMilestone)}
+    termination = _termination(changes)
     milestones = []
     for m in rows:
         if m.status == MilestoneStatus.removed or m.id in removed:
@@ -153,22 +161,18 @@ def new_terms(contract: Contract, base: dict[str, Any], rows: list[Milestone], c
         if termination is not None and m.status == MilestoneStatus.pending:
             continue
         entry = _entry(m)
-        for key in ("amount_minor", "due_date"):
-            if m.id in changed and key in changed[m.id]:
-                entry[key] = changed[m.id][key]
+        if (change := changed.get(m.id)) is not None:
+            if change.amount_minor is not None:
+                entry = replace(entry, amount_minor=change.amount_minor)
+            if change.moves_due_date:
+                entry = replace(entry, due_date=change.due_date)
         milestones.append(entry)
-    for c in changes:
-        if c["op"] == "add":
-            milestones.append({k: c[k] for k in ("title", "acceptance_criteria", "amount_minor", "due_date")})
-    terms = dict(base)
+    milestones += [c.milestone() for c in changes if isinstance(c, AddMilestone)]
+    terms = base
     if is_milestone_contract(contract):
-        terms["milestones"] = milestones
-        terms["stated_total_minor"] = sum(m["amount_minor"] for m in milestones)
+        terms = terms.with_(milestones=tuple(milestones), stated_total_minor=sum(m.amount_minor for m in milestones))
     if termination is not None:
-        terms["termination"] = {
-            "settlement_note": termination["settlement_note"],
-            "escrow_held_minor": termination["escrow_held_minor"],
-        }
+        terms = terms.with_(termination=Termination(termination.settlement_note, termination.escrow_held_minor))
     return terms
 
 
@@ -187,7 +191,7 @@ def _amount(value: Any, currency: str) -> int:
     return minor
 
 
-def _due(value: Any) -> str | None:
+def _due(value: Any) -> date | None:
     if value is None or value == "":
         return None
     try:
@@ -196,7 +200,7 @@ def _due(value: Any) -> str | None:
         raise ValueError("Enter a date like 2030-04-01.") from exc
     if day < date.today():
         raise ValueError("Choose a date from today on.")
-    return day.isoformat()
+    return day
 
 
 def _milestone_id(value: Any) -> int | None:
@@ -208,7 +212,7 @@ def _milestone_id(value: Any) -> int | None:
 
 def normalize_changes(
     contract: Contract, rows: list[Milestone], changes: list[dict[str, Any]], reason: str
-) -> tuple[list[dict[str, Any]], str]:
+) -> tuple[list[Change], str]:
     """Checked, canonical changes (with the titles and amounts they replace, for plain-words
     summaries) and the reason. Problems raise FormError keyed by the proposal form's field names:
     <slot>_title, <slot>_criteria, <slot>_amount, <slot>_due (slot: add, add2, …), amount_<id>, due_<id>, remove_<id>,
@@ -216,7 +220,7 @@ def normalize_changes(
     errors = Errors()
     currency = currency_of(contract)
     by_id = {m.id: m for m in rows}
-    out: list[dict[str, Any]] = []
+    out: list[Change] = []
     touched: set[int] = set()
     if not changes:
         errors.add(
@@ -234,7 +238,8 @@ def normalize_changes(
             errors.add("form", "This contract is paid as a retainer: it has no milestones to change.")
             continue
         if op == "add":
-            out.append(_check_add(change, currency, errors, str(change.get("slot") or "add")))
+            if (added := _check_add(change, currency, errors, str(change.get("slot") or "add"))) is not None:
+                out.append(added)
             continue
         if op == "terminate":
             out.append(_check_terminate(change, rows, errors))
@@ -253,14 +258,7 @@ def normalize_changes(
             continue
         touched.add(milestone.id)
         if op == "remove":
-            out.append(
-                {
-                    "op": "remove",
-                    "milestone_id": milestone.id,
-                    "title": milestone.title,
-                    "amount_minor": milestone.amount_minor,
-                }
-            )
+            out.append(RemoveMilestone(_ref(milestone)))
         else:
             checked = _check_change(change, milestone, currency, errors)
             if checked is not None:
@@ -270,8 +268,8 @@ def normalize_changes(
         errors.add("reason", "Say why, so the other party understands the change.")
     elif len(reason) > MAX_TEXT:
         errors.add("reason", "Keep it under 4 000 characters.")
-    if not errors and is_milestone_contract(contract) and not any(c["op"] == "terminate" for c in out):
-        remaining = new_terms(contract, {}, rows, out)["milestones"]
+    if not errors and is_milestone_contract(contract) and _termination(out) is None:
+        remaining = new_terms(contract, Terms(), rows, out).milestones
         if not remaining:
             errors.add("form", "A contract keeps at least one milestone. To stop the work, end the contract instead.")
     if errors:
@@ -280,10 +278,14 @@ def normalize_changes(
 
 
 def currency_of(contract: Contract) -> str:
-    return str((contract.draft_terms or {}).get("currency") or "EUR")
+    return contract.draft_terms.currency
 
 
-def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str = "add") -> dict[str, Any]:
+def _ref(m: Milestone) -> MilestoneRef:
+    return MilestoneRef(m.id, m.title, m.amount_minor)
+
+
+def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str = "add") -> AddMilestone | None:
     """A new milestone; problems are keyed by the form group it came from (add_, add2_, …)."""
     title = str(change.get("title") or "").strip()
     criteria = str(change.get("acceptance_criteria") or "").strip()
@@ -304,17 +306,13 @@ def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str 
         due = _due(change.get("due_date"))
     except ValueError as exc:
         errors.add(f"{slot}_due", str(exc))
-    return {"op": "add", "title": title, "acceptance_criteria": criteria, "amount_minor": amount, "due_date": due}
+    if amount is None:
+        return None
+    return AddMilestone(title, criteria, amount, due)
 
 
-def _check_change(change: dict[str, Any], m: Milestone, currency: str, errors: Errors) -> dict[str, Any] | None:
-    before = _entry(m)
-    out: dict[str, Any] = {
-        "op": "change",
-        "milestone_id": m.id,
-        "title": m.title,
-        "before": {"amount_minor": before["amount_minor"], "due_date": before["due_date"]},
-    }
+def _check_change(change: dict[str, Any], m: Milestone, currency: str, errors: Errors) -> ChangeMilestone | None:
+    out = ChangeMilestone(m.id, m.title, m.amount_minor, m.due_date)
     if change.get("amount_minor") not in (None, ""):
         try:
             amount = _amount(change["amount_minor"], currency)
@@ -322,23 +320,23 @@ def _check_change(change: dict[str, Any], m: Milestone, currency: str, errors: E
             errors.add(f"amount_{m.id}", str(exc))
         else:
             if amount != m.amount_minor:
-                out["amount_minor"] = amount
+                out = replace(out, amount_minor=amount)
     if "due_date" in change and change["due_date"] != "":  # None: no due date any more
         try:
             due = _due(change["due_date"])
         except ValueError as exc:
             errors.add(f"due_{m.id}", str(exc))
         else:
-            if due != before["due_date"]:
-                out["due_date"] = due
-    if "amount_minor" not in out and "due_date" not in out:
+            if due != m.due_date:
+                out = replace(out, due_date=due, moves_due_date=True)
+    if out.amount_minor is None and not out.moves_due_date:
         if f"amount_{m.id}" not in errors and f"due_{m.id}" not in errors:
             errors.add(f"amount_{m.id}", f"The new amount and date for “{m.title}” are the same as now.")
         return None
     return out
 
 
-def _check_terminate(change: dict[str, Any], rows: list[Milestone], errors: Errors) -> dict[str, Any]:
+def _check_terminate(change: dict[str, Any], rows: list[Milestone], errors: Errors) -> EndContract:
     note = str(change.get("settlement_note") or "").strip()
     if not note:
         errors.add("settlement_note", "Say how you are settling up, for example what is owed for work already done.")
@@ -348,19 +346,16 @@ def _check_terminate(change: dict[str, Any], rows: list[Milestone], errors: Erro
         if m.status in LOCKED_MILESTONE_STATES:
             errors.add("settlement_note", f"{blocked_reason(m)} The contract can end once that is settled.")
     pending = [m for m in rows if m.status == MilestoneStatus.pending]
-    return {
-        "op": "terminate",
-        "settlement_note": note,
-        # Escrow does not exist yet: no money is held for any contract, so nothing moves on ending.
-        "escrow_held_minor": 0,
-        "removed": [{"milestone_id": m.id, "title": m.title, "amount_minor": m.amount_minor} for m in pending],
-    }
+    # Escrow does not exist yet: no money is held for any contract, so nothing moves on ending.
+    return EndContract(note, 0, tuple(_ref(m) for m in pending))
 
 
 # ---------------------------------------------------------------- verbs
 
 
-async def propose(db: AsyncSession, contract_id: int, user: User, changes: list[dict], reason: str) -> Amendment:
+async def propose(
+    db: AsyncSession, contract_id: int, user: User, changes: list[dict[str, Any]], reason: str
+) -> Amendment:
     """Freeze the changed terms as the contract's next version, waiting for both signatures."""
     if user.role == Role.admin:
         raise NotFound(contract_id)  # admins oversee contracts; they never change them
@@ -400,7 +395,7 @@ async def propose(db: AsyncSession, contract_id: int, user: User, changes: list[
     except IntegrityError as exc:  # the one-open-amendment index, if a check above was raced
         raise DomainError(ALREADY_OPEN) from exc
     # The chain carries what proves the change (its version hash), not the private terms themselves.
-    ops = [c["op"] for c in normalized]
+    ops = [c.op for c in normalized]
     await _audit(
         db,
         contract,
@@ -467,12 +462,12 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
     by_id = {m.id: m for m in rows}
     changes = amendment.changes
     for change in changes:
-        if change["op"] in ("remove", "change"):
-            m = by_id.get(change["milestone_id"])
+        if isinstance(change, RemoveMilestone | ChangeMilestone):
+            m = by_id.get(change.milestone_id)
             why = blocked_reason(m) if m is not None else "A milestone in this change no longer exists."
             if why is not None:
                 raise DomainError(f"{why} This change can't be applied any more: withdraw it and propose a new one.")
-        if change["op"] == "terminate":
+        if isinstance(change, EndContract):
             for m in rows:
                 if m.status in LOCKED_MILESTONE_STATES:
                     raise DomainError(f"{blocked_reason(m)} The contract can't end until that is settled.")
@@ -486,38 +481,39 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
     now = utcnow()
     position = max((m.position for m in rows), default=-1)
     for change in changes:
-        if change["op"] == "add":
-            position += 1
-            db.add(Milestone(contract_id=contract.id, position=position, title=change["title"],
-                             acceptance_criteria=change["acceptance_criteria"], amount_minor=change["amount_minor"],
-                             currency=currency_of(contract), status=MilestoneStatus.pending,
-                             due_date=date.fromisoformat(change["due_date"]) if change["due_date"] else None))  # fmt: skip
-        elif change["op"] == "remove":
-            by_id[change["milestone_id"]].status = MilestoneStatus.removed
-        elif change["op"] == "change":
-            m = by_id[change["milestone_id"]]
-            if "amount_minor" in change:
-                m.amount_minor = change["amount_minor"]
-            if "due_date" in change:
-                m.due_date = date.fromisoformat(change["due_date"]) if change["due_date"] else None
-        elif change["op"] == "terminate":
-            for m in rows:
-                if m.status == MilestoneStatus.pending:
-                    m.status = MilestoneStatus.removed
+        match change:
+            case AddMilestone():
+                position += 1
+                db.add(Milestone(contract_id=contract.id, position=position, title=change.title,
+                                 acceptance_criteria=change.acceptance_criteria, amount_minor=change.amount_minor,
+                                 currency=currency_of(contract), status=MilestoneStatus.pending,
+                                 due_date=change.due_date))  # fmt: skip
+            case RemoveMilestone():
+                by_id[change.milestone_id].status = MilestoneStatus.removed
+            case ChangeMilestone():
+                m = by_id[change.milestone_id]
+                if change.amount_minor is not None:
+                    m.amount_minor = change.amount_minor
+                if change.moves_due_date:
+                    m.due_date = change.due_date
+            case EndContract():
+                for m in rows:
+                    if m.status == MilestoneStatus.pending:
+                        m.status = MilestoneStatus.removed
     contract.current_version_id = version.id
     contract.draft_terms = version.terms  # the working copy of an active contract is its current version
     amendment.status, amendment.decided_at = AmendmentStatus.applied, now
     await db.flush()
     await _audit(db, contract, "amendment_applied", None,
                  amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash)  # fmt: skip
-    termination = next((c for c in changes if c["op"] == "terminate"), None)
+    termination = _termination(changes)
     if termination is not None:
         contract.status, contract.ended_at = ContractStatus.terminated, now
         await _audit(
             db, contract, "contract_terminated", None,
             amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash,
-            escrow_held_minor=termination["escrow_held_minor"],
-            removed_milestones=[r["milestone_id"] for r in termination["removed"]],
+            escrow_held_minor=termination.escrow_held_minor,
+            removed_milestones=[r.milestone_id for r in termination.removed],
         )  # fmt: skip
     # Both parties' open contract pages reload their terms and milestones.
     notify_parties(db, contract, None)
@@ -588,58 +584,59 @@ async def _tell_other_party(db: AsyncSession, contract: Contract, actor: User, m
 # ---------------------------------------------------------------- what people see
 
 
-def _day(iso: str | None) -> str:
-    return date_text(iso) if iso else "no due date"
+def _day(day: date | None) -> str:
+    return date_text(day) if day else "no due date"
 
 
-def _due_words(iso: str | None) -> str:
-    return f"due {_day(iso)}" if iso else "no due date"
+def _due_words(day: date | None) -> str:
+    return f"due {_day(day)}" if day else "no due date"
 
 
-def describe(change: dict[str, Any], currency: str) -> dict[str, str]:
+def describe(change: Change, currency: str) -> dict[str, str]:
     """One change in plain words: {"text": …, "detail": …}."""
 
     def money(minor: int) -> str:
         return format_minor(minor, currency)
 
-    op = change["op"]
-    if op == "add":
-        return {
-            "text": f"Add a milestone “{change['title']}”: {money(change['amount_minor'])}, {_due_words(change['due_date'])}.",
-            "detail": f"Done when: {change['acceptance_criteria']}",
-        }
-    if op == "remove":
-        return {"text": f"Remove the milestone “{change['title']}” ({money(change['amount_minor'])}).", "detail": ""}
-    if op == "change":
-        parts = []
-        if "amount_minor" in change:
-            parts.append(f"amount {money(change['before']['amount_minor'])} → {money(change['amount_minor'])}")
-        if "due_date" in change:
-            parts.append(f"due date {_day(change['before']['due_date'])} → {_day(change['due_date'])}")
-        return {"text": f"Change “{change['title']}”: {'; '.join(parts)}.", "detail": ""}
-    removed = ", ".join(f"“{r['title']}”" for r in change["removed"])
+    match change:
+        case AddMilestone():
+            return {
+                "text": f"Add a milestone “{change.title}”: {money(change.amount_minor)}, {_due_words(change.due_date)}.",
+                "detail": f"Done when: {change.acceptance_criteria}",
+            }
+        case RemoveMilestone(milestone=m):
+            return {"text": f"Remove the milestone “{m.title}” ({money(m.amount_minor)}).", "detail": ""}
+        case ChangeMilestone():
+            parts = []
+            if change.amount_minor is not None:
+                parts.append(f"amount {money(change.before_amount_minor)} → {money(change.amount_minor)}")
+            if change.moves_due_date:
+                parts.append(f"due date {_day(change.before_due_date)} → {_day(change.due_date)}")
+            return {"text": f"Change “{change.title}”: {'; '.join(parts)}.", "detail": ""}
+    removed = ", ".join(f"“{r.title}”" for r in change.removed)
     text = "End the contract."
     if removed:
         text += f" Milestones not yet funded are removed: {removed}."
-    held = money(change["escrow_held_minor"])
+    held = money(change.escrow_held_minor)
     return {
         "text": text + f" Money held in escrow for this contract: {held}, so nothing is paid out or refunded.",
-        "detail": f"Settlement: {change['settlement_note']}",
+        "detail": f"Settlement: {change.settlement_note}",
     }
 
 
-def total_change(changes: list[dict[str, Any]]) -> int:
+def total_change(changes: list[Change]) -> int:
     """How much the milestone total moves with these changes (minor units)."""
     delta = 0
     for c in changes:
-        if c["op"] == "add":
-            delta += c["amount_minor"]
-        elif c["op"] == "remove":
-            delta -= c["amount_minor"]
-        elif c["op"] == "change" and "amount_minor" in c:
-            delta += c["amount_minor"] - c["before"]["amount_minor"]
-        elif c["op"] == "terminate":
-            delta -= sum(r["amount_minor"] for r in c["removed"])
+        match c:
+            case AddMilestone():
+                delta += c.amount_minor
+            case RemoveMilestone():
+                delta -= c.milestone.amount_minor
+            case ChangeMilestone(amount_minor=int(amount)):
+                delta += amount - c.before_amount_minor
+            case EndContract():
+                delta -= sum(r.amount_minor for r in c.removed)
     return delta
 
 
@@ -657,7 +654,7 @@ async def amendment_view(db: AsyncSession, contract: Contract, amendment: Amendm
     def who(uid: int) -> str:
         return "you" if uid == user.id else names[uid]
 
-    after = int(version.terms.get("stated_total_minor") or 0)
+    after = version.terms.stated_total_minor or 0
     is_open = amendment.status == AmendmentStatus.proposed
     party = contract.party(user.id) and user.role != Role.admin
     return {
@@ -671,7 +668,7 @@ async def amendment_view(db: AsyncSession, contract: Contract, amendment: Amendm
         "decided_at": amendment.decided_at,
         "reason": amendment.reason,
         "lines": [describe(c, currency) for c in amendment.changes],
-        "terminates": any(c["op"] == "terminate" for c in amendment.changes),
+        "terminates": _termination(amendment.changes) is not None,
         "shows_total": is_milestone_contract(contract),
         "total_before": Money(after - total_change(amendment.changes), currency),
         "total_after": Money(after, currency),

@@ -198,7 +198,7 @@ async def _editor_context(
         form |= {f"tv_{k}": v for k, v in parsed.values.items()}
     rows = parsed.rows if parsed else editor.rows_from_terms(terms)
     templates = await available_templates(db, contract.company_id)
-    chosen = [t for t in templates if t.key == (terms.get("template") or {}).get("key")] + [
+    chosen = [t for t in templates if terms.template and t.key == terms.template.key] + [
         t for t in templates if t.key in set(form["riders"])
     ]
     people = await _names(db, contract)
@@ -209,8 +209,8 @@ async def _editor_context(
         "form": form,
         "rows": rows,
         "errors": errors if errors is not None else (parsed.errors if parsed else {}),
-        "total": editor.milestone_total(terms),
-        "currency": terms.get("currency") or "EUR",
+        "total": terms.milestone_total,
+        "currency": terms.currency,
         "template_options": [(t.key, t.title) for t in templates if t.kind != "rider"],
         "riders": [t for t in templates if t.kind == "rider"],
         "extra_fields": [(t, editor.extra_placeholders(t)) for t in chosen if editor.extra_placeholders(t)],
@@ -255,9 +255,8 @@ async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data
     # Filling the templates in may take up to the sandbox's deadline: not while holding the row.
     contract = await _editable(db, contract_id, user)
     parsed = editor.parse(data, op=op)
-    keys = [k for k in [(parsed.terms.get("template") or {}).get("key")] if k] + [
-        r["key"] for r in parsed.terms["riders"]
-    ]
+    refs = [parsed.terms.template] if parsed.terms.template else []
+    keys = [ref.key for ref in (*refs, *parsed.terms.riders)]
     chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
     people = await _names(db, contract)
     await editor.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
@@ -304,9 +303,9 @@ async def autosave_contract(request: Request, contract_id: FromPath[int], data: 
         "contract": contract,
         "saved": saved,
         "problems": [m for msgs in parsed.errors.values() for m in msgs],
-        "total": editor.milestone_total(parsed.terms),
-        "currency": parsed.terms.get("currency") or "EUR",
-        "stated": parsed.terms.get("stated_total_minor"),
+        "total": parsed.terms.milestone_total,
+        "currency": parsed.terms.currency,
+        "stated": parsed.terms.stated_total_minor,
     }
     return render(request, "contracts/_save_status.html", context)
 

@@ -38,7 +38,7 @@ async def contract_pdf(request: Request, contract_id: FromPath[int], db: DB, sta
     contract = await contract_for(db, contract_id, request.scope["user"])
     document, version, data = await get_or_render(db, state.settings, contract)
     await db.commit()
-    name = f"{slugify(str(version.terms.get('title') or contract.title), 'contract')}-v{version.number}"
+    name = f"{slugify(version.terms.title or contract.title, 'contract')}-v{version.number}"
     name += ".pdf" if document.final else "-draft.pdf"
     return Response(data, media_type="application/pdf", headers=attachment(name))
 

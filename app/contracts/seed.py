@@ -3,6 +3,7 @@ same service verbs people use — accept a proposal, draft, send, both sign, ren
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from app.contracts import editor, services
 from app.contracts.documents import ensure_document
 from app.contracts.models import Contract, ContractVersion
 from app.contracts.template_store import get_template
+from app.contracts.terms import TemplateRef
 from app.marketplace import services as marketplace
 from app.marketplace.models import BudgetType, Visibility
 from app.money import Money
@@ -61,15 +63,15 @@ async def seed_contracts(resources) -> list[str]:
         )
         await marketplace.accept(db, proposal.id, client)
         contract = await services.draft_from_proposal(db, proposal.id, client)
-        terms = dict(contract.draft_terms)
+        terms = contract.draft_terms
         criteria = [
             "A contact sheet of at least 150 frames covering every product on the list, shared within 2 days.",
             "Twenty photos chosen from the contact sheet, colour-corrected, 4000 px wide JPEG and web versions.",
         ]
-        terms["milestones"] = [
-            m | {"acceptance_criteria": c} for m, c in zip(terms["milestones"], criteria, strict=True)
-        ]
-        parsed = editor.Parsed(terms=terms | {"template": {"key": "fixed-price-project", "values": {}}, "riders": []})
+        milestones = tuple(replace(m, acceptance_criteria=c) for m, c in zip(terms.milestones, criteria, strict=True))
+        parsed = editor.Parsed(
+            terms=terms.with_(milestones=milestones, template=TemplateRef("fixed-price-project"), riders=())
+        )
         template = await get_template(db, "fixed-price-project", contract.company_id)
         await editor.with_clauses(parsed, [template] if template else [], client.name, contractor.name)
         await services.update_draft(db, contract.id, client, parsed.terms)

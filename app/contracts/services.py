@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, union
@@ -16,7 +15,6 @@ from app.audit.chain import append
 from app.contracts.models import (
     ChangeRequest,
     Contract,
-    ContractKind,
     ContractOrigin,
     ContractStatus,
     ContractVersion,
@@ -24,14 +22,13 @@ from app.contracts.models import (
     MilestoneStatus,
     Signature,
 )
+from app.contracts.terms import ContractKind, MilestoneTerms, TemplateRef, Terms
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.events import publish
 from app.mail.services import send_email_later
 from app.worker.outbox import defer
-
-DEFAULT_REVIEW_WINDOW = 7
 
 
 @dataclass(frozen=True)
@@ -91,23 +88,16 @@ async def draft_from_proposal(db: AsyncSession, proposal_id: int, client: User) 
     if existing is not None:
         return existing
     job = proposal.job
-    terms = {
-        "title": job.title,
-        "scope": job.description,
-        "currency": proposal.currency,
-        "review_window_days": DEFAULT_REVIEW_WINDOW,
-        "stated_total_minor": proposal.amount_minor,
-        "milestones": [
-            {
-                "title": m.title,
-                "acceptance_criteria": "",
-                "amount_minor": m.amount_minor,
-                "due_date": m.due_date.isoformat() if m.due_date else None,
-            }
+    terms = Terms(
+        title=job.title,
+        scope=job.description,
+        currency=proposal.currency,
+        stated_total_minor=proposal.amount_minor,
+        milestones=tuple(
+            MilestoneTerms(m.title, m.amount_minor, due_date=m.due_date)
             for m in sorted(proposal.milestones, key=lambda m: m.position)
-        ],
-        "clauses": [],
-    }
+        ),
+    )
     contract = Contract(
         public_id=secrets.token_urlsafe(12),
         client_id=client.id,
@@ -117,7 +107,7 @@ async def draft_from_proposal(db: AsyncSession, proposal_id: int, client: User) 
         status=ContractStatus.draft,
         origin=ContractOrigin.proposal,
         company_id=await _company_id(db, client),
-        draft_terms=terms | {"kind": ContractKind.milestone.value, "retainer": None, "template": None},
+        draft_terms=terms,
     )
     contract.draft_terms = await _with_standard_clauses(db, contract, client.name, proposal.contractor.name)
     db.add(contract)
@@ -140,7 +130,7 @@ async def _company_id(db: AsyncSession, client: User) -> int | None:
 STANDARD_TEMPLATE = "fixed-price-project"
 
 
-async def _with_standard_clauses(db: AsyncSession, contract: Contract, client_name: str, contractor_name: str):
+async def _with_standard_clauses(db: AsyncSession, contract: Contract, client_name: str, contractor_name: str) -> Terms:
     """A new draft starts with the platform's fixed-price clauses (review, ownership, termination,
     liability), filled in with its own details; the client may choose others or none."""
     from app.contracts import editor
@@ -149,7 +139,7 @@ async def _with_standard_clauses(db: AsyncSession, contract: Contract, client_na
     template = await get_template(db, STANDARD_TEMPLATE, contract.company_id)
     if template is None or editor.extra_placeholders(template):
         return contract.draft_terms
-    terms = contract.draft_terms | {"template": {"key": template.key, "values": {}}, "riders": [], "custom_clauses": []}
+    terms = contract.draft_terms.with_(template=TemplateRef(template.key), riders=(), custom_clauses=())
     parsed = await editor.with_clauses(editor.Parsed(terms=terms), [template], client_name, contractor_name)
     return contract.draft_terms if parsed.errors else parsed.terms
 
@@ -188,18 +178,7 @@ async def draft_for_contractor(db: AsyncSession, client: User, contractor_id: in
             CompanyContractor.company_id == company_id, CompanyContractor.user_id == contractor_id
         )
     )
-    terms = {
-        "title": title.strip() or "New contract",
-        "scope": "",
-        "kind": ContractKind.milestone.value,
-        "currency": "EUR",
-        "review_window_days": DEFAULT_REVIEW_WINDOW,
-        "stated_total_minor": None,
-        "milestones": [],
-        "retainer": None,
-        "template": None,
-        "clauses": [],
-    }
+    terms = Terms(title=title.strip() or "New contract")
     contract = Contract(
         public_id=secrets.token_urlsafe(12),
         client_id=client.id,
@@ -228,7 +207,7 @@ def can_edit(contract: Contract, user: User) -> bool:
 
 
 async def update_draft(
-    db: AsyncSession, contract_id: int, user: User, terms: dict[str, Any], *, expected_rev: int | None = None
+    db: AsyncSession, contract_id: int, user: User, terms: Terms, *, expected_rev: int | None = None
 ) -> Contract:
     """Save the working copy. With `expected_rev` this is a compare-and-set: a tab that loaded
     an older working copy cannot silently overwrite someone else's edits."""
@@ -249,7 +228,7 @@ async def update_draft(
     terms_hash(terms)  # refuses floats and timestamps early, with a clear message
     contract.draft_terms = terms
     contract.draft_rev += 1
-    contract.kind = ContractKind(terms.get("kind") or ContractKind.milestone)
+    contract.kind = terms.kind
     contract.draft_edited_by = user.id
     review_if_stale(db, contract)
     return contract
@@ -344,17 +323,17 @@ async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersio
     return version
 
 
-def sendable_problems(terms: dict[str, Any]) -> list[str]:
+def sendable_problems(terms: Terms) -> list[str]:
     """What must be filled in before terms can go to the other party for signature."""
     problems = []
-    if not (terms.get("title") or "").strip():
+    if not terms.title.strip():
         problems.append("Give the contract a title.")
-    if not (terms.get("scope") or "").strip():
+    if not terms.scope.strip():
         problems.append("Describe the scope of work.")
-    if (terms.get("kind") or "milestone") == "milestone":
-        if not terms.get("milestones"):
+    if terms.kind == ContractKind.milestone:
+        if not terms.milestones:
             problems.append("Add at least one milestone.")
-    elif not (terms.get("retainer") or {}).get("amount_minor"):
+    elif not (terms.retainer and terms.retainer.amount_minor):
         problems.append("Set the retainer amount.")
     return problems
 
@@ -462,19 +441,18 @@ async def signed_by_both(db: AsyncSession, contract: Contract, version: Contract
     return {contract.client_id, contract.contractor_id} <= signers
 
 
-def _create_milestones(db: AsyncSession, contract: Contract, terms: dict[str, Any]) -> None:
+def _create_milestones(db: AsyncSession, contract: Contract, terms: Terms) -> None:
     """The signed terms' milestones become rows whose state escrow and amendments move."""
-    currency = terms.get("currency") or "EUR"
-    for position, m in enumerate(terms.get("milestones") or []):
+    for position, m in enumerate(terms.milestones):
         db.add(
             Milestone(
                 contract_id=contract.id,
                 position=position,
-                title=m["title"],
-                acceptance_criteria=m.get("acceptance_criteria") or "",
-                amount_minor=int(m["amount_minor"]),
-                currency=currency,
-                due_date=date.fromisoformat(m["due_date"]) if m.get("due_date") else None,
+                title=m.title,
+                acceptance_criteria=m.acceptance_criteria,
+                amount_minor=m.amount_minor,
+                currency=terms.currency,
+                due_date=m.due_date,
                 status=MilestoneStatus.pending,
             )
         )

@@ -68,7 +68,7 @@ async def test_the_editor_refuses_odd_input_by_field(client, contractor, db):
         assert response.status_code == 303, (name, response.status_code)
         if name == "non-ASCII text":
             saved = await db.get(Contract, contract.id, populate_existing=True)
-            assert saved.draft_terms["scope"] == "Übersetzung ☕ 𝔘 — ok"
+            assert saved.draft_terms.scope == "Übersetzung ☕ 𝔘 — ok"
 
 
 async def test_double_submits_of_the_editor_save_once_without_errors(client, contractor, db):

@@ -26,7 +26,7 @@ async def test_a_draft_carries_the_proposal_and_both_signing_one_version_activat
     client, contractor = parties
     proposal = await accepted_proposal(db, client, contractor)
     contract = await services.draft_from_proposal(db, proposal.id, client)
-    assert [m["amount_minor"] for m in contract.draft_terms["milestones"]] == [100000, 200000]
+    assert [m.amount_minor for m in contract.draft_terms.milestones] == [100000, 200000]
     version = await services.send(db, contract.id, client)
     await db.commit()
     assert version.number == 1 and len(version.terms_hash) == 64
@@ -60,7 +60,7 @@ async def test_a_change_makes_a_new_version_and_a_stale_tab_cannot_sign(db, part
     contract = await services.draft_from_proposal(db, proposal.id, client)
     first = await services.send(db, contract.id, client)
     await sign(db, contract.id, client, first.terms_hash)
-    terms = {**contract.draft_terms, "review_window_days": 10}
+    terms = contract.draft_terms.with_(review_window_days=10)
     await services.update_draft(db, contract.id, contractor, terms)
     second = await services.send(db, contract.id, contractor)
     await db.commit()

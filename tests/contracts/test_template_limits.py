@@ -202,12 +202,12 @@ async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_
     assert "“Copies”: Line 1: range() can count at most 1,000" in refused.text
     assert 'id="field-riders"' in refused.text
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert contract.draft_terms["riders"] == []
+    assert contract.draft_terms.riders == ()
 
     saved = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form | {"tv_copies": "2"})
     assert saved.status_code == 200
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert any(c.startswith("Copy 0. Copy 1.") for c in contract.draft_terms["clauses"])
+    assert any(c.startswith("Copy 0. Copy 1.") for c in contract.draft_terms.clauses)
 
 
 async def test_a_contract_takes_a_limited_number_of_riders(client, contractor, db):
@@ -229,12 +229,12 @@ async def test_a_contract_takes_a_limited_number_of_riders(client, contractor, d
     assert too_many.status_code == 422
     assert f"Choose at most {MAX_RIDERS} riders for one contract." in too_many.text
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert contract.draft_terms["riders"] == []
+    assert contract.draft_terms.riders == ()
 
     enough = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, riders=keys[:MAX_RIDERS]))
     assert enough.status_code == 303
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert [r["key"] for r in contract.draft_terms["riders"]] == keys[:MAX_RIDERS]
+    assert [r.key for r in contract.draft_terms.riders] == keys[:MAX_RIDERS]
 
 
 async def test_problems_with_sample_values_do_not_block_saving_but_show_in_the_preview(client, db):
