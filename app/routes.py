@@ -15,11 +15,11 @@ from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
 from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
-from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
-from app.contracts.controllers import HANDLERS as CONTRACT_HANDLERS
-from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
-from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
-from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
+from app.contracts.amendments.controllers import HANDLERS as AMENDMENT_HANDLERS
+from app.contracts.documents.controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
+from app.contracts.drafting.controllers import HANDLERS as CONTRACT_HANDLERS
+from app.contracts.signing.controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
+from app.contracts.templates.controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
 from app.db import provide_db
 from app.events.controllers import event_stream
 from app.leads.controllers import HANDLERS as LEAD_HANDLERS

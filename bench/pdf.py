@@ -29,7 +29,7 @@ _CLAUSES = [
 
 
 def _source(milestones: int, *, scope_paragraphs: int):
-    from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine
+    from app.contracts.documents.pdf import EventLine, PartyLine, PdfSource, SignatureLine
     from app.contracts.terms import Terms
 
     start = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -80,7 +80,7 @@ def _source(milestones: int, *, scope_paragraphs: int):
 
 
 async def _time(source) -> dict[str, Any]:
-    from app.contracts.pdf import render_pdf
+    from app.contracts.documents.pdf import render_pdf
 
     await render_pdf(source)  # warm-up: fonts parsed, templates compiled
     seconds, pages, digests = [], 0, set()

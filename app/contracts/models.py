@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.contracts.changes import Change, ChangesColumn
+from app.contracts.amendments.changes import Change, ChangesColumn
 from app.contracts.terms import ContractKind, Terms, TermsColumn
 from app.db import Base, TimestampMixin, utcnow
 

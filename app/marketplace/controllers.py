@@ -283,7 +283,7 @@ async def my_proposals(request: Request, db: DB) -> Response:
 
 @get("/proposals/{proposal_id:int}", name="proposals:detail", guards=[requires_login])
 async def proposal_detail(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
-    from app.contracts.services import contract_id_for_proposal
+    from app.contracts.drafting.services import contract_id_for_proposal
 
     user = _user(request)
     proposal = await services.proposal_for_viewer(db, proposal_id, user)
@@ -349,11 +349,11 @@ async def confirm_accept(request: Request, proposal_id: FromPath[int], db: DB) -
 
 @post("/proposals/{proposal_id:int}/accept", name="proposals:accept", guards=CLIENT)
 async def accept(request: Request, proposal_id: FromPath[int], db: DB) -> Response:
-    from app.contracts import services as contracts
+    from app.contracts.drafting import services as drafting
 
     user = _user(request)
     proposal = await services.accept(db, proposal_id, user)
-    contract = await contracts.draft_from_proposal(db, proposal.id, user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, user)
     await db.commit()
     flash(
         request,

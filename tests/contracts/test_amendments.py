@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from app.accounts.models import Role
 from app.audit.chain import verify
 from app.audit.models import AuditEvent
-from app.contracts import amendments
-from app.contracts.changes import AddMilestone
+from app.contracts.amendments import services as amendments
+from app.contracts.amendments.changes import AddMilestone
 from app.contracts.models import Amendment, Contract, ContractVersion, Milestone, Signature
 from app.contracts.terms import Termination
 from app.contracts.versions import terms_hash

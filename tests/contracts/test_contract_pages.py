@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.contracts.drafting import services as drafting
 from app.contracts.models import ChangeRequest, Contract, ContractStatus, ContractVersion, Milestone
 from app.contracts.terms import Retainer, TemplateRef
 from app.events.models import OutboxEvent
@@ -55,9 +56,8 @@ async def wait_for(predicate, tries=100):
 async def test_accepting_a_proposal_drafts_the_contract_and_opens_the_editor(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
     # accepted_proposal accepted through the service; the page path drafts the contract on accept.
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     editor = await client.get(f"/contracts/{contract.id}/edit")
     assert editor.status_code == 200
@@ -103,9 +103,8 @@ async def test_nobody_else_sees_or_touches_a_contract(client, contractor, other_
 
 async def test_milestone_rows_are_added_reordered_and_removed_inline(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     added = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=editor_form(contract, op="add"))
     assert added.status_code == 200 and 'id="editor"' in added.text and "Milestone 3" in added.text
@@ -124,9 +123,8 @@ async def test_milestone_rows_are_added_reordered_and_removed_inline(client, con
 
 async def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     before = contract.draft_terms
     form = editor_form(contract, m1_amount="twelve", review_window_days="2")
@@ -140,9 +138,8 @@ async def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(client,
 
 async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     stale = editor_form(contract)
     saved = await client.htmx(
@@ -195,9 +192,8 @@ async def test_a_tab_that_missed_the_other_partys_edits_cannot_overwrite_them(cl
 
 async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor, db, smtp_server):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     form = editor_form(
         contract, m0_criteria="Three page designs approved in writing", m1_criteria="Site live and bookings work"
@@ -403,9 +399,8 @@ async def test_either_party_can_walk_away_before_both_sign_and_not_after(client,
 
 async def test_a_rider_adds_its_clause_with_the_value_it_needs(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     form = editor_form(contract, template_key="fixed-price-project", riders="confidentiality-rider")
     asked = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form)
@@ -440,9 +435,8 @@ async def test_opening_an_active_contract_whose_pdf_is_missing_renders_it(client
 
 async def test_overlong_text_is_refused_next_to_its_field(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     form = editor_form(contract, scope="x" * 20_001, m0_criteria="y" * 4_001)
     response = await client.post_form(f"/contracts/{contract.id}/edit", form)
@@ -457,9 +451,8 @@ async def test_numbers_typed_as_digit_look_alikes_are_explained_not_a_500(client
     """ "²³" passes str.isdigit() but int() refuses it: the editor treats it as no number."""
     await accepted_proposal(db, client.user, contractor.user)
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     response = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, review_window_days="²³"))
     assert response.status_code == 422 and "Choose between 3 and 30 days." in response.text

@@ -4,7 +4,7 @@ import copy
 
 from markupsafe import Markup
 
-from app.contracts.diff import ABSENT, Segment, align, date_text, diff_terms, money_text, summary, text_diff
+from app.contracts.signing.diff import ABSENT, Segment, align, date_text, diff_terms, money_text, summary, text_diff
 from app.contracts.terms import Terms
 from app.web.templating import make_environment
 

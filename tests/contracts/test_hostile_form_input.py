@@ -13,10 +13,10 @@ from tests.contracts.test_template_pages import company_for
 
 
 async def draft(db, client, contractor):
-    from app.contracts import services
+    from app.contracts.drafting import services as drafting
 
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     return contract
 

@@ -7,8 +7,8 @@ import pytest
 from litestar import Litestar, Request, Response, post
 
 from app.config import load_settings
-from app.contracts.review import review_with
-from app.contracts.review_adapter import HttpReviewAdapter, adapter_for
+from app.contracts.review.adapter import HttpReviewAdapter, adapter_for
+from app.contracts.review.rules import review_with
 from app.contracts.terms import Terms
 from tests.support.threaded import ThreadedServer
 

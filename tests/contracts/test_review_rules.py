@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.contracts.review import Finding, review, review_with
+from app.contracts.review.rules import Finding, review, review_with
 from app.contracts.terms import Terms
 
 GOOD = {

@@ -6,10 +6,11 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.contracts import template_store as store
-from app.contracts.editor import MAX_RIDERS
+from app.contracts.drafting import services as drafting
+from app.contracts.drafting.forms import MAX_RIDERS
 from app.contracts.models import Contract, StoredTemplate
-from app.contracts.templating import (
+from app.contracts.templates import services as store
+from app.contracts.templates.templating import (
     ContractTemplate,
     Placeholder,
     TemplateInvalid,
@@ -178,7 +179,6 @@ async def test_an_administrator_cannot_save_a_hostile_platform_text(admin, db):
 
 
 async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_editor(client, contractor, db):
-    from app.contracts import services
 
     company = await company_for(db, client.user)
     rider = await store.create_company_template(
@@ -191,7 +191,7 @@ async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_
     )
     await db.commit()
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
 
     form = editor_form(contract, riders=rider.key, tv_copies="100000")
@@ -211,7 +211,6 @@ async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_
 
 
 async def test_a_contract_takes_a_limited_number_of_riders(client, contractor, db):
-    from app.contracts import services
 
     company = await company_for(db, client.user)
     keys = []
@@ -222,7 +221,7 @@ async def test_a_contract_takes_a_limited_number_of_riders(client, contractor, d
         keys.append((await store.create_company_template(db, client.user, company.id, form)).key)
     await db.commit()
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
 
     too_many = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, riders=keys))

@@ -2,9 +2,9 @@
 
 import pytest
 
-from app.contracts.platform_templates import PLATFORM_TEMPLATES
-from app.contracts.review import review
-from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem, check_template, render
+from app.contracts.review.rules import review
+from app.contracts.templates.platform_templates import PLATFORM_TEMPLATES
+from app.contracts.templates.templating import ContractTemplate, Placeholder, TemplateProblem, check_template, render
 from app.contracts.terms import Terms
 
 VALUES = {

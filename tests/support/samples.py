@@ -41,10 +41,10 @@ from app.accounts.tokens import issue_one_time_token, make_verification_token, t
 from app.admin.services import suspend
 from app.companies import services as companies
 from app.companies.models import InvitationKind
-from app.contracts import amendments
-from app.contracts import services as contracts
+from app.contracts.amendments import services as amendments
+from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion
-from app.contracts.template_store import TemplateForm, create_company_template
+from app.contracts.templates.services import TemplateForm, create_company_template
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
@@ -165,7 +165,7 @@ class World:
 
     async def draft_contract(self):
         proposal = await accepted_proposal(self.db, self.client, self.contractor)
-        contract = await contracts.draft_from_proposal(self.db, proposal.id, self.client)
+        contract = await drafting.draft_from_proposal(self.db, proposal.id, self.client)
         await self.db.commit()
         return contract
 

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.audit import chain
 from app.contracts.models import StoredTemplate
-from app.contracts.platform_templates import PLATFORM_TEMPLATES
-from app.contracts.templating import (
+from app.contracts.templates.platform_templates import PLATFORM_TEMPLATES
+from app.contracts.templates.templating import (
     ContractTemplate,
     Placeholder,
     TemplateInvalid,

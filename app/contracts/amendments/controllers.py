@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -11,9 +10,12 @@ from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_login_admins_mfa
 from app.accounts.models import Role, User
-from app.contracts import amendments
+from app.contracts.amendments import rules, views
+from app.contracts.amendments import services as amendments
+from app.contracts.amendments.forms import ADD_SLOTS, read_changes
 from app.contracts.models import AmendmentStatus, Contract, ContractStatus
-from app.contracts.services import SignContext, contract_for, signature_problems
+from app.contracts.services import contract_for
+from app.contracts.signing.services import SignContext, signature_problems
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.money import Money
@@ -43,7 +45,7 @@ async def _form_page(
     request: Request, db, contract: Contract, *, form: dict | None = None, errors: dict | None = None, status_code=200
 ) -> Response:
     rows = await amendments.amendable_milestones(db, contract)
-    currency = amendments.currency_of(contract)
+    currency = rules.currency_of(contract)
     total = sum(row["milestone"].amount_minor for row in rows)
     return render(
         request,
@@ -51,67 +53,17 @@ async def _form_page(
         {
             "contract": contract,
             "milestones": rows,
-            "is_milestone_contract": amendments.is_milestone_contract(contract),
+            "is_milestone_contract": rules.is_milestone_contract(contract),
             "currency": currency,
             "total": Money(total, currency),
             "form": form or {},
             "errors": errors or {},
-            "contract_url": amendments.contract_url(contract.id),
+            "contract_url": views.contract_url(contract.id),
             "today": date.today().isoformat(),
             "add_slots": ADD_SLOTS,
         },
         status_code=status_code,
     )
-
-
-# The form's "add a milestone" groups: the first is always shown, the others behind "Add more".
-ADD_SLOTS = ("add", "add2", "add3")
-ADD_PARTS = ("title", "criteria", "amount", "due")
-
-
-def read_changes(
-    data: dict[str, Any], milestone_ids: list[int]
-) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, list[str]]]:
-    """The proposal form as typed (to re-render it), the change list the service checks, and
-    what can be told from the form alone."""
-    names = [f"{slot}_{part}" for slot in ADD_SLOTS for part in ADD_PARTS] + ["settlement_note", "reason"]
-    form = {name: text(data, name) for name in names}
-    form["terminate"] = "on" if checkbox(data, "terminate") else ""
-    changes: list[dict[str, Any]] = []
-    errors: dict[str, list[str]] = {}
-    if form["terminate"]:
-        changes.append({"op": "terminate", "settlement_note": form["settlement_note"]})
-    for mid in milestone_ids:
-        amount, due, remove = text(data, f"amount_{mid}"), text(data, f"due_{mid}"), checkbox(data, f"remove_{mid}")
-        no_due = checkbox(data, f"nodue_{mid}")
-        form |= {f"amount_{mid}": amount, f"due_{mid}": due, f"remove_{mid}": "on" if remove else ""}
-        form[f"nodue_{mid}"] = "on" if no_due else ""
-        if remove:
-            changes.append({"op": "remove", "milestone_id": mid})
-        if due and no_due:
-            errors[f"nodue_{mid}"] = ["Choose a new due date or no due date, not both."]
-        if amount or due or no_due:
-            change: dict[str, Any] = {"op": "change", "milestone_id": mid}
-            if amount:
-                change["amount_minor"] = amount
-            if due or no_due:
-                change["due_date"] = None if no_due else due
-            changes.append(change)
-    for slot in ADD_SLOTS:
-        if any(form[f"{slot}_{part}"] for part in ADD_PARTS):
-            changes.append(
-                {
-                    "op": "add",
-                    "slot": slot,
-                    "title": form[f"{slot}_title"],
-                    "acceptance_criteria": form[f"{slot}_criteria"],
-                    "amount_minor": form[f"{slot}_amount"],
-                    "due_date": form[f"{slot}_due"],
-                }
-            )
-    if form["settlement_note"] and not form["terminate"]:
-        errors["terminate"] = ["Tick this box to end the contract, or leave the settlement empty."]
-    return form, changes, errors
 
 
 @get("/contracts/{contract_id:int}/amendments", name="contracts:amendments", guards=LOGIN)
@@ -120,7 +72,7 @@ async def amendments_panel(request: Request, contract_id: FromPath[int], db: DB)
     page); the panel re-fetches it when the live event "contract-<id>-amendments" arrives."""
     user = _user(request)
     contract = await contract_for(db, contract_id, user)
-    panel = await amendments.amendments_panel_context(db, contract, user)
+    panel = await views.amendments_panel_context(db, contract, user)
     return render(request, "contracts/_amendments.html", {"amendments": panel})
 
 
@@ -131,7 +83,7 @@ async def new_amendment(request: Request, contract_id: FromPath[int], db: DB) ->
     existing = await amendments.open_amendment(db, contract)
     if existing is not None:
         flash(request, amendments.ALREADY_OPEN, category="info")
-        return see_other(request, amendments.amendment_url(contract.id, existing.id))
+        return see_other(request, views.amendment_url(contract.id, existing.id))
     return await _form_page(request, db, contract)
 
 
@@ -153,7 +105,7 @@ async def create_amendment(request: Request, contract_id: FromPath[int], data: F
     flash(
         request, "Change proposed. Sign it below; it takes effect once the other party signs too.", category="success"
     )
-    return see_other(request, amendments.amendment_url(contract.id, amendment.id))
+    return see_other(request, views.amendment_url(contract.id, amendment.id))
 
 
 async def _amendment_page(
@@ -174,8 +126,8 @@ async def _amendment_page(
         "contracts/amendment.html",
         {
             "contract": contract,
-            "view": await amendments.amendment_view(db, contract, amendment, user),
-            "contract_url": amendments.contract_url(contract.id),
+            "view": await views.amendment_view(db, contract, amendment, user),
+            "contract_url": views.contract_url(contract.id),
             "sign_form": sign_form or {},
             "sign_errors": sign_errors or {},
             "refused": refused,
@@ -230,7 +182,7 @@ async def sign_amendment(
         flash(request, "Signed by both of you: the change is now part of the contract.", category="success")
     else:
         flash(request, "You signed. The change takes effect when the other party signs too.", category="success")
-    return see_other(request, amendments.amendment_url(contract_id, amendment_id))
+    return see_other(request, views.amendment_url(contract_id, amendment_id))
 
 
 async def _close(
@@ -241,7 +193,7 @@ async def _close(
     await verb(db, amendment_id, user)
     await db.commit()
     flash(request, message, category="success")
-    return see_other(request, amendments.amendment_url(contract_id, amendment_id))
+    return see_other(request, views.amendment_url(contract_id, amendment_id))
 
 
 @post(

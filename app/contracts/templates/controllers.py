@@ -11,8 +11,8 @@ from litestar.plugins.flash import flash
 from app.accounts.guards import requires_admin, requires_role
 from app.accounts.models import Role
 from app.companies.services import Membership, membership_of
-from app.contracts import template_store as store
-from app.contracts.template_store import TemplateForm
+from app.contracts.templates import services as store
+from app.contracts.templates.services import TemplateForm
 from app.db import DB
 from app.errors import FormError, NotFound
 from app.web.forms import FormData, text

@@ -12,7 +12,7 @@ import logging
 
 import httpx
 
-from app.contracts.review import Finding
+from app.contracts.review.rules import Finding
 from app.contracts.terms import Terms
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import requires_login_admins_mfa
 from app.accounts.models import User
-from app.contracts.diff import diff_terms, summary
 from app.contracts.models import Contract, ContractVersion, Signature
 from app.contracts.services import contract_for
+from app.contracts.signing.diff import diff_terms, summary
 from app.db import DB
 from app.errors import NotFound
 from app.web.forms import whole_number

@@ -14,8 +14,8 @@ from app.accounts.models import User
 from app.audit.chain import check_subject
 from app.audit.models import AuditEvent
 from app.config import Settings
+from app.contracts.documents.pdf import EventLine, PartyLine, PdfSource, SignatureLine, render_pdf
 from app.contracts.models import Contract, ContractDocument, ContractStatus, ContractVersion, Signature
-from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine, render_pdf
 from app.errors import NotFound
 from app.events import publish
 from app.files.storage import new_key, storage_for

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 
 from app.accounts.guards import requires_login_admins_mfa
 from app.audit.chain import bundle
-from app.contracts.documents import contract_by_public_id, get_or_render, match_upload, public_summary
+from app.contracts.documents.services import contract_by_public_id, get_or_render, match_upload, public_summary
 from app.contracts.services import contract_for
 from app.db import DB
 from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL, PDF, UploadRejected, check_upload

@@ -61,7 +61,7 @@ class EventLine:
 
 @dataclass(frozen=True)
 class PdfSource:
-    """Everything a rendering shows. Built from the database by app.contracts.documents, or in
+    """Everything a rendering shows. Built from the database by app.contracts.documents.services, or in
     memory (bench, tests); nothing here may depend on the moment of rendering."""
 
     public_id: str

@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from app.accounts.guards import requires_login_admins_mfa, requires_role
 from app.accounts.models import Role, User
-from app.contracts import editor, services
+from app.contracts import services
+from app.contracts.drafting import clauses, forms
+from app.contracts.drafting import services as drafting
 from app.contracts.models import Contract, ContractStatus, Signature
+from app.contracts.signing import services as signing
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.web.forms import FormData, checkbox, text, whole_number
@@ -67,7 +70,7 @@ async def contract_list(request: Request, db: DB) -> Response:
 
 
 async def _new_page(request: Request, db, form: dict[str, Any], errors: dict | None = None, status_code: int = 200):
-    known = await services.known_contractors(db, _user(request))
+    known = await drafting.known_contractors(db, _user(request))
     return render(
         request,
         "contracts/new.html",
@@ -93,7 +96,7 @@ async def create_contract(request: Request, data: FormData, db: DB) -> Response:
     if errors:
         return await _new_page(request, db, form, errors, 422)
     try:
-        contract = await services.draft_for_contractor(db, _user(request), contractor_id, title=form["title"])
+        contract = await drafting.draft_for_contractor(db, _user(request), contractor_id, title=form["title"])
     except NotFound:
         return await _new_page(request, db, form, {"contractor_id": ["Choose someone from the list."]}, 422)
     await db.commit()
@@ -104,9 +107,9 @@ async def create_contract(request: Request, data: FormData, db: DB) -> Response:
 
 
 async def _detail_context(request: Request, db, contract: Contract, **extra: Any) -> dict[str, Any]:
-    from app.contracts.amendments import amendments_panel_context
-    from app.contracts.diff import changes_context
-    from app.contracts.documents import document_panel_context
+    from app.contracts.amendments.views import amendments_panel_context
+    from app.contracts.documents.services import document_panel_context
+    from app.contracts.signing.diff import changes_context
 
     user = _user(request)
     version = await services.current_version(db, contract)
@@ -133,8 +136,8 @@ async def _detail_context(request: Request, db, contract: Contract, **extra: Any
         and user.role != Role.admin,
         "unsent": version is not None
         and contract.status == ContractStatus.sent
-        and services.has_unsent_changes(contract, version),
-        "change_requests": await services.open_change_requests(db, contract),
+        and drafting.has_unsent_changes(contract, version),
+        "change_requests": await signing.open_change_requests(db, contract),
         "milestones": await services.milestones_of(db, contract) if live else [],
         "changes": await changes_context(db, contract) if version else None,
         "document": await document_panel_context(db, contract) if version else None,
@@ -159,7 +162,7 @@ async def contract_detail(request: Request, contract_id: FromPath[int], db: DB) 
     if document and document["state"] == "preparing" and not is_htmx(request):
         # Normally queued at signing; asking again is harmless (the task does nothing when the
         # PDF is stored) and covers a rendering whose job was lost or gave up.
-        from app.contracts.documents import render_final_later
+        from app.contracts.documents.services import render_final_later
 
         render_final_later(db, contract.id, contract.current_version_id)
         await db.commit()
@@ -170,7 +173,7 @@ async def contract_detail(request: Request, contract_id: FromPath[int], db: DB) 
 async def contract_document(request: Request, contract_id: FromPath[int], db: DB) -> Response:
     """The contract page's PDF panel alone (parties and admins, like the page); the panel re-fetches
     it when the live event "contract-<id>-document" says the signed PDF is stored."""
-    from app.contracts.documents import document_panel_context
+    from app.contracts.documents.services import document_panel_context
 
     contract = await services.contract_for(db, contract_id, _user(request))
     document = await document_panel_context(db, contract)
@@ -188,15 +191,15 @@ async def _editable(db, contract_id: int, user: User, *, lock: bool = False) -> 
 
 
 async def _editor_context(
-    request: Request, db, contract: Contract, *, parsed: editor.Parsed | None = None, errors=None
+    request: Request, db, contract: Contract, *, parsed: forms.Parsed | None = None, errors=None
 ) -> dict[str, Any]:
-    from app.contracts.template_store import available_templates
+    from app.contracts.templates.services import available_templates
 
     terms = parsed.terms if parsed else contract.draft_terms
-    form = editor.form_from_terms(terms)
+    form = forms.form_from_terms(terms)
     if parsed:
         form |= {f"tv_{k}": v for k, v in parsed.values.items()}
-    rows = parsed.rows if parsed else editor.rows_from_terms(terms)
+    rows = parsed.rows if parsed else forms.rows_from_terms(terms)
     templates = await available_templates(db, contract.company_id)
     chosen = [t for t in templates if terms.template and t.key == terms.template.key] + [
         t for t in templates if t.key in set(form["riders"])
@@ -213,17 +216,17 @@ async def _editor_context(
         "currency": terms.currency,
         "template_options": [(t.key, t.title) for t in templates if t.kind != "rider"],
         "riders": [t for t in templates if t.kind == "rider"],
-        "extra_fields": [(t, editor.extra_placeholders(t)) for t in chosen if editor.extra_placeholders(t)],
+        "extra_fields": [(t, clauses.extra_placeholders(t)) for t in chosen if clauses.extra_placeholders(t)],
         "client": people[contract.client_id],
         "contractor": people[contract.contractor_id],
         "other": people[contract.other_party(_user(request).id)],
         "version": version,
         "edited_by": people.get(contract.draft_edited_by) if contract.draft_edited_by else None,
         "review": review,
-        "periods": editor.PERIODS,
-        "min_days": editor.MIN_REVIEW_DAYS,
-        "max_days": editor.MAX_REVIEW_DAYS,
-        "max_milestones": editor.MAX_MILESTONES,
+        "periods": forms.PERIODS,
+        "min_days": forms.MIN_REVIEW_DAYS,
+        "max_days": forms.MAX_REVIEW_DAYS,
+        "max_milestones": forms.MAX_MILESTONES,
     }
 
 
@@ -249,21 +252,21 @@ async def contract_review(request: Request, contract_id: FromPath[int], db: DB) 
 async def _parse_and_save(request: Request, db, contract_id: FromPath[int], data: dict[str, Any], *, op: str = ""):
     """Parse the posted editor, render the template clauses and save when it is valid.
     Returns (contract, parsed, saved)."""
-    from app.contracts.template_store import get_template
+    from app.contracts.templates.services import get_template
 
     user = _user(request)
     # Filling the templates in may take up to the sandbox's deadline: not while holding the row.
     contract = await _editable(db, contract_id, user)
-    parsed = editor.parse(data, op=op)
+    parsed = forms.parse(data, op=op)
     refs = [parsed.terms.template] if parsed.terms.template else []
     keys = [ref.key for ref in (*refs, *parsed.terms.riders)]
     chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
     people = await _names(db, contract)
-    await editor.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
+    await clauses.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
     if parsed.errors:
         return contract, parsed, False
     await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
-    await services.update_draft(db, contract.id, user, parsed.terms, expected_rev=whole_number(text(data, "rev")))
+    await drafting.update_draft(db, contract.id, user, parsed.terms, expected_rev=whole_number(text(data, "rev")))
     return contract, parsed, True
 
 
@@ -317,12 +320,12 @@ async def send_contract(request: Request, contract_id: FromPath[int], data: Form
     if not saved:
         context = await _editor_context(request, db, contract, parsed=parsed)
         return render(request, "contracts/edit.html", context, status_code=422, block="editor")
-    problems = services.sendable_problems(contract.draft_terms)
+    problems = signing.sendable_problems(contract.draft_terms)
     if problems:
         await db.commit()  # keep what they typed
         context = await _editor_context(request, db, contract, errors={"form": problems})
         return render(request, "contracts/edit.html", context, status_code=422, block="editor")
-    version = await services.send(db, contract.id, _user(request))
+    version = await signing.send(db, contract.id, _user(request))
     await db.commit()
     people = await _names(db, contract)
     other = people[contract.other_party(_user(request).id)]
@@ -337,7 +340,7 @@ async def send_contract(request: Request, contract_id: FromPath[int], data: Form
 
 @post("/contracts/{contract_id:int}/cancel", name="contracts:cancel", guards=[requires_login_admins_mfa])
 async def cancel_contract(request: Request, contract_id: FromPath[int], db: DB) -> Response:
-    contract = await services.cancel(db, contract_id, _user(request))
+    contract = await signing.cancel(db, contract_id, _user(request))
     await db.commit()
     flash(request, "The contract was cancelled. Nothing was signed and no money moved.", category="info")
     return see_other(request, _url(request, "contracts:detail", contract))
@@ -350,7 +353,7 @@ async def cancel_contract(request: Request, contract_id: FromPath[int], db: DB) 
 async def request_change(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     message = text(data, "message")
     try:
-        await services.request_change(db, contract_id, _user(request), message)
+        await signing.request_change(db, contract_id, _user(request), message)
     except FormError as exc:
         contract = await services.contract_for(db, contract_id, _user(request))
         context = await _detail_context(
@@ -366,7 +369,7 @@ async def request_change(request: Request, contract_id: FromPath[int], data: For
 async def sign_contract(request: Request, contract_id: FromPath[int], data: FormData, db: DB) -> Response:
     user = _user(request)
     typed, consent, seen_hash = text(data, "typed_name"), checkbox(data, "consent"), text(data, "version_hash")
-    errors = services.signature_problems(user, typed, consent)
+    errors = signing.signature_problems(user, typed, consent)
     contract = await services.contract_for(db, contract_id, user)
     if errors:
         context = await _detail_context(
@@ -374,14 +377,14 @@ async def sign_contract(request: Request, contract_id: FromPath[int], data: Form
         )
         return render(request, "contracts/detail.html", context, status_code=422)
     try:
-        contract = await services.sign(
+        contract = await signing.sign(
             db,
             contract_id,
             user,
             version_hash=seen_hash,
             typed_name=typed,
             consent=consent,
-            context=services.SignContext(ip=request_ip(request), user_agent=request.headers.get("user-agent")),
+            context=signing.SignContext(ip=request_ip(request), user_agent=request.headers.get("user-agent")),
         )
     except DomainError as exc:
         await db.rollback()
