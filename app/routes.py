@@ -15,11 +15,11 @@ from app.accounts.settings_controllers import HANDLERS as SETTINGS_HANDLERS
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
 from app.companies.controllers import HANDLERS as COMPANY_HANDLERS
-from app.contracts.amendments.controllers import HANDLERS as AMENDMENT_HANDLERS
-from app.contracts.documents.controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
-from app.contracts.drafting.controllers import HANDLERS as CONTRACT_HANDLERS
-from app.contracts.signing.controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
-from app.contracts.templates.controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
+from app.contracts.amendments.controllers import AmendmentController
+from app.contracts.documents.controllers import ContractDocumentController, VerifyController
+from app.contracts.drafting.controllers import ContractController
+from app.contracts.signing.controllers import SigningController, VersionController
+from app.contracts.templates.controllers import CompanyTemplateController, PlatformTemplateController
 from app.db import provide_db
 from app.events.controllers import event_stream
 from app.leads.controllers import HANDLERS as LEAD_HANDLERS
@@ -52,11 +52,14 @@ def route_handlers(*, dev: bool) -> list[Any]:
         AdminController,
         AuditController,
         *COMPANY_HANDLERS,
-        *CONTRACT_HANDLERS,
-        *CONTRACT_PROOF_HANDLERS,
-        *AMENDMENT_HANDLERS,
-        *CONTRACT_TEMPLATE_HANDLERS,
-        *CONTRACT_VERSION_HANDLERS,
+        ContractController,
+        ContractDocumentController,
+        VerifyController,
+        AmendmentController,
+        PlatformTemplateController,
+        CompanyTemplateController,
+        VersionController,
+        SigningController,
         *LEAD_HANDLERS,
         *PROFILE_HANDLERS,
         marketplace_router,

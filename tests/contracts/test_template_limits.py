@@ -10,6 +10,7 @@ from app.contracts.drafting import services as drafting
 from app.contracts.drafting.forms import MAX_RIDERS
 from app.contracts.models import Contract, StoredTemplate
 from app.contracts.templates import services as store
+from app.contracts.templates.forms import TemplateForm
 from app.contracts.templates.templating import (
     ContractTemplate,
     Placeholder,
@@ -185,7 +186,7 @@ async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_
         db,
         client.user,
         company.id,
-        store.TemplateForm(
+        TemplateForm(
             "Copies", "rider", "{% for i in range(copies|int) %}Copy {{ i }}. {% endfor %}", "copies | Copies"
         ),
     )
@@ -215,9 +216,7 @@ async def test_a_contract_takes_a_limited_number_of_riders(client, contractor, d
     company = await company_for(db, client.user)
     keys = []
     for n in range(MAX_RIDERS + 1):
-        form = store.TemplateForm(
-            f"Rider {n}", "rider", f"Clause {n} for {{{{ client_name }}}}.", "client_name | Client"
-        )
+        form = TemplateForm(f"Rider {n}", "rider", f"Clause {n} for {{{{ client_name }}}}.", "client_name | Client")
         keys.append((await store.create_company_template(db, client.user, company.id, form)).key)
     await db.commit()
     proposal = await accepted_proposal(db, client.user, contractor.user)

@@ -44,7 +44,8 @@ from app.companies.models import InvitationKind
 from app.contracts.amendments import services as amendments
 from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion
-from app.contracts.templates.services import TemplateForm, create_company_template
+from app.contracts.templates.forms import TemplateForm
+from app.contracts.templates.services import create_company_template
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads

@@ -31,10 +31,6 @@ from app.money import Money, format_minor
 from app.web.urls import path_for
 
 
-def contract_url(contract_id: int) -> str:
-    return path_for("contracts:detail", contract_id=contract_id)
-
-
 def new_amendment_url(contract_id: int) -> str:
     return path_for("contracts:amend", contract_id=contract_id)
 

@@ -7,13 +7,20 @@ import json
 import secrets
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
 from app.accounts.guards import requires_login_admins_mfa
+from app.accounts.models import User
 from app.audit.chain import bundle
-from app.contracts.documents.services import contract_by_public_id, get_or_render, match_upload, public_summary
+from app.contracts.documents.services import (
+    contract_by_public_id,
+    document_panel_context,
+    get_or_render,
+    match_upload,
+    public_summary,
+)
 from app.contracts.services import contract_for
 from app.db import DB
 from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL, PDF, UploadRejected, check_upload
@@ -22,7 +29,6 @@ from app.web.forms import Multipart
 from app.web.ratelimit import Limit, RateLimiter, request_ip
 from app.web.templating import render
 
-LOGIN = [requires_login_admins_mfa]
 # Hashing an upload is cheap, but the form is public: enough for people, little for a script.
 CHECKS_PER_IP = Limit("verify-upload-ip", attempts=30, window_seconds=3600)
 PRIVATE_DOWNLOAD = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
@@ -30,31 +36,6 @@ PRIVATE_DOWNLOAD = {"Cache-Control": "private, no-store", "X-Content-Type-Option
 
 def attachment(filename: str) -> dict[str, str]:
     return {**PRIVATE_DOWNLOAD, "Content-Disposition": f'attachment; filename="{filename}"'}
-
-
-@get("/contracts/{contract_id:int}/pdf", name="contracts:pdf", guards=LOGIN)
-async def contract_pdf(request: Request, contract_id: FromPath[int], db: DB, state: State) -> Response:
-    """Always the PDF itself: the stored rendering, or one rendered (and stored) now."""
-    contract = await contract_for(db, contract_id, request.scope["user"])
-    document, version, data = await get_or_render(db, state.settings, contract)
-    await db.commit()
-    name = f"{slugify(version.terms.title or contract.title, 'contract')}-v{version.number}"
-    name += ".pdf" if document.final else "-draft.pdf"
-    return Response(data, media_type="application/pdf", headers=attachment(name))
-
-
-@get("/contracts/{contract_id:int}/proof", name="contracts:proof", guards=LOGIN)
-async def contract_proof(request: Request, contract_id: FromPath[int], db: DB) -> Response:
-    """The contract's audit events with their hashes and the chain head: checkable offline
-    with docs/audit/verify_bundle.py."""
-    contract = await contract_for(db, contract_id, request.scope["user"])
-    proof = await bundle(db, "contract", contract.public_id)
-    body = json.dumps(proof, ensure_ascii=False, indent=2).encode()
-    return Response(
-        body,
-        media_type="application/json",
-        headers=attachment(f"pactline-contract-{contract.public_id}-proof.json"),
-    )
 
 
 async def _verify_page(
@@ -71,42 +52,83 @@ async def _verify_page(
     return render(request, "verify/page.html", context, status_code=status_code, block=block, headers=headers)
 
 
-@get("/verify/{public_id:str}", name="contracts:verify")
-async def verify_page(request: Request, public_id: FromPath[str], db: DB) -> Response:
-    return await _verify_page(request, db, public_id)
+class ContractDocumentController(Controller):
+    """A contract's documents for its parties (and admins): the PDF, the proof bundle, the PDF panel."""
 
+    path = "/contracts/{contract_id:int}"
+    guards = [requires_login_admins_mfa]
 
-@post(
-    "/verify/{public_id:str}/check",
-    name="contracts:verify-check",
-    request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
-)
-async def verify_upload(request: Request, public_id: FromPath[str], data: Multipart, db: DB, state: State) -> Response:
-    """Is this file the genuine rendering? Compares its SHA-256 with the stored ones."""
-    contract = await contract_by_public_id(db, public_id)  # 404 before counting or reading anything
-    verdict = await RateLimiter(state.redis).hit(CHECKS_PER_IP, request_ip(request))
-    if not verdict.allowed:
-        message = f"Too many checks from your network. Please try again in {verdict.minutes} minutes."
-        return await _verify_page(
-            request,
-            db,
-            public_id,
-            status_code=429,
-            headers={"Retry-After": str(verdict.retry_after)},
-            block="check",
-            errors={"document": [message]},
+    @get("/pdf", name="contracts:pdf")
+    async def pdf(self, request: Request, contract_id: FromPath[int], db: DB, state: State, user: User) -> Response:
+        """Always the PDF itself: the stored rendering, or one rendered (and stored) now."""
+        contract = await contract_for(db, contract_id, user)
+        document, version, data = await get_or_render(db, state.settings, contract)
+        await db.commit()
+        name = f"{slugify(version.terms.title or contract.title, 'contract')}-v{version.number}"
+        name += ".pdf" if document.final else "-draft.pdf"
+        return Response(data, media_type="application/pdf", headers=attachment(name))
+
+    @get("/proof", name="contracts:proof")
+    async def proof(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+        """The contract's audit events with their hashes and the chain head: checkable offline
+        with docs/audit/verify_bundle.py."""
+        contract = await contract_for(db, contract_id, user)
+        proof = await bundle(db, "contract", contract.public_id)
+        body = json.dumps(proof, ensure_ascii=False, indent=2).encode()
+        return Response(
+            body,
+            media_type="application/json",
+            headers=attachment(f"pactline-contract-{contract.public_id}-proof.json"),
         )
-    try:
-        upload = await check_upload(data.get("document"), (PDF,))
-    except UploadRejected as exc:
-        return await _verify_page(
-            request, db, public_id, status_code=422, block="check", errors={"document": [str(exc)]}
-        )
-    if upload is None:
-        errors = {"document": ["Choose the PDF file you want to check."]}
-        return await _verify_page(request, db, public_id, status_code=422, block="check", errors=errors)
-    match = await match_upload(db, contract, upload.sha256)
-    return await _verify_page(request, db, public_id, block="check", result=match, uploaded_sha256=upload.sha256)
+
+    @get("/document", name="contracts:document")
+    async def panel(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+        """The contract page's PDF panel alone (parties and admins, like the page); the panel re-fetches
+        it when the live event "contract-<id>-document" says the signed PDF is stored."""
+        contract = await contract_for(db, contract_id, user)
+        document = await document_panel_context(db, contract)
+        return render(request, "contracts/_document.html", {"document": document})
 
 
-HANDLERS = [contract_pdf, contract_proof, verify_page, verify_upload]
+class VerifyController(Controller):
+    """The public verification page, for anyone holding the link or the QR code, and its upload check."""
+
+    path = "/verify/{public_id:str}"
+
+    @get("/", name="contracts:verify")
+    async def page(self, request: Request, public_id: FromPath[str], db: DB) -> Response:
+        return await _verify_page(request, db, public_id)
+
+    @post(
+        "/check",
+        name="contracts:verify-check",
+        request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
+    )
+    async def check(
+        self, request: Request, public_id: FromPath[str], data: Multipart, db: DB, state: State
+    ) -> Response:
+        """Is this file the genuine rendering? Compares its SHA-256 with the stored ones."""
+        contract = await contract_by_public_id(db, public_id)  # 404 before counting or reading anything
+        verdict = await RateLimiter(state.redis).hit(CHECKS_PER_IP, request_ip(request))
+        if not verdict.allowed:
+            message = f"Too many checks from your network. Please try again in {verdict.minutes} minutes."
+            return await _verify_page(
+                request,
+                db,
+                public_id,
+                status_code=429,
+                headers={"Retry-After": str(verdict.retry_after)},
+                block="check",
+                errors={"document": [message]},
+            )
+        try:
+            upload = await check_upload(data.get("document"), (PDF,))
+        except UploadRejected as exc:
+            return await _verify_page(
+                request, db, public_id, status_code=422, block="check", errors={"document": [str(exc)]}
+            )
+        if upload is None:
+            errors = {"document": ["Choose the PDF file you want to check."]}
+            return await _verify_page(request, db, public_id, status_code=422, block="check", errors=errors)
+        match = await match_upload(db, contract, upload.sha256)
+        return await _verify_page(request, db, public_id, block="check", result=match, uploaded_sha256=upload.sha256)

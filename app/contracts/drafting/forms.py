@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from app.contracts.terms import ContractKind, MilestoneTerms, Retainer, TemplateRef, Terms
+from app.errors import FormError
 from app.money import CURRENCIES, Money, MoneyError
 from app.web.forms import Errors, text, whole_number
 
@@ -222,3 +223,23 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         custom_clauses=tuple(custom),
     )
     return Parsed(terms, errors, rows, values)
+
+
+@dataclass(frozen=True)
+class NewContractInput:
+    contractor_id: int
+    title: str
+
+
+def read_new_contract(data: dict[str, Any]) -> NewContractInput:
+    """The "new contract" form: who it is with and its title."""
+    contractor_id = whole_number(text(data, "contractor_id"))
+    title = text(data, "title")
+    errors = Errors()
+    if contractor_id is None:
+        errors.add("contractor_id", "Choose who the contract is with.")
+    if not title:
+        errors.add("title", "Give the contract a title, for example “Website redesign”.")
+    if errors or contractor_id is None:
+        raise FormError(dict(errors))
+    return NewContractInput(contractor_id, title)
