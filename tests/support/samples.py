@@ -42,6 +42,7 @@ from app.admin.services import suspend
 from app.companies import services as companies
 from app.companies.models import InvitationKind
 from app.contracts.amendments import services as amendments
+from app.contracts.amendments.forms import ProposedAdd
 from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion
 from app.contracts.templates.forms import TemplateForm
@@ -181,8 +182,7 @@ class World:
     async def open_amendment(self):
         """An active contract with a milestone added by the contractor, who signed it; the client has not."""
         contract = await self.active_contract()
-        change = {"op": "add", "title": "Launch support", "acceptance_criteria": "Two weeks of fixes.",
-                  "amount_minor": "500.00", "due_date": "2030-04-01"}  # fmt: skip
+        change = ProposedAdd("Launch support", "Two weeks of fixes.", "500.00", "2030-04-01")
         amendment = await amendments.propose(self.db, contract.id, self.contractor, [change], "Scope grew.")
         await self.db.commit()
         version = await self.db.get(ContractVersion, amendment.version_id)

@@ -15,6 +15,7 @@ from app.contracts.amendments.changes import (
     MilestoneRef,
     RemoveMilestone,
 )
+from app.contracts.amendments.forms import Proposed, ProposedAdd, ProposedEdit, ProposedEnd, ProposedRemoval
 from app.contracts.models import (
     LOCKED_MILESTONE_STATES,
     Contract,
@@ -28,7 +29,6 @@ from app.web.forms import Errors
 
 MAX_TEXT = 4000
 MAX_AMOUNT_MINOR = 10**14
-OPS = ("add", "remove", "change", "terminate")
 
 
 def blocked_reason(milestone: Milestone) -> str | None:
@@ -113,15 +113,8 @@ def _due(value: Any) -> date | None:
     return day
 
 
-def _milestone_id(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def normalize_changes(
-    contract: Contract, rows: list[Milestone], changes: list[dict[str, Any]], reason: str
+    contract: Contract, rows: list[Milestone], changes: list[Proposed], reason: str
 ) -> tuple[list[Change], str]:
     """Checked, canonical changes (with the titles and amounts they replace, for plain-words
     summaries) and the reason. Problems raise FormError keyed by the proposal form's field names:
@@ -137,26 +130,22 @@ def normalize_changes(
             "form",
             "Choose at least one change: a new amount or date, a milestone to add or remove, or ending the contract.",
         )
-    if any(c.get("op") == "terminate" for c in changes) and len(changes) > 1:
+    if any(isinstance(c, ProposedEnd) for c in changes) and len(changes) > 1:
         errors.add("form", "Ending the contract is a change on its own: leave the other changes empty.")
     for change in changes:
-        op = change.get("op")
-        if op not in OPS:
-            errors.add("form", "That kind of change is not possible.")
-            continue
-        if op != "terminate" and not is_milestone_contract(contract):
+        if not isinstance(change, ProposedEnd) and not is_milestone_contract(contract):
             errors.add("form", "This contract is paid as a retainer: it has no milestones to change.")
             continue
-        if op == "add":
-            if (added := _check_add(change, currency, errors, str(change.get("slot") or "add"))) is not None:
+        if isinstance(change, ProposedAdd):
+            if (added := _check_add(change, currency, errors)) is not None:
                 out.append(added)
             continue
-        if op == "terminate":
+        if isinstance(change, ProposedEnd):
             out.append(_check_terminate(change, rows, errors))
             continue
-        mid = _milestone_id(change.get("milestone_id"))
-        milestone = by_id.get(mid) if mid is not None else None
-        key = f"remove_{mid}" if op == "remove" else f"amount_{mid}"
+        mid = change.milestone_id
+        milestone = by_id.get(mid)
+        key = f"remove_{mid}" if isinstance(change, ProposedRemoval) else f"amount_{mid}"
         if milestone is None:
             errors.add("form", "That milestone is not part of this contract.")
             continue
@@ -167,7 +156,7 @@ def normalize_changes(
             errors.add(key, f"Change “{milestone.title}” or remove it, not both.")
             continue
         touched.add(milestone.id)
-        if op == "remove":
+        if isinstance(change, ProposedRemoval):
             out.append(RemoveMilestone(_ref(milestone)))
         else:
             checked = _check_change(change, milestone, currency, errors)
@@ -195,10 +184,11 @@ def _ref(m: Milestone) -> MilestoneRef:
     return MilestoneRef(m.id, m.title, m.amount_minor)
 
 
-def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str = "add") -> AddMilestone | None:
+def _check_add(change: ProposedAdd, currency: str, errors: Errors) -> AddMilestone | None:
     """A new milestone; problems are keyed by the form group it came from (add_, add2_, …)."""
-    title = str(change.get("title") or "").strip()
-    criteria = str(change.get("acceptance_criteria") or "").strip()
+    slot = change.slot
+    title = change.title.strip()
+    criteria = change.acceptance_criteria.strip()
     if not title:
         errors.add(f"{slot}_title", "Give the new milestone a title.")
     elif len(title) > 200:
@@ -209,11 +199,11 @@ def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str 
         errors.add(f"{slot}_criteria", "Keep it under 4 000 characters.")
     amount = due = None
     try:
-        amount = _amount(change.get("amount_minor"), currency)
+        amount = _amount(change.amount, currency)
     except MoneyError as exc:
         errors.add(f"{slot}_amount", str(exc))
     try:
-        due = _due(change.get("due_date"))
+        due = _due(change.due_date)
     except ValueError as exc:
         errors.add(f"{slot}_due", str(exc))
     if amount is None:
@@ -221,19 +211,19 @@ def _check_add(change: dict[str, Any], currency: str, errors: Errors, slot: str 
     return AddMilestone(title, criteria, amount, due)
 
 
-def _check_change(change: dict[str, Any], m: Milestone, currency: str, errors: Errors) -> ChangeMilestone | None:
+def _check_change(change: ProposedEdit, m: Milestone, currency: str, errors: Errors) -> ChangeMilestone | None:
     out = ChangeMilestone(m.id, m.title, m.amount_minor, m.due_date)
-    if change.get("amount_minor") not in (None, ""):
+    if change.amount != "":
         try:
-            amount = _amount(change["amount_minor"], currency)
+            amount = _amount(change.amount, currency)
         except MoneyError as exc:
             errors.add(f"amount_{m.id}", str(exc))
         else:
             if amount != m.amount_minor:
                 out = replace(out, amount_minor=amount)
-    if "due_date" in change and change["due_date"] != "":  # None: no due date any more
+    if change.due_date != "":  # None: no due date any more
         try:
-            due = _due(change["due_date"])
+            due = _due(change.due_date)
         except ValueError as exc:
             errors.add(f"due_{m.id}", str(exc))
         else:
@@ -246,8 +236,8 @@ def _check_change(change: dict[str, Any], m: Milestone, currency: str, errors: E
     return out
 
 
-def _check_terminate(change: dict[str, Any], rows: list[Milestone], errors: Errors) -> EndContract:
-    note = str(change.get("settlement_note") or "").strip()
+def _check_terminate(change: ProposedEnd, rows: list[Milestone], errors: Errors) -> EndContract:
+    note = change.settlement_note.strip()
     if not note:
         errors.add("settlement_note", "Say how you are settling up, for example what is owed for work already done.")
     elif len(note) > MAX_TEXT:

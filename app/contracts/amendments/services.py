@@ -17,6 +17,7 @@ from app.contracts.amendments.changes import (
     EndContract,
     RemoveMilestone,
 )
+from app.contracts.amendments.forms import Proposed
 from app.contracts.amendments.rules import blocked_reason, currency_of, new_terms, normalize_changes, termination_of
 from app.contracts.amendments.views import panel_event
 from app.contracts.models import (
@@ -81,9 +82,7 @@ async def amendable_milestones(db: AsyncSession, contract: Contract) -> list[dic
     ]
 
 
-async def propose(
-    db: AsyncSession, contract_id: int, user: User, changes: list[dict[str, Any]], reason: str
-) -> Amendment:
+async def propose(db: AsyncSession, contract_id: int, user: User, changes: list[Proposed], reason: str) -> Amendment:
     """Freeze the changed terms as the contract's next version, waiting for both signatures."""
     if user.role == Role.admin:
         raise NotFound(contract_id)  # admins oversee contracts; they never change them

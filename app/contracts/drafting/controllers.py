@@ -22,7 +22,7 @@ from app.contracts.pages import STATUS_WORDS, detail_context
 from app.contracts.signing import services as signing
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
-from app.web.forms import FormData, text, whole_number
+from app.web.forms import FormData, text
 from app.web.htmx import see_other, toast_headers
 from app.web.templating import is_htmx, render
 
@@ -110,7 +110,7 @@ async def _parse_and_save(db: AsyncSession, contract_id: int, user: User, data: 
 
     # Filling the templates in may take up to the sandbox's deadline: not while holding the row.
     contract = await _editable(db, contract_id, user)
-    parsed = forms.parse(data, op=op)
+    parsed = forms.read_draft(data, op=op)
     refs = [parsed.terms.template] if parsed.terms.template else []
     keys = [ref.key for ref in (*refs, *parsed.terms.riders)]
     chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
@@ -119,7 +119,7 @@ async def _parse_and_save(db: AsyncSession, contract_id: int, user: User, data: 
     if parsed.errors:
         return contract, parsed, False
     await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
-    await drafting.update_draft(db, contract.id, user, parsed.terms, expected_rev=whole_number(text(data, "rev")))
+    await drafting.update_draft(db, contract.id, user, parsed.terms, expected_rev=parsed.rev)
     return contract, parsed, True
 
 

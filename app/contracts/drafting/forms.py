@@ -1,4 +1,5 @@
-"""The contract editor's form: terms → form values and back, with a message per field.
+"""The drafting forms: the contract editor (terms → form values and back, with a message per field)
+and the "new contract" form.
 
 Milestones are numbered rows (`m<N>_title`, `m<N>_criteria`, `m<N>_amount`, `m<N>_due`); the
 row buttons (add, remove, move up/down) arrive as `op` and reshape the list before it is
@@ -44,6 +45,8 @@ class Parsed:
     rows: list[dict[str, str]] = field(default_factory=list)
     # Hand-filled template placeholder values (`tv_<name>` fields), before each template keeps its own.
     values: dict[str, str] = field(default_factory=dict)
+    # The working copy's revision the form was loaded from (the compare-and-set of a save), if sent.
+    rev: int | None = None
 
 
 def form_from_terms(terms: Terms) -> dict[str, Any]:
@@ -144,8 +147,10 @@ def _amount(value: str, currency: str, errors: Errors, name: str, *, required: b
     return money.amount_minor
 
 
-def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
-    """The posted form as terms (without the rendered template clauses, added by the caller)."""
+def read_draft(data: dict[str, Any], *, op: str = "") -> Parsed:
+    """The posted editor as terms (without the rendered template clauses: drafting/clauses.py adds
+    them), reshaped by a row button's `op`; its mistakes are in `errors`, not raised, because the
+    editor re-renders what was typed row by row."""
     errors = Errors()
     for name, value in data.items():
         # Postgres can't store a NUL (in text or JSON) and no person types one.
@@ -222,7 +227,7 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
         riders=tuple(TemplateRef(key) for key in riders),
         custom_clauses=tuple(custom),
     )
-    return Parsed(terms, errors, rows, values)
+    return Parsed(terms, errors, rows, values, whole_number(text(data, "rev")))
 
 
 @dataclass(frozen=True)
