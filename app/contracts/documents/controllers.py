@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from app.accounts.guards import requires_login_admins_mfa
 from app.accounts.models import User
 from app.audit.chain import bundle
+from app.contracts.documents.forms import read_document
 from app.contracts.documents.services import (
     contract_by_public_id,
     document_panel_context,
@@ -23,7 +24,8 @@ from app.contracts.documents.services import (
 )
 from app.contracts.services import contract_for
 from app.db import DB
-from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL, PDF, UploadRejected, check_upload
+from app.errors import FormError
+from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL
 from app.profiles.services import slugify
 from app.web.forms import Multipart
 from app.web.ratelimit import Limit, RateLimiter, request_ip
@@ -122,13 +124,8 @@ class VerifyController(Controller):
                 errors={"document": [message]},
             )
         try:
-            upload = await check_upload(data.get("document"), (PDF,))
-        except UploadRejected as exc:
-            return await _verify_page(
-                request, db, public_id, status_code=422, block="check", errors={"document": [str(exc)]}
-            )
-        if upload is None:
-            errors = {"document": ["Choose the PDF file you want to check."]}
-            return await _verify_page(request, db, public_id, status_code=422, block="check", errors=errors)
+            upload = await read_document(data)
+        except FormError as exc:
+            return await _verify_page(request, db, public_id, status_code=422, block="check", errors=exc.errors)
         match = await match_upload(db, contract, upload.sha256)
         return await _verify_page(request, db, public_id, block="check", result=match, uploaded_sha256=upload.sha256)
