@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NoRouteMatchFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from sqlalchemy import select
@@ -76,12 +75,8 @@ async def _rows(db: AsyncSession, contract: Contract, versions: list[ContractVer
     return rows
 
 
-def _contract_url(request: Request, contract: Contract) -> str | None:
-    """The contract page, once its route exists (it is built separately from these pages)."""
-    try:
-        return request.app.route_reverse("contracts:detail", contract_id=contract.id)
-    except NoRouteMatchFoundException:
-        return None
+def _contract_url(request: Request, contract: Contract) -> str:
+    return request.app.route_reverse("contracts:detail", contract_id=contract.id)
 
 
 def _number(raw: str | None) -> int | None:
