@@ -26,11 +26,11 @@ from app.accounts.settings_controllers import (
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
 from app.companies.controllers import CompanyController, CompanyReviewController, InvitationController
-from app.contracts.amendment_controllers import HANDLERS as AMENDMENT_HANDLERS
-from app.contracts.controllers import HANDLERS as CONTRACT_HANDLERS
-from app.contracts.public_controllers import HANDLERS as CONTRACT_PROOF_HANDLERS
-from app.contracts.template_controllers import HANDLERS as CONTRACT_TEMPLATE_HANDLERS
-from app.contracts.version_controllers import HANDLERS as CONTRACT_VERSION_HANDLERS
+from app.contracts.amendments.controllers import AmendmentController
+from app.contracts.documents.controllers import ContractDocumentController, VerifyController
+from app.contracts.drafting.controllers import ContractController
+from app.contracts.signing.controllers import SigningController, VersionController
+from app.contracts.templates.controllers import CompanyTemplateController, PlatformTemplateController
 from app.db import provide_db
 from app.events.controllers import EventStreamController
 from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
@@ -77,11 +77,14 @@ def route_handlers(*, dev: bool) -> list[Any]:
         CompanyController,
         InvitationController,
         CompanyReviewController,
-        *CONTRACT_HANDLERS,
-        *CONTRACT_PROOF_HANDLERS,
-        *AMENDMENT_HANDLERS,
-        *CONTRACT_TEMPLATE_HANDLERS,
-        *CONTRACT_VERSION_HANDLERS,
+        ContractController,
+        ContractDocumentController,
+        VerifyController,
+        AmendmentController,
+        PlatformTemplateController,
+        CompanyTemplateController,
+        VersionController,
+        SigningController,
         LeadApiController,
         QuoteController,
         IntakeController,

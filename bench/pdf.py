@@ -29,29 +29,32 @@ _CLAUSES = [
 
 
 def _source(milestones: int, *, scope_paragraphs: int):
-    from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine
+    from app.contracts.documents.pdf import EventLine, PartyLine, PdfSource, SignatureLine
+    from app.contracts.terms import Terms
 
     start = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-    terms = {
-        "title": "Clinic website with online booking",
-        "scope": "\n\n".join([_SCOPE] * scope_paragraphs),
-        "kind": "milestone",
-        "currency": "EUR",
-        "review_window_days": 7,
-        "stated_total_minor": 150_000 * milestones,
-        "milestones": [
-            {
-                "title": f"Milestone {n + 1}: delivery {n + 1}",
-                "acceptance_criteria": _CRITERIA,
-                "amount_minor": 150_000,
-                "due_date": (start + timedelta(days=14 * (n + 1))).date().isoformat(),
-            }
-            for n in range(milestones)
-        ],
-        "retainer": None,
-        "template": None,
-        "clauses": _CLAUSES,
-    }
+    terms = Terms.from_json(
+        {
+            "title": "Clinic website with online booking",
+            "scope": "\n\n".join([_SCOPE] * scope_paragraphs),
+            "kind": "milestone",
+            "currency": "EUR",
+            "review_window_days": 7,
+            "stated_total_minor": 150_000 * milestones,
+            "milestones": [
+                {
+                    "title": f"Milestone {n + 1}: delivery {n + 1}",
+                    "acceptance_criteria": _CRITERIA,
+                    "amount_minor": 150_000,
+                    "due_date": (start + timedelta(days=14 * (n + 1))).date().isoformat(),
+                }
+                for n in range(milestones)
+            ],
+            "retainer": None,
+            "template": None,
+            "clauses": _CLAUSES,
+        }
+    )
     kinds = ["contract_drafted", "contract_version_sent", "contract_signed", "contract_signed", "contract_activated"]
     events = tuple(
         EventLine(100 + n, kind, start + timedelta(minutes=n), hashlib.sha256(f"{n}".encode()).hexdigest())
@@ -77,7 +80,7 @@ def _source(milestones: int, *, scope_paragraphs: int):
 
 
 async def _time(source) -> dict[str, Any]:
-    from app.contracts.pdf import render_pdf
+    from app.contracts.documents.pdf import render_pdf
 
     await render_pdf(source)  # warm-up: fonts parsed, templates compiled
     seconds, pages, digests = [], 0, set()

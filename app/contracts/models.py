@@ -10,6 +10,8 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.contracts.amendments.changes import Change, ChangesColumn
+from app.contracts.terms import ContractKind, Terms, TermsColumn
 from app.db import Base, TimestampMixin, utcnow
 
 
@@ -20,11 +22,6 @@ class ContractStatus(StrEnum):
     completed = "completed"
     cancelled = "cancelled"
     terminated = "terminated"
-
-
-class ContractKind(StrEnum):
-    milestone = "milestone"
-    retainer = "retainer"
 
 
 class ContractOrigin(StrEnum):
@@ -69,7 +66,7 @@ class Contract(TimestampMixin, Base):
     kind: Mapped[ContractKind] = mapped_column(String(20))
     status: Mapped[ContractStatus] = mapped_column(String(20), default=ContractStatus.draft)
     # Edited freely until first sent; every send freezes it into a new version.
-    draft_terms: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    draft_terms: Mapped[Terms] = mapped_column(TermsColumn, default=Terms)
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("contract_versions.id", use_alter=True, ondelete="SET NULL")
     )
@@ -87,7 +84,7 @@ class Contract(TimestampMixin, Base):
 
     @property
     def title(self) -> str:
-        return str(self.draft_terms.get("title") or "Untitled contract")
+        return self.draft_terms.display_title
 
     def party(self, user_id: int) -> bool:
         return user_id in (self.client_id, self.contractor_id)
@@ -103,7 +100,7 @@ class ContractVersion(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
-    terms: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    terms: Mapped[Terms] = mapped_column(TermsColumn)
     terms_hash: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
@@ -148,7 +145,7 @@ class Amendment(TimestampMixin, Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id", ondelete="RESTRICT"), unique=True)
     proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    changes: Mapped[list[Change]] = mapped_column(ChangesColumn)
     reason: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[AmendmentStatus] = mapped_column(String(20), default=AmendmentStatus.proposed)
     decided_at: Mapped[datetime | None]

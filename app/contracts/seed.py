@@ -3,22 +3,26 @@ same service verbs people use — accept a proposal, draft, send, both sign, ren
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from app.accounts.services import get_user_by_email
-from app.contracts import editor, services
-from app.contracts.documents import ensure_document
+from app.contracts.documents.services import ensure_document
+from app.contracts.drafting import clauses, forms
+from app.contracts.drafting import services as drafting
 from app.contracts.models import Contract, ContractVersion
-from app.contracts.template_store import get_template
+from app.contracts.signing import services as signing
+from app.contracts.templates.services import get_template
+from app.contracts.terms import TemplateRef
 from app.marketplace import services as marketplace
 from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
 from app.money import Money
 
 TITLE = "Product photos for the spring menu"
-SEED_CONTEXT = services.SignContext(ip="127.0.0.1", user_agent="pactline demo-seed")
+SEED_CONTEXT = signing.SignContext(ip="127.0.0.1", user_agent="pactline demo-seed")
 
 
 async def seed_contracts(resources) -> list[str]:
@@ -59,22 +63,22 @@ async def seed_contracts(resources) -> list[str]:
             ),
         )
         await marketplace.accept(db, proposal.id, client)
-        contract = await services.draft_from_proposal(db, proposal.id, client)
-        terms = dict(contract.draft_terms)
+        contract = await drafting.draft_from_proposal(db, proposal.id, client)
+        terms = contract.draft_terms
         criteria = [
             "A contact sheet of at least 150 frames covering every product on the list, shared within 2 days.",
             "Twenty photos chosen from the contact sheet, colour-corrected, 4000 px wide JPEG and web versions.",
         ]
-        terms["milestones"] = [
-            m | {"acceptance_criteria": c} for m, c in zip(terms["milestones"], criteria, strict=True)
-        ]
-        parsed = editor.Parsed(terms=terms | {"template": {"key": "fixed-price-project", "values": {}}, "riders": []})
+        milestones = tuple(replace(m, acceptance_criteria=c) for m, c in zip(terms.milestones, criteria, strict=True))
+        parsed = forms.Parsed(
+            terms=terms.with_(milestones=milestones, template=TemplateRef("fixed-price-project"), riders=())
+        )
         template = await get_template(db, "fixed-price-project", contract.company_id)
-        await editor.with_clauses(parsed, [template] if template else [], client.name, contractor.name)
-        await services.update_draft(db, contract.id, client, parsed.terms)
-        version = await services.send(db, contract.id, client)
+        await clauses.with_clauses(parsed, [template] if template else [], client.name, contractor.name)
+        await drafting.update_draft(db, contract.id, client, parsed.terms)
+        version = await signing.send(db, contract.id, client)
         for person in (client, contractor):
-            await services.sign(db, contract.id, person, version_hash=version.terms_hash, typed_name=person.name,
+            await signing.sign(db, contract.id, person, version_hash=version.terms_hash, typed_name=person.name,
                                 consent=True, context=SEED_CONTEXT)  # fmt: skip
         await db.commit()
         version = await db.get(ContractVersion, contract.current_version_id)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.contracts.terms import Terms
 
 
 def _plain(value: Any) -> Any:
@@ -23,9 +27,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical_terms(terms: dict[str, Any]) -> bytes:
-    return json.dumps(_plain(terms), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def canonical_terms(terms: Terms | Mapping[str, Any]) -> bytes:
+    """Typed terms or terms as stored (the same bytes for both)."""
+    data = terms if isinstance(terms, Mapping) else terms.to_json()
+    return json.dumps(_plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def terms_hash(terms: dict[str, Any]) -> str:
+def terms_hash(terms: Terms | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_terms(terms)).hexdigest()

@@ -286,7 +286,7 @@ class ProposalController(Controller):
 
     @get("/{proposal_id:int}", name="proposals:detail", guards=[requires_login])
     async def detail(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
-        from app.contracts.services import contract_id_for_proposal
+        from app.contracts.drafting.services import contract_id_for_proposal
 
         proposal = await services.proposal_for_viewer(db, proposal_id, user)
         return render(
@@ -342,10 +342,10 @@ class ProposalController(Controller):
 
     @post("/{proposal_id:int}/accept", name="proposals:accept", guards=CLIENT)
     async def accept(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
-        from app.contracts import services as contracts
+        from app.contracts.drafting import services as drafting
 
         proposal = await services.accept(db, proposal_id, user)
-        contract = await contracts.draft_from_proposal(db, proposal.id, user)
+        contract = await drafting.draft_from_proposal(db, proposal.id, user)
         await db.commit()
         flash(
             request,

@@ -59,8 +59,8 @@ def load_tasks() -> None:
     import app.accounts.tasks  # noqa: F401
     import app.audit.tasks  # noqa: F401
     import app.companies.tasks  # noqa: F401
-    import app.contracts.document_tasks  # noqa: F401
-    import app.contracts.tasks  # noqa: F401
+    import app.contracts.documents.tasks  # noqa: F401
+    import app.contracts.review.tasks  # noqa: F401
     import app.leads.tasks  # noqa: F401
     import app.mail.tasks  # noqa: F401
     import app.worker.tasks  # noqa: F401

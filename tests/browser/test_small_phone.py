@@ -65,7 +65,8 @@ async def sideways(page, paths: list[str]) -> str:
 async def long_words(db, app):
     """A client with a company, jobs, a proposal and an active contract; a contractor with a profile
     waiting for its identity check; an admin. Every title and name is one long word."""
-    from app.contracts import services as contracts
+    from app.contracts.drafting import services as drafting
+    from app.contracts.signing import services as signing
 
     client = await make_user(db, role=Role.client, name=CLIENT_NAME)
     contractor = await make_user(db, role=Role.contractor, name=CONTRACTOR_NAME)
@@ -96,11 +97,11 @@ async def long_words(db, app):
                       milestones=[MilestoneInput(WORD, Money(123456789), date(2030, 2, 1))]),
     )  # fmt: skip
     await accept(db, proposal.id, client)
-    contract = await contracts.draft_from_proposal(db, proposal.id, client)
-    version = await contracts.send(db, contract.id, client)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client)
+    version = await signing.send(db, contract.id, client)
     for person in (client, contractor):
-        await contracts.sign(db, contract.id, person, version_hash=version.terms_hash, typed_name=person.name,
-                             consent=True, context=contracts.SignContext(ip="203.0.113.9"))  # fmt: skip
+        await signing.sign(db, contract.id, person, version_hash=version.terms_hash, typed_name=person.name,
+                             consent=True, context=signing.SignContext(ip="203.0.113.9"))  # fmt: skip
     await db.commit()
     return {
         "client": client, "contractor": contractor, "admin": admin, "contract": contract, "proposal": proposal,

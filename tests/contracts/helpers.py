@@ -2,13 +2,14 @@
 
 from datetime import date
 
-from app.contracts import services
+from app.contracts.drafting import services as drafting
+from app.contracts.signing import services as signing
 from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
 from app.marketplace.services import accept, apply, create_job
 from app.money import Money
 
-CTX = services.SignContext(ip="203.0.113.5", user_agent="Test browser")
+CTX = signing.SignContext(ip="203.0.113.5", user_agent="Test browser")
 
 
 async def accepted_proposal(db, client, contractor):
@@ -30,15 +31,15 @@ async def accepted_proposal(db, client, contractor):
 
 async def sent_contract(db, client, contractor):
     proposal = await accepted_proposal(db, client, contractor)
-    contract = await services.draft_from_proposal(db, proposal.id, client)
-    version = await services.send(db, contract.id, client)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client)
+    version = await signing.send(db, contract.id, client)
     await db.commit()
     return contract, version
 
 
 def sign(db, contract_id, user, version_hash, *, name=None, consent=True):
     """Sign as `user`, typing their account name unless told otherwise."""
-    return services.sign(
+    return signing.sign(
         db,
         contract_id,
         user,

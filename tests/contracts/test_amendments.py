@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 from app.accounts.models import Role
 from app.audit.chain import verify
 from app.audit.models import AuditEvent
-from app.contracts import amendments
+from app.contracts.amendments import services as amendments
+from app.contracts.amendments.changes import AddMilestone
+from app.contracts.amendments.forms import ProposedAdd, ProposedEdit, ProposedEnd, ProposedRemoval
 from app.contracts.models import Amendment, Contract, ContractVersion, Milestone, Signature
+from app.contracts.terms import Termination
 from app.contracts.versions import terms_hash
 from app.errors import DomainError, FormError
 from app.events.models import OutboxEvent
@@ -67,13 +70,7 @@ async def kinds(db, contract):
     return list((await db.scalars(query)).all())
 
 
-ADD = {
-    "op": "add",
-    "title": "Launch support",
-    "acceptance_criteria": "Two weeks of fixes after launch.",
-    "amount_minor": "500.00",
-    "due_date": "2030-04-01",
-}
+ADD = ProposedAdd("Launch support", "Two weeks of fixes after launch.", "500.00", "2030-04-01")
 
 
 async def test_adding_a_milestone_signed_by_both_adds_a_row_and_moves_the_contract_to_the_new_version(
@@ -82,7 +79,7 @@ async def test_adding_a_milestone_signed_by_both_adds_a_row_and_moves_the_contra
     contract, first = await active_contract(db, client.user, contractor.user)
     amendment = await propose(db, contract, contractor.user, [ADD])
     version = await db.get(ContractVersion, amendment.version_id)
-    assert version.number == 2 and version.terms["stated_total_minor"] == 350000
+    assert version.number == 2 and version.terms.stated_total_minor == 350000
     assert len(await rows(db, contract)) == 2, "nothing changes before both have signed"
 
     await sign(db, amendment, contractor.user)
@@ -102,7 +99,7 @@ async def test_adding_a_milestone_signed_by_both_adds_a_row_and_moves_the_contra
     ]
     assert milestones[2].due_date.isoformat() == "2030-04-01"
     assert terms_hash(version.terms) == version.terms_hash
-    assert [m["title"] for m in version.terms["milestones"]] == ["Design", "Build", "Launch support"]
+    assert [m.title for m in version.terms.milestones] == ["Design", "Build", "Launch support"]
     assert (await kinds(db, contract))[-4:] == [
         "amendment_proposed",
         "amendment_signed",
@@ -115,39 +112,39 @@ async def test_adding_a_milestone_signed_by_both_adds_a_row_and_moves_the_contra
 async def test_changing_a_pending_milestones_amount_and_date_updates_the_row(db, client, contractor):
     contract, _ = await active_contract(db, client.user, contractor.user)
     design = (await rows(db, contract))[0]
-    change = {"op": "change", "milestone_id": design.id, "amount_minor": "1 200,50", "due_date": "2030-02-15"}
+    change = ProposedEdit(design.id, "1 200,50", "2030-02-15")
     amendment = await propose(db, contract, client.user, [change])
-    assert amendment.changes[0]["before"] == {"amount_minor": 100000, "due_date": "2030-02-01"}
+    assert amendment.changes[0].to_json()["before"] == {"amount_minor": 100000, "due_date": "2030-02-01"}
     await sign(db, amendment, client.user)
     await sign(db, amendment, contractor.user)
     await db.commit()
     design = (await rows(db, contract))[0]
     assert (design.amount_minor, design.due_date.isoformat()) == (120050, "2030-02-15")
     version = await db.get(ContractVersion, amendment.version_id)
-    assert version.terms["stated_total_minor"] == 320050
+    assert version.terms.stated_total_minor == 320050
 
 
 async def test_removing_a_milestone_marks_it_removed_and_keeps_at_least_one(app, db, client, contractor):
     contract, _ = await active_contract(db, client.user, contractor.user)
     design, build = await rows(db, contract)
-    both = [{"op": "remove", "milestone_id": design.id}, {"op": "remove", "milestone_id": build.id}]
+    both = [ProposedRemoval(design.id), ProposedRemoval(build.id)]
     await refused(app, FormError, "at least one milestone", amendments.propose, contract.id, client.user, both, "Stop")
-    amendment = await propose(db, contract, client.user, [{"op": "remove", "milestone_id": build.id}])
+    amendment = await propose(db, contract, client.user, [ProposedRemoval(build.id)])
     await sign(db, amendment, client.user)
     await sign(db, amendment, contractor.user)
     await db.commit()
     assert [m.status for m in await rows(db, contract)] == ["pending", "removed"]
     version = await db.get(ContractVersion, amendment.version_id)
-    assert [m["title"] for m in version.terms["milestones"]] == ["Design"]
+    assert [m.title for m in version.terms.milestones] == ["Design"]
 
 
 async def test_bad_input_is_refused_with_a_message_per_field(app, db, client, contractor):
     contract, _ = await active_contract(db, client.user, contractor.user)
     design = (await rows(db, contract))[0]
     changes = [
-        {"op": "add", "title": "", "acceptance_criteria": "", "amount_minor": "-5", "due_date": "01/04/2030"},
-        {"op": "change", "milestone_id": design.id, "amount_minor": "0"},
-        {"op": "remove", "milestone_id": 999999},
+        ProposedAdd("", "", "-5", "01/04/2030"),
+        ProposedEdit(design.id, "0"),
+        ProposedRemoval(999999),
     ]
     error = await refused(app, FormError, None, amendments.propose, contract.id, client.user, changes, "")
     assert set(error.errors) == {"add_title", "add_criteria", "add_amount", "add_due", f"amount_{design.id}", "reason", "form"}  # fmt: skip
@@ -162,14 +159,14 @@ async def test_a_funded_milestone_cannot_be_changed_at_proposal_or_at_apply_time
     design.status = "funded"
     await db.commit()
     for change in (
-        {"op": "change", "milestone_id": design.id, "amount_minor": 90000},
-        {"op": "remove", "milestone_id": design.id},
-        {"op": "terminate", "settlement_note": "Call it even."},
+        ProposedEdit(design.id, 90000),
+        ProposedRemoval(design.id),
+        ProposedEnd("Call it even."),
     ):
         await refused(app, FormError, "only a dispute decision", amendments.propose, contract.id, client.user, [change], "Why")  # fmt: skip
 
     # Proposed while pending, funded before the second signature: applying is refused, nothing changes.
-    change = {"op": "change", "milestone_id": build.id, "amount_minor": 150000}
+    change = ProposedEdit(build.id, 150000)
     amendment = await propose(db, contract, client.user, [change])
     await sign(db, amendment, client.user)
     await db.commit()
@@ -238,10 +235,10 @@ async def test_both_signing_at_the_same_moment_apply_exactly_once(app, db, clien
 async def test_ending_the_contract_removes_unfunded_milestones_and_moves_no_money(app, db, client, contractor):
     contract, _ = await active_contract(db, client.user, contractor.user)
     note = "Design is paid outside the platform; nothing else is owed."
-    amendment = await propose(db, contract, contractor.user, [{"op": "terminate", "settlement_note": note}])
+    amendment = await propose(db, contract, contractor.user, [ProposedEnd(note)])
     version = await db.get(ContractVersion, amendment.version_id)
-    assert version.terms["termination"] == {"settlement_note": note, "escrow_held_minor": 0}
-    assert version.terms["milestones"] == [] and version.terms["stated_total_minor"] == 0
+    assert version.terms.termination == Termination(note, 0)
+    assert version.terms.milestones == () and version.terms.stated_total_minor == 0
     await sign(db, amendment, contractor.user)
     await sign(db, amendment, client.user)
     await db.commit()
@@ -398,10 +395,10 @@ async def test_several_milestones_are_added_in_one_change_and_each_error_stays_w
     )
     assert made.status_code == 303
     amendment = await db.scalar(select(Amendment))
-    assert [c["title"] for c in amendment.changes if c["op"] == "add"] == ["Training", "Support"]
+    assert [c.title for c in amendment.changes if isinstance(c, AddMilestone)] == ["Training", "Support"]
     version = await db.get(ContractVersion, amendment.version_id)
-    assert [m["title"] for m in version.terms["milestones"]][-2:] == ["Training", "Support"]
-    assert version.terms["stated_total_minor"] == 300000 + 30000 + 20000
+    assert [m.title for m in version.terms.milestones][-2:] == ["Training", "Support"]
+    assert version.terms.stated_total_minor == 300000 + 30000 + 20000
 
 
 async def test_a_due_date_can_be_taken_away_by_a_change(client, contractor, db):
@@ -414,6 +411,6 @@ async def test_a_due_date_can_be_taken_away_by_a_change(client, contractor, db):
     assert made.status_code == 303
     amendment = await db.scalar(select(Amendment))
     version = await db.get(ContractVersion, amendment.version_id)
-    assert version.terms["milestones"][0]["title"] == "Design" and version.terms["milestones"][0]["due_date"] is None
+    assert version.terms.milestones[0].title == "Design" and version.terms.milestones[0].due_date is None
     page = await contractor.get(f"/contracts/{contract.id}/amendments/{amendment.id}")
     assert page.status_code == 200 and "no due date" in page.text.lower()

@@ -4,10 +4,13 @@ change, signing (name, consent, stale tab) and activation — and that nobody el
 import asyncio
 import json
 import re
+from datetime import date
 
 from sqlalchemy import func, select
 
+from app.contracts.drafting import services as drafting
 from app.contracts.models import ChangeRequest, Contract, ContractStatus, ContractVersion, Milestone
+from app.contracts.terms import Retainer, TemplateRef
 from app.events.models import OutboxEvent
 from tests.contracts.helpers import accepted_proposal, sent_contract
 from tests.support.signals import refresh_url
@@ -18,21 +21,21 @@ def editor_form(contract, **overrides):
     terms = contract.draft_terms
     form = {
         "rev": str(contract.draft_rev),
-        "title": terms["title"],
-        "scope": terms["scope"],
-        "kind": terms.get("kind") or "milestone",
-        "currency": terms["currency"],
-        "review_window_days": str(terms["review_window_days"]),
+        "title": terms.title,
+        "scope": terms.scope,
+        "kind": terms.kind.value,
+        "currency": terms.currency,
+        "review_window_days": str(terms.review_window_days),
         "stated_total": "",
         "template_key": "",
         "custom_clauses": "",
     }
-    for n, m in enumerate(terms["milestones"]):
+    for n, m in enumerate(terms.milestones):
         form |= {
-            f"m{n}_title": m["title"],
-            f"m{n}_criteria": m["acceptance_criteria"],
-            f"m{n}_amount": str(m["amount_minor"] // 100),
-            f"m{n}_due": m["due_date"] or "",
+            f"m{n}_title": m.title,
+            f"m{n}_criteria": m.acceptance_criteria,
+            f"m{n}_amount": str(m.amount_minor // 100),
+            f"m{n}_due": m.due_date.isoformat() if m.due_date else "",
         }
     return form | overrides
 
@@ -53,9 +56,8 @@ async def wait_for(predicate, tries=100):
 async def test_accepting_a_proposal_drafts_the_contract_and_opens_the_editor(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
     # accepted_proposal accepted through the service; the page path drafts the contract on accept.
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     editor = await client.get(f"/contracts/{contract.id}/edit")
     assert editor.status_code == 200
@@ -101,9 +103,8 @@ async def test_nobody_else_sees_or_touches_a_contract(client, contractor, other_
 
 async def test_milestone_rows_are_added_reordered_and_removed_inline(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     added = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=editor_form(contract, op="add"))
     assert added.status_code == 200 and 'id="editor"' in added.text and "Milestone 3" in added.text
@@ -112,21 +113,20 @@ async def test_milestone_rows_are_added_reordered_and_removed_inline(client, con
     moved = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form)
     assert moved.status_code == 200
     contract = await fresh(db, Contract, contract.id)
-    assert [m["title"] for m in contract.draft_terms["milestones"]] == ["Build", "Design", "Launch"]
+    assert [m.title for m in contract.draft_terms.milestones] == ["Build", "Design", "Launch"]
     assert "€3,500.00" in moved.text  # the live total follows
     removed = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=editor_form(contract, op="remove-2"))
     assert removed.status_code == 200
     contract = await fresh(db, Contract, contract.id)
-    assert [m["title"] for m in contract.draft_terms["milestones"]] == ["Build", "Design"]
+    assert [m.title for m in contract.draft_terms.milestones] == ["Build", "Design"]
 
 
 async def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
-    before = dict(contract.draft_terms)
+    before = contract.draft_terms
     form = editor_form(contract, m1_amount="twelve", review_window_days="2")
     response = await client.post_form(f"/contracts/{contract.id}/edit", form)
     assert response.status_code == 422
@@ -138,9 +138,8 @@ async def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(client,
 
 async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     stale = editor_form(contract)
     saved = await client.htmx(
@@ -151,7 +150,7 @@ async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(
     assert saved.status_code == 200 and "All changes saved." in saved.text
     assert "€3,500.00" in saved.text and 'hx-swap-oob="true"' in saved.text
     contract = await fresh(db, Contract, contract.id)
-    assert contract.draft_terms["milestones"][0]["amount_minor"] == 150000 and contract.draft_rev == 1
+    assert contract.draft_terms.milestones[0].amount_minor == 150000 and contract.draft_rev == 1
 
     async def reviewed():
         row = await fresh(db, Contract, contract.id)
@@ -171,7 +170,7 @@ async def test_autosave_keeps_the_draft_reviews_it_live_and_refuses_a_stale_tab(
 
     # The same person's older tab is their own latest intent; it saves.
     own = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=stale | {"title": "Booking site"})
-    assert own.status_code == 200 and (await fresh(db, Contract, contract.id)).draft_terms["title"] == "Booking site"
+    assert own.status_code == 200 and (await fresh(db, Contract, contract.id)).draft_terms.title == "Booking site"
 
 
 async def test_a_tab_that_missed_the_other_partys_edits_cannot_overwrite_them(client, contractor, db):
@@ -184,8 +183,8 @@ async def test_a_tab_that_missed_the_other_partys_edits_cannot_overwrite_them(cl
     conflict = await client.htmx("POST", f"/contracts/{contract.id}/autosave", data=clients_tab | {"title": "Old tab"})
     assert conflict.status_code == 409 and "Someone else changed this draft" in conflict.text
     contract = await fresh(db, Contract, contract.id)
-    assert contract.draft_terms["title"] == "Booking website"
-    assert contract.draft_terms["milestones"][1]["amount_minor"] == 250000
+    assert contract.draft_terms.title == "Booking website"
+    assert contract.draft_terms.milestones[1].amount_minor == 250000
     # The editor says whose unsent changes are in the working copy.
     editor = await client.get(f"/contracts/{contract.id}/edit")
     assert f"{contractor.user.name} has unsent changes" in editor.text
@@ -193,9 +192,8 @@ async def test_a_tab_that_missed_the_other_partys_edits_cannot_overwrite_them(cl
 
 async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor, db, smtp_server):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     form = editor_form(
         contract, m0_criteria="Three page designs approved in writing", m1_criteria="Site live and bookings work"
@@ -284,7 +282,7 @@ async def test_a_client_starts_a_contract_only_for_a_contractor_they_know(client
     made = await client.post_form("/contracts", {"contractor_id": str(contractor.user.id), "title": "Logo"})
     assert made.status_code == 303
     contract = await db.scalar(select(Contract).where(Contract.proposal_id.is_(None)))
-    assert contract.draft_terms["title"] == "Logo" and contract.contractor_id == contractor.user.id
+    assert contract.draft_terms.title == "Logo" and contract.contractor_id == contractor.user.id
     assert (await contractor.get("/contracts/new")).status_code == 404
 
 
@@ -343,9 +341,9 @@ async def test_a_retainer_has_a_schedule_instead_of_milestones(client, contracto
     sent = await client.post_form(f"/contracts/{contract.id}/send", form)
     assert sent.status_code == 303, sent.text[-2000:]
     version = await db.scalar(select(ContractVersion).where(ContractVersion.contract_id == contract.id))
-    assert version.terms["retainer"] == {"amount_minor": 45000, "period": "month", "start_date": "2030-01-01"}
-    assert version.terms["milestones"] == []
-    assert any("€450.00 a month" in c and "up to 10 hours" in c for c in version.terms["clauses"])
+    assert version.terms.retainer == Retainer(45000, "month", date(2030, 1, 1))
+    assert version.terms.milestones == ()
+    assert any("€450.00 a month" in c and "up to 10 hours" in c for c in version.terms.clauses)
     page = await contractor.get(f"/contracts/{contract.id}")
     assert "€450.00" in page.text and "Sign version 1" in page.text
 
@@ -401,9 +399,8 @@ async def test_either_party_can_walk_away_before_both_sign_and_not_after(client,
 
 async def test_a_rider_adds_its_clause_with_the_value_it_needs(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     form = editor_form(contract, template_key="fixed-price-project", riders="confidentiality-rider")
     asked = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form)
@@ -411,9 +408,9 @@ async def test_a_rider_adds_its_clause_with_the_value_it_needs(client, contracto
     saved = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form | {"tv_confidential_years": "3"})
     assert saved.status_code == 200
     contract = await fresh(db, Contract, contract.id)
-    assert contract.draft_terms["riders"] == [{"key": "confidentiality-rider", "values": {"confidential_years": "3"}}]
-    assert any("lasts 3 years" in c for c in contract.draft_terms["clauses"])
-    assert any("The total price is €3,000.00" in c for c in contract.draft_terms["clauses"])
+    assert contract.draft_terms.riders == (TemplateRef("confidentiality-rider", {"confidential_years": "3"}),)
+    assert any("lasts 3 years" in c for c in contract.draft_terms.clauses)
+    assert any("The total price is €3,000.00" in c for c in contract.draft_terms.clauses)
 
 
 async def test_opening_an_active_contract_whose_pdf_is_missing_renders_it(client, contractor, db):
@@ -438,9 +435,8 @@ async def test_opening_an_active_contract_whose_pdf_is_missing_renders_it(client
 
 async def test_overlong_text_is_refused_next_to_its_field(client, contractor, db):
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     form = editor_form(contract, scope="x" * 20_001, m0_criteria="y" * 4_001)
     response = await client.post_form(f"/contracts/{contract.id}/edit", form)
@@ -448,22 +444,21 @@ async def test_overlong_text_is_refused_next_to_its_field(client, contractor, db
     assert (
         "Keep this under 20 000 characters." in response.text and "Keep this under 4 000 characters." in response.text
     )
-    assert (await fresh(db, Contract, contract.id)).draft_terms["scope"] != "x" * 20_001
+    assert (await fresh(db, Contract, contract.id)).draft_terms.scope != "x" * 20_001
 
 
 async def test_numbers_typed_as_digit_look_alikes_are_explained_not_a_500(client, contractor, db):
     """ "²³" passes str.isdigit() but int() refuses it: the editor treats it as no number."""
     await accepted_proposal(db, client.user, contractor.user)
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    from app.contracts import services
 
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     response = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, review_window_days="²³"))
     assert response.status_code == 422 and "Choose between 3 and 30 days." in response.text
     saved = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, rev="²³", title="Logo v2"))
     assert saved.status_code == 303
-    assert (await fresh(db, Contract, contract.id)).draft_terms["title"] == "Logo v2"
+    assert (await fresh(db, Contract, contract.id)).draft_terms.title == "Logo v2"
     for contractor_id in ("²³", "9" * 30):
         refused = await client.post_form("/contracts", {"contractor_id": contractor_id, "title": "Logo"})
         assert refused.status_code == 422, contractor_id

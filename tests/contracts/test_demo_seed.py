@@ -15,7 +15,7 @@ async def test_demo_seed_adds_one_signed_contract_with_its_pdf(app, db, anonymou
     assert await db.scalar(select(func.count()).select_from(Signature)) == 2
     document = await db.scalar(select(ContractDocument).where(ContractDocument.final.is_(True)))
     assert document is not None and document.contract_id == contract.id and document.pages >= 2
-    assert all(m["acceptance_criteria"] for m in contract.draft_terms["milestones"])
-    assert any("copyright" in clause for clause in contract.draft_terms["clauses"])
+    assert all(m.acceptance_criteria for m in contract.draft_terms.milestones)
+    assert any("copyright" in clause for clause in contract.draft_terms.clauses)
     page = await anonymous.get(f"/verify/{contract.public_id}")
     assert page.status_code == 200 and "Conor" in page.text

@@ -4,7 +4,8 @@ import copy
 
 from markupsafe import Markup
 
-from app.contracts.diff import ABSENT, Segment, align, date_text, diff_terms, money_text, summary, text_diff
+from app.contracts.signing.diff import ABSENT, Segment, align, date_text, diff_terms, money_text, summary, text_diff
+from app.contracts.terms import Terms
 from app.web.templating import make_environment
 
 TERMS = {
@@ -29,6 +30,11 @@ TERMS = {
 }
 
 
+def diff(old, new):
+    """Two versions' terms as stored."""
+    return diff_terms(Terms.from_json(old), Terms.from_json(new))
+
+
 def changed(**updates):
     terms = copy.deepcopy(TERMS)
     terms.update(updates)
@@ -40,14 +46,14 @@ def by_label(changes):
 
 
 def test_the_same_terms_have_no_changes():
-    assert diff_terms(TERMS, copy.deepcopy(TERMS)) == []
+    assert diff(TERMS, copy.deepcopy(TERMS)) == []
     assert summary([]) == "No changes"
 
 
 def test_an_amount_change_names_the_milestone_and_formats_both_amounts():
     new = copy.deepcopy(TERMS)
     new["milestones"][0]["amount_minor"] = 120000
-    [change] = diff_terms(TERMS, new)
+    [change] = diff(TERMS, new)
     assert (change.label, change.old, change.new, change.kind) == (
         "Milestone 1 · amount",
         "€1,000.00",
@@ -60,7 +66,7 @@ def test_an_amount_change_names_the_milestone_and_formats_both_amounts():
 def test_simple_fields_read_as_people_write_them():
     new = changed(title="Clinic website", review_window_days=10, currency="GBP", kind="retainer")
     new["milestones"][1]["due_date"] = None
-    changes = by_label(diff_terms(TERMS, new))
+    changes = by_label(diff(TERMS, new))
     assert (changes["Title"].old, changes["Title"].new) == ("Booking website", "Clinic website")
     assert (changes["Review window"].old, changes["Review window"].new) == ("7 days", "10 days")
     assert (changes["Contract type"].old, changes["Contract type"].new) == (
@@ -78,7 +84,7 @@ def test_an_added_milestone_is_one_change_not_a_cascade_of_shifted_fields():
     new["milestones"].insert(
         1, {"title": "Testing", "acceptance_criteria": "", "amount_minor": 50000, "due_date": "2030-02-15"}
     )
-    changes = diff_terms(TERMS, new)
+    changes = diff(TERMS, new)
     assert [(c.label, c.kind) for c in changes] == [("Milestone 2 added", "added")]
     assert changes[0].old == ABSENT and changes[0].new == "Testing · €500.00 · due 15 Feb 2030"
     assert summary(changes) == "1 change: new milestone Testing"
@@ -87,7 +93,7 @@ def test_an_added_milestone_is_one_change_not_a_cascade_of_shifted_fields():
 def test_a_removed_milestone_is_named_by_its_old_number():
     new = copy.deepcopy(TERMS)
     del new["milestones"][0]
-    changes = diff_terms(TERMS, new)
+    changes = diff(TERMS, new)
     assert [(c.label, c.kind, c.old, c.new) for c in changes] == [
         ("Milestone 1 removed", "removed", "Design · €1,000.00 · due 1 Feb 2030", ABSENT)
     ]
@@ -96,7 +102,7 @@ def test_a_removed_milestone_is_named_by_its_old_number():
 def test_a_renamed_milestone_with_the_same_count_is_matched_by_position():
     new = copy.deepcopy(TERMS)
     new["milestones"][1]["title"] = "Build and launch"
-    changes = diff_terms(TERMS, new)
+    changes = diff(TERMS, new)
     assert [(c.label, c.old, c.new) for c in changes] == [("Milestone 2 · title", "Build", "Build and launch")]
 
 
@@ -104,14 +110,14 @@ def test_several_changes_are_summarised_in_reading_order():
     new = changed(review_window_days=14)
     new["milestones"][0]["amount_minor"] = 90000
     new["milestones"].append({"title": "Testing", "amount_minor": 10000, "due_date": None})
-    assert summary(diff_terms(TERMS, new)) == "3 changes: review window, amount of Design, new milestone Testing"
+    assert summary(diff(TERMS, new)) == "3 changes: review window, amount of Design, new milestone Testing"
 
 
 def test_acceptance_criteria_and_clauses_carry_a_text_diff():
     new = copy.deepcopy(TERMS)
     new["milestones"][0]["acceptance_criteria"] = "Mock-ups approved in writing"
     new["clauses"][1] = "Either party may end this with 30 days' notice."
-    changes = by_label(diff_terms(TERMS, new))
+    changes = by_label(diff(TERMS, new))
     criteria = changes["Milestone 1 · acceptance criteria"]
     assert criteria.is_text and Segment(" in writing", "ins") in criteria.new_segments
     clause = changes["Clause 2"]
@@ -122,7 +128,7 @@ def test_acceptance_criteria_and_clauses_carry_a_text_diff():
 def test_an_added_clause_in_the_middle_shifts_nothing():
     new = copy.deepcopy(TERMS)
     new["clauses"].insert(1, "Liability is limited to the contract price.")
-    changes = diff_terms(TERMS, new)
+    changes = diff(TERMS, new)
     assert [(c.label, c.kind, c.phrase) for c in changes] == [("Clause 2 added", "added", "new clause 2")]
 
 
@@ -141,7 +147,7 @@ def test_scope_diff_is_line_level_refined_to_words():
 
 def test_scope_text_with_html_is_escaped_when_rendered():
     evil = changed(scope=TERMS["scope"] + "\n<script>alert('x')</script>")
-    [change] = diff_terms(TERMS, evil)
+    [change] = diff(TERMS, evil)
     assert change.label == "Scope"
     assert not any(isinstance(s.text, Markup) for s in change.new_segments)  # plain text, never marked safe
     env = make_environment()
@@ -159,7 +165,7 @@ def test_retainer_and_template_changes_are_listed():
     new["retainer"]["amount_minor"] = 175000
     new["retainer"]["period"] = "week"
     new["template"]["values"]["notice_days"] = "30"
-    changes = by_label(diff_terms(old, new))
+    changes = by_label(diff(old, new))
     assert (changes["Retainer · amount"].old, changes["Retainer · amount"].new) == ("€1,500.00", "€1,750.00")
     assert (changes["Retainer · how often"].old, changes["Retainer · how often"].new) == ("Every month", "Every week")
     assert (changes["Template · notice days"].old, changes["Template · notice days"].new) == ("14", "30")
@@ -167,7 +173,7 @@ def test_retainer_and_template_changes_are_listed():
 
 def test_older_drafts_without_kind_or_retainer_compare_cleanly():
     old = {k: v for k, v in TERMS.items() if k not in ("kind", "retainer", "template")}
-    assert diff_terms(old, TERMS) == []
+    assert diff(old, TERMS) == []
 
 
 def test_formatting_helpers():

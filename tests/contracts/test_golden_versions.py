@@ -46,3 +46,15 @@ async def test_terms_read_back_from_postgres_hash_the_same(app, db, client, cont
     db.expire_all()
     stored = (await db.scalars(select(ContractVersion).where(ContractVersion.number >= 2))).all()
     assert sorted(terms_hash(v.terms) for v in stored) == sorted(v["terms_hash"] for v in GOLDEN)
+
+
+@pytest.mark.parametrize("number", range(len(GOLDEN)))
+def test_typed_terms_give_back_the_stored_terms_and_their_hash(number):
+    """Stored terms → `Terms` → canonical JSON: the same bytes, so the same hash."""
+    from app.contracts.terms import Terms
+
+    version = GOLDEN[number]
+    terms = Terms.from_json(version["terms"])
+    assert terms.to_json() == version["terms"]
+    assert terms.canonical() == canonical_terms(version["terms"])
+    assert terms_hash(terms) == version["terms_hash"]

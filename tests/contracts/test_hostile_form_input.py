@@ -13,10 +13,10 @@ from tests.contracts.test_template_pages import company_for
 
 
 async def draft(db, client, contractor):
-    from app.contracts import services
+    from app.contracts.drafting import services as drafting
 
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     return contract
 
@@ -68,7 +68,7 @@ async def test_the_editor_refuses_odd_input_by_field(client, contractor, db):
         assert response.status_code == 303, (name, response.status_code)
         if name == "non-ASCII text":
             saved = await db.get(Contract, contract.id, populate_existing=True)
-            assert saved.draft_terms["scope"] == "Übersetzung ☕ 𝔘 — ok"
+            assert saved.draft_terms.scope == "Übersetzung ☕ 𝔘 — ok"
 
 
 async def test_double_submits_of_the_editor_save_once_without_errors(client, contractor, db):

@@ -10,9 +10,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.contracts.documents import build_source
+from app.contracts.documents.pdf import render_pdf_sync
+from app.contracts.documents.services import build_source
 from app.contracts.models import ContractDocument
-from app.contracts.pdf import render_pdf_sync
 from app.events.models import OutboxEvent
 from app.worker.registry import enqueue
 from tests.contracts.helpers import active_contract, sent_contract
@@ -116,11 +116,11 @@ async def test_others_and_visitors_cannot_download(db, client, contractor, other
 
 
 async def test_no_pdf_before_the_first_version_is_sent(db, client, contractor):
-    from app.contracts import services
+    from app.contracts.drafting import services as drafting
     from tests.contracts.helpers import accepted_proposal
 
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
     assert (await client.get(f"/contracts/{contract.id}/pdf")).status_code == 404
     assert await documents(db) == []

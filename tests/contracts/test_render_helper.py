@@ -12,14 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from app.contracts.sandbox import TOO_MUCH_MEMORY, TOO_SLOW
+from app.contracts.templates.limits import TOO_MUCH_MEMORY, TOO_SLOW
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def helper(replacement: str | None = None) -> subprocess.Popen:
     setup = f"h.fill_in = {replacement}; " if replacement else ""
-    code = f"import time; import app.contracts.render_helper as h; {setup}h.main()"
+    code = f"import time; import app.contracts.templates.render_helper as h; {setup}h.main()"
     return subprocess.Popen(
         [sys.executable, "-c", code],
         stdin=subprocess.PIPE,
@@ -79,7 +79,7 @@ def test_a_child_that_outgrows_its_memory_ceiling_dies_alone():
 
 
 def test_at_most_a_few_children_run_at_once_and_every_request_is_answered():
-    from app.contracts.render_helper import GRACE_SECONDS, MAX_CHILDREN
+    from app.contracts.templates.render_helper import GRACE_SECONDS, MAX_CHILDREN
 
     process = helper("lambda jobs, seconds: time.sleep(60)")
     try:

@@ -7,8 +7,9 @@ import pytest
 from litestar import Litestar, Request, Response, post
 
 from app.config import load_settings
-from app.contracts.review import review_with
-from app.contracts.review_adapter import HttpReviewAdapter, adapter_for
+from app.contracts.review.adapter import HttpReviewAdapter, adapter_for
+from app.contracts.review.rules import review_with
+from app.contracts.terms import Terms
 from tests.support.threaded import ThreadedServer
 
 TERMS = {
@@ -64,7 +65,7 @@ def test_the_adapter_is_off_unless_configured():
 async def test_the_reviewer_adds_its_findings_with_a_capped_weight(reviewer):
     reviewer.status = 200
     adapter = HttpReviewAdapter(reviewer.server.url + "/review", token="s3cret")
-    result = await review_with(copy.deepcopy(TERMS), adapter)
+    result = await review_with(Terms.from_json(copy.deepcopy(TERMS)), adapter)
     assert [f.rule for f in result.findings] == ["external:one_sided"]
     assert result.findings[0].weight == 25 and result.risk_score == 25
     assert reviewer.seen[-1]["auth"] == "Bearer s3cret"
@@ -75,5 +76,5 @@ async def test_a_failing_reviewer_leaves_the_rules_standing(reviewer):
     reviewer.status = 503
     terms = copy.deepcopy(TERMS)
     terms["review_window_days"] = 3
-    result = await review_with(terms, HttpReviewAdapter(reviewer.server.url + "/review"))
+    result = await review_with(Terms.from_json(terms), HttpReviewAdapter(reviewer.server.url + "/review"))
     assert [f.rule for f in result.findings] == ["review_window_short"]

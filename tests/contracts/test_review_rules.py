@@ -2,7 +2,8 @@
 
 import pytest
 
-from app.contracts.review import Finding, review, review_with
+from app.contracts.review.rules import Finding, review, review_with
+from app.contracts.terms import Terms
 
 GOOD = {
     "title": "Website for a physiotherapy practice",
@@ -35,11 +36,11 @@ GOOD = {
 
 
 def codes(terms):
-    return {f.rule for f in review(terms).findings}
+    return {f.rule for f in review(Terms.from_json(terms)).findings}
 
 
 def test_a_well_written_contract_has_no_findings():
-    result = review(GOOD)
+    result = review(Terms.from_json(GOOD))
     assert result.findings == [] and result.risk_score == 0 and result.level == "low"
 
 
@@ -72,7 +73,7 @@ def test_the_score_grows_with_the_problems_and_is_capped():
     terms.update(review_window_days=2, clauses=["unlimited liability"], stated_total_minor=1, scope="stuff etc")
     for m in terms["milestones"]:
         m.update(acceptance_criteria="", due_date=None, currency="GBP")
-    result = review(terms)
+    result = review(Terms.from_json(terms))
     assert result.risk_score == 100 and result.level == "high"
     assert all(f.suggestion for f in result.findings)
 
@@ -89,7 +90,7 @@ async def test_an_adapter_adds_findings_but_cannot_remove_the_rules():
 
     terms = copy.deepcopy(GOOD)
     terms["milestones"][0]["acceptance_criteria"] = ""
-    result = await review_with(terms, Fake())
+    result = await review_with(Terms.from_json(terms), Fake())
     assert [f.rule for f in result.findings] == ["missing_acceptance_criteria", "llm_tone"]
     assert result.risk_score == 30
-    assert (await review_with(terms, None)).risk_score == 25
+    assert (await review_with(Terms.from_json(terms), None)).risk_score == 25

@@ -9,7 +9,9 @@ from app.accounts.models import Role
 from app.audit.chain import verify
 from app.audit.models import AuditEvent
 from app.contracts import services
+from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion, Signature
+from app.contracts.signing import services as signing
 from app.errors import DomainError
 from tests.contracts.helpers import CTX, accepted_proposal, sent_contract, sign  # noqa: F401
 from tests.support.factories import make_user
@@ -25,9 +27,9 @@ async def parties(db):
 async def test_a_draft_carries_the_proposal_and_both_signing_one_version_activates_it(db, parties):
     client, contractor = parties
     proposal = await accepted_proposal(db, client, contractor)
-    contract = await services.draft_from_proposal(db, proposal.id, client)
-    assert [m["amount_minor"] for m in contract.draft_terms["milestones"]] == [100000, 200000]
-    version = await services.send(db, contract.id, client)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client)
+    assert [m.amount_minor for m in contract.draft_terms.milestones] == [100000, 200000]
+    version = await signing.send(db, contract.id, client)
     await db.commit()
     assert version.number == 1 and len(version.terms_hash) == 64
 
@@ -57,12 +59,12 @@ async def test_a_draft_carries_the_proposal_and_both_signing_one_version_activat
 async def test_a_change_makes_a_new_version_and_a_stale_tab_cannot_sign(db, parties):
     client, contractor = parties
     proposal = await accepted_proposal(db, client, contractor)
-    contract = await services.draft_from_proposal(db, proposal.id, client)
-    first = await services.send(db, contract.id, client)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client)
+    first = await signing.send(db, contract.id, client)
     await sign(db, contract.id, client, first.terms_hash)
-    terms = {**contract.draft_terms, "review_window_days": 10}
-    await services.update_draft(db, contract.id, contractor, terms)
-    second = await services.send(db, contract.id, contractor)
+    terms = contract.draft_terms.with_(review_window_days=10)
+    await drafting.update_draft(db, contract.id, contractor, terms)
+    second = await signing.send(db, contract.id, contractor)
     await db.commit()
     assert second.number == 2 and second.terms_hash != first.terms_hash
     with pytest.raises(DomainError, match="terms changed"):
@@ -115,8 +117,8 @@ async def test_both_signing_at_the_same_moment_activate_exactly_once(app, db, pa
 async def test_sending_unchanged_terms_makes_no_new_version(db, parties):
     client, contractor = parties
     proposal = await accepted_proposal(db, client, contractor)
-    contract = await services.draft_from_proposal(db, proposal.id, client)
-    first = await services.send(db, contract.id, client)
-    again = await services.send(db, contract.id, contractor)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client)
+    first = await signing.send(db, contract.id, client)
+    again = await signing.send(db, contract.id, contractor)
     assert again.id == first.id
-    assert (await services.draft_from_proposal(db, proposal.id, client)).id == contract.id, "one contract per proposal"
+    assert (await drafting.draft_from_proposal(db, proposal.id, client)).id == contract.id, "one contract per proposal"

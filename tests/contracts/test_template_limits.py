@@ -6,10 +6,12 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.contracts import template_store as store
-from app.contracts.editor import MAX_RIDERS
+from app.contracts.drafting import services as drafting
+from app.contracts.drafting.forms import MAX_RIDERS
 from app.contracts.models import Contract, StoredTemplate
-from app.contracts.templating import (
+from app.contracts.templates import services as store
+from app.contracts.templates.forms import TemplateForm
+from app.contracts.templates.templating import (
     ContractTemplate,
     Placeholder,
     TemplateInvalid,
@@ -178,20 +180,19 @@ async def test_an_administrator_cannot_save_a_hostile_platform_text(admin, db):
 
 
 async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_editor(client, contractor, db):
-    from app.contracts import services
 
     company = await company_for(db, client.user)
     rider = await store.create_company_template(
         db,
         client.user,
         company.id,
-        store.TemplateForm(
+        TemplateForm(
             "Copies", "rider", "{% for i in range(copies|int) %}Copy {{ i }}. {% endfor %}", "copies | Copies"
         ),
     )
     await db.commit()
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
 
     form = editor_form(contract, riders=rider.key, tv_copies="100000")
@@ -202,39 +203,36 @@ async def test_a_template_that_is_only_heavy_with_real_values_is_refused_in_the_
     assert "“Copies”: Line 1: range() can count at most 1,000" in refused.text
     assert 'id="field-riders"' in refused.text
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert contract.draft_terms["riders"] == []
+    assert contract.draft_terms.riders == ()
 
     saved = await client.htmx("POST", f"/contracts/{contract.id}/edit", data=form | {"tv_copies": "2"})
     assert saved.status_code == 200
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert any(c.startswith("Copy 0. Copy 1.") for c in contract.draft_terms["clauses"])
+    assert any(c.startswith("Copy 0. Copy 1.") for c in contract.draft_terms.clauses)
 
 
 async def test_a_contract_takes_a_limited_number_of_riders(client, contractor, db):
-    from app.contracts import services
 
     company = await company_for(db, client.user)
     keys = []
     for n in range(MAX_RIDERS + 1):
-        form = store.TemplateForm(
-            f"Rider {n}", "rider", f"Clause {n} for {{{{ client_name }}}}.", "client_name | Client"
-        )
+        form = TemplateForm(f"Rider {n}", "rider", f"Clause {n} for {{{{ client_name }}}}.", "client_name | Client")
         keys.append((await store.create_company_template(db, client.user, company.id, form)).key)
     await db.commit()
     proposal = await accepted_proposal(db, client.user, contractor.user)
-    contract = await services.draft_from_proposal(db, proposal.id, client.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
 
     too_many = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, riders=keys))
     assert too_many.status_code == 422
     assert f"Choose at most {MAX_RIDERS} riders for one contract." in too_many.text
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert contract.draft_terms["riders"] == []
+    assert contract.draft_terms.riders == ()
 
     enough = await client.post_form(f"/contracts/{contract.id}/edit", editor_form(contract, riders=keys[:MAX_RIDERS]))
     assert enough.status_code == 303
     contract = await db.get(Contract, contract.id, populate_existing=True)
-    assert [r["key"] for r in contract.draft_terms["riders"]] == keys[:MAX_RIDERS]
+    assert [r.key for r in contract.draft_terms.riders] == keys[:MAX_RIDERS]
 
 
 async def test_problems_with_sample_values_do_not_block_saving_but_show_in_the_preview(client, db):

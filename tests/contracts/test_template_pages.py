@@ -10,9 +10,9 @@ from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.companies.models import Company, CompanyMember, MemberRole
 from app.contracts.models import StoredTemplate
-from app.contracts.platform_templates import FIXED_PRICE, PLATFORM_TEMPLATES
-from app.contracts.template_store import available_templates, clause_text, get_template
-from app.contracts.templating import TemplateProblem
+from app.contracts.templates.platform_templates import FIXED_PRICE, PLATFORM_TEMPLATES
+from app.contracts.templates.services import available_templates, clause_text, get_template
+from app.contracts.templates.templating import TemplateProblem
 from tests.conftest import persona
 
 FIXED = "/admin/templates/fixed-price-project"

@@ -2,9 +2,10 @@
 
 import pytest
 
-from app.contracts.platform_templates import PLATFORM_TEMPLATES
-from app.contracts.review import review
-from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem, check_template, render
+from app.contracts.review.rules import review
+from app.contracts.templates.platform_templates import PLATFORM_TEMPLATES
+from app.contracts.templates.templating import ContractTemplate, Placeholder, TemplateProblem, check_template, render
+from app.contracts.terms import Terms
 
 VALUES = {
     "client_name": "Acme Robotics GmbH", "contractor_name": "Conor Contractor", "project_title": "Booking website",
@@ -23,7 +24,7 @@ async def test_every_platform_template_renders_with_its_placeholders(key):
 
 async def test_the_fixed_price_template_passes_the_review_rules_on_clauses():
     text = await render(PLATFORM_TEMPLATES["fixed-price-project"], VALUES)
-    findings = {f.rule for f in review({"scope": "x", "clauses": [text], "milestones": []}).findings}
+    findings = {f.rule for f in review(Terms(scope="x", clauses=(text,))).findings}
     assert not findings & {"no_ip_clause", "no_termination_clause", "unlimited_liability"}
 
 

@@ -1,20 +1,21 @@
 """Version list, one version's terms, and the comparison of two versions: for the parties and admins only."""
 
-import copy
 import re
 
 import pytest
 
-from app.contracts import services
-from app.contracts.diff import changes_context
+from app.contracts.drafting import services as drafting
+from app.contracts.signing import services as signing
+from app.contracts.signing.diff import changes_context
+from app.contracts.terms import Terms
 from tests.contracts.helpers import sent_contract, sign
 
 
 async def send_again(db, contract, user, edit):
-    terms = copy.deepcopy(contract.draft_terms)
+    terms = contract.draft_terms.to_json()
     edit(terms)
-    await services.update_draft(db, contract.id, user, terms)
-    version = await services.send(db, contract.id, user)
+    await drafting.update_draft(db, contract.id, user, Terms.from_json(terms))
+    version = await signing.send(db, contract.id, user)
     await db.commit()
     return version
 

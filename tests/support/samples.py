@@ -42,10 +42,12 @@ from app.admin.services import suspend
 from app.companies import services as companies
 from app.companies.forms import InvitationInput, read_company
 from app.companies.models import InvitationKind
-from app.contracts import amendments
-from app.contracts import services as contracts
+from app.contracts.amendments import services as amendments
+from app.contracts.amendments.forms import ProposedAdd
+from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion
-from app.contracts.template_store import TemplateForm, create_company_template
+from app.contracts.templates.forms import TemplateForm
+from app.contracts.templates.services import create_company_template
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
@@ -170,7 +172,7 @@ class World:
 
     async def draft_contract(self):
         proposal = await accepted_proposal(self.db, self.client, self.contractor)
-        contract = await contracts.draft_from_proposal(self.db, proposal.id, self.client)
+        contract = await drafting.draft_from_proposal(self.db, proposal.id, self.client)
         await self.db.commit()
         return contract
 
@@ -185,8 +187,7 @@ class World:
     async def open_amendment(self):
         """An active contract with a milestone added by the contractor, who signed it; the client has not."""
         contract = await self.active_contract()
-        change = {"op": "add", "title": "Launch support", "acceptance_criteria": "Two weeks of fixes.",
-                  "amount_minor": "500.00", "due_date": "2030-04-01"}  # fmt: skip
+        change = ProposedAdd("Launch support", "Two weeks of fixes.", "500.00", "2030-04-01")
         amendment = await amendments.propose(self.db, contract.id, self.contractor, [change], "Scope grew.")
         await self.db.commit()
         version = await self.db.get(ContractVersion, amendment.version_id)

@@ -1,6 +1,6 @@
 """What changed between two versions of a contract's terms, in words people read.
 
-Everything here is a pure function of two terms dicts, except changes_context(), the one
+Everything here is a pure function of two `Terms`, except changes_context(), the one
 database read: the contract page's "what changed since the previous version" box.
 
 Milestones and clauses are matched by position when both versions have the same number of
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from app.contracts.terms import MilestoneTerms, Retainer, Terms
 from app.money import format_minor
 
 if TYPE_CHECKING:
@@ -97,31 +98,27 @@ KIND_NAMES = {"milestone": "Paid by milestone", "retainer": "Retainer (regular p
 PERIOD_NAMES = {"month": "Every month", "week": "Every week"}
 
 
-def kind_of(terms: dict[str, Any]) -> str:
-    """Older drafts have no "kind": a retainer schedule means a retainer, anything else milestones."""
-    return str(terms.get("kind") or ("retainer" if terms.get("retainer") else "milestone"))
-
-
 def _text(value: Any) -> str:
     text = "" if value is None else str(value)
     return text if text.strip() else ABSENT
 
 
-def milestone_text(m: dict[str, Any], currency: str | None) -> str:
+def milestone_text(m: MilestoneTerms, currency: str | None) -> str:
     """One line for an added or removed milestone: 'Testing · €500.00 · due 1 Mar 2030'."""
-    parts = [_text(m.get("title")), money_text(m.get("amount_minor"), currency)]
-    if m.get("due_date"):
-        parts.append(f"due {date_text(m.get('due_date'))}")
+    parts = [_text(m.title), money_text(m.amount_minor, currency)]
+    if m.due_date:
+        parts.append(f"due {date_text(m.due_date)}")
     return " · ".join(parts)
 
 
-def retainer_text(r: dict[str, Any], currency: str | None) -> str:
-    parts = [
-        money_text(r.get("amount_minor"), currency),
-        PERIOD_NAMES.get(str(r.get("period")), _text(r.get("period"))),
-    ]
-    if r.get("start_date"):
-        parts.append(f"from {date_text(r.get('start_date'))}")
+def _period(r: Retainer) -> str:
+    return PERIOD_NAMES.get(r.period, _text(r.period))
+
+
+def retainer_text(r: Retainer, currency: str | None) -> str:
+    parts = [money_text(r.amount_minor, currency), _period(r)]
+    if r.start_date:
+        parts.append(f"from {date_text(r.start_date)}")
     return " · ".join(parts)
 
 
@@ -199,8 +196,8 @@ def align(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str]) -> 
     return pairs
 
 
-def _title_key(m: Any) -> str:
-    return " ".join(str((m or {}).get("title") or "").split()).casefold()
+def _title_key(m: MilestoneTerms) -> str:
+    return " ".join(m.title.split()).casefold()
 
 
 def _clause_key(c: Any) -> str:
@@ -226,15 +223,15 @@ def _long_text(label: str, phrase: str, old: Any, new: Any) -> Change | None:
     return Change(label, _text(a), _text(b), kind, phrase, old_segments, new_segments)
 
 
-def _milestones(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    old_ms, new_ms = list(old.get("milestones") or []), list(new.get("milestones") or [])
-    old_cur, new_cur = old.get("currency"), new.get("currency")
+def _milestones(old: Terms, new: Terms) -> list[Change]:
+    old_ms, new_ms = old.milestones, new.milestones
+    old_cur, new_cur = old.currency, new.currency
     changes: list[Change] = []
     for i, j in align(old_ms, new_ms, _title_key):
         if j is None:
             assert i is not None
             m = old_ms[i]
-            title = _text(m.get("title"))
+            title = _text(m.title)
             changes.append(
                 Change(
                     f"Milestone {i + 1} removed",
@@ -247,7 +244,7 @@ def _milestones(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
             continue
         if i is None:
             m = new_ms[j]
-            title = _text(m.get("title"))
+            title = _text(m.title)
             changes.append(
                 Change(
                     f"Milestone {j + 1} added", ABSENT, milestone_text(m, new_cur), "added", f"new milestone {title}"
@@ -256,39 +253,38 @@ def _milestones(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
             continue
         a, b = old_ms[i], new_ms[j]
         name = f"Milestone {j + 1}"
-        title = _text(b.get("title"))
+        title = _text(b.title)
         found = [
-            _field(f"{name} · title", f"title of milestone {j + 1}", _text(a.get("title")), title),
-            _field(f"{name} · amount", f"amount of {title}", money_text(a.get("amount_minor"), old_cur),
-                   money_text(b.get("amount_minor"), new_cur)),
-            _field(f"{name} · due date", f"due date of {title}", date_text(a.get("due_date")), date_text(b.get("due_date"))),
+            _field(f"{name} · title", f"title of milestone {j + 1}", _text(a.title), title),
+            _field(f"{name} · amount", f"amount of {title}", money_text(a.amount_minor, old_cur),
+                   money_text(b.amount_minor, new_cur)),
+            _field(f"{name} · due date", f"due date of {title}", date_text(a.due_date), date_text(b.due_date)),
             _long_text(f"{name} · acceptance criteria", f"acceptance criteria of {title}",
-                       a.get("acceptance_criteria"), b.get("acceptance_criteria")),
+                       a.acceptance_criteria, b.acceptance_criteria),
         ]  # fmt: skip
         changes += [c for c in found if c is not None]
     return changes
 
 
-def _retainer(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    a, b = old.get("retainer") or None, new.get("retainer") or None
+def _retainer(old: Terms, new: Terms) -> list[Change]:
+    a, b = old.retainer, new.retainer
     if a is None and b is None:
         return []
     if a is None or b is None:
-        text_a = retainer_text(a, old.get("currency")) if a else ABSENT
-        text_b = retainer_text(b, new.get("currency")) if b else ABSENT
+        text_a = retainer_text(a, old.currency) if a else ABSENT
+        text_b = retainer_text(b, new.currency) if b else ABSENT
         return [c for c in [_field("Retainer", "retainer", text_a, text_b)] if c]
     found = [
-        _field("Retainer · amount", "retainer amount", money_text(a.get("amount_minor"), old.get("currency")),
-               money_text(b.get("amount_minor"), new.get("currency"))),
-        _field("Retainer · how often", "retainer period", PERIOD_NAMES.get(str(a.get("period")), _text(a.get("period"))),
-               PERIOD_NAMES.get(str(b.get("period")), _text(b.get("period")))),
-        _field("Retainer · start date", "retainer start date", date_text(a.get("start_date")), date_text(b.get("start_date"))),
+        _field("Retainer · amount", "retainer amount", money_text(a.amount_minor, old.currency),
+               money_text(b.amount_minor, new.currency)),
+        _field("Retainer · how often", "retainer period", _period(a), _period(b)),
+        _field("Retainer · start date", "retainer start date", date_text(a.start_date), date_text(b.start_date)),
     ]  # fmt: skip
     return [c for c in found if c is not None]
 
 
-def _clauses(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    a, b = [str(c) for c in old.get("clauses") or []], [str(c) for c in new.get("clauses") or []]
+def _clauses(old: Terms, new: Terms) -> list[Change]:
+    a, b = list(old.clauses), list(new.clauses)
     changes: list[Change] = []
     for i, j in align(a, b, _clause_key):
         if j is None:
@@ -307,10 +303,10 @@ def _clauses(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def _template(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    a, b = old.get("template") or {}, new.get("template") or {}
-    changes = [_field("Template", "template", _text(a.get("key")), _text(b.get("key")))]
-    values_a, values_b = a.get("values") or {}, b.get("values") or {}
+def _template(old: Terms, new: Terms) -> list[Change]:
+    a, b = old.template, new.template
+    changes = [_field("Template", "template", _text(a.key if a else None), _text(b.key if b else None))]
+    values_a, values_b = (a.values if a else {}), (b.values if b else {})
     for name in sorted(set(values_a) | set(values_b)):
         label = str(name).replace("_", " ")
         changes.append(_field(f"Template · {label}", label, _text(values_a.get(name)), _text(values_b.get(name))))
@@ -321,29 +317,29 @@ KNOWN_KEYS = {"title", "scope", "kind", "currency", "review_window_days", "state
               "retainer", "template", "clauses"}  # fmt: skip
 
 
-def diff_terms(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every difference between two terms dicts, in reading order of the contract."""
-    old, new = old or {}, new or {}
+def diff_terms(old: Terms, new: Terms) -> list[Change]:
+    """Every difference between two versions' terms, in reading order of the contract."""
     changes = [
-        _field("Title", "title", _text(old.get("title")), _text(new.get("title"))),
-        _field("Contract type", "contract type", KIND_NAMES.get(kind_of(old), kind_of(old)),
-               KIND_NAMES.get(kind_of(new), kind_of(new))),
-        _field("Currency", "currency", _text(old.get("currency")), _text(new.get("currency"))),
-        _field("Review window", "review window", days_text(old.get("review_window_days")),
-               days_text(new.get("review_window_days"))),
-        _field("Stated total", "stated total", money_text(old.get("stated_total_minor"), old.get("currency")),
-               money_text(new.get("stated_total_minor"), new.get("currency"))),
-        _long_text("Scope", "scope", old.get("scope"), new.get("scope")),
+        _field("Title", "title", _text(old.title), _text(new.title)),
+        _field("Contract type", "contract type", KIND_NAMES[old.kind], KIND_NAMES[new.kind]),
+        _field("Currency", "currency", _text(old.currency), _text(new.currency)),
+        _field("Review window", "review window", days_text(old.review_window_days),
+               days_text(new.review_window_days)),
+        _field("Stated total", "stated total", money_text(old.stated_total_minor, old.currency),
+               money_text(new.stated_total_minor, new.currency)),
+        _long_text("Scope", "scope", old.scope, new.scope),
     ]  # fmt: skip
     result = [c for c in changes if c is not None]
     result += _milestones(old, new)
     result += _retainer(old, new)
     result += _clauses(old, new)
     result += _template(old, new)
-    # Keys a later editor may add: still shown, so no difference in the hashed terms goes unseen.
-    for key in sorted((set(old) | set(new)) - KNOWN_KEYS):
+    # The rest of the hashed JSON (riders, an ending, keys a later editor adds) as stored, so no
+    # difference in the hashed terms goes unseen.
+    stored_old, stored_new = old.to_json(), new.to_json()
+    for key in sorted((set(stored_old) | set(stored_new)) - KNOWN_KEYS):
         label = str(key).replace("_", " ").capitalize()
-        change = _field(label, label.lower(), _text(old.get(key)), _text(new.get(key)))
+        change = _field(label, label.lower(), _text(stored_old.get(key)), _text(stored_new.get(key)))
         if change is not None:
             result.append(change)
     return result

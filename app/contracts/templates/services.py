@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.audit import chain
 from app.contracts.models import StoredTemplate
-from app.contracts.platform_templates import PLATFORM_TEMPLATES
-from app.contracts.templating import (
+from app.contracts.templates.forms import TemplateForm
+from app.contracts.templates.platform_templates import PLATFORM_TEMPLATES
+from app.contracts.templates.templating import (
     ContractTemplate,
     Placeholder,
     TemplateInvalid,
@@ -109,24 +110,6 @@ async def clause_texts(jobs: list[tuple[ContractTemplate, dict[str, object]]]) -
 
 
 # ---------------------------------------------------------------- reading and checking the edit form
-
-
-@dataclass(frozen=True)
-class TemplateForm:
-    """The edit form as typed, so a refused form comes back exactly as it was sent."""
-
-    title: str = ""
-    kind: str = ""
-    body: str = ""
-    placeholders: str = ""
-
-    @classmethod
-    def of(cls, template: ContractTemplate) -> TemplateForm:
-        return cls(template.title, template.kind, template.body, placeholder_lines(template.placeholders))
-
-
-def placeholder_lines(placeholders: tuple[Placeholder, ...]) -> str:
-    return "\n".join(f"{p.name} | {p.label}" for p in placeholders)
 
 
 def _placeholders(text: str, errors: dict[str, list[str]]) -> tuple[Placeholder, ...]:

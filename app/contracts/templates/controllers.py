@@ -9,27 +9,19 @@ from litestar.params import FromPath
 from litestar.plugins.flash import flash
 
 from app.accounts.guards import requires_admin, requires_role
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.companies.services import Membership, membership_of
-from app.contracts import template_store as store
-from app.contracts.template_store import TemplateForm
+from app.contracts.templates import services as store
+from app.contracts.templates.forms import TemplateForm, read_template, wants_preview
 from app.db import DB
 from app.errors import FormError, NotFound
-from app.web.forms import FormData, text
+from app.web.forms import FormData
 from app.web.htmx import see_other
 from app.web.templating import render
 
 FORM_PAGE = "contracts/templates/form.html"
 # A refused form needs no rollback: the store checks a template before it writes anything,
 # and the request's session is rolled back unless a handler commits.
-
-
-def _form(data: dict) -> TemplateForm:
-    return TemplateForm(text(data, "title"), text(data, "kind"), text(data, "body"), text(data, "placeholders"))
-
-
-def _wants_preview(data: dict) -> bool:
-    return text(data, "action") == "preview"
 
 
 def _form_page(request: Request, context: dict, *, status_code: int = 200) -> Response:
@@ -62,13 +54,13 @@ class PlatformTemplateController(Controller):
         return self._page(request, entry, TemplateForm.of(entry.template))
 
     @post("/{key:str}/edit", name="admin:template-save")
-    async def save(self, request: Request, key: FromPath[str], data: FormData, db: DB) -> Response:
+    async def save(self, request: Request, key: FromPath[str], data: FormData, db: DB, user: User) -> Response:
         entry = await store.platform_entry(db, key)
-        form = replace(_form(data), kind=entry.template.kind)  # fixed for platform templates
+        form = replace(read_template(data), kind=entry.template.kind)  # fixed for platform templates
         try:
-            if _wants_preview(data):
+            if wants_preview(data):
                 return self._page(request, entry, form, preview=await store.preview(form))
-            await store.save_platform(db, request.scope["user"], key, form)
+            await store.save_platform(db, user, key, form)
         except FormError as exc:
             return self._page(request, entry, form, errors=exc.errors, status_code=422)
         await db.commit()
@@ -76,8 +68,8 @@ class PlatformTemplateController(Controller):
         return see_other(request, request.app.route_reverse("admin:templates"))
 
     @post("/{key:str}/reset", name="admin:template-reset")
-    async def reset(self, request: Request, key: FromPath[str], db: DB) -> Response:
-        dropped = await store.reset_platform(db, request.scope["user"], key)
+    async def reset(self, request: Request, key: FromPath[str], db: DB, user: User) -> Response:
+        dropped = await store.reset_platform(db, user, key)
         await db.commit()
         if dropped:
             flash(request, "The template is back to Pactline's built-in text.", category="success")
@@ -92,35 +84,35 @@ class CompanyTemplateController(Controller):
     path = "/company/templates"
     guards = [requires_role(Role.client)]
 
-    async def _membership(self, request: Request, db: DB, *, owner: bool = False) -> Membership:
+    async def _membership(self, db: DB, user: User, *, owner: bool = False) -> Membership:
         # No company, or only a member where an owner is needed: as if the page did not exist.
-        membership = await membership_of(db, request.scope["user"])
+        membership = await membership_of(db, user)
         if membership is None or (owner and not membership.is_owner):
             raise NotFound("company template")
         return membership
 
     @get("/", name="companies:templates")
-    async def index(self, request: Request, db: DB) -> Response:
-        membership = await self._membership(request, db)
+    async def index(self, request: Request, db: DB, user: User) -> Response:
+        membership = await self._membership(db, user)
         rows = await store.company_templates(db, membership.company.id)
         context = {"membership": membership, "rows": rows, "kinds": store.KINDS}
         return render(request, "contracts/templates/company_list.html", context)
 
     @get("/new", name="companies:template-new")
-    async def new(self, request: Request, db: DB) -> Response:
-        membership = await self._membership(request, db, owner=True)
+    async def new(self, request: Request, db: DB, user: User) -> Response:
+        membership = await self._membership(db, user, owner=True)
         return _form_page(request, {"membership": membership, "form": TemplateForm(kind="milestone")})
 
     @post("/new", name="companies:template-create")
-    async def create(self, request: Request, data: FormData, db: DB) -> Response:
-        membership = await self._membership(request, db, owner=True)
-        form = _form(data)
+    async def create(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+        membership = await self._membership(db, user, owner=True)
+        form = read_template(data)
         try:
-            if _wants_preview(data):
+            if wants_preview(data):
                 return _form_page(
                     request, {"membership": membership, "form": form, "preview": await store.preview(form)}
                 )
-            await store.create_company_template(db, request.scope["user"], membership.company.id, form)
+            await store.create_company_template(db, user, membership.company.id, form)
         except FormError as exc:
             context = {"membership": membership, "form": form, "errors": exc.errors}
             return _form_page(request, context, status_code=422)
@@ -129,22 +121,22 @@ class CompanyTemplateController(Controller):
         return see_other(request, request.app.route_reverse("companies:templates"))
 
     @get("/{template_id:int}/edit", name="companies:template-edit")
-    async def edit(self, request: Request, template_id: FromPath[int], db: DB) -> Response:
-        membership = await self._membership(request, db, owner=True)
+    async def edit(self, request: Request, template_id: FromPath[int], db: DB, user: User) -> Response:
+        membership = await self._membership(db, user, owner=True)
         row = await store.company_template(db, membership.company.id, template_id)
         form = TemplateForm.of(store.as_template(row))
         return _form_page(request, {"membership": membership, "form": form, "template_id": row.id})
 
     @post("/{template_id:int}/edit", name="companies:template-save")
-    async def save(self, request: Request, template_id: FromPath[int], data: FormData, db: DB) -> Response:
-        membership = await self._membership(request, db, owner=True)
+    async def save(self, request: Request, template_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+        membership = await self._membership(db, user, owner=True)
         row = await store.company_template(db, membership.company.id, template_id)
-        form = _form(data)
+        form = read_template(data)
         context = {"membership": membership, "form": form, "template_id": row.id}
         try:
-            if _wants_preview(data):
+            if wants_preview(data):
                 return _form_page(request, context | {"preview": await store.preview(form)})
-            await store.update_company_template(db, request.scope["user"], membership.company.id, row.id, form)
+            await store.update_company_template(db, user, membership.company.id, row.id, form)
         except FormError as exc:
             return _form_page(request, context | {"errors": exc.errors}, status_code=422)
         await db.commit()
@@ -152,12 +144,9 @@ class CompanyTemplateController(Controller):
         return see_other(request, request.app.route_reverse("companies:templates"))
 
     @post("/{template_id:int}/delete", name="companies:template-delete")
-    async def delete(self, request: Request, template_id: FromPath[int], db: DB) -> Response:
-        membership = await self._membership(request, db, owner=True)
-        row = await store.delete_company_template(db, request.scope["user"], membership.company.id, template_id)
+    async def delete(self, request: Request, template_id: FromPath[int], db: DB, user: User) -> Response:
+        membership = await self._membership(db, user, owner=True)
+        row = await store.delete_company_template(db, user, membership.company.id, template_id)
         await db.commit()
         flash(request, f"“{row.title}” is deleted.", category="info")
         return see_other(request, request.app.route_reverse("companies:templates"))
-
-
-HANDLERS = [PlatformTemplateController, CompanyTemplateController]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.contracts.documents import announce, ensure_document
+from app.contracts.documents.services import announce, ensure_document
 from app.contracts.models import Contract, ContractVersion
 from app.worker.registry import task
 

@@ -9,11 +9,11 @@ failing or slow reviewer adds nothing rather than blocking the draft."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import httpx
 
-from app.contracts.review import Finding
+from app.contracts.review.rules import Finding
+from app.contracts.terms import Terms
 
 log = logging.getLogger(__name__)
 SEVERITIES = {"high", "medium", "low"}
@@ -24,11 +24,11 @@ class HttpReviewAdapter:
     def __init__(self, url: str, token: str = "", timeout: float = 20.0) -> None:
         self.url, self.token, self.timeout = url, token, timeout
 
-    async def findings(self, terms: dict[str, Any]) -> list[Finding]:
+    async def findings(self, terms: Terms) -> list[Finding]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as http:
-                response = await http.post(self.url, json={"terms": terms}, headers=headers)
+                response = await http.post(self.url, json={"terms": terms.to_json()}, headers=headers)
                 response.raise_for_status()
                 items = response.json().get("findings") or []
         except (httpx.HTTPError, ValueError, AttributeError) as exc:

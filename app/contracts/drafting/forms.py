@@ -1,4 +1,5 @@
-"""The contract editor's form: terms → form values and back, with a message per field.
+"""The drafting forms: the contract editor (terms → form values and back, with a message per field)
+and the "new contract" form.
 
 Milestones are numbered rows (`m<N>_title`, `m<N>_criteria`, `m<N>_amount`, `m<N>_due`); the
 row buttons (add, remove, move up/down) arrive as `op` and reshape the list before it is
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.contracts.template_store import clause_texts
-from app.contracts.templating import ContractTemplate, Placeholder, TemplateProblem
+from app.contracts.terms import ContractKind, MilestoneTerms, Retainer, TemplateRef, Terms
+from app.errors import FormError
 from app.money import CURRENCIES, Money, MoneyError
 from app.web.forms import Errors, text, whole_number
 
@@ -26,18 +27,6 @@ PERIODS = {"month": "Every month", "week": "Every week"}
 _ROW = re.compile(r"^m(\d{1,2})_(title|criteria|amount|due)$")
 _OP = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
 _TEMPLATE_KEY = re.compile(r"^[a-z0-9-]{1,60}$")  # contract_templates.key
-# Placeholders the editor fills from the terms themselves; a template's others become fields.
-AUTOMATIC = {
-    "client_name",
-    "contractor_name",
-    "project_title",
-    "scope",
-    "services",
-    "review_window_days",
-    "total",
-    "amount_per_period",
-    "start_date",
-}
 
 
 def plain_amount(amount_minor: int | None) -> str:
@@ -50,48 +39,51 @@ def plain_amount(amount_minor: int | None) -> str:
 
 @dataclass
 class Parsed:
-    terms: dict[str, Any]
+    terms: Terms
     errors: Errors = field(default_factory=Errors)
     # Rows exactly as typed, so a form with mistakes re-renders what the person wrote.
     rows: list[dict[str, str]] = field(default_factory=list)
     # Hand-filled template placeholder values (`tv_<name>` fields), before each template keeps its own.
     values: dict[str, str] = field(default_factory=dict)
+    # The working copy's revision the form was loaded from (the compare-and-set of a save), if sent.
+    rev: int | None = None
 
 
-def form_from_terms(terms: dict[str, Any]) -> dict[str, Any]:
-    retainer = terms.get("retainer") or {}
-    template = terms.get("template") or {}
+def form_from_terms(terms: Terms) -> dict[str, Any]:
+    retainer = terms.retainer
     form: dict[str, Any] = {
-        "title": terms.get("title") or "",
-        "scope": terms.get("scope") or "",
-        "kind": terms.get("kind") or "milestone",
-        "currency": terms.get("currency") or "EUR",
-        "review_window_days": str(terms.get("review_window_days") or 7),
-        "stated_total": plain_amount(terms.get("stated_total_minor")),
-        "retainer_amount": plain_amount(retainer.get("amount_minor")),
-        "retainer_period": retainer.get("period") or "month",
-        "retainer_start": retainer.get("start_date") or "",
-        "template_key": template.get("key") or "",
-        "riders": [r.get("key") for r in terms.get("riders") or []],
-        "custom_clauses": "\n\n".join(terms.get("custom_clauses") or []),
+        "title": terms.title,
+        "scope": terms.scope,
+        "kind": terms.kind.value,
+        "currency": terms.currency,
+        "review_window_days": str(terms.review_window_days),
+        "stated_total": plain_amount(terms.stated_total_minor),
+        "retainer_amount": plain_amount(retainer.amount_minor if retainer else None),
+        "retainer_period": retainer.period if retainer else "month",
+        "retainer_start": iso_or_blank(retainer.start_date) if retainer else "",
+        "template_key": terms.template.key if terms.template else "",
+        "riders": [r.key for r in terms.riders],
+        "custom_clauses": "\n\n".join(terms.custom_clauses),
     }
-    for name, value in (template.get("values") or {}).items():
-        form[f"tv_{name}"] = str(value)
-    for rider in terms.get("riders") or []:
-        for name, value in (rider.get("values") or {}).items():
+    for ref in ([terms.template] if terms.template else []) + list(terms.riders):
+        for name, value in ref.values.items():
             form[f"tv_{name}"] = str(value)
     return form
 
 
-def rows_from_terms(terms: dict[str, Any]) -> list[dict[str, str]]:
+def iso_or_blank(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def rows_from_terms(terms: Terms) -> list[dict[str, str]]:
     return [
         {
-            "title": m.get("title") or "",
-            "criteria": m.get("acceptance_criteria") or "",
-            "amount": plain_amount(m.get("amount_minor")),
-            "due": m.get("due_date") or "",
+            "title": m.title,
+            "criteria": m.acceptance_criteria,
+            "amount": plain_amount(m.amount_minor),
+            "due": iso_or_blank(m.due_date),
         }
-        for m in terms.get("milestones") or []
+        for m in terms.milestones
     ]
 
 
@@ -129,11 +121,11 @@ def _is_blank(row: dict[str, str]) -> bool:
     return not any(row.values())
 
 
-def _date(value: str, errors: Errors, name: str) -> str | None:
+def _date(value: str, errors: Errors, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value).isoformat()
+        return date.fromisoformat(value)
     except ValueError:
         errors.add(name, "Enter a date like 2030-03-31.")
         return None
@@ -155,8 +147,10 @@ def _amount(value: str, currency: str, errors: Errors, name: str, *, required: b
     return money.amount_minor
 
 
-def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
-    """The posted form as terms (without the rendered template clauses, added by the caller)."""
+def read_draft(data: dict[str, Any], *, op: str = "") -> Parsed:
+    """The posted editor as terms (without the rendered template clauses: drafting/clauses.py adds
+    them), reshaped by a row button's `op`; its mistakes are in `errors`, not raised, because the
+    editor re-renders what was typed row by row."""
     errors = Errors()
     for name, value in data.items():
         # Postgres can't store a NUL (in text or JSON) and no person types one.
@@ -193,25 +187,18 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
                 errors.add(f"m{n}_criteria", "Keep this under 4 000 characters.")
             amount = _amount(row["amount"], currency, errors, f"m{n}_amount", required=True)
             due = _date(row["due"], errors, f"m{n}_due")
-            milestones.append(
-                {
-                    "title": row["title"][:200],
-                    "acceptance_criteria": row["criteria"],
-                    "amount_minor": amount or 0,
-                    "due_date": due,
-                }
-            )
+            milestones.append(MilestoneTerms(row["title"][:200], amount or 0, row["criteria"], due))
     retainer = None
     if kind == "retainer":
         period = text(data, "retainer_period") or "month"
         if period not in PERIODS:
             errors.add("retainer_period", "Choose every month or every week.")
             period = "month"
-        retainer = {
-            "amount_minor": _amount(text(data, "retainer_amount"), currency, errors, "retainer_amount", required=False),
-            "period": period,
-            "start_date": _date(text(data, "retainer_start"), errors, "retainer_start"),
-        }
+        retainer = Retainer(
+            _amount(text(data, "retainer_amount"), currency, errors, "retainer_amount", required=False),
+            period,
+            _date(text(data, "retainer_start"), errors, "retainer_start"),
+        )
     stated = _amount(text(data, "stated_total"), currency, errors, "stated_total", required=False)
     custom = [p.strip() for p in re.split(r"\n\s*\n", text(data, "custom_clauses").replace("\r", "")) if p.strip()]
     raw_riders = data.get("riders") or []
@@ -227,82 +214,37 @@ def parse(data: dict[str, Any], *, op: str = "") -> Parsed:
     if template_key and not _TEMPLATE_KEY.match(template_key):
         errors.add("template_key", "Choose standard terms from the list.")
         template_key = ""
-    terms = {
-        "title": title,
-        "scope": text(data, "scope"),
-        "kind": kind,
-        "currency": currency,
-        "review_window_days": window,
-        "stated_total_minor": stated if kind == "milestone" else None,
-        "milestones": milestones,
-        "retainer": retainer,
-        "template": {"key": template_key, "values": {}} if template_key else None,
-        "riders": [{"key": key, "values": {}} for key in riders],
-        "custom_clauses": custom,
-        "clauses": [],
-    }
-    return Parsed(terms, errors, rows, values)
+    terms = Terms(
+        title=title,
+        scope=text(data, "scope"),
+        kind=ContractKind(kind),
+        currency=currency,
+        review_window_days=window,
+        stated_total_minor=stated if kind == "milestone" else None,
+        milestones=tuple(milestones),
+        retainer=retainer,
+        template=TemplateRef(template_key) if template_key else None,
+        riders=tuple(TemplateRef(key) for key in riders),
+        custom_clauses=tuple(custom),
+    )
+    return Parsed(terms, errors, rows, values, whole_number(text(data, "rev")))
 
 
-def milestone_total(terms: dict[str, Any]) -> int:
-    return sum(int(m.get("amount_minor") or 0) for m in terms.get("milestones") or [])
+@dataclass(frozen=True)
+class NewContractInput:
+    contractor_id: int
+    title: str
 
 
-def automatic_values(terms: dict[str, Any], client_name: str, contractor_name: str) -> dict[str, str]:
-    currency = terms.get("currency") or "EUR"
-    retainer = terms.get("retainer") or {}
-    total = terms.get("stated_total_minor") or milestone_total(terms)
-    return {
-        "client_name": client_name,
-        "contractor_name": contractor_name,
-        "project_title": terms.get("title") or "",
-        "scope": terms.get("scope") or "",
-        "services": terms.get("scope") or "",
-        "review_window_days": str(terms.get("review_window_days") or 7),
-        "total": Money(int(total or 0), currency).format(),
-        "amount_per_period": Money(int(retainer.get("amount_minor") or 0), currency).format(),
-        "start_date": retainer.get("start_date") or "",
-    }
-
-
-def extra_placeholders(template: ContractTemplate) -> list[Placeholder]:
-    """The placeholders a person fills in by hand (the rest come from the terms)."""
-    return [p for p in template.placeholders if p.name not in AUTOMATIC]
-
-
-async def with_clauses(
-    parsed: Parsed,
-    chosen: list[ContractTemplate],
-    client_name: str,
-    contractor_name: str,
-) -> Parsed:
-    """Render the chosen template and riders into the terms' clauses, keeping only each one's
-    own hand-filled values; an unfilled value is a field error, not a broken contract, and so is a
-    template that is too heavy to fill in (the sandbox's limits, see templating.py)."""
-    terms = parsed.terms
-    automatic = automatic_values(terms, client_name, contractor_name)
-    typed = parsed.values
-    jobs: list[tuple[ContractTemplate, dict[str, object]]] = []
-    for template in chosen:
-        own = {p.name: typed.get(p.name, "") for p in extra_placeholders(template)}
-        for name, value in own.items():
-            if not value:
-                parsed.errors.add(f"tv_{name}", "Fill this in; the contract text uses it.")
-        jobs.append((template, automatic | {k: v or f"[{k}]" for k, v in own.items()}))
-        ref = {"key": template.key, "values": own}
-        if template.kind == "rider":
-            terms["riders"] = [r for r in terms["riders"] if r["key"] != template.key] + [ref]
-        else:
-            terms["template"] = ref
-    clauses: list[str] = []
-    for template, filled in zip(chosen, await clause_texts(jobs), strict=True):
-        if isinstance(filled, TemplateProblem):
-            field = "riders" if template.kind == "rider" else "template_key"
-            parsed.errors.add(field, f"“{template.title}”: {filled}")
-        else:
-            clauses.append(filled)
-    terms["riders"] = [r for r in terms["riders"] if r["key"] in {t.key for t in chosen}]
-    if terms.get("template") and terms["template"]["key"] not in {t.key for t in chosen}:
-        terms["template"] = None
-    terms["clauses"] = clauses + list(terms.get("custom_clauses") or [])
-    return parsed
+def read_new_contract(data: dict[str, Any]) -> NewContractInput:
+    """The "new contract" form: who it is with and its title."""
+    contractor_id = whole_number(text(data, "contractor_id"))
+    title = text(data, "title")
+    errors = Errors()
+    if contractor_id is None:
+        errors.add("contractor_id", "Choose who the contract is with.")
+    if not title:
+        errors.add("title", "Give the contract a title, for example “Website redesign”.")
+    if errors or contractor_id is None:
+        raise FormError(dict(errors))
+    return NewContractInput(contractor_id, title)

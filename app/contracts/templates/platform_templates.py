@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.contracts.templating import ContractTemplate, Placeholder
+from app.contracts.templates.templating import ContractTemplate, Placeholder
 
 _PARTIES = (Placeholder("client_name", "Client"), Placeholder("contractor_name", "Contractor"))
 

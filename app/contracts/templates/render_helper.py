@@ -1,6 +1,6 @@
 """The template render helper: a small process that forks one child per render and kills it late.
 
-Started by templating.py as `python -m app.contracts.render_helper`, once per server process. It
+Started by templating.py as `python -m app.contracts.templates.render_helper`, once per server process. It
 reads one JSON request per line on stdin — {"id", "seconds", "jobs": [[body, declared, values]]} —
 and answers one JSON line on stdout — {"id", "results": [[kind, text]]}, kind being "ok",
 "invalid", "limit" or "problem". Each request is filled in by a forked child with a memory and a
@@ -22,14 +22,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.contracts.sandbox import (
-    TOO_MUCH_MEMORY,
-    TOO_SLOW,
-    TemplateInvalid,
-    TemplateLimit,
-    TemplateProblem,
-    render_here,
-)
+from app.contracts.templates.limits import TOO_MUCH_MEMORY, TOO_SLOW, TemplateInvalid, TemplateLimit, TemplateProblem
+from app.contracts.templates.sandbox import render_here
 
 CHILD_MEMORY_BYTES = 256 * 1024 * 1024  # on top of what the child starts with
 GRACE_SECONDS = 0.5

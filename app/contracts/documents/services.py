@@ -14,11 +14,12 @@ from app.accounts.models import User
 from app.audit.chain import check_subject
 from app.audit.models import AuditEvent
 from app.config import Settings
+from app.contracts.documents.pdf import EventLine, PartyLine, PdfSource, SignatureLine, render_pdf
 from app.contracts.models import Contract, ContractDocument, ContractStatus, ContractVersion, Signature
-from app.contracts.pdf import EventLine, PartyLine, PdfSource, SignatureLine, render_pdf
 from app.errors import NotFound
 from app.events import publish
 from app.files.storage import new_key, storage_for
+from app.web.urls import path_for
 from app.worker.outbox import defer
 
 # Once signed, the PDF people download is the signed rendering of the binding version.
@@ -27,15 +28,15 @@ SIGNED_STATES = frozenset({ContractStatus.active, ContractStatus.completed, Cont
 
 def verify_url(settings: Settings, public_id: str) -> str:
     """The public verification page's absolute address (printed and QR-coded on every PDF)."""
-    return f"{settings.app_base_url}/verify/{public_id}"
+    return settings.app_base_url + path_for("contracts:verify", public_id=public_id)
 
 
 def pdf_url(contract_id: int) -> str:
-    return f"/contracts/{contract_id}/pdf"
+    return path_for("contracts:pdf", contract_id=contract_id)
 
 
 def proof_url(contract_id: int) -> str:
-    return f"/contracts/{contract_id}/proof"
+    return path_for("contracts:proof", contract_id=contract_id)
 
 
 def document_event(contract_id: int) -> str:
@@ -231,7 +232,7 @@ async def document_panel_context(db: AsyncSession, contract: Contract) -> dict[s
         "event": document_event(contract.id),
         "pdf_url": pdf_url(contract.id),
         "proof_url": proof_url(contract.id),
-        "verify_path": f"/verify/{contract.public_id}",
+        "verify_path": path_for("contracts:verify", public_id=contract.public_id),
         "state": "none",
         "version_number": None,
         "pages": None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from app.contracts.models import Contract
-from app.contracts.review import review_with
+from app.contracts.review.rules import review_with
 from app.events import publish
 from app.worker.registry import task
 
 
 def review_adapter(settings):
     """The optional second opinion (a language model behind an HTTP adapter); off by default."""
-    from app.contracts.review_adapter import adapter_for
+    from app.contracts.review.adapter import adapter_for
 
     return adapter_for(settings)
 

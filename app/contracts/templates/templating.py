@@ -22,14 +22,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.contracts.sandbox import (
-    SECONDS,
-    TOO_SLOW,
-    TemplateInvalid,
-    TemplateLimit,
-    TemplateProblem,
-    check_template,
-)
+from app.contracts.templates.limits import SECONDS, TOO_SLOW, TemplateInvalid, TemplateLimit, TemplateProblem
+from app.contracts.templates.sandbox import check_template
 
 __all__ = [
     "ContractTemplate",
@@ -46,7 +40,7 @@ __all__ = [
 log = logging.getLogger("pactline.templates")
 # The helper answers at its deadline; this covers starting it and a helper that stopped answering.
 _PATIENCE_SECONDS = 5.0
-_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[3])
 UNAVAILABLE = "Templates can't be filled in right now. Please try again in a minute."
 
 
@@ -99,7 +93,7 @@ class _Helper:
         # Wherever the server was started from, the helper imports the same `app` package.
         path = os.pathsep.join(p for p in (_SOURCE_ROOT, os.environ.get("PYTHONPATH", "")) if p)
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.contracts.render_helper"],
+            [sys.executable, "-m", "app.contracts.templates.render_helper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,

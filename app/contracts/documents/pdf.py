@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -23,6 +22,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from app.config import ROOT
+from app.contracts.terms import Terms
 from app.money import format_minor
 from app.web.templating import TEMPLATES, make_environment
 
@@ -61,12 +61,12 @@ class EventLine:
 
 @dataclass(frozen=True)
 class PdfSource:
-    """Everything a rendering shows. Built from the database by app.contracts.documents, or in
+    """Everything a rendering shows. Built from the database by app.contracts.documents.services, or in
     memory (bench, tests); nothing here may depend on the moment of rendering."""
 
     public_id: str
     version_number: int
-    terms: Mapping[str, Any]
+    terms: Terms
     terms_hash: str
     final: bool
     client: PartyLine
@@ -152,24 +152,23 @@ def pdf_environment() -> Environment:
 
 def contract_context(source: PdfSource) -> dict[str, Any]:
     terms = source.terms
-    currency = str(terms.get("currency") or "EUR")
-    kind = str(terms.get("kind") or "milestone")
-    milestones = list(terms.get("milestones") or [])
-    retainer = terms.get("retainer") if kind == "retainer" else None
+    kind = terms.kind.value
+    retainer = terms.retainer if terms.is_retainer else None
+    period = retainer.period if retainer else ""
     return {
         "source": source,
-        "title": str(terms.get("title") or "Untitled contract"),
-        "scope": str(terms.get("scope") or ""),
+        "title": terms.display_title,
+        "scope": terms.scope,
         "kind": kind,
         "kind_label": KIND_LABELS.get(kind, kind),
-        "currency": currency,
-        "review_window_days": terms.get("review_window_days"),
-        "milestones": milestones,
-        "milestone_total": sum(int(m.get("amount_minor") or 0) for m in milestones),
-        "stated_total_minor": terms.get("stated_total_minor"),
+        "currency": terms.currency,
+        "review_window_days": terms.review_window_days,
+        "milestones": terms.milestones,
+        "milestone_total": terms.milestone_total,
+        "stated_total_minor": terms.stated_total_minor,
         "retainer": retainer,
-        "period_label": PERIOD_LABELS.get((retainer or {}).get("period", ""), (retainer or {}).get("period", "")),
-        "clauses": [str(c) for c in terms.get("clauses") or [] if str(c).strip()],
+        "period_label": PERIOD_LABELS.get(period, period),
+        "clauses": [c for c in terms.clauses if c.strip()],
         "created_w3c": _w3c(source.sent_at),
         "modified_w3c": _w3c(source.issued_at),
         "qr": qr_data_uri(source.verify_url),

@@ -1,20 +1,6 @@
-"""The contract-template sandbox: Jinja2's immutable sandbox with limits on work, size and time.
-
-Template text comes from company owners and administrators and runs on our servers, so every way
-it can make something big or slow is counted here:
-
-- work: each loop iteration, call, operator and filter takes a step from a budget that also
-  carries the render's deadline, so a loop nest or a macro that calls itself stops early;
-- size: every value the template builds (`*`, `+`, `%`, `~`, `**`, list and dict literals,
-  filters, method results) is measured before or right after it is made, and every piece of text
-  it outputs — text captured by macros and `{% set %}` blocks included — is counted;
-- output: the filled-in text is streamed and cut off at a size cap;
-- surface: only `range` (bounded) among the globals, a short list of filters, and string, list
-  and dict methods that cannot grow their input.
-
-What this module cannot stop (a C-level operation it did not foresee) is the isolating process's
-job: templating.py renders in a child process with a memory ceiling and kills it at the deadline.
-This module imports nothing from the app, so that child starts light."""
+"""The contract-template sandbox's limits: how much work, text, value size and time one render
+may take, the problems it reports, and the measuring filters and hooks the sandbox routes every
+loop, output, operator and value through (sandbox.py). Imports nothing from the app."""
 
 from __future__ import annotations
 
@@ -27,13 +13,9 @@ from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2 import filters as jinja_filters
-from jinja2.exceptions import SecurityError
-from jinja2.runtime import LoopContext, Macro
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import nodes
 from jinja2.utils import pass_context
-from jinja2.visitor import NodeTransformer
 
 # Generous for contract text, small enough that nothing a template does costs real time or memory.
 MAX_STEPS = 20_000  # loop iterations, calls, operators and filters in one render
@@ -76,8 +58,8 @@ PLAIN_FILTERS = (
     "list", "lower", "max", "min", "reverse", "round", "sort", "string", "title", "trim", "truncate", "unique",
     "upper", "wordcount",
 )  # fmt: skip
-_METHOD_TYPES = (str, int, float, list, tuple, dict)
-_FORBIDDEN = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+METHOD_TYPES = (str, int, float, list, tuple, dict)
+FORBIDDEN = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
 
 class TemplateProblem(ValueError):
@@ -110,11 +92,11 @@ class Budget:
             raise TemplateLimit(TOO_SLOW)
 
 
-_BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("template_budget", default=None)
+BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("template_budget", default=None)
 
 
-def _budget() -> Budget:
-    budget = _BUDGET.get()
+def current_budget() -> Budget:
+    budget = BUDGET.get()
     if budget is None:  # only render_here sets one; anything else running template code fails closed
         raise TemplateLimit(TOO_SLOW)
     return budget
@@ -153,7 +135,7 @@ def weight(value: Any, limit: int = MAX_VALUE) -> int:
     return total
 
 
-def _bounded(value: Any) -> Any:
+def bounded(value: Any) -> Any:
     if _is_int(value) and (value.bit_length() > _NUMBER_BITS or abs(value) >= 10**MAX_DIGITS):
         raise TemplateLimit(TOO_LARGE_NUMBER)
     if weight(value) > MAX_VALUE:
@@ -198,7 +180,7 @@ def _check_format(template: str, arguments: Any) -> None:
             raise TemplateLimit(TOO_BIG)
 
 
-def _check_binop(op: str, left: Any, right: Any) -> None:
+def check_binop(op: str, left: Any, right: Any) -> None:
     """Refuse an operation whose result would be too big, before Python builds it."""
     numbers = _is_int(left) and _is_int(right)
     if op == "**":
@@ -223,7 +205,7 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
         _check_format(left, right)
 
 
-_BINOPS = {
+BINOPS = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -237,8 +219,8 @@ _BINOPS = {
 # ---------------------------------------------------------------- globals and filters
 
 
-def _range(*args: Any) -> range:
-    _budget().tick()
+def limited_range(*args: Any) -> range:
+    current_budget().tick()
     numbers = range(*args)
     try:
         length = len(numbers)
@@ -249,21 +231,21 @@ def _range(*args: Any) -> range:
     return numbers
 
 
-def _check_arguments(args: Iterable[Any]) -> None:
+def check_arguments(args: Iterable[Any]) -> None:
     for value in args:
         if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_ARGUMENT:
             raise TemplateLimit(f"Numbers given to a filter can be at most {MAX_ARGUMENT:,}.")
 
 
-def _limited(function: Any) -> Any:
+def limited(function: Any) -> Any:
     """A built-in filter that takes a step and whose numbers and result are bounded. It asks for the
     context, which also keeps Jinja from running it while compiling (on constants)."""
     passes = getattr(getattr(function, "jinja_pass_arg", None), "name", None)
 
     @pass_context
     def limited(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-        _budget().tick()
-        _check_arguments([*args, *kwargs.values()])
+        current_budget().tick()
+        check_arguments([*args, *kwargs.values()])
         if passes == "context":
             result = function(context, value, *args, **kwargs)
         elif passes == "eval_context":
@@ -274,14 +256,14 @@ def _limited(function: Any) -> Any:
             result = function(value, *args, **kwargs)
         if isinstance(result, types.GeneratorType):
             result = list(result)  # a lazy result is measured like the list it stands for
-        return _bounded(result)
+        return bounded(result)
 
     return limited
 
 
 @pass_context
-def _join(context: Any, value: Any, d: str = "", attribute: Any = None) -> str:
-    _budget().tick()
+def limited_join(context: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+    current_budget().tick()
     items = list(value)
     if attribute is not None:
         get = jinja_filters.make_attrgetter(context.environment, attribute)
@@ -291,12 +273,12 @@ def _join(context: Any, value: Any, d: str = "", attribute: Any = None) -> str:
         total += weight(item)
         if total > MAX_VALUE:
             raise TemplateLimit(TOO_BIG)
-    return _bounded(str(d).join(str(item) for item in items))
+    return bounded(str(d).join(str(item) for item in items))
 
 
 @pass_context
-def _replace(context: Any, value: Any, old: Any, new: Any, count: Any = None) -> str:
-    _budget().tick()
+def limited_replace(context: Any, value: Any, old: Any, new: Any, count: Any = None) -> str:
+    current_budget().tick()
     text, old, new = str(value), str(old), str(new)
     found = len(text) + 1 if old == "" else text.count(old)
     if _is_int(count) and count >= 0:
@@ -307,13 +289,13 @@ def _replace(context: Any, value: Any, old: Any, new: Any, count: Any = None) ->
 
 
 @pass_context
-def _format(context: Any, value: Any, *args: Any, **kwargs: Any) -> str:
-    _budget().tick()
+def limited_format(context: Any, value: Any, *args: Any, **kwargs: Any) -> str:
+    current_budget().tick()
     if args and kwargs:
         raise TemplateProblem("The format filter takes either values or named values, not both.")
     arguments = kwargs or args
     _check_format(str(value), arguments if kwargs else tuple(args))
-    return _bounded(str(value) % (kwargs or args))
+    return bounded(str(value) % (kwargs or args))
 
 
 # Filters the instrumented template calls (see _Instrument); a template may call them too, harmlessly.
@@ -324,16 +306,16 @@ VALUE = "limited_value"
 
 
 @pass_context
-def _loop(context: Any, iterable: Any) -> Iterable[Any]:
-    budget = _budget()
+def limited_loop(context: Any, iterable: Any) -> Iterable[Any]:
+    budget = current_budget()
     for item in iterable:
         budget.tick()
         yield item
 
 
 @pass_context
-def _output(context: Any, value: Any) -> str:
-    budget = _budget()
+def limited_output(context: Any, value: Any) -> str:
+    budget = current_budget()
     budget.tick()
     if weight(value) > MAX_VALUE:
         raise TemplateLimit(TOO_BIG)
@@ -345,214 +327,14 @@ def _output(context: Any, value: Any) -> str:
 
 
 @pass_context
-def _concat(context: Any, parts: list[Any]) -> str:
-    _budget().tick()
+def limited_concat(context: Any, parts: list[Any]) -> str:
+    current_budget().tick()
     if weight(parts) > MAX_VALUE:
         raise TemplateLimit(TOO_BIG)
     return "".join(str(part) for part in parts)
 
 
 @pass_context
-def _value(context: Any, value: Any) -> Any:
-    _budget().tick()
-    return _bounded(value)
-
-
-# ---------------------------------------------------------------- the environment
-
-
-class LimitedSandbox(ImmutableSandboxedEnvironment):
-    """Every operator is intercepted (so none is folded while compiling) and measured; every call
-    is checked against what a contract template may call."""
-
-    intercepted_binops = frozenset(_BINOPS)
-    intercepted_unops = frozenset({"+", "-"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        _budget().tick()
-        _check_binop(operator, left, right)
-        return _bounded(_BINOPS[operator](left, right))
-
-    def call_unop(self, context: Any, operator: str, arg: Any) -> Any:
-        _budget().tick()
-        return _bounded(+arg if operator == "+" else -arg)
-
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        budget = _budget()
-        budget.tick()
-        if isinstance(__obj, Macro):
-            budget.depth += 1
-            if budget.depth > MAX_DEPTH:
-                raise TemplateLimit(TOO_DEEP)
-            try:
-                return _bounded(__context.call(__obj, *args, **kwargs))
-            finally:
-                budget.depth -= 1
-        if not _may_call(__obj):
-            name = getattr(__obj, "__name__", type(__obj).__name__)
-            raise SecurityError(f"“{name}” can't be used in a contract template.")
-        if __obj is not _range:  # it has its own, clearer limit
-            _check_arguments([*args, *kwargs.values()])
-        return _bounded(__context.call(__obj, *args, **kwargs))
-
-
-def _may_call(obj: Any) -> bool:
-    if obj is _range:
-        return True
-    if isinstance(obj, types.BuiltinMethodType) and isinstance(obj.__self__, _METHOD_TYPES):
-        return obj.__name__ in SAFE_METHODS
-    if isinstance(obj, types.MethodType) and isinstance(obj.__self__, LoopContext):
-        return obj.__name__ in LOOP_METHODS
-    return False
-
-
-def _environment() -> LimitedSandbox:
-    env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
-    env.globals = {"range": _range}
-    builtin = env.filters
-    env.filters = {name: _limited(builtin[name]) for name in PLAIN_FILTERS}
-    env.filters |= {"join": _join, "replace": _replace, "format": _format}
-    env.filters |= {LOOP: _loop, OUTPUT: _output, CONCAT: _concat, VALUE: _value}
-    return env
-
-
-ENV = _environment()
-
-
-class _Instrument(NodeTransformer):
-    """Route loops, outputs, `~` and literals through the measuring filters above."""
-
-    @staticmethod
-    def _filter(node: nodes.Expr, name: str) -> nodes.Filter:
-        return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
-
-    def visit_For(self, node: nodes.For) -> nodes.For:
-        self.generic_visit(node)
-        node.iter = self._filter(node.iter, LOOP)
-        return node
-
-    def visit_Output(self, node: nodes.Output) -> nodes.Output:
-        self.generic_visit(node)
-        node.nodes = [
-            self._filter(
-                nodes.Const(child.data, lineno=child.lineno) if isinstance(child, nodes.TemplateData) else child, OUTPUT
-            )
-            for child in node.nodes
-        ]
-        return node
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Filter:
-        self.generic_visit(node)
-        return self._filter(nodes.List(node.nodes, lineno=node.lineno), CONCAT)
-
-    def _literal(self, node: nodes.Expr) -> nodes.Expr:
-        self.generic_visit(node)
-        if isinstance(node, nodes.Tuple) and node.ctx != "load":
-            return node
-        return self._filter(node, VALUE)
-
-    visit_List = visit_Tuple = visit_Dict = _literal
-
-
-# ---------------------------------------------------------------- checking and rendering
-
-
-def _parse(body: str) -> nodes.Template:
-    try:
-        return ENV.parse(body)
-    except TemplateSyntaxError as exc:
-        raise TemplateInvalid(f"Line {exc.lineno}: {exc.message}") from exc
-    except (ValueError, OverflowError, MemoryError) as exc:  # a number literal of 5,000 digits, say
-        raise TemplateInvalid("This template can't be read: a number in it is far too long.") from exc
-
-
-def _called_names(tree: nodes.Template) -> None:
-    """What a template may call, checked when it is saved (the sandbox checks again at run time)."""
-    macros = {node.name for node in tree.find_all(nodes.Macro)} | {"caller"}
-    for node in tree.find_all(nodes.Call):
-        callee = node.node
-        if isinstance(callee, nodes.Name) and (callee.name == "range" or callee.name in macros):
-            continue
-        if isinstance(callee, nodes.Getattr) and callee.attr in SAFE_METHODS | LOOP_METHODS:
-            continue
-        name = callee.name if isinstance(callee, nodes.Name) else getattr(callee, "attr", "this")
-        raise TemplateInvalid(f"Line {node.lineno}: “{name}” can't be used in a contract template.")
-
-
-def check_template(body: str, declared: set[str]) -> None:
-    """Nothing, or TemplateInvalid naming the line to fix."""
-    _compiled(body, declared)
-
-
-def _compiled(body: str, declared: set[str]) -> types.CodeType:
-    """The template compiled with its measuring filters, or TemplateInvalid."""
-    try:
-        return _checked_code(body, declared)
-    except TemplateSyntaxError as exc:  # also an unknown filter, found while looking for placeholders
-        raise TemplateInvalid(f"Line {exc.lineno}: {exc.message}") from exc
-    except RecursionError as exc:  # the parser, the checks and the compiler all walk the tree
-        raise TemplateInvalid(NESTED_TOO_DEEPLY) from exc
-
-
-def _checked_code(body: str, declared: set[str]) -> types.CodeType:
-    tree = _parse(body)
-    for node in tree.find_all(_FORBIDDEN):
-        raise TemplateInvalid(f"Line {node.lineno}: templates cannot include, import or extend other templates.")
-    for node in tree.find_all(nodes.Getattr):
-        if node.attr.startswith("_"):
-            raise TemplateInvalid(f"Line {node.lineno}: “{node.attr}” is not allowed in a template.")
-    for node in tree.find_all(nodes.For):
-        if node.recursive:
-            raise TemplateInvalid(f"Line {node.lineno}: recursive loops can't be used in a contract template.")
-    _called_names(tree)
-    undeclared = sorted(meta.find_undeclared_variables(tree) - declared)
-    if undeclared:
-        raise TemplateInvalid("These placeholders are not declared: " + ", ".join(undeclared) + ".")
-    tree = _Instrument().visit(tree)
-    tree.set_environment(ENV)
-    return ENV.compile(tree)
-
-
-def _template_line(exc: BaseException) -> str:
-    """ "Line N: " for the template line that was running, from Jinja's rewritten traceback."""
-    line, tb = None, exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<template>":
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f"Line {line}: " if line else ""
-
-
-def render_here(body: str, declared: set[str], values: Mapping[str, Any], *, deadline: float) -> str:
-    """Fill the template in this process, within the limits above. Runs in the isolating child
-    process (templating.py); call it directly only from tests."""
-    code = _compiled(body, declared)
-    missing = sorted(name for name in declared if name not in values)
-    if missing:
-        raise TemplateProblem("Fill in: " + ", ".join(missing) + ".")
-    template = ENV.template_class.from_code(ENV, code, ENV.make_globals(None), None)
-    token = _BUDGET.set(Budget(deadline=deadline))
-    try:
-        chunks, size = [], 0
-        for chunk in template.generate({name: values[name] for name in declared}):
-            size += len(chunk)
-            if size > MAX_OUTPUT:
-                raise TemplateLimit(TOO_LONG)
-            if time.monotonic() > deadline:
-                raise TemplateLimit(TOO_SLOW)
-            chunks.append(chunk)
-        return "".join(chunks).strip() + "\n"
-    except TemplateLimit as exc:
-        raise TemplateLimit(_template_line(exc) + str(exc)) from None
-    except RecursionError as exc:
-        raise TemplateLimit(_template_line(exc) + TOO_DEEP) from None
-    except MemoryError:
-        raise TemplateLimit(TOO_MUCH_MEMORY) from None
-    except TemplateProblem:
-        raise
-    except (UndefinedError, SecurityError) as exc:
-        raise TemplateProblem(_template_line(exc) + str(exc)) from None
-    except Exception as exc:  # a type error, a division by zero: the author's to fix, never ours
-        raise TemplateProblem(f"{_template_line(exc)}This template could not be filled in: {exc}") from None
-    finally:
-        _BUDGET.reset(token)
+def limited_value(context: Any, value: Any) -> Any:
+    current_budget().tick()
+    return bounded(value)

@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Protocol
 
-Terms = dict[str, Any]
+from app.contracts.terms import Terms
 
 
 @dataclass(frozen=True)
@@ -32,19 +32,12 @@ class Rule:
 
 
 def _text(terms: Terms) -> str:
-    parts = [terms.get("scope") or "", *(terms.get("clauses") or [])]
-    return "\n".join(str(p) for p in parts).lower()
-
-
-def _milestones(terms: Terms) -> list[dict[str, Any]]:
-    return list(terms.get("milestones") or [])
+    return "\n".join([terms.scope, *terms.clauses]).lower()
 
 
 def _missing_criteria(terms: Terms) -> str | None:
     missing = [
-        m.get("title") or f"#{i + 1}"
-        for i, m in enumerate(_milestones(terms))
-        if len((m.get("acceptance_criteria") or "").strip()) < 15
+        m.title or f"#{i + 1}" for i, m in enumerate(terms.milestones) if len(m.acceptance_criteria.strip()) < 15
     ]
     if missing:
         return "These milestones don't say how the work will be judged: " + ", ".join(missing) + "."
@@ -52,7 +45,7 @@ def _missing_criteria(terms: Terms) -> str | None:
 
 
 def _short_review_window(terms: Terms) -> str | None:
-    days = int(terms.get("review_window_days") or 7)
+    days = terms.review_window_days
     return f"The client has only {days} days to review submitted work." if days < 5 else None
 
 
@@ -77,35 +70,30 @@ def _unlimited_liability(terms: Terms) -> str | None:
 
 
 def _undated_deliverables(terms: Terms) -> str | None:
-    undated = [m.get("title") or f"#{i + 1}" for i, m in enumerate(_milestones(terms)) if not m.get("due_date")]
+    undated = [m.title or f"#{i + 1}" for i, m in enumerate(terms.milestones) if not m.due_date]
     return ("These milestones have no due date: " + ", ".join(undated) + ".") if undated else None
 
 
 def _sum_mismatch(terms: Terms) -> str | None:
-    stated = terms.get("stated_total_minor")
-    milestones = _milestones(terms)
-    if stated is None or not milestones:
+    stated = terms.stated_total_minor
+    if stated is None or not terms.milestones:
         return None
-    total = sum(int(m.get("amount_minor") or 0) for m in milestones)
-    if total != int(stated):
-        return f"The milestones add up to {total / 100:,.2f} but the stated total is {int(stated) / 100:,.2f}."
+    total = terms.milestone_total
+    if total != stated:
+        return f"The milestones add up to {total / 100:,.2f} but the stated total is {stated / 100:,.2f}."
     return None
 
 
 def _currency_mismatch(terms: Terms) -> str | None:
-    currency = terms.get("currency")
-    others = sorted({m["currency"] for m in _milestones(terms) if m.get("currency") and m["currency"] != currency})
+    currency = terms.currency
+    others = sorted({m.currency for m in terms.milestones if m.currency and m.currency != currency})
     return f"Some milestones are in {', '.join(others)} while the contract is in {currency}." if others else None
 
 
 def _vague_deliverables(terms: Terms) -> str | None:
     vague = re.compile(r"\b(etc|and so on|as needed|as required|misc|various|tbd|to be decided)\b")
-    hits = [
-        m.get("title")
-        for m in _milestones(terms)
-        if vague.search(f"{m.get('title', '')} {m.get('acceptance_criteria', '')}".lower())
-    ]
-    if vague.search((terms.get("scope") or "").lower()):
+    hits = [m.title for m in terms.milestones if vague.search(f"{m.title} {m.acceptance_criteria}".lower())]
+    if vague.search(terms.scope.lower()):
         hits.append("the scope")
     return ("Vague wording (etc., as needed, TBD…) in " + ", ".join(h for h in hits if h) + ".") if hits else None
 

@@ -1,0 +1,1 @@
+"""Drafting: a contract from a proposal or from scratch, and the editor that shapes its terms."""

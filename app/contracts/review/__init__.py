@@ -1,0 +1,1 @@
+"""Review: the rules that check a draft's terms, and the optional second opinion over HTTP."""

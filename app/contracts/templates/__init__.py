@@ -1,0 +1,1 @@
+"""Contract templates: the platform's and companies' clause templates, filled in inside a sandbox."""
