@@ -16,9 +16,9 @@ from litestar.plugins.flash import flash
 from app.accounts import forms, services, signin
 from app.accounts.audit import Origin
 from app.accounts.forms import safe_next
-from app.accounts.guards import requires_login
+from app.accounts.guards import CurrentUser, Viewer, requires_login
 from app.accounts.limits import TooManyAttempts, limiter, minutes
-from app.accounts.models import TokenPurpose, User
+from app.accounts.models import TokenPurpose
 from app.accounts.oauth import all_providers
 from app.accounts.passwords_policy import MAX_LENGTH, MIN_LENGTH, StrengthBusy
 from app.accounts.sessions import end_session, replace_session, start_session
@@ -72,7 +72,7 @@ class SignInController(Controller):
     async def login_page(
         self,
         request: Request,
-        viewer: User | None,
+        viewer: Viewer,
         next: FromQuery[str | None] = None,
         reason: FromQuery[str | None] = None,
     ) -> Response:
@@ -100,7 +100,7 @@ class SignInController(Controller):
 
     @get("/mfa", name="accounts:mfa-challenge")
     async def mfa_challenge(
-        self, request: Request, db: DB, viewer: User | None, next: FromQuery[str | None] = None
+        self, request: Request, db: DB, viewer: Viewer, next: FromQuery[str | None] = None
     ) -> Response:
         if await signin.second_step_user(db, _session(request), viewer) is None:
             return see_other(request, request.app.route_reverse("accounts:login"))
@@ -109,7 +109,7 @@ class SignInController(Controller):
 
     @post("/mfa", name="accounts:mfa-challenge-submit")
     async def mfa_challenge_submit(
-        self, request: Request, data: FormData, db: DB, state: State, viewer: User | None
+        self, request: Request, data: FormData, db: DB, state: State, viewer: Viewer
     ) -> Response:
         session = dict(_session(request))
         user = await signin.second_step_user(db, session, viewer)
@@ -165,7 +165,7 @@ class SignUpController(Controller):
     async def signup_page(
         self,
         request: Request,
-        viewer: User | None,
+        viewer: Viewer,
         role: FromQuery[str | None] = None,
         email: FromQuery[str | None] = None,
         next: FromQuery[str | None] = None,
@@ -225,7 +225,7 @@ class EmailVerificationController(Controller):
 
     @get("/{token:str}", name="accounts:verify-email")
     async def verify_email(
-        self, request: Request, token: FromPath[str], db: DB, state: State, viewer: User | None
+        self, request: Request, token: FromPath[str], db: DB, state: State, viewer: Viewer
     ) -> Response:
         try:
             await services.verify_email(db, state.settings.secret_key, token, Origin.of(request))
@@ -236,7 +236,7 @@ class EmailVerificationController(Controller):
         return render(request, "accounts/verify_result.html", {"ok": True, "signed_in": viewer is not None})
 
     @post("/resend", name="accounts:verify-resend", guards=[requires_login])
-    async def resend_verification(self, request: Request, db: DB, user: User) -> Response:
+    async def resend_verification(self, request: Request, db: DB, user: CurrentUser) -> Response:
         try:
             await services.resend_verification(db, limiter(request), user)
         except services.AlreadyVerified as exc:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
@@ -110,6 +111,12 @@ def still_signed_in(connection: ASGIConnection) -> Callable[[], Awaitable[bool]]
 
 def current_user(connection: ASGIConnection) -> User | None:
     return connection.scope.get("user")
+
+
+# Handlers ask for who is signed in by name, like `db: DB`: `user: CurrentUser` behind a sign-in
+# guard, `viewer: Viewer` on pages visitors see too.
+CurrentUser = NamedDependency[User]
+Viewer = NamedDependency[User | None]
 
 
 def provide_user(request: Request) -> User:

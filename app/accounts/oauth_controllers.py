@@ -14,8 +14,7 @@ from litestar.plugins.flash import flash
 from app.accounts import forms, oauth, oauth_signin
 from app.accounts.audit import Origin
 from app.accounts.forms import safe_next
-from app.accounts.guards import STEP_UP_SECONDS, confirm_url, with_next
-from app.accounts.models import User
+from app.accounts.guards import STEP_UP_SECONDS, Viewer, confirm_url, with_next
 from app.accounts.oauth import Claims, Match, OAuthError, Provider
 from app.accounts.oauth_signin import OAuthRefused, PendingSpent
 from app.accounts.sessions import replace_session, start_session
@@ -73,9 +72,7 @@ def _pending(request: Request, key: str) -> tuple[dict[str, Any], Provider] | No
     return (pending, provider) if provider is not None else None
 
 
-def _problem(
-    request: Request, viewer: User | None, message: str, status_code: int, *, title: str | None = None
-) -> Response:
+def _problem(request: Request, viewer: Viewer, message: str, status_code: int, *, title: str | None = None) -> Response:
     route = "settings:index" if viewer is not None else "accounts:login"
     context = {
         "title": title or TITLES.get(status_code, TITLES[400]),
@@ -115,7 +112,7 @@ class OAuthController(Controller):
 
     @get("/{provider:str}/start", name="oauth:start")
     async def start(
-        self, request: Request, provider: FromPath[str], viewer: User | None, next: FromQuery[str | None] = None
+        self, request: Request, provider: FromPath[str], viewer: Viewer, next: FromQuery[str | None] = None
     ) -> Response:
         found = _provider(request, provider)
         target = safe_next(next, request.app.route_reverse("settings:index") if viewer else None)
@@ -158,7 +155,7 @@ class OAuthController(Controller):
         request: Request,
         provider: FromPath[str],
         db: DB,
-        viewer: User | None,
+        viewer: Viewer,
         code: FromQuery[str | None] = None,
         # "state" is a reserved handler argument in Litestar (app state), hence the rename.
         returned_state: Annotated[str | None, QueryParameter(name="state")] = None,
@@ -208,7 +205,7 @@ class OAuthController(Controller):
 
     @staticmethod
     async def _link_to_viewer(
-        request: Request, db: DB, viewer: User | None, provider: Provider, claims: Claims, pending: dict
+        request: Request, db: DB, viewer: Viewer, provider: Provider, claims: Claims, pending: dict
     ) -> Response:
         if viewer is None or viewer.id != pending.get("uid"):
             message = "You were signed out before this finished. Sign in, then link your account again."
@@ -225,7 +222,7 @@ class OAuthController(Controller):
 
     @staticmethod
     async def _sign_in_or_offer(
-        request: Request, db: DB, viewer: User | None, provider: Provider, claims: Claims, target: str
+        request: Request, db: DB, viewer: Viewer, provider: Provider, claims: Claims, target: str
     ) -> Response:
         found = await oauth.match_account(db, provider.name, claims)
         label = provider.label
@@ -286,7 +283,7 @@ class OAuthController(Controller):
         return render(request, "accounts/oauth_link_confirm.html", context)
 
     @post("/link/confirm", name="oauth:link-confirm")
-    async def link_confirm(self, request: Request, db: DB, viewer: User | None) -> Response:
+    async def link_confirm(self, request: Request, db: DB, viewer: Viewer) -> Response:
         if (found := _pending(request, "oauth_link")) is None:
             return _expired(request)
         pending, provider = found
@@ -321,7 +318,7 @@ class OAuthController(Controller):
         return self._signup_page(request, provider, Claims.from_dict(pending["claims"]))
 
     @post("/signup/complete", name="oauth:signup-complete")
-    async def signup_complete(self, request: Request, data: FormData, db: DB, viewer: User | None) -> Response:
+    async def signup_complete(self, request: Request, data: FormData, db: DB, viewer: Viewer) -> Response:
         if (found := _pending(request, "oauth_signup")) is None:
             return _expired(request)
         pending, provider = found

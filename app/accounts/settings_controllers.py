@@ -15,9 +15,9 @@ from app.accounts import forms, mfa, services, signin
 from app.accounts.audit import Origin
 from app.accounts.controllers import oauth_providers
 from app.accounts.forms import safe_next
-from app.accounts.guards import STEP_UP_SECONDS, requires_login, requires_recent_auth
+from app.accounts.guards import STEP_UP_SECONDS, CurrentUser, requires_login, requires_recent_auth
 from app.accounts.limits import TooManyAttempts, limiter
-from app.accounts.models import OAuthIdentity, User
+from app.accounts.models import OAuthIdentity
 from app.accounts.passwords_policy import MIN_LENGTH
 from app.accounts.sessions import list_devices, revoke_device, revoke_other_devices, start_session
 from app.db import DB
@@ -36,7 +36,9 @@ class SettingsController(Controller):
     guards = [requires_login]
 
     @staticmethod
-    async def _page(request: Request, db: DB, user: User, *, errors=None, form=None, status_code=200) -> Response:
+    async def _page(
+        request: Request, db: DB, user: CurrentUser, *, errors=None, form=None, status_code=200
+    ) -> Response:
         linked = await db.scalars(select(OAuthIdentity.provider).where(OAuthIdentity.user_id == user.id))
         context = {
             "errors": errors or {},
@@ -51,11 +53,11 @@ class SettingsController(Controller):
         return render(request, "accounts/settings.html", context, status_code=status_code)
 
     @get("/", name="settings:index")
-    async def settings_page(self, request: Request, db: DB, user: User) -> Response:
+    async def settings_page(self, request: Request, db: DB, user: CurrentUser) -> Response:
         return await self._page(request, db, user)
 
     @post("/profile", name="settings:profile")
-    async def update_profile(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def update_profile(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         try:
             await services.rename(db, user, forms.read_name(data))
         except FormError as exc:
@@ -65,7 +67,7 @@ class SettingsController(Controller):
         return see_other(request, _settings_path(request))
 
     @post("/email", name="settings:email", guards=[requires_recent_auth])
-    async def change_email(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+    async def change_email(self, request: Request, data: FormData, db: DB, state: State, user: CurrentUser) -> Response:
         try:
             entry = forms.read_email_change(data)
         except FormError as exc:
@@ -80,7 +82,7 @@ class SettingsController(Controller):
         return see_other(request, _settings_path(request))
 
     @get("/email/confirm/{token:str}", name="settings:email-confirm")
-    async def confirm_email_change(self, request: Request, token: FromPath[str], db: DB, user: User) -> Response:
+    async def confirm_email_change(self, request: Request, token: FromPath[str], db: DB, user: CurrentUser) -> Response:
         try:
             new_email = await services.confirm_email_change(db, user, token, Origin.of(request))
         except services.LinkRefused as exc:
@@ -90,7 +92,7 @@ class SettingsController(Controller):
         return see_other(request, _settings_path(request))
 
     @post("/password", name="settings:password", guards=[requires_recent_auth])
-    async def change_password(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def change_password(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         try:
             me = await services.change_password(db, user, forms.read_password_change(data), Origin.of(request))
         except FormError as exc:
@@ -109,7 +111,7 @@ class DevicesController(Controller):
     guards = [requires_login]
 
     @post("/revoke", name="settings:revoke-session")
-    async def revoke_session(self, request: Request, data: FormData, user: User) -> Response:
+    async def revoke_session(self, request: Request, data: FormData, user: CurrentUser) -> Response:
         """The device handle travels in the form body, so it stays out of URLs and access logs."""
         if not await revoke_device(request, user.id, forms.read_device(data).handle):
             raise NotFound()
@@ -117,7 +119,7 @@ class DevicesController(Controller):
         return see_other(request, _settings_path(request))
 
     @post("/sign-out-others", name="settings:revoke-other-sessions")
-    async def revoke_other_sessions(self, request: Request, user: User) -> Response:
+    async def revoke_other_sessions(self, request: Request, user: CurrentUser) -> Response:
         count = await revoke_other_devices(request, user.id)
         message = "Your other devices were signed out." if count else "You were not signed in anywhere else."
         flash(request, message, category="success" if count else "info")
@@ -132,7 +134,7 @@ class TwoStepController(Controller):
 
     @staticmethod
     def _setup_page(
-        request: Request, user: User, secret: str, *, errors=None, required=False, next_url: str
+        request: Request, user: CurrentUser, secret: str, *, errors=None, required=False, next_url: str
     ) -> Response:
         context = {
             "qr_svg": mfa.qr_svg(mfa.provisioning_uri(secret, user.email)),
@@ -147,7 +149,7 @@ class TwoStepController(Controller):
     async def mfa_setup(
         self,
         request: Request,
-        user: User,
+        user: CurrentUser,
         required: FromQuery[str | None] = None,
         next: FromQuery[str | None] = None,
     ) -> Response:
@@ -161,7 +163,7 @@ class TwoStepController(Controller):
         )
 
     @post("/", name="settings:mfa-confirm")
-    async def mfa_confirm(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+    async def mfa_confirm(self, request: Request, data: FormData, db: DB, state: State, user: CurrentUser) -> Response:
         session = request.scope["session"]
         secret = session.get("mfa_setup_secret")
         if not secret:
@@ -188,14 +190,14 @@ class TwoStepController(Controller):
         return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes, "next": target})
 
     @post("/recovery-codes", name="settings:mfa-codes")
-    async def mfa_new_codes(self, request: Request, db: DB, user: User) -> Response:
+    async def mfa_new_codes(self, request: Request, db: DB, user: CurrentUser) -> Response:
         codes = await mfa.renew_recovery_codes(db, user, Origin.of(request))
         if codes is None:
             return see_other(request, request.app.route_reverse("settings:mfa"))
         return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes, "next": _settings_path(request)})
 
     @post("/disable", name="settings:mfa-disable")
-    async def mfa_disable(self, request: Request, db: DB, user: User) -> Response:
+    async def mfa_disable(self, request: Request, db: DB, user: CurrentUser) -> Response:
         try:
             await mfa.turn_off(db, user, Origin.of(request))
         except DomainError as exc:
@@ -222,7 +224,9 @@ class StepUpController(Controller):
         return render(request, "accounts/confirm.html", context)
 
     @post("/", name="settings:confirm-submit")
-    async def confirm_submit(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+    async def confirm_submit(
+        self, request: Request, data: FormData, db: DB, state: State, user: CurrentUser
+    ) -> Response:
         page = {"next": forms.read_next(data, _settings_path(request)), "oauth_providers": oauth_providers(request)}
         try:
             entry = forms.read_confirm(data)

@@ -8,7 +8,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
-from app.accounts.guards import requires_admin, requires_recent_auth
+from app.accounts.guards import CurrentUser, requires_admin, requires_recent_auth
 from app.accounts.models import AccountEvent, User
 from app.accounts.services import normalize_email
 from app.admin import services
@@ -76,7 +76,9 @@ class AdminController(Controller):
     # Suspending someone and creating an admin need a recent code, like a password change: a
     # console session left open must not be enough to lock people out or to add an admin.
     @post("/users/{user_id:int}/suspend", name="admin:suspend", guards=[requires_recent_auth])
-    async def suspend(self, request: Request, user_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def suspend(
+        self, request: Request, user_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         try:
             suspension = read_suspension(data)
             suspended = await services.suspend(db, user, user_id, suspension.reason, request=request)
@@ -92,14 +94,14 @@ class AdminController(Controller):
         return see_other(request, request.app.route_reverse("admin:users"))
 
     @post("/users/{user_id:int}/reactivate", name="admin:reactivate")
-    async def reactivate(self, request: Request, user_id: FromPath[int], db: DB, user: User) -> Response:
+    async def reactivate(self, request: Request, user_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         reactivated = await services.reactivate(db, user, user_id, request=request)
         await db.commit()
         flash(request, f"{reactivated.name} can sign in again.", category="success")
         return see_other(request, request.app.route_reverse("admin:users"))
 
     @post("/admins", name="admin:create-admin", guards=[requires_recent_auth])
-    async def create_admin(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+    async def create_admin(self, request: Request, data: FormData, db: DB, state: State, user: CurrentUser) -> Response:
         try:
             new_admin = read_new_admin(data)
             await services.create_admin(db, user, new_admin, secret_key=state.settings.secret_key, request=request)

@@ -8,8 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.plugins.flash import flash
 from sqlalchemy import func, select
 
-from app.accounts.guards import requires_admin
-from app.accounts.models import User
+from app.accounts.guards import CurrentUser, requires_admin
 from app.audit.models import AuditEvent
 from app.audit.services import start_verification
 from app.audit.tasks import LAST_VERIFICATION, progress_key
@@ -32,13 +31,13 @@ class AuditController(Controller):
         return render(request, "admin/audit.html", {"total": total, "head": head, "recent": recent, "last": last})
 
     @get("/verify", name="admin:audit-progress")
-    async def progress(self, request: Request, user: User) -> Response:
+    async def progress(self, request: Request, user: CurrentUser) -> Response:
         """The progress of the check this admin started, re-fetched on each "audit-verify" signal."""
         raw = await request.app.state.redis.get(progress_key(user.id))
         return render(request, "admin/_audit_progress.html", json.loads(raw) if raw else {})
 
     @post("/verify", name="admin:audit-verify")
-    async def start(self, request: Request, db: DB, user: User) -> Response:
+    async def start(self, request: Request, db: DB, user: CurrentUser) -> Response:
         start_verification(db, user)
         await db.commit()
         if not is_htmx(request):

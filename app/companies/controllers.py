@@ -8,7 +8,7 @@ from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from sqlalchemy import select
 
-from app.accounts.guards import requires_admin, requires_login, requires_role
+from app.accounts.guards import CurrentUser, requires_admin, requires_login, requires_role
 from app.accounts.models import Role, User
 from app.companies import limits, services
 from app.companies.forms import COMPANY_FIELDS, COUNTRIES, read_company, read_invitation
@@ -38,7 +38,9 @@ class CompanyController(Controller):
     path = "/company"
     guards = [requires_role(Role.client)]
 
-    async def _page(self, request: Request, db: DB, user: User, *, errors=None, form=None, status_code=200) -> Response:
+    async def _page(
+        self, request: Request, db: DB, user: CurrentUser, *, errors=None, form=None, status_code=200
+    ) -> Response:
         membership = await services.membership_of(db, user)
         context = {
             "membership": membership,
@@ -55,18 +57,18 @@ class CompanyController(Controller):
             ]
         return render(request, "companies/company.html", context, status_code=status_code)
 
-    async def _membership(self, db: DB, user: User) -> services.Membership:
+    async def _membership(self, db: DB, user: CurrentUser) -> services.Membership:
         membership = await services.membership_of(db, user)
         if membership is None:
             raise NotFound()
         return membership
 
     @get("/", name="companies:mine")
-    async def mine(self, request: Request, db: DB, user: User) -> Response:
+    async def mine(self, request: Request, db: DB, user: CurrentUser) -> Response:
         return await self._page(request, db, user)
 
     @post("/", name="companies:create")
-    async def create(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def create(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         try:
             await services.create_company(db, user, read_company(data))
         except FormError as exc:
@@ -81,7 +83,7 @@ class CompanyController(Controller):
         return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post("/details", name="companies:update")
-    async def update(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def update(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user)
         try:
             await services.update_company(db, membership, read_company(data))
@@ -97,7 +99,9 @@ class CompanyController(Controller):
         name="companies:request-verification",
         request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
     )
-    async def ask_verification(self, request: Request, data: Multipart, db: DB, state: State, user: User) -> Response:
+    async def ask_verification(
+        self, request: Request, data: Multipart, db: DB, state: State, user: CurrentUser
+    ) -> Response:
         membership = await self._membership(db, user)
         try:
             document = await check_upload(data.get("document"), IMAGES_AND_PDF)
@@ -116,7 +120,7 @@ class CompanyController(Controller):
         return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post("/invitations", name="companies:invite")
-    async def invite(self, request: Request, data: FormData, db: DB, state: State, user: User) -> Response:
+    async def invite(self, request: Request, data: FormData, db: DB, state: State, user: CurrentUser) -> Response:
         membership = await self._membership(db, user)
         typed = {"email": text(data, "email"), "message": text(data, "message")}
         try:
@@ -137,21 +141,23 @@ class CompanyController(Controller):
         return see_other(request, request.app.route_reverse("companies:mine"))
 
     @get("/invitations/{invitation_id:int}", name="companies:invitation")
-    async def invitation_row(self, request: Request, invitation_id: FromPath[int], db: DB, user: User) -> Response:
+    async def invitation_row(
+        self, request: Request, invitation_id: FromPath[int], db: DB, user: CurrentUser
+    ) -> Response:
         """One invitation's row on the company page, re-fetched when the live event
         "invitation-<id>" arrives. Another company's invitation: 404."""
         invitation = await services.invitation_of(db, await self._membership(db, user), invitation_id)
         return render(request, "companies/_invitation_row.html", {"invitation": invitation, "now": utcnow()})
 
     @post("/invitations/{invitation_id:int}/revoke", name="companies:revoke")
-    async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB, user: User) -> Response:
+    async def revoke(self, request: Request, invitation_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         invitation = await services.revoke(db, await self._membership(db, user), invitation_id)
         await db.commit()
         flash(request, f"The invitation to {invitation.email} was withdrawn.", category="success")
         return see_other(request, request.app.route_reverse("companies:mine"))
 
     @post("/leave", name="companies:leave")
-    async def leave(self, request: Request, db: DB, user: User) -> Response:
+    async def leave(self, request: Request, db: DB, user: CurrentUser) -> Response:
         await services.leave(db, await self._membership(db, user))
         await db.commit()
         flash(request, "You left the company.", category="success")
@@ -190,7 +196,7 @@ class InvitationController(Controller):
         )
 
     @post("/{token:str}/accept", name="invitations:accept", guards=[requires_login])
-    async def accept(self, request: Request, token: FromPath[str], db: DB, user: User) -> Response:
+    async def accept(self, request: Request, token: FromPath[str], db: DB, user: CurrentUser) -> Response:
         invitation = await services.accept(db, token, user)
         company = await db.get(Company, invitation.company_id)
         # A signal: the inviter's open company page re-fetches that row (GET /company/invitations/<id>).
@@ -248,7 +254,9 @@ class CompanyReviewController(Controller):
         )
 
     @post("/{company_id:int}/decide", name="admin:companies-decide")
-    async def decide(self, request: Request, company_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def decide(
+        self, request: Request, company_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         approve = text(data, "decision") == "verify"
         try:
             company = await services.decide_verification(db, user, company_id, approve=approve, note=text(data, "note"))

@@ -8,8 +8,7 @@ from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent
 from redis.exceptions import RedisError
 
-from app.accounts.guards import current_user, provide_user, still_signed_in
-from app.accounts.models import User
+from app.accounts.guards import Viewer, current_user, provide_user, still_signed_in
 from app.events.dispatch import seq_key
 from app.events.stream import parse_last_event_id, user_stream
 
@@ -19,7 +18,7 @@ class EventStreamController(Controller):
 
     @get("/", name="events:stream", opt={"skip_prometheus": True})
     async def stream(
-        self, request: Request, channels: NamedDependency[ChannelsPlugin], viewer: User | None
+        self, request: Request, channels: NamedDependency[ChannelsPlugin], viewer: Viewer
     ) -> ServerSentEvent | Response:
         state = request.app.state
         redis = state.redis

@@ -11,8 +11,8 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 
-from app.accounts.guards import requires_admin, requires_role
-from app.accounts.models import Role, User
+from app.accounts.guards import CurrentUser, requires_admin, requires_role
+from app.accounts.models import Role
 from app.accounts.services import normalize_email
 from app.companies.services import membership_of
 from app.db import DB
@@ -175,14 +175,14 @@ class IntakeController(Controller):
     path = "/company/intake"
     guards = [requires_role(Role.client)]
 
-    async def _membership(self, db: DB, user: User):
+    async def _membership(self, db: DB, user: CurrentUser):
         membership = await membership_of(db, user)
         if membership is None:
             raise NotFound()
         return membership
 
     async def _page(
-        self, request: Request, db: DB, user: User, *, new_key: str | None = None, errors=None, status_code=200
+        self, request: Request, db: DB, user: CurrentUser, *, new_key: str | None = None, errors=None, status_code=200
     ) -> Response:
         membership = await self._membership(db, user)
         keys = await services.company_keys(db, membership.company.id)
@@ -191,11 +191,11 @@ class IntakeController(Controller):
         return render(request, "leads/intake.html", context, status_code=status_code)
 
     @get("/", name="leads:intake")
-    async def page(self, request: Request, db: DB, user: User) -> Response:
+    async def page(self, request: Request, db: DB, user: CurrentUser) -> Response:
         return await self._page(request, db, user)
 
     @post("/keys", name="leads:create-key")
-    async def create_key(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def create_key(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user)
         try:
             _, raw = await services.create_api_key(db, membership, user, text(data, "key_name"))
@@ -207,7 +207,7 @@ class IntakeController(Controller):
         return await self._page(request, db, user, new_key=raw)
 
     @post("/keys/{key_id:int}/revoke", name="leads:revoke-key")
-    async def revoke_key(self, request: Request, key_id: FromPath[int], db: DB, user: User) -> Response:
+    async def revoke_key(self, request: Request, key_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         key = await services.revoke_api_key(db, await self._membership(db, user), key_id)
         await db.commit()
         flash(request, f"The key “{key.name}” no longer works.", category="success")

@@ -10,8 +10,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.plugins.flash import flash
 
-from app.accounts.guards import requires_login, requires_role
-from app.accounts.models import Role, User
+from app.accounts.guards import CurrentUser, Viewer, requires_login, requires_role
+from app.accounts.models import Role
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.marketplace import services
@@ -102,7 +102,7 @@ class JobController(Controller):
         return _job_form_page(request)
 
     @post("/new", name="jobs:create", guards=CLIENT)
-    async def create(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def create(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         publish_now = text(data, "action") == "publish"
         try:
             job = await services.create_job(db, user, read_job(data), publish_now=publish_now)
@@ -117,11 +117,11 @@ class JobController(Controller):
         return _job_page(request, job)
 
     @get("/mine", name="jobs:mine", guards=CLIENT)
-    async def mine(self, request: Request, db: DB, user: User) -> Response:
+    async def mine(self, request: Request, db: DB, user: CurrentUser) -> Response:
         return render(request, "jobs/mine.html", {"rows": await services.jobs_of(db, user)})
 
     @get("/{job_id:int}", name="jobs:detail")
-    async def detail(self, request: Request, job_id: FromPath[int], db: DB, viewer: User | None) -> Response:
+    async def detail(self, request: Request, job_id: FromPath[int], db: DB, viewer: Viewer) -> Response:
         job = await services.visible_job(db, job_id, viewer)
         proposal = None
         if viewer is not None and viewer.role == Role.contractor:
@@ -138,7 +138,7 @@ class JobController(Controller):
         )
 
     @get("/{job_id:int}/edit", name="jobs:edit", guards=CLIENT)
-    async def edit(self, request: Request, job_id: FromPath[int], db: DB, user: User) -> Response:
+    async def edit(self, request: Request, job_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         job = await services.own_job(db, job_id, user)
         if job.status not in (JobStatus.draft, JobStatus.open):
             raise DomainError(f"This job is {job.status}, so it can't be changed any more.")
@@ -155,7 +155,9 @@ class JobController(Controller):
         return _job_form_page(request, job=job, form=form)
 
     @post("/{job_id:int}/edit", name="jobs:update", guards=CLIENT)
-    async def update(self, request: Request, job_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def update(
+        self, request: Request, job_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         job = await services.own_job(db, job_id, user)
         try:
             await services.update_job(db, job, read_job(data))
@@ -166,21 +168,21 @@ class JobController(Controller):
         return _job_page(request, job)
 
     @post("/{job_id:int}/publish", name="jobs:publish", guards=CLIENT)
-    async def publish(self, request: Request, job_id: FromPath[int], db: DB, user: User) -> Response:
+    async def publish(self, request: Request, job_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         job = await services.publish_job(db, job_id, user)
         await db.commit()
         flash(request, "Your job is live: contractors can find it now.", category="success")
         return _job_page(request, job)
 
     @post("/{job_id:int}/close", name="jobs:close", guards=CLIENT)
-    async def close(self, request: Request, job_id: FromPath[int], db: DB, user: User) -> Response:
+    async def close(self, request: Request, job_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         job = await services.close_job(db, job_id, user)
         await db.commit()
         flash(request, "The job is closed. Nobody can apply any more.", category="success")
         return _job_page(request, job)
 
     @get("/{job_id:int}/proposals", name="jobs:proposals", guards=CLIENT)
-    async def compare_proposals(self, request: Request, job_id: FromPath[int], db: DB, user: User) -> Response:
+    async def compare_proposals(self, request: Request, job_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         job = await services.own_job(db, job_id, user)
         proposals = await services.proposals_for_job(db, job)
         return render(
@@ -199,7 +201,7 @@ class JobController(Controller):
         request: Request,
         job_id: FromPath[int],
         db: DB,
-        user: User,
+        user: CurrentUser,
         after: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
     ) -> Response:
         """Proposals that arrived after the comparison page was rendered: the page re-fetches this
@@ -240,7 +242,7 @@ class ApplyController(Controller):
     guards = CONTRACTOR
 
     @get("/", name="proposals:new")
-    async def page(self, request: Request, job_id: FromPath[int], db: DB, user: User) -> Response:
+    async def page(self, request: Request, job_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         job = await services.visible_job(db, job_id, user)
         existing = await services.proposal_of(db, job.id, user)
         if existing is not None and existing.is_active:
@@ -250,7 +252,9 @@ class ApplyController(Controller):
         return _apply_page(request, job)
 
     @post("/", name="proposals:create")
-    async def submit(self, request: Request, job_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def submit(
+        self, request: Request, job_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         job = await services.visible_job(db, job_id, user)
         try:
             proposal = await services.apply(db, job.id, user, read_proposal(data, job))
@@ -262,7 +266,7 @@ class ApplyController(Controller):
 
     @post("/total", name="proposals:total")
     async def milestone_sum(
-        self, request: Request, job_id: FromPath[int], data: FormData, db: DB, user: User
+        self, request: Request, job_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         """Live 'milestones add up to …' line while the contractor types (htmx); without htmx, the
         whole form again with what was typed (the block needs the page's context either way)."""
@@ -280,12 +284,12 @@ class ProposalController(Controller):
     path = "/proposals"
 
     @get("/", name="proposals:mine", guards=CONTRACTOR)
-    async def mine(self, request: Request, db: DB, user: User) -> Response:
+    async def mine(self, request: Request, db: DB, user: CurrentUser) -> Response:
         proposals = await services.proposals_of(db, user)
         return render(request, "proposals/mine.html", {"proposals": proposals})
 
     @get("/{proposal_id:int}", name="proposals:detail", guards=[requires_login])
-    async def detail(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
+    async def detail(self, request: Request, proposal_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         from app.contracts.drafting.services import contract_id_for_proposal
 
         proposal = await services.proposal_for_viewer(db, proposal_id, user)
@@ -301,34 +305,34 @@ class ProposalController(Controller):
         )
 
     @get("/{proposal_id:int}/status", name="proposals:status", guards=[requires_login])
-    async def status(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
+    async def status(self, request: Request, proposal_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """The status line alone: pages re-fetch it when the live event "proposal-<id>" arrives."""
         proposal = await services.proposal_for_viewer(db, proposal_id, user)
         return render(request, "proposals/_status.html", {"proposal": proposal})
 
     @post("/{proposal_id:int}/withdraw", name="proposals:withdraw", guards=CONTRACTOR)
-    async def withdraw(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
+    async def withdraw(self, request: Request, proposal_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         proposal = await services.withdraw(db, proposal_id, user)
         await db.commit()
         flash(request, "Proposal withdrawn.", category="success")
         return _proposal_page(request, proposal)
 
     @post("/{proposal_id:int}/shortlist", name="proposals:shortlist", guards=CLIENT)
-    async def shortlist(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
+    async def shortlist(self, request: Request, proposal_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         proposal = await services.shortlist(db, proposal_id, user)
         await db.commit()
         return _back_to_comparison(request, proposal)
 
     @post("/{proposal_id:int}/decline", name="proposals:decline", guards=CLIENT)
     async def decline(
-        self, request: Request, proposal_id: FromPath[int], data: FormData, db: DB, user: User
+        self, request: Request, proposal_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         proposal = await services.decline(db, proposal_id, user, text(data, "note"))
         await db.commit()
         return _back_to_comparison(request, proposal)
 
     @get("/{proposal_id:int}/accept", name="proposals:confirm-accept", guards=CLIENT)
-    async def confirm_accept(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
+    async def confirm_accept(self, request: Request, proposal_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """Hiring can't be undone: say what will happen before the client commits."""
         proposal = await services.proposal_for_viewer(db, proposal_id, user)
         if proposal.job.client_id != user.id:
@@ -341,7 +345,7 @@ class ProposalController(Controller):
         return render(request, "proposals/accept.html", {"proposal": proposal, "job": proposal.job, "others": others})
 
     @post("/{proposal_id:int}/accept", name="proposals:accept", guards=CLIENT)
-    async def accept(self, request: Request, proposal_id: FromPath[int], db: DB, user: User) -> Response:
+    async def accept(self, request: Request, proposal_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         from app.contracts.drafting import services as drafting
 
         proposal = await services.accept(db, proposal_id, user)

@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, Parameter
 
-from app.accounts.guards import requires_login, requires_role
-from app.accounts.models import Role, User
+from app.accounts.guards import CurrentUser, requires_login, requires_role
+from app.accounts.models import Role
 from app.db import DB
 from app.pages.services import client_home, contractor_home, jobs_matched_since
 from app.web.htmx import see_other
@@ -30,7 +30,9 @@ class DashboardController(Controller):
     path = "/dashboard"
 
     @get("/", name="pages:dashboard", guards=[requires_login])
-    async def dashboard(self, request: Request, db: DB, user: User, welcome: FromQuery[str | None] = None) -> Response:
+    async def dashboard(
+        self, request: Request, db: DB, user: CurrentUser, welcome: FromQuery[str | None] = None
+    ) -> Response:
         """Each role's home: admins go to the console, clients and contractors to their dashboard."""
         if user.role == Role.admin:
             return see_other(request, request.app.route_reverse("admin:index"))
@@ -39,7 +41,7 @@ class DashboardController(Controller):
 
     @get("/matches", name="pages:job-matches", guards=[requires_role(Role.contractor)])
     async def job_matches(
-        self, request: Request, db: DB, user: User, since: Annotated[int, Parameter(ge=0, le=LATEST_MS)] = 0
+        self, request: Request, db: DB, user: CurrentUser, since: Annotated[int, Parameter(ge=0, le=LATEST_MS)] = 0
     ) -> Response:
         """The dashboard's live list of new jobs matching the contractor's skills, opened after `since`
         (epoch milliseconds, set when the dashboard was rendered). Re-fetched on each "job-match" signal."""

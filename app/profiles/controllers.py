@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 
-from app.accounts.guards import requires_admin, requires_role
+from app.accounts.guards import CurrentUser, Viewer, requires_admin, requires_role
 from app.accounts.models import Role, User
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
@@ -37,7 +37,7 @@ def _storage(request: Request):
 async def _edit_page(
     request: Request,
     db,
-    user: User,
+    user: CurrentUser,
     *,
     form=None,
     errors=None,
@@ -83,11 +83,11 @@ class ProfileController(Controller):
     guards = [contractors_only]
 
     @get("/", name="profiles:edit")
-    async def edit(self, request: Request, db: DB, user: User) -> Response:
+    async def edit(self, request: Request, db: DB, user: CurrentUser) -> Response:
         return await _edit_page(request, db, user)
 
     @post("/", name="profiles:save")
-    async def save(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def save(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         try:
             values = read_profile(data)
         except FormError as exc:
@@ -102,7 +102,7 @@ class ProfileController(Controller):
         name="profiles:portfolio-add",
         request_max_body_size=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
     )
-    async def add_portfolio(self, request: Request, data: Multipart, db: DB, user: User) -> Response:
+    async def add_portfolio(self, request: Request, data: Multipart, db: DB, user: CurrentUser) -> Response:
         try:
             item = await read_portfolio_item(data)
         except FormError as exc:
@@ -115,13 +115,13 @@ class ProfileController(Controller):
         return see_other(request, request.app.route_reverse("profiles:edit") + "#portfolio")
 
     @post("/portfolio/{item_id:int}/delete", name="profiles:portfolio-remove")
-    async def remove_portfolio(self, request: Request, item_id: FromPath[int], db: DB, user: User) -> Response:
+    async def remove_portfolio(self, request: Request, item_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         await services.remove_portfolio_item(db, _storage(request), user, item_id)
         flash(request, "The portfolio item was removed.", category="success")
         return see_other(request, request.app.route_reverse("profiles:edit") + "#portfolio")
 
     @post("/verification/start", name="profiles:kyc-start")
-    async def start_hosted_verification(self, request: Request, db: DB, user: User) -> Response:
+    async def start_hosted_verification(self, request: Request, db: DB, user: CurrentUser) -> Response:
         provider = provider_for(request.app.state.settings)
         if provider is None:
             raise NotFound()
@@ -139,11 +139,13 @@ class ProfileController(Controller):
         return see_other(request, url)
 
     @get("/verification", name="profiles:kyc")
-    async def verification(self, request: Request, db: DB, user: User) -> Response:
+    async def verification(self, request: Request, db: DB, user: CurrentUser) -> Response:
         return await _kyc_page(request, db, user)
 
     @get("/kyc-status", name="profiles:kyc-status")
-    async def kyc_status(self, request: Request, db: DB, user: User, on: FromQuery[str | None] = None) -> Response:
+    async def kyc_status(
+        self, request: Request, db: DB, user: CurrentUser, on: FromQuery[str | None] = None
+    ) -> Response:
         """The status card alone, always the signed-in contractor's own: pages re-fetch it when
         the live event "kyc-status" arrives."""
         profile = await services.ensure_profile(db, user)
@@ -157,7 +159,7 @@ class ProfileController(Controller):
         name="profiles:kyc-submit",
         request_max_body_size=2 * MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
     )
-    async def submit_verification(self, request: Request, data: Multipart, db: DB, user: User) -> Response:
+    async def submit_verification(self, request: Request, data: Multipart, db: DB, user: CurrentUser) -> Response:
         if provider_for(request.app.state.settings) is not None:
             raise NotFound()  # the hosted adapter is configured: documents go to the provider
         try:
@@ -173,7 +175,7 @@ class ProfileController(Controller):
         return see_other(request, request.app.route_reverse("profiles:kyc"))
 
 
-async def _kyc_page(request: Request, db, user: User, *, errors=None, status_code=200) -> Response:
+async def _kyc_page(request: Request, db, user: CurrentUser, *, errors=None, status_code=200) -> Response:
     profile = await services.ensure_profile(db, user)
     check = await services.latest_check(db, user.id)
     await db.commit()
@@ -195,7 +197,7 @@ class PublicProfileController(Controller):
     path = "/c"
 
     @get("/{slug:str}", name="profiles:public")
-    async def show(self, request: Request, slug: FromPath[str], db: DB, viewer: User | None) -> Response:
+    async def show(self, request: Request, slug: FromPath[str], db: DB, viewer: Viewer) -> Response:
         profile, owner = await services.public_profile(db, slug, viewer)
         portfolio = await services.portfolio_of(db, profile)
         settings = request.app.state.settings
@@ -220,7 +222,7 @@ class FileDownloadController(Controller):
     path = "/files"
 
     @get("/{file_id:int}", name="files:download")
-    async def download(self, request: Request, file_id: FromPath[int], db: DB, viewer: User | None) -> Response:
+    async def download(self, request: Request, file_id: FromPath[int], db: DB, viewer: Viewer) -> Response:
         admin_ok = bool(request.scope.get("session", {}).get("mfa_at"))
         row: StoredFile = await services.readable_file(db, viewer, file_id, admin_ok=admin_ok)
         data = await _storage(request).get(row.storage_key)
@@ -248,11 +250,13 @@ class KycAdminController(Controller):
         return await _queue_page(request, db)
 
     @post("/{check_id:int}/approve", name="admin:kyc-approve")
-    async def approve(self, request: Request, check_id: FromPath[int], db: DB, user: User) -> Response:
+    async def approve(self, request: Request, check_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         return await _decide(request, db, user, check_id, approve=True, reason=None)
 
     @post("/{check_id:int}/reject", name="admin:kyc-reject")
-    async def reject(self, request: Request, check_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def reject(
+        self, request: Request, check_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         return await _decide(request, db, user, check_id, approve=False, reason=text(data, "reason"))
 
 

@@ -9,8 +9,8 @@ from litestar.params import FromPath
 from litestar.plugins.flash import flash
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import requires_login_admins_mfa
-from app.accounts.models import Role, User
+from app.accounts.guards import CurrentUser, requires_login_admins_mfa
+from app.accounts.models import Role
 from app.contracts.amendments import rules, views
 from app.contracts.amendments import services as amendments
 from app.contracts.amendments.forms import ADD_SLOTS, read_changes
@@ -31,7 +31,7 @@ def _amendment_path(request: Request, contract_id: int, amendment_id: int) -> st
     return request.app.route_reverse("contracts:amendment", contract_id=contract_id, amendment_id=amendment_id)
 
 
-async def _proposable(db: AsyncSession, contract_id: int, user: User) -> Contract:
+async def _proposable(db: AsyncSession, contract_id: int, user: CurrentUser) -> Contract:
     """Only the two parties propose changes (admins and everyone else: 404)."""
     if user.role == Role.admin:
         raise NotFound(contract_id)
@@ -75,7 +75,7 @@ async def _form_page(
 async def _amendment_page(
     request: Request,
     db: AsyncSession,
-    user: User,
+    user: CurrentUser,
     contract_id: int,
     amendment_id: int,
     *,
@@ -100,7 +100,7 @@ async def _amendment_page(
     )
 
 
-async def _party_amendment(db: AsyncSession, contract_id: int, amendment_id: int, user: User):
+async def _party_amendment(db: AsyncSession, contract_id: int, amendment_id: int, user: CurrentUser):
     """Actions are for the two parties only: admins and everyone else get 404."""
     if user.role == Role.admin:
         raise NotFound(amendment_id)
@@ -108,7 +108,7 @@ async def _party_amendment(db: AsyncSession, contract_id: int, amendment_id: int
 
 
 async def _close(
-    request: Request, db: AsyncSession, user: User, contract_id: int, amendment_id: int, verb, message: str
+    request: Request, db: AsyncSession, user: CurrentUser, contract_id: int, amendment_id: int, verb, message: str
 ) -> Response:
     await _party_amendment(db, contract_id, amendment_id, user)
     await verb(db, amendment_id, user)
@@ -124,7 +124,7 @@ class AmendmentController(Controller):
     guards = [requires_login_admins_mfa]
 
     @get("/", name="contracts:amendments")
-    async def panel(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def panel(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """The contract page's "Changes to this contract" panel alone (parties and admins, like the
         page); the panel re-fetches it when the live event "contract-<id>-amendments" arrives."""
         contract = await contract_for(db, contract_id, user)
@@ -132,7 +132,7 @@ class AmendmentController(Controller):
         return render(request, "contracts/_amendments.html", {"amendments": panel})
 
     @get("/new", name="contracts:amend")
-    async def new(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def new(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         contract = await _proposable(db, contract_id, user)
         existing = await amendments.open_amendment(db, contract)
         if existing is not None:
@@ -142,7 +142,7 @@ class AmendmentController(Controller):
 
     @post("/new", name="contracts:amend-submit")
     async def create(
-        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: User
+        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         contract = await _proposable(db, contract_id, user)
         rows = await amendments.amendable_milestones(db, contract)
@@ -165,7 +165,7 @@ class AmendmentController(Controller):
 
     @get("/{amendment_id:int}", name="contracts:amendment")
     async def detail(
-        self, request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB, user: User
+        self, request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB, user: CurrentUser
     ) -> Response:
         return await _amendment_page(request, db, user, contract_id, amendment_id)
 
@@ -177,7 +177,7 @@ class AmendmentController(Controller):
         amendment_id: FromPath[int],
         data: FormData,
         db: DB,
-        user: User,
+        user: CurrentUser,
     ) -> Response:
         await _party_amendment(db, contract_id, amendment_id, user)
         signature = read_signature(data)
@@ -212,14 +212,14 @@ class AmendmentController(Controller):
 
     @post("/{amendment_id:int}/withdraw", name="contracts:amendment-withdraw")
     async def withdraw(
-        self, request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB, user: User
+        self, request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB, user: CurrentUser
     ) -> Response:
         message = "You withdrew the change. The contract stays as it was."
         return await _close(request, db, user, contract_id, amendment_id, amendments.withdraw, message)
 
     @post("/{amendment_id:int}/decline", name="contracts:amendment-decline")
     async def decline(
-        self, request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB, user: User
+        self, request: Request, contract_id: FromPath[int], amendment_id: FromPath[int], db: DB, user: CurrentUser
     ) -> Response:
         message = "You declined the change. The contract stays as it was."
         return await _close(request, db, user, contract_id, amendment_id, amendments.decline, message)

@@ -11,8 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from app.accounts.guards import requires_login_admins_mfa
-from app.accounts.models import User
+from app.accounts.guards import CurrentUser, requires_login_admins_mfa
 from app.audit.chain import bundle
 from app.contracts.documents.forms import read_document
 from app.contracts.documents.services import (
@@ -61,7 +60,9 @@ class ContractDocumentController(Controller):
     guards = [requires_login_admins_mfa]
 
     @get("/pdf", name="contracts:pdf")
-    async def pdf(self, request: Request, contract_id: FromPath[int], db: DB, state: State, user: User) -> Response:
+    async def pdf(
+        self, request: Request, contract_id: FromPath[int], db: DB, state: State, user: CurrentUser
+    ) -> Response:
         """Always the PDF itself: the stored rendering, or one rendered (and stored) now."""
         contract = await contract_for(db, contract_id, user)
         document, version, data = await get_or_render(db, state.settings, contract)
@@ -71,7 +72,7 @@ class ContractDocumentController(Controller):
         return Response(data, media_type="application/pdf", headers=attachment(name))
 
     @get("/proof", name="contracts:proof")
-    async def proof(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def proof(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """The contract's audit events with their hashes and the chain head: checkable offline
         with docs/audit/verify_bundle.py."""
         contract = await contract_for(db, contract_id, user)
@@ -84,7 +85,7 @@ class ContractDocumentController(Controller):
         )
 
     @get("/document", name="contracts:document")
-    async def panel(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def panel(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """The contract page's PDF panel alone (parties and admins, like the page); the panel re-fetches
         it when the live event "contract-<id>-document" says the signed PDF is stored."""
         contract = await contract_for(db, contract_id, user)

@@ -12,7 +12,7 @@ from litestar.plugins.flash import flash
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import requires_login_admins_mfa, requires_role
+from app.accounts.guards import CurrentUser, requires_login_admins_mfa, requires_role
 from app.accounts.models import Role, User
 from app.contracts import services
 from app.contracts.drafting import clauses, forms
@@ -39,7 +39,7 @@ def contracts_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> No
 CLIENTS_ONLY = {"clients_only": True}
 
 
-async def _editable(db: AsyncSession, contract_id: int, user: User, *, lock: bool = False) -> Contract:
+async def _editable(db: AsyncSession, contract_id: int, user: CurrentUser, *, lock: bool = False) -> Contract:
     contract = await services.contract_for(db, contract_id, user, lock=lock)
     if not services.can_edit(contract, user):
         raise NotFound()
@@ -49,7 +49,7 @@ async def _editable(db: AsyncSession, contract_id: int, user: User, *, lock: boo
 async def _new_page(
     request: Request,
     db: AsyncSession,
-    user: User,
+    user: CurrentUser,
     form: dict[str, Any],
     errors: dict | None = None,
     status_code: int = 200,
@@ -64,7 +64,7 @@ async def _new_page(
 
 
 async def _editor_context(
-    db: AsyncSession, contract: Contract, user: User, *, parsed: forms.Parsed | None = None, errors=None
+    db: AsyncSession, contract: Contract, user: CurrentUser, *, parsed: forms.Parsed | None = None, errors=None
 ) -> dict[str, Any]:
     from app.contracts.templates.services import available_templates
 
@@ -103,7 +103,7 @@ async def _editor_context(
     }
 
 
-async def _parse_and_save(db: AsyncSession, contract_id: int, user: User, data: dict[str, Any], *, op: str = ""):
+async def _parse_and_save(db: AsyncSession, contract_id: int, user: CurrentUser, data: dict[str, Any], *, op: str = ""):
     """Parse the posted editor, render the template clauses and save when it is valid.
     Returns (contract, parsed, saved)."""
     from app.contracts.templates.services import get_template
@@ -130,7 +130,7 @@ class ContractController(Controller):
     guards = [contracts_guard]
 
     @get("/", name="contracts:list")
-    async def index(self, request: Request, db: DB, user: User) -> Response:
+    async def index(self, request: Request, db: DB, user: CurrentUser) -> Response:
         contracts = await services.listed_for(db, user, limit=200)
         ids = {c.client_id for c in contracts} | {c.contractor_id for c in contracts}
         people = {u.id: u for u in (await db.scalars(select(User).where(User.id.in_(ids)))).all()} if ids else {}
@@ -148,12 +148,12 @@ class ContractController(Controller):
 
     @get("/new", name="contracts:new", opt=CLIENTS_ONLY)
     async def new(
-        self, request: Request, db: DB, user: User, contractor: int | None = Parameter(default=None)
+        self, request: Request, db: DB, user: CurrentUser, contractor: int | None = Parameter(default=None)
     ) -> Response:
         return await _new_page(request, db, user, {"contractor_id": str(contractor or ""), "title": ""})
 
     @post("/", name="contracts:create", opt=CLIENTS_ONLY)
-    async def create(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def create(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         form = {"contractor_id": text(data, "contractor_id"), "title": text(data, "title")}
         try:
             new = forms.read_new_contract(data)
@@ -167,7 +167,7 @@ class ContractController(Controller):
         return see_other(request, request.app.route_reverse("contracts:edit", contract_id=contract.id))
 
     @get("/{contract_id:int}", name="contracts:detail")
-    async def detail(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def detail(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         contract = await services.contract_for(db, contract_id, user)
         if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
             return see_other(request, request.app.route_reverse("contracts:edit", contract_id=contract.id))
@@ -183,7 +183,7 @@ class ContractController(Controller):
         return render(request, "contracts/detail.html", context, block="live")
 
     @get("/{contract_id:int}/edit", name="contracts:edit")
-    async def edit(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def edit(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         contract = await _editable(db, contract_id, user)
         if not contract.review or contract.review.get("rev") != contract.draft_rev:
             services.review_if_stale(db, contract)
@@ -191,7 +191,7 @@ class ContractController(Controller):
         return render(request, "contracts/edit.html", await _editor_context(db, contract, user))
 
     @get("/{contract_id:int}/review", name="contracts:review")
-    async def review(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def review(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """The review block next to the editor, for whoever may edit the draft; the editor re-fetches it
         when the live event "contract-<id>-review" arrives. A review of an older revision shows as pending."""
         contract = await _editable(db, contract_id, user)
@@ -200,7 +200,9 @@ class ContractController(Controller):
         return render(request, "contracts/_review.html", context)
 
     @post("/{contract_id:int}/edit", name="contracts:save")
-    async def save(self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def save(
+        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         """The editor's Save button and its milestone row buttons (add, remove, move)."""
         op = text(data, "op")
         contract, parsed, saved = await _parse_and_save(db, contract_id, user, data, op=op)
@@ -223,7 +225,7 @@ class ContractController(Controller):
 
     @post("/{contract_id:int}/autosave", name="contracts:autosave")
     async def autosave(
-        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: User
+        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         """htmx autosave while typing: answers with the save status, the new revision and the total."""
         try:
@@ -244,7 +246,9 @@ class ContractController(Controller):
         return render(request, "contracts/_save_status.html", context)
 
     @post("/{contract_id:int}/send", name="contracts:send")
-    async def send(self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def send(
+        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         """Save what is on screen, then freeze it as the next version for the other party to sign."""
         contract, parsed, saved = await _parse_and_save(db, contract_id, user, data)
         if not saved:

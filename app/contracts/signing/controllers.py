@@ -13,7 +13,7 @@ from litestar.plugins.flash import flash
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.guards import requires_login_admins_mfa
+from app.accounts.guards import CurrentUser, requires_login_admins_mfa
 from app.accounts.models import User
 from app.contracts.models import Contract, ContractStatus, ContractVersion, Signature
 from app.contracts.pages import detail_context
@@ -96,7 +96,7 @@ class VersionController(Controller):
     guards = [requires_login_admins_mfa]
 
     @get("/versions", name="contracts:versions")
-    async def versions(self, request: Request, db: DB, contract_id: FromPath[int], user: User) -> Response:
+    async def versions(self, request: Request, db: DB, contract_id: FromPath[int], user: CurrentUser) -> Response:
         contract = await contract_for(db, contract_id, user)
         versions = await versions_of(db, contract)
         return render(
@@ -108,7 +108,7 @@ class VersionController(Controller):
 
     @get("/versions/{number:int}", name="contracts:version")
     async def version(
-        self, request: Request, db: DB, contract_id: FromPath[int], number: FromPath[int], user: User
+        self, request: Request, db: DB, contract_id: FromPath[int], number: FromPath[int], user: CurrentUser
     ) -> Response:
         contract = await contract_for(db, contract_id, user)
         versions = await versions_of(db, contract)
@@ -123,7 +123,7 @@ class VersionController(Controller):
         )  # fmt: skip
 
     @get("/compare", name="contracts:compare")
-    async def compare(self, request: Request, db: DB, contract_id: FromPath[int], user: User) -> Response:
+    async def compare(self, request: Request, db: DB, contract_id: FromPath[int], user: CurrentUser) -> Response:
         """?from=N&to=M (defaults: the latest version against the one before it)."""
         contract = await contract_for(db, contract_id, user)
         versions = await versions_of(db, contract)
@@ -158,7 +158,7 @@ class SigningController(Controller):
     guards = [requires_login_admins_mfa]
 
     @post("/cancel", name="contracts:cancel")
-    async def cancel(self, request: Request, contract_id: FromPath[int], db: DB, user: User) -> Response:
+    async def cancel(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         contract = await signing.cancel(db, contract_id, user)
         await db.commit()
         flash(request, "The contract was cancelled. Nothing was signed and no money moved.", category="info")
@@ -166,7 +166,7 @@ class SigningController(Controller):
 
     @post("/changes", name="contracts:request-change")
     async def request_change(
-        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: User
+        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         message = read_change_request(data)
         try:
@@ -182,7 +182,9 @@ class SigningController(Controller):
         return see_other(request, request.app.route_reverse("contracts:detail", contract_id=contract_id))
 
     @post("/sign", name="contracts:sign")
-    async def sign(self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def sign(
+        self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         signature = read_signature(data)
         errors = signing.signature_problems(user, signature.typed_name, signature.consent)
         contract = await contract_for(db, contract_id, user)

@@ -8,8 +8,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
 
-from app.accounts.guards import requires_admin, requires_role
-from app.accounts.models import Role, User
+from app.accounts.guards import CurrentUser, requires_admin, requires_role
+from app.accounts.models import Role
 from app.companies.services import Membership, membership_of
 from app.contracts.templates import services as store
 from app.contracts.templates.forms import TemplateForm, read_template, wants_preview
@@ -54,7 +54,7 @@ class PlatformTemplateController(Controller):
         return self._page(request, entry, TemplateForm.of(entry.template))
 
     @post("/{key:str}/edit", name="admin:template-save")
-    async def save(self, request: Request, key: FromPath[str], data: FormData, db: DB, user: User) -> Response:
+    async def save(self, request: Request, key: FromPath[str], data: FormData, db: DB, user: CurrentUser) -> Response:
         entry = await store.platform_entry(db, key)
         form = replace(read_template(data), kind=entry.template.kind)  # fixed for platform templates
         try:
@@ -68,7 +68,7 @@ class PlatformTemplateController(Controller):
         return see_other(request, request.app.route_reverse("admin:templates"))
 
     @post("/{key:str}/reset", name="admin:template-reset")
-    async def reset(self, request: Request, key: FromPath[str], db: DB, user: User) -> Response:
+    async def reset(self, request: Request, key: FromPath[str], db: DB, user: CurrentUser) -> Response:
         dropped = await store.reset_platform(db, user, key)
         await db.commit()
         if dropped:
@@ -84,7 +84,7 @@ class CompanyTemplateController(Controller):
     path = "/company/templates"
     guards = [requires_role(Role.client)]
 
-    async def _membership(self, db: DB, user: User, *, owner: bool = False) -> Membership:
+    async def _membership(self, db: DB, user: CurrentUser, *, owner: bool = False) -> Membership:
         # No company, or only a member where an owner is needed: as if the page did not exist.
         membership = await membership_of(db, user)
         if membership is None or (owner and not membership.is_owner):
@@ -92,19 +92,19 @@ class CompanyTemplateController(Controller):
         return membership
 
     @get("/", name="companies:templates")
-    async def index(self, request: Request, db: DB, user: User) -> Response:
+    async def index(self, request: Request, db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user)
         rows = await store.company_templates(db, membership.company.id)
         context = {"membership": membership, "rows": rows, "kinds": store.KINDS}
         return render(request, "contracts/templates/company_list.html", context)
 
     @get("/new", name="companies:template-new")
-    async def new(self, request: Request, db: DB, user: User) -> Response:
+    async def new(self, request: Request, db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user, owner=True)
         return _form_page(request, {"membership": membership, "form": TemplateForm(kind="milestone")})
 
     @post("/new", name="companies:template-create")
-    async def create(self, request: Request, data: FormData, db: DB, user: User) -> Response:
+    async def create(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user, owner=True)
         form = read_template(data)
         try:
@@ -121,14 +121,16 @@ class CompanyTemplateController(Controller):
         return see_other(request, request.app.route_reverse("companies:templates"))
 
     @get("/{template_id:int}/edit", name="companies:template-edit")
-    async def edit(self, request: Request, template_id: FromPath[int], db: DB, user: User) -> Response:
+    async def edit(self, request: Request, template_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user, owner=True)
         row = await store.company_template(db, membership.company.id, template_id)
         form = TemplateForm.of(store.as_template(row))
         return _form_page(request, {"membership": membership, "form": form, "template_id": row.id})
 
     @post("/{template_id:int}/edit", name="companies:template-save")
-    async def save(self, request: Request, template_id: FromPath[int], data: FormData, db: DB, user: User) -> Response:
+    async def save(
+        self, request: Request, template_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
+    ) -> Response:
         membership = await self._membership(db, user, owner=True)
         row = await store.company_template(db, membership.company.id, template_id)
         form = read_template(data)
@@ -144,7 +146,7 @@ class CompanyTemplateController(Controller):
         return see_other(request, request.app.route_reverse("companies:templates"))
 
     @post("/{template_id:int}/delete", name="companies:template-delete")
-    async def delete(self, request: Request, template_id: FromPath[int], db: DB, user: User) -> Response:
+    async def delete(self, request: Request, template_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         membership = await self._membership(db, user, owner=True)
         row = await store.delete_company_template(db, user, membership.company.id, template_id)
         await db.commit()
