@@ -36,6 +36,7 @@ TEXT: dict[str, Any] = {
     "repeated field": REPEATED,
     "missing": MISSING,
 }
+MEGABYTE = "x" * 1_000_000  # sent once per form, in every field at once
 # What the other personas send (they are mostly turned away before anything is read).
 FEW = ("NUL byte", "non-ASCII", "100 KB string", "invalid UTF-8", "repeated field")
 # In a URL: a real server (and httpx) refuses URLs of 100 KB, so long values are 8 KB there.

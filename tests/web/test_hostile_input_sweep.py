@@ -54,6 +54,7 @@ from tests.support.hostile import (
     HEADER,
     JSON_BODIES,
     JSON_VALUES,
+    MEGABYTE,
     MISSING,
     NUMBERS,
     TEXT,
@@ -583,6 +584,10 @@ class Sweep:
                     url = self.url(ep, params, base.query)
         if not full:
             return
+        # A megabyte in every field at once: a clear refusal (413 or a form error), never a 5xx.
+        kwargs = await self.body(persona, sample, base, {**base.fields, **{n: MEGABYTE for n in hostile}})
+        if used_up(sample, await self.send(ep, persona, "every field", "1 MB string", url, **kwargs)):
+            url = self.url(ep, (await self.renew(sample)).params, base.query)
         for name in families(list(base.fields)):  # one field at a time, the others valid
             for kind, value in TEXT.items():
                 kwargs = await self.body(persona, sample, base, {**base.fields, name: value})
