@@ -39,13 +39,6 @@ def contracts_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> No
 CLIENTS_ONLY = {"clients_only": True}
 
 
-async def _editable(db: AsyncSession, contract_id: int, user: CurrentUser, *, lock: bool = False) -> Contract:
-    contract = await services.contract_for(db, contract_id, user, lock=lock)
-    if not services.can_edit(contract, user):
-        raise NotFound()
-    return contract
-
-
 async def _new_page(
     request: Request,
     db: AsyncSession,
@@ -101,26 +94,6 @@ async def _editor_context(
         "max_days": forms.MAX_REVIEW_DAYS,
         "max_milestones": forms.MAX_MILESTONES,
     }
-
-
-async def _parse_and_save(db: AsyncSession, contract_id: int, user: CurrentUser, data: dict[str, Any], *, op: str = ""):
-    """Parse the posted editor, render the template clauses and save when it is valid.
-    Returns (contract, parsed, saved)."""
-    from app.contracts.templates.services import get_template
-
-    # Filling the templates in may take up to the sandbox's deadline: not while holding the row.
-    contract = await _editable(db, contract_id, user)
-    parsed = forms.read_draft(data, op=op)
-    refs = [parsed.terms.template] if parsed.terms.template else []
-    keys = [ref.key for ref in (*refs, *parsed.terms.riders)]
-    chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
-    people = await services.parties_of(db, contract)
-    await clauses.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
-    if parsed.errors:
-        return contract, parsed, False
-    await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
-    await drafting.update_draft(db, contract.id, user, parsed.terms, expected_rev=parsed.rev)
-    return contract, parsed, True
 
 
 class ContractController(Controller):
@@ -184,7 +157,7 @@ class ContractController(Controller):
 
     @get("/{contract_id:int}/edit", name="contracts:edit")
     async def edit(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
-        contract = await _editable(db, contract_id, user)
+        contract = await drafting.editable(db, contract_id, user)
         if not contract.review or contract.review.get("rev") != contract.draft_rev:
             services.review_if_stale(db, contract)
             await db.commit()
@@ -194,7 +167,7 @@ class ContractController(Controller):
     async def review(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
         """The review block next to the editor, for whoever may edit the draft; the editor re-fetches it
         when the live event "contract-<id>-review" arrives. A review of an older revision shows as pending."""
-        contract = await _editable(db, contract_id, user)
+        contract = await drafting.editable(db, contract_id, user)
         review = contract.review if contract.review and contract.review.get("rev") == contract.draft_rev else None
         context = {"contract": contract, "review": review, "pending": review is None}
         return render(request, "contracts/_review.html", context)
@@ -204,8 +177,9 @@ class ContractController(Controller):
         self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         """The editor's Save button and its milestone row buttons (add, remove, move)."""
-        op = text(data, "op")
-        contract, parsed, saved = await _parse_and_save(db, contract_id, user, data, op=op)
+        parsed = forms.read_draft(data, row_buttons=True)
+        op = parsed.op
+        contract, saved = await drafting.save_draft(db, contract_id, user, parsed)
         if not saved and not op:
             context = await _editor_context(db, contract, user, parsed=parsed)
             return render(request, "contracts/edit.html", context, status_code=422, block="editor")
@@ -229,7 +203,8 @@ class ContractController(Controller):
     ) -> Response:
         """htmx autosave while typing: answers with the save status, the new revision and the total."""
         try:
-            contract, parsed, saved = await _parse_and_save(db, contract_id, user, data)
+            parsed = forms.read_draft(data)
+            contract, saved = await drafting.save_draft(db, contract_id, user, parsed)
         except DomainError as exc:
             return render(request, "contracts/_save_status.html", {"conflict": exc.message}, status_code=409)
         if saved:
@@ -250,7 +225,8 @@ class ContractController(Controller):
         self, request: Request, contract_id: FromPath[int], data: FormData, db: DB, user: CurrentUser
     ) -> Response:
         """Save what is on screen, then freeze it as the next version for the other party to sign."""
-        contract, parsed, saved = await _parse_and_save(db, contract_id, user, data)
+        parsed = forms.read_draft(data)
+        contract, saved = await drafting.save_draft(db, contract_id, user, parsed)
         if not saved:
             context = await _editor_context(db, contract, user, parsed=parsed)
             return render(request, "contracts/edit.html", context, status_code=422, block="editor")

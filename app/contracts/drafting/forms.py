@@ -47,6 +47,8 @@ class Parsed:
     values: dict[str, str] = field(default_factory=dict)
     # The working copy's revision the form was loaded from (the compare-and-set of a save), if sent.
     rev: int | None = None
+    # The milestone row button that was pressed (add, remove, move), "" for Save, Send and autosave.
+    op: str = ""
 
 
 def form_from_terms(terms: Terms) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def _amount(value: str, currency: str, errors: Errors, name: str, *, required: b
     return money.amount_minor
 
 
-def read_draft(data: dict[str, Any], *, op: str = "") -> Parsed:
+def read_draft(data: dict[str, Any], *, row_buttons: bool = False) -> Parsed:
     """The posted editor as terms (without the rendered template clauses: drafting/clauses.py adds
     them), reshaped by a row button's `op`; its mistakes are in `errors`, not raised, because the
     editor re-renders what was typed row by row."""
@@ -173,6 +175,7 @@ def read_draft(data: dict[str, Any], *, op: str = "") -> Parsed:
     for name in ("title", "scope", "custom_clauses"):
         if len(text(data, name)) > MAX_LENGTH[name]:
             errors.add(name, f"Keep this under {MAX_LENGTH[name]:,} characters.".replace(",", " "))
+    op = text(data, "op") if row_buttons else ""
     rows = apply_op(_rows(data), op)
     milestones = []
     if kind == "milestone":
@@ -227,7 +230,7 @@ def read_draft(data: dict[str, Any], *, op: str = "") -> Parsed:
         riders=tuple(TemplateRef(key) for key in riders),
         custom_clauses=tuple(custom),
     )
-    return Parsed(terms, errors, rows, values, whole_number(text(data, "rev")))
+    return Parsed(terms, errors, rows, values, whole_number(text(data, "rev")), op)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
+from app.contracts.drafting import clauses
+from app.contracts.drafting.forms import Parsed
 from app.contracts.models import (
     Contract,
     ContractOrigin,
@@ -19,8 +21,10 @@ from app.contracts.services import (
     audit,
     can_edit,
     contract_for,
+    parties_of,
     review_if_stale,
 )
+from app.contracts.templates.services import get_template
 from app.contracts.terms import ContractKind, MilestoneTerms, TemplateRef, Terms
 from app.contracts.versions import terms_hash
 from app.errors import DomainError, NotFound
@@ -84,14 +88,11 @@ STANDARD_TEMPLATE = "fixed-price-project"
 async def _with_standard_clauses(db: AsyncSession, contract: Contract, client_name: str, contractor_name: str) -> Terms:
     """A new draft starts with the platform's fixed-price clauses (review, ownership, termination,
     liability), filled in with its own details; the client may choose others or none."""
-    from app.contracts.drafting import clauses, forms
-    from app.contracts.templates.services import get_template
-
     template = await get_template(db, STANDARD_TEMPLATE, contract.company_id)
     if template is None or clauses.extra_placeholders(template):
         return contract.draft_terms
     terms = contract.draft_terms.with_(template=TemplateRef(template.key), riders=(), custom_clauses=())
-    parsed = await clauses.with_clauses(forms.Parsed(terms=terms), [template], client_name, contractor_name)
+    parsed = await clauses.with_clauses(Parsed(terms=terms), [template], client_name, contractor_name)
     return contract.draft_terms if parsed.errors else parsed.terms
 
 
@@ -145,6 +146,32 @@ async def draft_for_contractor(db: AsyncSession, client: User, contractor_id: in
     await db.flush()
     await audit(db, contract, "contract_drafted", client.id, origin=contract.origin.value)
     return contract
+
+
+async def editable(db: AsyncSession, contract_id: int, user: User, *, lock: bool = False) -> Contract:
+    """A contract whose draft this person may edit; anyone else gets NotFound."""
+    contract = await contract_for(db, contract_id, user, lock=lock)
+    if not can_edit(contract, user):
+        raise NotFound(contract_id)
+    return contract
+
+
+async def save_draft(db: AsyncSession, contract_id: int, user: User, parsed: Parsed) -> tuple[Contract, bool]:
+    """The editor's Save, Send and autosave: fill the chosen templates' clauses in, then save the
+    working copy when the editor has no mistakes. Returns the contract and whether it was saved;
+    the mistakes stay in `parsed.errors` for the editor to show next to their fields."""
+    # Filling the templates in may take up to the sandbox's deadline: not while holding the row.
+    contract = await editable(db, contract_id, user)
+    refs = [parsed.terms.template] if parsed.terms.template else []
+    keys = [ref.key for ref in (*refs, *parsed.terms.riders)]
+    chosen = [t for t in [await get_template(db, key, contract.company_id) for key in keys] if t is not None]
+    people = await parties_of(db, contract)
+    await clauses.with_clauses(parsed, chosen, people[contract.client_id].name, people[contract.contractor_id].name)
+    if parsed.errors:
+        return contract, False
+    await db.refresh(contract, with_for_update=True)  # fresh and locked for update_draft's checks
+    await update_draft(db, contract.id, user, parsed.terms, expected_rev=parsed.rev)
+    return contract, True
 
 
 async def update_draft(
