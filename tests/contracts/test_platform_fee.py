@@ -296,3 +296,19 @@ async def test_an_amendment_of_a_version_without_a_fee_adds_none(db, client, con
     await db.commit()
     amended = await propose_and_sign_add(db, contract, client, contractor)
     assert amended.terms.platform_fee is None and "platform_fee" not in amended.terms.to_json()
+
+
+async def test_a_retainer_draft_and_its_version_page_say_the_fee(db, client, contractor):
+    proposal = await accepted_proposal(db, client.user, contractor.user)
+    contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
+    await db.commit()
+    form = editor_form(contract, kind="retainer", retainer_amount="1000", retainer_period="month")
+    assert (await client.post_form(f"/contracts/{contract.id}/edit", form)).status_code == 303
+    retainer_words = "Pactline fee: 10% of each payment released, taken from the contractor’s side. " + (
+        "The client pays exactly the retainer payments."
+    )
+    assert retainer_words in flat((await client.get(f"/contracts/{contract.id}/edit")).text)
+    await db.refresh(contract)
+    await signing.send(db, contract.id, client.user, fee=FEE)
+    await db.commit()
+    assert retainer_words in flat((await contractor.get(f"/contracts/{contract.id}/versions/1")).text)
