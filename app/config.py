@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +16,9 @@ ENVIRONMENTS = ("development", "test", "production")
 # Kept in step with app.accounts.passwords.PROFILES (a test checks); config imports nothing of the app.
 PRODUCTION_HASHING = "production"
 PASSWORD_HASH_PROFILES = (PRODUCTION_HASHING, "test")
+# The platform fee written into contract terms when a version is sent (decision 0030).
+DEFAULT_PLATFORM_FEE_PERCENT = "10"
+MAX_PLATFORM_FEE_PERCENT = 50
 
 
 class ConfigurationError(RuntimeError):
@@ -29,6 +33,26 @@ def _bool(value: str | None, default: bool = False) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def platform_fee_bp(value: str | None) -> int:
+    """PLATFORM_FEE_PERCENT ("10", "7.5", "2.25") in basis points (1000, 750, 225): a percentage
+    with at most two decimals, from 0 to 50. Anything else stops the start-up with a message."""
+    text = (value or "").strip().removesuffix("%").strip() or DEFAULT_PLATFORM_FEE_PERCENT
+    problem = (
+        f"PLATFORM_FEE_PERCENT must be a percentage from 0 to {MAX_PLATFORM_FEE_PERCENT} "
+        f"with at most two decimals (like 10 or 7.5), not {value!r}"
+    )
+    try:
+        percent = Decimal(text)
+    except InvalidOperation:
+        raise ConfigurationError(problem) from None
+    basis_points = percent * 100
+    if not percent.is_finite() or basis_points != basis_points.to_integral_value():
+        raise ConfigurationError(problem)
+    if not 0 <= percent <= MAX_PLATFORM_FEE_PERCENT:
+        raise ConfigurationError(problem)
+    return int(basis_points)
 
 
 def _is_loopback(host: str) -> bool:
@@ -103,6 +127,7 @@ class Settings:
     event_backlog_size: int = 200
     event_backlog_seconds: int = 24 * 3600
     password_hash_profile: str = PRODUCTION_HASHING
+    platform_fee_bp: int = 1000  # PLATFORM_FEE_PERCENT in basis points: 1000 = 10 %
 
     @property
     def is_production(self) -> bool:
@@ -243,6 +268,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),
         event_backlog_seconds=int(env.get("EVENT_BACKLOG_SECONDS", str(24 * 3600))),
         password_hash_profile=env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or PRODUCTION_HASHING,
+        platform_fee_bp=platform_fee_bp(env.get("PLATFORM_FEE_PERCENT")),
     )
     settings.validate()
     return settings

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.contracts import services
 from app.contracts.models import Contract, ContractStatus, Signature
+from app.contracts.terms import PlatformFee
 
 STATUS_WORDS = {
     ContractStatus.draft: "Draft",
@@ -22,8 +24,16 @@ STATUS_WORDS = {
 }
 
 
-async def detail_context(db: AsyncSession, contract: Contract, user: User, **extra: Any) -> dict[str, Any]:
-    """For templates/contracts/detail.html, as `user` sees it; `extra` fills in a form's values and errors."""
+def current_fee(request: Request) -> PlatformFee:
+    """The fee a version sent now carries (PLATFORM_FEE_PERCENT): what a draft shows before it is sent."""
+    return PlatformFee.current(request.app.state.settings)
+
+
+async def detail_context(
+    db: AsyncSession, contract: Contract, user: User, *, fee: PlatformFee, **extra: Any
+) -> dict[str, Any]:
+    """For templates/contracts/detail.html, as `user` sees it; `extra` fills in a form's values and errors.
+    A draft not sent yet shows its terms with `fee`, the fee sending would write into them."""
     from app.contracts.amendments.views import amendments_panel_context
     from app.contracts.documents.services import document_panel_context
     from app.contracts.drafting.services import has_unsent_changes
@@ -40,7 +50,7 @@ async def detail_context(db: AsyncSession, contract: Contract, user: User, **ext
     context = {
         "contract": contract,
         "version": version,
-        "terms": version.terms if version else contract.draft_terms,
+        "terms": version.terms if version else contract.draft_terms.with_(platform_fee=fee),
         "client": people[contract.client_id],
         "contractor": people[contract.contractor_id],
         "people": people,

@@ -15,7 +15,7 @@ from app.contracts.drafting import services as drafting
 from app.contracts.models import Contract, ContractVersion
 from app.contracts.signing import services as signing
 from app.contracts.templates.services import get_template
-from app.contracts.terms import TemplateRef
+from app.contracts.terms import PlatformFee, TemplateRef
 from app.marketplace import services as marketplace
 from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
@@ -76,7 +76,7 @@ async def seed_contracts(resources) -> list[str]:
         template = await get_template(db, "fixed-price-project", contract.company_id)
         await clauses.with_clauses(parsed, [template] if template else [], client.name, contractor.name)
         await drafting.update_draft(db, contract.id, client, parsed.terms)
-        version = await signing.send(db, contract.id, client)
+        version = await signing.send(db, contract.id, client, fee=PlatformFee.current(resources.settings))
         for person in (client, contractor):
             await signing.sign(db, contract.id, person, version_hash=version.terms_hash, typed_name=person.name,
                                 consent=True, context=SEED_CONTEXT)  # fmt: skip

@@ -21,12 +21,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 from app.contracts.versions import canonical_terms
+from app.money import Money
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 DEFAULT_REVIEW_WINDOW = 7
 DEFAULT_CURRENCY = "EUR"
@@ -141,18 +145,58 @@ class Termination:
 
 @dataclass(frozen=True)
 class PlatformFee:
-    """The platform's fee on the money escrow moves, when escrow sets one: in basis points
-    (250 = 2.5 %), paid by "client" or "contractor"."""
+    """Pactline's fee, as signed: `rate_bp` basis points (1000 = 10 %) of each payment released,
+    taken from the contractor's side; the client pays exactly the milestone amounts. Written into
+    the terms when a version is sent (signing.send) and kept by amendments (decision 0030).
+
+    The math is integer only, rounded half up to the minor unit per release, so that
+    `fee_on(a) + contractor_share(a) == a` for every amount."""
 
     rate_bp: int
-    paid_by: str = "client"
+    paid_by: str = "contractor"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(int(data.get("rate_bp") or 0), str(data.get("paid_by") or "client"))
+        return cls(int(data.get("rate_bp") or 0), str(data.get("paid_by") or "contractor"))
+
+    @classmethod
+    def current(cls, settings: Settings) -> PlatformFee:
+        """The fee a version sent now carries: PLATFORM_FEE_PERCENT."""
+        return cls(settings.platform_fee_bp)
 
     def to_json(self) -> dict[str, Any]:
         return {"rate_bp": self.rate_bp, "paid_by": self.paid_by}
+
+    def fee_minor(self, amount_minor: int) -> int:
+        if amount_minor < 0:
+            raise ValueError("a platform fee is taken on a released amount, never a negative one")
+        return (amount_minor * self.rate_bp + 5000) // 10000
+
+    def share_minor(self, amount_minor: int) -> int:
+        """What the contractor receives of a release of `amount_minor`."""
+        return amount_minor - self.fee_minor(amount_minor)
+
+    def fee_on(self, amount: Money) -> Money:
+        return Money(self.fee_minor(amount.amount_minor), amount.currency)
+
+    def contractor_share(self, amount: Money) -> Money:
+        return Money(self.share_minor(amount.amount_minor), amount.currency)
+
+    @property
+    def percent_text(self) -> str:
+        """'10%', '7.5%', '2.25%'."""
+        whole, rest = divmod(self.rate_bp, 100)
+        return f"{whole}%" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "%"
+
+    def words(self, kind: ContractKind | str = ContractKind.milestone) -> str:
+        """The plain sentence both parties read before signing (page, PDF and diff)."""
+        amounts = "retainer payments" if str(kind) == ContractKind.retainer else "milestone amounts"
+        if not self.rate_bp:
+            return f"No Pactline fee: the contractor receives the full {amounts}."
+        return (
+            f"Pactline fee: {self.percent_text} of each payment released, taken from the contractor’s side. "
+            f"The client pays exactly the {amounts}."
+        )
 
 
 @dataclass(frozen=True)
@@ -238,6 +282,12 @@ class Terms:
     @property
     def milestone_total(self) -> int:
         return sum(m.amount_minor for m in self.milestones)
+
+    @property
+    def release_fee(self) -> PlatformFee:
+        """The fee escrow takes at each release: the signed one, or none for terms signed before
+        fees were part of the terms (decision 0030). Never read from the settings."""
+        return self.platform_fee or PlatformFee(0)
 
     @property
     def is_retainer(self) -> bool:

@@ -67,6 +67,7 @@ async def long_words(db, app):
     waiting for its identity check; an admin. Every title and name is one long word."""
     from app.contracts.drafting import services as drafting
     from app.contracts.signing import services as signing
+    from app.contracts.terms import PlatformFee
 
     client = await make_user(db, role=Role.client, name=CLIENT_NAME)
     contractor = await make_user(db, role=Role.contractor, name=CONTRACTOR_NAME)
@@ -98,7 +99,7 @@ async def long_words(db, app):
     )  # fmt: skip
     await accept(db, proposal.id, client)
     contract = await drafting.draft_from_proposal(db, proposal.id, client)
-    version = await signing.send(db, contract.id, client)
+    version = await signing.send(db, contract.id, client, fee=PlatformFee.current(app.state.settings))
     for person in (client, contractor):
         await signing.sign(db, contract.id, person, version_hash=version.terms_hash, typed_name=person.name,
                              consent=True, context=signing.SignContext(ip="203.0.113.9"))  # fmt: skip

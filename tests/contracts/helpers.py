@@ -4,6 +4,7 @@ from datetime import date
 
 from app.contracts.drafting import services as drafting
 from app.contracts.signing import services as signing
+from app.contracts.terms import PlatformFee
 from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
 from app.marketplace.services import accept, apply, create_job
@@ -29,10 +30,14 @@ async def accepted_proposal(db, client, contractor):
     return proposal
 
 
+# The fee PLATFORM_FEE_PERCENT gives by default, for tests that send versions through the service.
+FEE = PlatformFee(1000)
+
+
 async def sent_contract(db, client, contractor):
     proposal = await accepted_proposal(db, client, contractor)
     contract = await drafting.draft_from_proposal(db, proposal.id, client)
-    version = await signing.send(db, contract.id, client)
+    version = await signing.send(db, contract.id, client, fee=FEE)
     await db.commit()
     return contract, version
 

@@ -13,7 +13,7 @@ from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion, Signature
 from app.contracts.signing import services as signing
 from app.errors import DomainError
-from tests.contracts.helpers import CTX, accepted_proposal, sent_contract, sign  # noqa: F401
+from tests.contracts.helpers import CTX, FEE, accepted_proposal, sent_contract, sign  # noqa: F401
 from tests.support.factories import make_user
 
 
@@ -29,7 +29,7 @@ async def test_a_draft_carries_the_proposal_and_both_signing_one_version_activat
     proposal = await accepted_proposal(db, client, contractor)
     contract = await drafting.draft_from_proposal(db, proposal.id, client)
     assert [m.amount_minor for m in contract.draft_terms.milestones] == [100000, 200000]
-    version = await signing.send(db, contract.id, client)
+    version = await signing.send(db, contract.id, client, fee=FEE)
     await db.commit()
     assert version.number == 1 and len(version.terms_hash) == 64
 
@@ -60,11 +60,11 @@ async def test_a_change_makes_a_new_version_and_a_stale_tab_cannot_sign(db, part
     client, contractor = parties
     proposal = await accepted_proposal(db, client, contractor)
     contract = await drafting.draft_from_proposal(db, proposal.id, client)
-    first = await signing.send(db, contract.id, client)
+    first = await signing.send(db, contract.id, client, fee=FEE)
     await sign(db, contract.id, client, first.terms_hash)
     terms = contract.draft_terms.with_(review_window_days=10)
     await drafting.update_draft(db, contract.id, contractor, terms)
-    second = await signing.send(db, contract.id, contractor)
+    second = await signing.send(db, contract.id, contractor, fee=FEE)
     await db.commit()
     assert second.number == 2 and second.terms_hash != first.terms_hash
     with pytest.raises(DomainError, match="terms changed"):
@@ -118,7 +118,7 @@ async def test_sending_unchanged_terms_makes_no_new_version(db, parties):
     client, contractor = parties
     proposal = await accepted_proposal(db, client, contractor)
     contract = await drafting.draft_from_proposal(db, proposal.id, client)
-    first = await signing.send(db, contract.id, client)
-    again = await signing.send(db, contract.id, contractor)
+    first = await signing.send(db, contract.id, client, fee=FEE)
+    again = await signing.send(db, contract.id, contractor, fee=FEE)
     assert again.id == first.id
     assert (await drafting.draft_from_proposal(db, proposal.id, client)).id == contract.id, "one contract per proposal"

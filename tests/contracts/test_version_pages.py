@@ -8,14 +8,14 @@ from app.contracts.drafting import services as drafting
 from app.contracts.signing import services as signing
 from app.contracts.signing.diff import changes_context
 from app.contracts.terms import Terms
-from tests.contracts.helpers import sent_contract, sign
+from tests.contracts.helpers import FEE, sent_contract, sign
 
 
 async def send_again(db, contract, user, edit):
     terms = contract.draft_terms.to_json()
     edit(terms)
     await drafting.update_draft(db, contract.id, user, Terms.from_json(terms))
-    version = await signing.send(db, contract.id, user)
+    version = await signing.send(db, contract.id, user, fee=FEE)
     await db.commit()
     return version
 

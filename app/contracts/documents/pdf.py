@@ -155,6 +155,7 @@ def contract_context(source: PdfSource) -> dict[str, Any]:
     kind = terms.kind.value
     retainer = terms.retainer if terms.is_retainer else None
     period = retainer.period if retainer else ""
+    fee = terms.platform_fee  # None for versions sent before the fee was signed: nothing is printed
     return {
         "source": source,
         "title": terms.display_title,
@@ -166,6 +167,10 @@ def contract_context(source: PdfSource) -> dict[str, Any]:
         "milestones": terms.milestones,
         "milestone_total": terms.milestone_total,
         "stated_total_minor": terms.stated_total_minor,
+        "fee": fee,
+        "fee_words": fee.words(terms.kind) if fee else "",
+        "shares": [fee.share_minor(m.amount_minor) for m in terms.milestones] if fee else [],
+        "share_total": sum(fee.share_minor(m.amount_minor) for m in terms.milestones) if fee else 0,
         "retainer": retainer,
         "period_label": PERIOD_LABELS.get(period, period),
         "clauses": [c for c in terms.clauses if c.strip()],

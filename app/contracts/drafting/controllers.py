@@ -18,8 +18,9 @@ from app.contracts import services
 from app.contracts.drafting import clauses, forms
 from app.contracts.drafting import services as drafting
 from app.contracts.models import Contract, ContractStatus
-from app.contracts.pages import STATUS_WORDS, detail_context
+from app.contracts.pages import STATUS_WORDS, current_fee, detail_context
 from app.contracts.signing import services as signing
+from app.contracts.terms import PlatformFee, Terms
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.web.forms import FormData, text
@@ -56,8 +57,20 @@ async def _new_page(
     )
 
 
+def fee_context(fee: PlatformFee, terms: Terms) -> dict[str, Any]:
+    """For contracts/_total.html: the fee sending would write, and what the contractor receives of
+    the milestones with it taken on each release."""
+    return {"fee": fee, "share": sum(fee.share_minor(m.amount_minor) for m in terms.milestones)}
+
+
 async def _editor_context(
-    db: AsyncSession, contract: Contract, user: CurrentUser, *, parsed: forms.Parsed | None = None, errors=None
+    request: Request,
+    db: AsyncSession,
+    contract: Contract,
+    user: CurrentUser,
+    *,
+    parsed: forms.Parsed | None = None,
+    errors=None,
 ) -> dict[str, Any]:
     from app.contracts.templates.services import available_templates
 
@@ -80,6 +93,7 @@ async def _editor_context(
         "errors": errors if errors is not None else (parsed.errors if parsed else {}),
         "total": terms.milestone_total,
         "currency": terms.currency,
+        **fee_context(current_fee(request), terms),
         "template_options": [(t.key, t.title) for t in templates if t.kind != "rider"],
         "riders": [t for t in templates if t.kind == "rider"],
         "extra_fields": [(t, clauses.extra_placeholders(t)) for t in chosen if clauses.extra_placeholders(t)],
@@ -144,7 +158,7 @@ class ContractController(Controller):
         contract = await services.contract_for(db, contract_id, user)
         if contract.status == ContractStatus.draft and user.id == contract.client_id and not is_htmx(request):
             return see_other(request, request.app.route_reverse("contracts:edit", contract_id=contract.id))
-        context = await detail_context(db, contract, user)
+        context = await detail_context(db, contract, user, fee=current_fee(request))
         document = context["document"]
         if document and document["state"] == "preparing" and not is_htmx(request):
             # Normally queued at signing; asking again is harmless (the task does nothing when the
@@ -161,7 +175,7 @@ class ContractController(Controller):
         if not contract.review or contract.review.get("rev") != contract.draft_rev:
             services.review_if_stale(db, contract)
             await db.commit()
-        return render(request, "contracts/edit.html", await _editor_context(db, contract, user))
+        return render(request, "contracts/edit.html", await _editor_context(request, db, contract, user))
 
     @get("/{contract_id:int}/review", name="contracts:review")
     async def review(self, request: Request, contract_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
@@ -181,17 +195,17 @@ class ContractController(Controller):
         op = parsed.op
         contract, saved = await drafting.save_draft(db, contract_id, user, parsed)
         if not saved and not op:
-            context = await _editor_context(db, contract, user, parsed=parsed)
+            context = await _editor_context(request, db, contract, user, parsed=parsed)
             return render(request, "contracts/edit.html", context, status_code=422, block="editor")
         if saved:
             await db.commit()
         if is_htmx(request):
             # Row buttons keep what was typed even where it is not valid yet; messages wait for Save.
-            context = await _editor_context(db, contract, user, parsed=parsed, errors={} if op else None)
+            context = await _editor_context(request, db, contract, user, parsed=parsed, errors={} if op else None)
             headers = {} if op else toast_headers("Draft saved.", "success")
             return render(request, "contracts/edit.html", context, block="editor", headers=headers)
         if op and not saved:
-            context = await _editor_context(db, contract, user, parsed=parsed, errors={})
+            context = await _editor_context(request, db, contract, user, parsed=parsed, errors={})
             return render(request, "contracts/edit.html", context)
         flash(request, "Draft saved.", category="success")
         target = request.app.route_reverse("contracts:edit", contract_id=contract.id)
@@ -217,6 +231,7 @@ class ContractController(Controller):
             "total": parsed.terms.milestone_total,
             "currency": parsed.terms.currency,
             "stated": parsed.terms.stated_total_minor,
+            **fee_context(current_fee(request), parsed.terms),
         }
         return render(request, "contracts/_save_status.html", context)
 
@@ -228,14 +243,14 @@ class ContractController(Controller):
         parsed = forms.read_draft(data)
         contract, saved = await drafting.save_draft(db, contract_id, user, parsed)
         if not saved:
-            context = await _editor_context(db, contract, user, parsed=parsed)
+            context = await _editor_context(request, db, contract, user, parsed=parsed)
             return render(request, "contracts/edit.html", context, status_code=422, block="editor")
         problems = signing.sendable_problems(contract.draft_terms)
         if problems:
             await db.commit()  # keep what they typed
-            context = await _editor_context(db, contract, user, errors={"form": problems})
+            context = await _editor_context(request, db, contract, user, errors={"form": problems})
             return render(request, "contracts/edit.html", context, status_code=422, block="editor")
-        version = await signing.send(db, contract.id, user)
+        version = await signing.send(db, contract.id, user, fee=current_fee(request))
         await db.commit()
         people = await services.parties_of(db, contract)
         other = people[contract.other_party(user.id)]

@@ -203,4 +203,9 @@ async def update_draft(
 
 
 def has_unsent_changes(contract: Contract, current: ContractVersion | None) -> bool:
-    return current is None or terms_hash(contract.draft_terms) != current.terms_hash
+    """Whether the working copy differs from the version on the table. The draft carries no fee
+    (send writes it), so it is compared with the version's own fee: a later change of
+    PLATFORM_FEE_PERCENT alone is not an unsent change (decision 0030)."""
+    if current is None:
+        return True
+    return terms_hash(contract.draft_terms.with_(platform_fee=current.terms.platform_fee)) != current.terms_hash

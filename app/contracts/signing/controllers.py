@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import CurrentUser, requires_login_admins_mfa
 from app.accounts.models import User
 from app.contracts.models import Contract, ContractStatus, ContractVersion, Signature
-from app.contracts.pages import detail_context
+from app.contracts.pages import current_fee, detail_context
 from app.contracts.services import contract_for
 from app.contracts.signing import services as signing
 from app.contracts.signing.diff import diff_terms, summary
@@ -174,7 +174,7 @@ class SigningController(Controller):
         except FormError as exc:
             contract = await contract_for(db, contract_id, user)
             context = await detail_context(
-                db, contract, user, change_form={"message": message}, change_errors=exc.errors
+                db, contract, user, fee=current_fee(request), change_form={"message": message}, change_errors=exc.errors
             )
             return render(request, "contracts/detail.html", context, status_code=422)
         await db.commit()
@@ -190,7 +190,9 @@ class SigningController(Controller):
         contract = await contract_for(db, contract_id, user)
         if errors:
             sign_form = {"typed_name": signature.typed_name, "consent": signature.consent}
-            context = await detail_context(db, contract, user, sign_form=sign_form, sign_errors=errors)
+            context = await detail_context(
+                db, contract, user, fee=current_fee(request), sign_form=sign_form, sign_errors=errors
+            )
             return render(request, "contracts/detail.html", context, status_code=422)
         try:
             contract = await signing.sign(
@@ -205,7 +207,7 @@ class SigningController(Controller):
         except DomainError as exc:
             await db.rollback()
             contract = await contract_for(db, contract_id, user)
-            context = await detail_context(db, contract, user, sign_refused=exc.message)
+            context = await detail_context(db, contract, user, fee=current_fee(request), sign_refused=exc.message)
             return render(request, "contracts/detail.html", context, status_code=409)
         await db.commit()
         if contract.status == ContractStatus.active:

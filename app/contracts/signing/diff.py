@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.contracts.terms import MilestoneTerms, Retainer, Terms
+from app.contracts.terms import MilestoneTerms, PlatformFee, Retainer, Terms
 from app.money import format_minor
 
 if TYPE_CHECKING:
@@ -314,7 +314,16 @@ def _template(old: Terms, new: Terms) -> list[Change]:
 
 
 KNOWN_KEYS = {"title", "scope", "kind", "currency", "review_window_days", "stated_total_minor", "milestones",
-              "retainer", "template", "clauses"}  # fmt: skip
+              "retainer", "template", "clauses", "platform_fee"}  # fmt: skip
+
+
+def fee_text(fee: PlatformFee | None) -> str:
+    """'10% of each payment released, from the contractor’s side'; a version without a fee: '—'."""
+    if fee is None:
+        return ABSENT
+    if not fee.rate_bp:
+        return "None"
+    return f"{fee.percent_text} of each payment released, from the contractor’s side"
 
 
 def diff_terms(old: Terms, new: Terms) -> list[Change]:
@@ -327,6 +336,7 @@ def diff_terms(old: Terms, new: Terms) -> list[Change]:
                days_text(new.review_window_days)),
         _field("Stated total", "stated total", money_text(old.stated_total_minor, old.currency),
                money_text(new.stated_total_minor, new.currency)),
+        _field("Pactline fee", "Pactline fee", fee_text(old.platform_fee), fee_text(new.platform_fee)),
         _long_text("Scope", "scope", old.scope, new.scope),
     ]  # fmt: skip
     result = [c for c in changes if c is not None]

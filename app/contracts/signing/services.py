@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.guards import ensure_verified
 from app.accounts.models import Role, User
+from app.contracts.drafting.services import has_unsent_changes
 from app.contracts.models import (
     ChangeRequest,
     Contract,
@@ -28,7 +29,7 @@ from app.contracts.services import (
     parties_of,
     review_if_stale,
 )
-from app.contracts.terms import ContractKind, Terms
+from app.contracts.terms import ContractKind, PlatformFee, Terms
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
@@ -74,8 +75,10 @@ async def open_change_requests(db: AsyncSession, contract: Contract) -> list[Cha
     return list((await db.scalars(query)).all())
 
 
-async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersion:
-    """Freeze the current terms as the next version; signatures on older versions no longer count."""
+async def send(db: AsyncSession, contract_id: int, user: User, *, fee: PlatformFee) -> ContractVersion:
+    """Freeze the current terms as the next version; signatures on older versions no longer count.
+    A new version carries `fee` (PLATFORM_FEE_PERCENT, PlatformFee.current) in its terms, so the fee is
+    hashed and signed with them (decision 0030)."""
     contract = await contract_for(db, contract_id, user, lock=True)
     if contract.status not in (ContractStatus.draft, ContractStatus.sent):
         raise DomainError("This contract is no longer being negotiated.")
@@ -84,16 +87,17 @@ async def send(db: AsyncSession, contract_id: int, user: User) -> ContractVersio
     problems = sendable_problems(contract.draft_terms)
     if problems:
         raise DomainError("Before sending: " + " ".join(problems))
-    digest = terms_hash(contract.draft_terms)
     current = await db.get(ContractVersion, contract.current_version_id) if contract.current_version_id else None
-    if current is not None and current.terms_hash == digest:
+    if current is not None and not has_unsent_changes(contract, current):
         review_if_stale(db, contract)
         return current  # nothing changed since the last version
+    terms = contract.draft_terms.with_(platform_fee=fee)
+    digest = terms_hash(terms)
     number = (
         await db.scalar(select(func.max(ContractVersion.number)).where(ContractVersion.contract_id == contract.id)) or 0
     ) + 1
     version = ContractVersion(
-        contract_id=contract.id, number=number, terms=contract.draft_terms, terms_hash=digest, created_by=user.id
+        contract_id=contract.id, number=number, terms=terms, terms_hash=digest, created_by=user.id
     )
     db.add(version)
     await db.flush()
