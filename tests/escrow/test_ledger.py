@@ -340,3 +340,22 @@ async def test_a_refused_entry_leaves_no_audit_event(db, books):
     await db.commit()
     assert await db.scalar(select(func.count()).where(AuditEvent.kind == ledger.AUDIT_KIND)) == 0
     assert await db.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+async def test_entries_crossing_the_same_accounts_in_opposite_directions_do_not_deadlock(app, db, books):
+    """Accounts are locked and posted to in id order, whatever order the lines come in."""
+    gate = asyncio.Event()
+
+    async def move(n: int) -> None:
+        lines = [(books.payable, eur(-7)), (books.fees, eur(7))]
+        async with app.state.sessionmaker() as session, session.begin():
+            await gate.wait()
+            await ledger.post_entry(session, EntryKind.payout, lines if n % 2 else lines[::-1], reference=f"cross:{n}")
+            await asyncio.sleep(0.01)  # hold the locks a moment: crosswise waits would show
+
+    tasks = [asyncio.create_task(move(n)) for n in range(10)]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+    assert await ledger.balance(db, books.payable) == eur(-70)
+    assert (await ledger.verify(db)).ok
