@@ -139,28 +139,50 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 @main.group()
 def ledger() -> None:
-    """The audit chain (and, once escrow exists, the money ledger)."""
+    """The audit chain and the money ledger."""
 
 
 @ledger.command("verify")
 @with_services
 def ledger_verify() -> None:
-    """Walk the whole audit chain; exit 0 when intact, 1 naming the first broken seq."""
+    """Walk the whole audit chain and check the money ledger; exit 0 when both are intact, 1
+    naming the first broken seq or journal entry.
+
+    The ledger check: every journal entry's postings sum to zero per currency and the entry is
+    on the chain, every account's balance column equals the sum of its postings, and no escrow
+    is below zero."""
     from app.audit.chain import verify
+    from app.escrow.ledger import verify as verify_ledger
 
     async def run(resources):
         async with resources.sessionmaker() as session:
-            return await verify(session)
+            return await verify(session), await verify_ledger(session)
 
-    verdict = run_with_resources(run)
+    verdict, money = run_with_resources(run)
+    intact = True
     if verdict.ok:
         click.echo(f"Audit chain intact: {verdict.checked} events, head {verdict.head}.")
-        return
-    click.echo(
-        f"Audit chain BROKEN at seq {verdict.broken_seq}: {verdict.reason} ({verdict.checked} events before it are intact).",
-        err=True,
-    )
-    sys.exit(1)
+    else:
+        intact = False
+        click.echo(
+            f"Audit chain BROKEN at seq {verdict.broken_seq}: {verdict.reason} ({verdict.checked} events before it are intact).",
+            err=True,
+        )
+    if money.ok:
+        click.echo(
+            f"Money ledger intact: {money.entries} journal entries checked, each sums to zero per currency; "
+            f"{money.accounts} accounts match their postings, no escrow below zero."
+        )
+    else:
+        intact = False
+        where = (
+            f"journal entry {money.broken_entry_id}" if money.broken_entry_id else f"account {money.broken_account_id}"
+        )
+        click.echo(
+            f"Money ledger BROKEN at {where}: {money.reason} ({money.entries} journal entries checked).", err=True
+        )
+    if not intact:
+        sys.exit(1)
 
 
 @main.group()
