@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app.audit.chain import verify
 from app.audit.models import AuditEvent
 from app.db import utcnow
+from app.escrow import ledger
 from app.events import publish
 from app.worker.registry import task
 
@@ -42,17 +43,26 @@ async def verify_audit_chain(ctx: dict, *, admin_id: int) -> dict:
     await say({"running": True, "done": 0, "total": total})
     async with sessionmaker() as db:
         verdict = await verify(db, progress)
+        # The money ledger is checked with the chain it is written on (the same as `pactline ledger verify`).
+        money = await ledger.verify(db)
+    books = {
+        "ok": money.ok,
+        "entries": money.entries,
+        "broken_entry_id": money.broken_entry_id,
+        "reason": money.reason,
+    }
     await say(
         {
             "running": False,
             "total": total,
-            "ok": verdict.ok,
+            "ok": verdict.ok and money.ok,
             "verdict": {
                 "ok": verdict.ok,
                 "checked": verdict.checked,
                 "broken_seq": verdict.broken_seq,
                 "reason": verdict.reason,
                 "head": verdict.head,
+                "ledger": books,
             },
         }
     )
@@ -62,6 +72,7 @@ async def verify_audit_chain(ctx: dict, *, admin_id: int) -> dict:
         "broken_seq": verdict.broken_seq,
         "reason": verdict.reason,
         "head": verdict.head,
+        "ledger": books,
         "at": utcnow().isoformat(timespec="seconds"),
     }
     await ctx["redis"].set(LAST_VERIFICATION, json.dumps(result))
