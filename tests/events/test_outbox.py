@@ -11,17 +11,20 @@ from app.events import publish
 from app.events.dispatch import Dispatcher, backlog_key
 from app.events.models import OutboxEvent
 from tests.support.factories import make_user
+from tests.support.live import live_servers_paused
 
 
 @pytest.fixture
 async def paused_dispatcher(app):
-    """Stop the app's own delivery loop so a test controls every dispatch."""
+    """Stop the app's own delivery loop, and freeze the browser tests' live servers (their
+    dispatchers poll the same database), so a test controls every dispatch."""
     from app.events.services import on_outbox_commit, remove_outbox_commit
 
     dispatcher = app.state.dispatcher
     remove_outbox_commit(dispatcher.kick)
     await dispatcher.stop()
-    yield dispatcher
+    with live_servers_paused():
+        yield dispatcher
     on_outbox_commit(dispatcher.kick)
     dispatcher.start(idle_seconds=5.0)
 
