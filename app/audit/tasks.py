@@ -45,35 +45,20 @@ async def verify_audit_chain(ctx: dict, *, admin_id: int) -> dict:
         verdict = await verify(db, progress)
         # The money ledger is checked with the chain it is written on (the same as `pactline ledger verify`).
         money = await ledger.verify(db)
-    books = {
-        "ok": money.ok,
-        "entries": money.entries,
-        "broken_entry_id": money.broken_entry_id,
-        "reason": money.reason,
-    }
-    await say(
-        {
-            "running": False,
-            "total": total,
-            "ok": verdict.ok and money.ok,
-            "verdict": {
-                "ok": verdict.ok,
-                "checked": verdict.checked,
-                "broken_seq": verdict.broken_seq,
-                "reason": verdict.reason,
-                "head": verdict.head,
-                "ledger": books,
-            },
-        }
-    )
-    result = {
+    summary = {
         "ok": verdict.ok,
         "checked": verdict.checked,
         "broken_seq": verdict.broken_seq,
         "reason": verdict.reason,
         "head": verdict.head,
-        "ledger": books,
-        "at": utcnow().isoformat(timespec="seconds"),
+        "ledger": {
+            "ok": money.ok,
+            "entries": money.entries,
+            "broken_entry_id": money.broken_entry_id,
+            "reason": money.reason,
+        },
     }
+    await say({"running": False, "total": total, "ok": verdict.ok and money.ok, "verdict": summary})
+    result = summary | {"at": utcnow().isoformat(timespec="seconds")}
     await ctx["redis"].set(LAST_VERIFICATION, json.dumps(result))
     return result

@@ -2,9 +2,7 @@
 
 import asyncio
 
-from sqlalchemy import text
-
-from tests.escrow.test_verify import post_three
+from tests.escrow.test_verify import post_three, unbalance
 
 
 async def checked_page(admin) -> str:
@@ -29,16 +27,7 @@ async def test_an_intact_ledger_is_reported_with_its_entry_count(admin, db, book
 
 async def test_a_broken_entry_is_named_on_the_console(app, admin, db, books):
     entries = await post_three(db, books)
-    async with app.state.engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE ledger_postings DISABLE TRIGGER ledger_postings_balanced"))
-        await conn.execute(
-            text(
-                "INSERT INTO ledger_postings (entry_id, account_id, amount_minor, currency) "
-                "VALUES (:entry, :account, 5, 'EUR')"
-            ),
-            {"entry": entries[2].id, "account": books.fees.id},
-        )
-        await conn.execute(text("ALTER TABLE ledger_postings ENABLE TRIGGER ledger_postings_balanced"))
+    await unbalance(app, entries[2], books.fees)
     page = await checked_page(admin)
     assert f"at entry #{entries[2].id}: its EUR postings sum to €0.05, not zero" in page
     block = await admin.htmx("GET", "/admin/audit/verify")

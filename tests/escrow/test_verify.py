@@ -28,6 +28,20 @@ async def post_three(db, books):
     return entries
 
 
+async def unbalance(app, entry, acct) -> None:
+    """Add a €0.05 posting to a committed entry behind the zero-sum trigger's back."""
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE ledger_postings DISABLE TRIGGER ledger_postings_balanced"))
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_postings (entry_id, account_id, amount_minor, currency) "
+                "VALUES (:entry, :account, 5, 'EUR')"
+            ),
+            {"entry": entry.id, "account": acct.id},
+        )
+        await conn.execute(text("ALTER TABLE ledger_postings ENABLE TRIGGER ledger_postings_balanced"))
+
+
 async def run_verify():
     return await asyncio.to_thread(CliRunner().invoke, cli, ["ledger", "verify"])
 
@@ -43,16 +57,7 @@ async def test_the_cli_counts_the_entries_it_checked(db, books):
 
 async def test_an_entry_broken_behind_the_triggers_back_is_named(app, db, books):
     entries = await post_three(db, books)
-    async with app.state.engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE ledger_postings DISABLE TRIGGER ledger_postings_balanced"))
-        await conn.execute(
-            text(
-                "INSERT INTO ledger_postings (entry_id, account_id, amount_minor, currency) "
-                "VALUES (:entry, :account, 5, 'EUR')"
-            ),
-            {"entry": entries[1].id, "account": books.fees.id},
-        )
-        await conn.execute(text("ALTER TABLE ledger_postings ENABLE TRIGGER ledger_postings_balanced"))
+    await unbalance(app, entries[1], books.fees)
     verdict = await ledger.verify(db)
     assert not verdict.ok and verdict.broken_entry_id == entries[1].id
     assert "EUR postings sum to €0.05, not zero" in verdict.reason
