@@ -68,6 +68,7 @@ def load_models() -> None:
     import app.files.models  # noqa: F401
     import app.leads.models  # noqa: F401
     import app.marketplace.models  # noqa: F401
+    import app.payments.models  # noqa: F401
     import app.profiles.models  # noqa: F401
     import app.worker.models  # noqa: F401
 

@@ -39,6 +39,7 @@ class MilestoneStatus(StrEnum):
     released = "released"
     disputed = "disputed"
     refunded = "refunded"
+    settled = "settled"  # a dispute decision split the held amount between refund and release
     removed = "removed"  # taken out by a signed amendment before any money moved
 
 
@@ -134,6 +135,20 @@ class Milestone(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     due_date: Mapped[date | None]
     status: Mapped[MilestoneStatus] = mapped_column(String(30), default=MilestoneStatus.pending)
+    funded_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    # The end of the review window of the latest submission: auto-approval after it.
+    review_ends_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Reminders sent to the client for the current submission: 1 = 48 h before, 2 = 24 h before.
+    reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    revision_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    approved_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]  # refunded or settled
+
+
+# A milestone in one of these is finished: it counts towards the contract being completed.
+FINISHED_MILESTONE_STATES = frozenset({MilestoneStatus.released, MilestoneStatus.refunded, MilestoneStatus.settled})
 
 
 class Amendment(TimestampMixin, Base):

@@ -11,7 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CHAR, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -108,3 +122,94 @@ class Posting(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id", ondelete="RESTRICT"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(CHAR(3))
+
+
+class FundingStatus(StrEnum):
+    open = "open"  # a checkout is waiting for the client's payment
+    paid = "paid"  # the provider confirmed it; its milestones are funded
+    failed = "failed"  # declined or abandoned; nothing was charged, the milestones can be funded again
+    refunded = "refunded"  # paid, but nothing could be funded any more: given back in full
+
+
+class Funding(Base):
+    """One payment by the client for one or several milestones of a contract (our side of a
+    provider checkout). While `open` it blocks amendments to its milestones."""
+
+    __tablename__ = "escrow_fundings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="RESTRICT"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(CHAR(3))
+    status: Mapped[FundingStatus] = mapped_column(String(20), default=FundingStatus.open)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    failure_message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class FundingMilestone(Base):
+    __tablename__ = "escrow_funding_milestones"
+
+    funding_id: Mapped[int] = mapped_column(ForeignKey("escrow_fundings.id", ondelete="CASCADE"), primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(
+        ForeignKey("contract_milestones.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class SubmissionAnswer(StrEnum):
+    approved = "approved"
+    auto_approved = "auto_approved"
+    revision_requested = "revision_requested"
+
+
+class Submission(Base):
+    """The contractor's delivery of a milestone ("What you delivered") and the client's answer."""
+
+    __tablename__ = "milestone_submissions"
+    __table_args__ = (UniqueConstraint("milestone_id", "number", name="uq_milestone_submissions_milestone_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("contract_milestones.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[int]
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    answer: Mapped[SubmissionAnswer | None] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    answered_at: Mapped[datetime | None]
+
+
+class SubmissionFile(Base):
+    __tablename__ = "milestone_submission_files"
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("milestone_submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id", ondelete="RESTRICT"), primary_key=True)
+
+
+class IdempotencyKey(Base):
+    """A money-moving request's key, stored in its own short transaction before the work; the
+    first result is kept so that a replay gets it back (Stripe's semantics, 24 hours)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(CHAR(64))
+    status: Mapped[str] = mapped_column(String(20), default="in_flight")  # in_flight | done
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]

@@ -15,6 +15,7 @@ class FilePurpose(StrEnum):
     kyc_id_document = "kyc_id_document"
     kyc_selfie = "kyc_selfie"
     company_document = "company_document"  # an extract from the company register, for verification
+    milestone_delivery = "milestone_delivery"  # a file the contractor delivered with a milestone
 
     @property
     def is_public(self) -> bool:

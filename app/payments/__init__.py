@@ -1,0 +1,1 @@
+"""Payment providers behind one interface: the sandbox (default) and, later, Stripe."""

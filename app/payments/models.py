@@ -1,0 +1,84 @@
+"""Tables: webhook events received from a payment provider (each id once), and the sandbox
+provider's own records — what a real provider keeps on its side, kept here so the sandbox
+can run inside the app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CHAR, BigInteger, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+
+class WebhookEvent(Base):
+    """A provider's webhook event, recorded in its own short transaction before it is handled.
+    `processed_at` is set when handling finished; an event seen again before that is handled
+    again (handling is idempotent), after it is answered as a duplicate."""
+
+    __tablename__ = "payment_webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_payment_webhook_events_provider_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class SandboxPaymentStatus(StrEnum):
+    requires_payment_method = "requires_payment_method"
+    requires_action = "requires_action"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class SandboxPayment(Base):
+    """The sandbox provider's payment (Stripe's PaymentIntent): the hosted checkout pays it."""
+
+    __tablename__ = "sandbox_payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(255), index=True)  # our funding's public id
+    payer_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(CHAR(3))
+    description: Mapped[str] = mapped_column(Text, default="")
+    return_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[SandboxPaymentStatus] = mapped_column(
+        String(30), default=SandboxPaymentStatus.requires_payment_method
+    )
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    card_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+
+
+class SandboxRefund(Base):
+    __tablename__ = "sandbox_refunds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("sandbox_payments.id", ondelete="CASCADE"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+
+
+class SandboxEvent(Base):
+    """An event the sandbox sends to the app's webhook endpoint (by the worker, signed, retried)."""
+
+    __tablename__ = "sandbox_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("sandbox_payments.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
