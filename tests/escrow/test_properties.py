@@ -662,6 +662,28 @@ class EscrowMachine(RuleBasedStateMachine):
             self.released(m, release, "settled")
             self.history.append(("do_settle", (m, split, share)))
 
+    @verb_rule(m=PICK, choice=st.integers(min_value=0, max_value=5), share=st.integers(min_value=0, max_value=1000))
+    def advance(self, m, choice, share):
+        """The next ordinary verb of an unfinished milestone (random rules alone reach a release
+        rarely): fund a pending one, submit funded work, answer a submission, settle a dispute."""
+        target = self.pick(self.milestones(), m, 1, lambda x: x.status not in FINISHED)
+        match target.status:
+            case "pending":
+                opened = self.do_open_checkout(target.contract, [target.id])
+                if opened is not None:
+                    self.do_provider_says(opened, "succeeded")
+            case "funded" | "revision_requested":
+                self.do_submit(target, False)
+            case "submitted":
+                if choice <= 1:
+                    self.do_approve(target, False)
+                elif choice <= 3:
+                    self.do_auto_approve(target, True, share)
+                else:
+                    self.do_ask_for_revision(target)
+            case "disputed":
+                self.do_settle(target, "share", share)
+
     # ------------------------------------------------------------ replays
 
     @verb_rule(k=PICK)
@@ -671,6 +693,12 @@ class EscrowMachine(RuleBasedStateMachine):
         if self.history:
             method, args = self.history[k % len(self.history)]
             getattr(self, method)(*args)
+
+    def teardown(self) -> None:
+        for m in self.milestones():
+            self.world.tally.outcomes["a milestone ended the program", m.status] += 1
+        for c in self.contracts:
+            self.world.tally.outcomes["a contract ended the program", c.status] += 1
 
     # ------------------------------------------------------------ after every step
 
