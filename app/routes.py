@@ -32,6 +32,7 @@ from app.contracts.drafting.controllers import ContractController
 from app.contracts.signing.controllers import SigningController, VersionController
 from app.contracts.templates.controllers import CompanyTemplateController, PlatformTemplateController
 from app.db import provide_db
+from app.escrow.controllers import MilestoneController
 from app.events.controllers import EventStreamController
 from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
 from app.mail.controllers import DevMailController
@@ -81,6 +82,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         ContractDocumentController,
         VerifyController,
         AmendmentController,
+        MilestoneController,
         PlatformTemplateController,
         CompanyTemplateController,
         VersionController,
