@@ -10,6 +10,7 @@ from litestar.params import FromQuery, Parameter
 from app.accounts.guards import CurrentUser, requires_login, requires_role
 from app.accounts.models import Role
 from app.db import DB
+from app.escrow.views import dashboard_milestones
 from app.pages.services import client_home, contractor_home, jobs_matched_since
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -38,6 +39,12 @@ class DashboardController(Controller):
             return see_other(request, request.app.route_reverse("admin:index"))
         home = await (client_home(db, user) if user.role == Role.client else contractor_home(db, user))
         return render(request, "pages/dashboard.html", {"welcome": bool(welcome), **home})
+
+    @get("/milestones", name="pages:milestones", guards=[requires_role(Role.client, Role.contractor)])
+    async def milestones(self, request: Request, db: DB, user: CurrentUser) -> Response:
+        """The dashboard's milestones that wait for someone; re-fetched on each live event of the
+        person's active contracts (a milestone funded, submitted, answered or released)."""
+        return render(request, "pages/_milestones.html", await dashboard_milestones(db, user))
 
     @get("/matches", name="pages:job-matches", guards=[requires_role(Role.contractor)])
     async def job_matches(

@@ -235,3 +235,25 @@ async def test_every_milestone_route_is_404_for_anyone_but_the_right_party(
     assert await status_of(db, design) == MilestoneStatus.submitted
     await db.refresh(open_one)
     assert open_one.status == "open"
+
+
+async def test_both_dashboards_list_what_waits_with_the_review_clock_and_refresh_on_the_contracts_events(
+    client, contractor, db, deal
+):
+    contract, design, build = deal
+    home = (await client.get("/dashboard")).text
+    assert "Milestones to fund (2)" in home and f"/contracts/{contract.id}#milestone-{build.id}" in home
+    assert f'hx-trigger="sse:contract-{contract.id}"' in home
+    await paid_in(db, contract, client.user, design)
+    theirs = (await contractor.get("/dashboard")).text
+    assert "Funded: ready for work (1)" in theirs and f"#milestone-{design.id}" in theirs
+    assert (await submit(contractor, contract, design)).status_code == 303
+    for party, heading in ((client, "Work to review (1)"), (contractor, "Waiting for the client’s review (1)")):
+        block = await party.get("/dashboard/milestones", headers={"HX-Request": "true"})
+        assert block.status_code == 200 and block.text.lstrip().startswith('<div id="dashboard-milestones"')
+        assert heading in block.text and "Auto-approves" in block.text
+        assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" data-countdown>', block.text)
+        assert f"/contracts/{contract.id}#milestone-{design.id}" in block.text
+    await client.post_form(f"/contracts/{contract.id}/milestones/{design.id}/revision", {"reason": "Add the map."})
+    assert "Revision asked (1)" in (await contractor.get("/dashboard/milestones")).text
+    assert "Work to review" not in (await client.get("/dashboard/milestones")).text

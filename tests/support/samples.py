@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.mfa import disable as disable_mfa
@@ -45,14 +46,19 @@ from app.companies.models import InvitationKind
 from app.contracts.amendments import services as amendments
 from app.contracts.amendments.forms import ProposedAdd
 from app.contracts.drafting import services as drafting
-from app.contracts.models import ContractVersion
+from app.contracts.models import ContractVersion, Milestone
 from app.contracts.templates.forms import TemplateForm
 from app.contracts.templates.services import create_company_template
+from app.escrow import funding, lifecycle
+from app.files.models import FilePurpose
+from app.files.services import store_file
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
 from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
+from app.money import Money
+from app.payments.provider import Payment, PaymentState
 from app.profiles import services as profiles
 from app.profiles.forms import read_profile
 from app.profiles.kyc_provider import sign as sign_kyc_webhook
@@ -195,6 +201,28 @@ class World:
                                         typed_name=self.contractor.name, consent=True, context=CTX)  # fmt: skip
         await self.db.commit()
         return contract, amendment
+
+    # ------------------------------------------------------------ escrow
+
+    async def milestone(self, *, funded: bool = False, submitted: bool = False):
+        """An active contract's first milestone ("Design", €1,000.00), paid in the way the provider's
+        webhook does it and, if asked, with the contractor's work submitted (a file attached)."""
+        contract = await self.active_contract()
+        m = (await self.db.scalars(select(Milestone).where(Milestone.contract_id == contract.id)
+                                   .order_by(Milestone.position))).first()  # fmt: skip
+        if funded or submitted:
+            f = await funding.open_funding(self.db, contract.id, self.client, [m.id], provider="sandbox")
+            await self.db.commit()
+            await funding.apply_payment(self.db, Payment(f"pay_{f.public_id}", f.public_id,
+                                                         Money(f.amount_minor, f.currency), PaymentState.succeeded))  # fmt: skip
+            await self.db.commit()
+        file = None
+        if submitted:
+            upload = CheckedUpload(PDF_BYTES, PDF, hashlib.sha256(PDF_BYTES).hexdigest(), "mockups.pdf")
+            file = await store_file(self.db, self.storage, self.contractor, FilePurpose.milestone_delivery, upload)
+            await lifecycle.submit(self.db, m.id, self.contractor, "Mock-ups for all five pages.", [file])
+            await self.db.commit()
+        return contract, m, file
 
     # ------------------------------------------------------------ profiles, files, identity checks
 
@@ -756,6 +784,47 @@ async def amendment_of_contractor(w: World) -> Sample:
     contract, amendment = await w.open_amendment()
     return Sample("contractor", params={"contract_id": contract.id, "amendment_id": amendment.id},
                   pages=[f"/contracts/{contract.id}/amendments/{amendment.id}"])  # fmt: skip
+
+
+@sample("/contracts/{contract_id:int}/milestones/fund")
+async def milestone_to_fund(w: World) -> Sample:
+    contract, _, _ = await w.milestone()
+    return Sample("client", params={"contract_id": contract.id}, pages=[f"/contracts/{contract.id}"])
+
+
+@sample("/contracts/{contract_id:int}/milestones/payments/{funding_id:str}/cancel")
+async def payment_in_progress(w: World) -> Sample:
+    contract, m, _ = await w.milestone()
+    f = await funding.open_funding(w.db, contract.id, w.client, [m.id], provider="sandbox")
+    await w.db.commit()
+    return Sample("client", params={"contract_id": contract.id, "funding_id": f.public_id},
+                  pages=[f"/contracts/{contract.id}"], single_use=True)  # fmt: skip
+
+
+@sample("/contracts/{contract_id:int}/milestones/{milestone_id:int}/submit")
+async def funded_milestone(w: World) -> Sample:
+    contract, m, _ = await w.milestone(funded=True)
+    return Sample("contractor", params={"contract_id": contract.id, "milestone_id": m.id},
+                  form={"message": "Mock-ups for all five pages."},
+                  files={"files": ("mockups.pdf", PDF_BYTES, "application/pdf")},
+                  pages=[f"/contracts/{contract.id}"])  # fmt: skip
+
+
+@sample(
+    "/contracts/{contract_id:int}/milestones/{milestone_id:int}/approve",
+    "/contracts/{contract_id:int}/milestones/{milestone_id:int}/revision",
+)
+async def submitted_milestone(w: World) -> Sample:
+    contract, m, _ = await w.milestone(submitted=True)
+    return Sample("client", params={"contract_id": contract.id, "milestone_id": m.id},
+                  form={"reason": "The booking page needs the opening hours."},
+                  pages=[f"/contracts/{contract.id}"])  # fmt: skip
+
+
+@sample("/contracts/{contract_id:int}/milestones/{milestone_id:int}/files/{file_id:int}")
+async def delivered_file(w: World) -> Sample:
+    contract, m, file = await w.milestone(submitted=True)
+    return Sample("client", params={"contract_id": contract.id, "milestone_id": m.id, "file_id": file.id})
 
 
 @sample("/verify/{public_id:str}", "/verify/{public_id:str}/check")
