@@ -76,6 +76,78 @@ async def test_each_milestone_has_its_own_card_with_its_state_and_the_clients_fu
     assert FUND_BUTTON not in theirs and "Fund all" not in theirs and "Submit work" not in theirs
 
 
+async def fund(client, contract, *milestones, key="fund-1", amount=None, htmx=False):
+    form = {
+        "milestone": [str(m.id) for m in milestones],
+        "amount": str(amount if amount is not None else sum(m.amount_minor for m in milestones)),
+        "currency": "EUR",
+        "idempotency_key": key,
+    }
+    if htmx:
+        return await client.htmx("POST", f"/contracts/{contract.id}/milestones/fund", data=form)
+    return await client.post_form(f"/contracts/{contract.id}/milestones/fund", form)
+
+
+async def test_fund_goes_to_the_checkout_once_per_key_and_the_payment_can_be_continued_or_cancelled(client, db, deal):
+    contract, design, build = deal
+    first = await fund(client, contract, design)
+    assert first.status_code == 303 and first.headers["location"].startswith("/checkout/")
+    again = await fund(client, contract, design)  # a double click, a resent form: the same answer
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    opened = (await db.scalars(select(Funding))).all()
+    assert [(f.status, f.amount_minor, f.currency, f.checkout_url) for f in opened] == [
+        ("open", 100000, "EUR", first.headers["location"])
+    ]
+    mine = card((await client.get(f"/contracts/{contract.id}")).text, design)
+    assert "Payment in progress" in mine and "Continue to payment" in mine and "Cancel this payment" in mine
+    assert FUND_BUTTON not in mine
+    continued = await fund(client, contract, design, key="fund-2")  # "Continue to payment"
+    assert continued.status_code == 303 and continued.headers["location"] == first.headers["location"]
+    assert await db.scalar(select(func.count()).select_from(Funding)) == 1
+    cancelled = await client.post_form(f"/contracts/{contract.id}/milestones/payments/{opened[0].public_id}/cancel")
+    assert cancelled.status_code == 303
+    mine = card((await client.get(f"/contracts/{contract.id}")).text, design)
+    assert "You cancelled this payment. Nothing was charged." in mine and FUND_BUTTON in mine
+    assert await status_of(db, design) == MilestoneStatus.pending
+    both = await fund(client, contract, design, build, key="fund-all", htmx=True)
+    assert both.status_code == 200 and both.headers["hx-redirect"].startswith("/checkout/")
+    newest = await db.scalar(select(Funding).order_by(Funding.id.desc()).limit(1))
+    assert newest.amount_minor == 300000 and newest.status == "open"  # one payment for both
+
+
+async def test_paid_with_the_sandbox_card_the_card_says_funded(app, client, contractor, db, deal):
+    from tests.payments.conftest import delivered
+
+    contract, design, _ = deal
+    checkout = (await fund(client, contract, design)).headers["location"]
+    page = await client.get(checkout)
+    assert page.status_code == 200 and "€1,000.00" in page.text.replace("&#8364;", "€")
+    paid = await client.post_form(f"{checkout}/pay", {"card_number": "4242 4242 4242 4242"})
+    assert paid.status_code == 303 and paid.headers["location"] == f"/contracts/{contract.id}"
+    f = await db.scalar(select(Funding).execution_options(populate_existing=True))
+    await delivered(db, f.provider_payment_id)  # the worker's signed webhook, through /webhooks/sandbox
+    assert await status_of(db, design) == MilestoneStatus.funded
+    for party in (client, contractor):
+        mine = card((await party.get(f"/contracts/{contract.id}")).text, design)
+        assert 'data-status="funded">Funded</span>' in mine and "Payment in progress" not in mine
+    assert "Submit work" in card((await contractor.get(f"/contracts/{contract.id}")).text, design)
+
+
+async def test_a_declined_card_says_so_in_the_card_and_the_milestone_can_be_funded_again(client, db, deal):
+    from tests.payments.conftest import delivered
+
+    contract, design, _ = deal
+    checkout = (await fund(client, contract, design)).headers["location"]
+    await client.post_form(f"{checkout}/pay", {"card_number": "4000 0000 0000 0002"})
+    f = await db.scalar(select(Funding).execution_options(populate_existing=True))
+    await delivered(db, f.provider_payment_id)
+    mine = card((await client.get(f"/contracts/{contract.id}")).text, design)
+    assert "declined" in mine and "Nothing was charged; you can fund the milestone again." in mine
+    assert "Not funded yet" in mine and FUND_BUTTON in mine
+    again = await fund(client, contract, design, key="fund-again")
+    assert again.status_code == 303 and again.headers["location"] != checkout
+
+
 async def test_a_tampered_amount_currency_or_fraction_is_refused_in_place_and_starts_no_payment(client, db, deal):
     contract, design, _ = deal
     url = f"/contracts/{contract.id}/milestones/fund"
