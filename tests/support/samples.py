@@ -53,9 +53,9 @@ from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
 from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
+from app.platform.signatures import sign as sign_webhook
 from app.profiles import services as profiles
 from app.profiles.forms import read_profile
-from app.profiles.kyc_provider import sign as sign_kyc_webhook
 from app.profiles.seed import demo_png
 from app.worker.models import FailedJob
 from tests.conftest import ADMIN_TOTP, web_client
@@ -806,7 +806,7 @@ async def identity_webhook(w: World) -> Sample:
     w.use_hosted_kyc()
     event = {"id": w.unique("evt_sweep_"), "type": "session.decided", "session_id": "ses_unknown"}
     return Sample("visitor", json=event, status={"POST": 200},
-                  sign=lambda body: {"X-KYC-Signature": sign_kyc_webhook(KYC_WEBHOOK_SECRET, body)})  # fmt: skip
+                  sign=lambda body: {"X-KYC-Signature": sign_webhook(KYC_WEBHOOK_SECRET, body)})  # fmt: skip
 
 
 @sample("/c/{slug:str}")
