@@ -61,6 +61,7 @@ def load_tasks() -> None:
     import app.companies.tasks  # noqa: F401
     import app.contracts.documents.tasks  # noqa: F401
     import app.contracts.review.tasks  # noqa: F401
+    import app.escrow.tasks  # noqa: F401
     import app.leads.tasks  # noqa: F401
     import app.mail.tasks  # noqa: F401
     import app.worker.tasks  # noqa: F401

@@ -1,0 +1,56 @@
+"""The worker side of escrow: refunds at the provider, and the timers that auto-approve a
+submission whose review window ended and remind the client 48 h and 24 h before."""
+
+from __future__ import annotations
+
+import logging
+
+from app.db import utcnow
+from app.errors import DomainError
+from app.escrow import lifecycle
+from app.money import Money
+from app.worker.registry import task
+
+log = logging.getLogger("pactline.escrow")
+
+
+@task(retries=8, retry_delay=10.0, max_delay=3600.0, timeout=60)
+async def refund_payment(
+    ctx: dict, *, funding_id: int, payment_id: str, amount_minor: int, currency: str, key: str
+) -> str:
+    """Give money back through the provider that took it. The provider keeps `key`, so a retry,
+    or a second run after a crash, refunds once. The ledger already moved it (in the verb)."""
+    from app.payments.providers import get_provider
+
+    provider = get_provider(ctx["settings"], ctx["sessionmaker"])
+    refund_id = await provider.refund(payment_id, Money(amount_minor, currency), idempotency_key=key)
+    return f"refunded {amount_minor} {currency} of funding {funding_id} as {refund_id}"
+
+
+async def _each(ctx: dict, ids: list[int], verb) -> int:
+    done = 0
+    for milestone_id in ids:
+        # One transaction per milestone: a racing client approval or a second timer run takes
+        # the same row locks, and whoever comes second finds the new state and does nothing.
+        async with ctx["sessionmaker"]() as db, db.begin():
+            try:
+                done += bool(await verb(db, milestone_id))
+            except DomainError as exc:
+                log.warning("milestone %s: %s", milestone_id, exc)
+    return done
+
+
+async def auto_approve_due(ctx: dict) -> str:
+    """Every minute: approve and release each submission whose review window has ended."""
+    async with ctx["sessionmaker"]() as db:
+        ids = await lifecycle.due_for_auto_approval(db, utcnow())
+    done = await _each(ctx, ids, lifecycle.auto_approve)
+    return f"auto-approved {done} of {len(ids)}"
+
+
+async def send_review_reminders(ctx: dict) -> str:
+    """Every five minutes: the 48 h and 24 h reminders to clients with work to review."""
+    async with ctx["sessionmaker"]() as db:
+        ids = await lifecycle.due_for_reminder(db, utcnow())
+    done = await _each(ctx, ids, lifecycle.remind)
+    return f"reminded {done} of {len(ids)}"
