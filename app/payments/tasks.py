@@ -56,10 +56,11 @@ def webhook_request(
     return body, headers
 
 
-@task(retries=10, retry_delay=5.0, max_delay=1800.0, timeout=90)
+@task(retries=25, retry_delay=5.0, max_delay=3600.0, timeout=90)
 async def deliver_sandbox_webhook(ctx: dict, *, event_id: str) -> str:
     """POST one sandbox event to `/webhooks/sandbox`. A non-2xx answer or a network error raises,
-    so the worker tries again later (doubling delays, about a day in all, like Stripe's retries)."""
+    so the worker tries again later: delays doubling from 5 s up to an hour, for most of a day
+    (Stripe retries for three days). The timeout leaves the app its 30 s to answer."""
     settings: Settings = ctx["settings"]
     async with ctx["sessionmaker"]() as db, db.begin():
         event = await db.scalar(
