@@ -23,6 +23,7 @@ from app.platform.signatures import BadSignature, verify
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
+from app.web.urls import path_for
 
 log = logging.getLogger("pactline.payments")
 
@@ -35,7 +36,7 @@ def _back(payment: SandboxPayment) -> str:
     url = payment.return_url or ""
     if url.startswith("/") and not url.startswith("//") and "\\" not in url:
         return url
-    return "/dashboard"
+    return path_for("pages:dashboard")
 
 
 def _page(request: Request, payment: SandboxPayment, *, form=None, errors=None, status_code: int = 200) -> Response:

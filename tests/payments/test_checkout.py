@@ -173,3 +173,14 @@ async def test_paying_twice_makes_one_event(client, provider, db):
     assert [e.type for e in await events_of(db, checkout.payment_id)] == ["payment.succeeded"]
     assert len(await deliveries(db)) == 1
     assert await db.scalar(select(func.count()).select_from(SandboxPayment)) == 1
+
+
+@pytest.mark.parametrize("return_url", ["https://evil.example/phish", "//evil.example/phish", "/\\evil.example"])
+async def test_a_return_address_off_this_site_is_not_followed(client, provider, return_url):
+    checkout = await new_checkout(provider, client.user, return_url=return_url)
+
+    answer = await client.post_form(f"{checkout.url}/pay", {"card_number": "4242 4242 4242 4242"})
+
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard"
+    page = await client.get(checkout.url)
+    assert "evil.example" not in page.text
