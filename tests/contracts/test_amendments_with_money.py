@@ -5,8 +5,10 @@ blocks, the pages say what escrow holds, and a change that leaves everything fin
 import re
 
 import pytest
+from playwright.async_api import expect
 from sqlalchemy import func, select
 
+from app.accounts.models import Role
 from app.audit.chain import verify
 from app.audit.models import AuditEvent
 from app.contracts.amendments import services as amendments
@@ -22,6 +24,8 @@ from app.money import Money
 from app.payments.provider import Payment, PaymentState
 from app.worker.models import OutboxJob
 from tests.contracts.helpers import CTX, active_contract
+from tests.support.browser import no_horizontal_scroll, sign_in
+from tests.support.factories import make_user
 
 REASON = "The client's plans changed."
 ADD = ProposedAdd("Launch support", "Two weeks of fixes after launch.", "500.00")
@@ -359,3 +363,32 @@ async def test_a_change_that_leaves_every_milestone_finished_completes_the_contr
     assert contract.status == "completed" and contract.ended_at is not None
     kinds = (await db.scalars(select(AuditEvent.kind).where(AuditEvent.subject_id == contract.public_id))).all()
     assert list(kinds)[-2:] == ["amendment_applied", "contract_completed"]
+
+
+@pytest.mark.browser
+async def test_ending_with_money_held_is_proposed_on_a_360_px_phone(small_phone, db):
+    client = await make_user(db, role=Role.client, name="Constança Albuquerque-Vasconcelos")
+    contractor = await make_user(db, role=Role.contractor, name="Maximilian Oberndorfer-Schwarzenberg")
+    contract, _ = await active_contract(db, client, contractor)
+    design, _build = await rows(db, contract)
+    await fund(db, contract, client, design)
+    page = small_phone
+    await sign_in(page, client.email)
+    await page.goto(f"/contracts/{contract.id}/amendments/new")
+    await expect(page.get_by_text("€1,000.00 is held in escrow for this contract")).to_be_visible()
+    assert await no_horizontal_scroll(page)
+    await page.get_by_label("End the contract once both of us have signed").check()
+    await page.get_by_label("Back to the client from “Design” (EUR)").fill("300")
+    await page.get_by_label("Released to the contractor from “Design” (EUR)").fill("600")
+    await page.get_by_label("Settlement").fill("The first drafts are paid; nothing else is owed.")
+    await page.get_by_label("Why this change?").fill("The clinic closed its second site.")
+    await page.get_by_role("button", name="Propose this change").click()
+    # In place: in the summary at the top and next to the field.
+    await expect(page.get_by_text("now they add up to €900.00")).to_have_count(2)
+    assert await no_horizontal_scroll(page)
+    await page.get_by_label("Released to the contractor from “Design” (EUR)").fill("700")
+    await page.get_by_role("button", name="Propose this change").click()
+    await page.wait_for_url(f"**/contracts/{contract.id}/amendments/*")
+    await expect(page.get_by_text("“Design” (€1,000.00 held): €300.00 back to the client")).to_be_visible()
+    assert await no_horizontal_scroll(page)
+    assert page.problems.errors == [], page.problems.errors
