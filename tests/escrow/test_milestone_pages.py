@@ -126,6 +126,8 @@ async def test_paid_with_the_sandbox_card_the_card_says_funded(app, client, cont
     assert paid.status_code == 303 and paid.headers["location"] == f"/contracts/{contract.id}"
     f = await db.scalar(select(Funding).execution_options(populate_existing=True))
     await delivered(db, f.provider_payment_id)  # the worker's signed webhook, through /webhooks/sandbox
+    await db.refresh(design)
+    await db.refresh(contract)
     assert await status_of(db, design) == MilestoneStatus.funded
     for party in (client, contractor):
         mine = card((await party.get(f"/contracts/{contract.id}")).text, design)
@@ -141,6 +143,8 @@ async def test_a_declined_card_says_so_in_the_card_and_the_milestone_can_be_fund
     await client.post_form(f"{checkout}/pay", {"card_number": "4000 0000 0000 0002"})
     f = await db.scalar(select(Funding).execution_options(populate_existing=True))
     await delivered(db, f.provider_payment_id)
+    await db.refresh(design)
+    await db.refresh(contract)
     mine = card((await client.get(f"/contracts/{contract.id}")).text, design)
     assert "declined" in mine and "Nothing was charged; you can fund the milestone again." in mine
     assert "Not funded yet" in mine and FUND_BUTTON in mine
