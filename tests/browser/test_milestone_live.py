@@ -64,3 +64,52 @@ async def test_funding_and_release_reach_the_contractors_open_page_live(small_ph
     await expect(card.locator(".badge")).to_have_text("Released")
     await expect(card).to_contain_text("the contractor received €900.00")
     assert page.problems.errors == [], page.problems.errors
+
+
+async def test_the_money_journey_fund_with_the_sandbox_card_submit_approve_seen_live_by_the_other_party(
+    small_phone, desktop, db
+):
+    """The client on a phone, the contractor at a desk, each with the contract open."""
+    client = await make_user(db, role=Role.client, name="Clara Bakery")
+    contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
+    contract, _ = await active_contract(db, client, contractor)
+    design_id = await db.scalar(
+        select(Milestone.id).where(Milestone.contract_id == contract.id).order_by(Milestone.position).limit(1)
+    )
+    url = f"/contracts/{contract.id}"
+    await sign_in(desktop, contractor.email)
+    await desktop.goto(url)
+    theirs = desktop.locator(f"#milestone-{design_id}")
+    await expect(theirs.locator(".badge")).to_have_text("Not funded yet")
+
+    await sign_in(small_phone, client.email)
+    await small_phone.goto(url)
+    mine = small_phone.locator(f"#milestone-{design_id}")
+    await expect(mine).to_contain_text("You pay exactly €1,000.00")
+    await mine.get_by_role("button", name="Fund", exact=True).click()
+    await expect(small_phone).to_have_url(re.compile(r"/checkout/"))
+    await expect(small_phone.get_by_text("€1,000.00").first).to_be_visible()
+    await small_phone.get_by_label("Card number").fill("4242 4242 4242 4242")
+    await small_phone.get_by_role("button", name="Pay", exact=True).click()
+    await expect(small_phone).to_have_url(re.compile(rf"{url}$"))
+
+    # The worker delivers the signed webhook; both open pages refresh their cards.
+    await expect(mine.locator(".badge")).to_have_text("Funded", timeout=15000)
+    await expect(theirs.locator(".badge")).to_have_text("Funded")
+    await theirs.get_by_label("What you delivered").fill("Mock-ups for all five pages, in the shared folder.")
+    await theirs.get_by_role("button", name="Submit work").click()
+    await expect(theirs.locator(".badge")).to_have_text("Submitted")
+
+    await expect(mine.locator(".badge")).to_have_text("Submitted")
+    await expect(mine).to_contain_text("Auto-approves")
+    await expect(mine).to_contain_text("Mock-ups for all five pages")
+    assert await no_horizontal_scroll(small_phone)
+    await mine.get_by_role("button", name="Approve and release").click()
+    await expect(mine.locator(".badge")).to_have_text("Released")
+
+    await expect(theirs.locator(".badge")).to_have_text("Released")
+    await expect(theirs).to_contain_text("the contractor received €900.00")
+    assert small_phone.problems.errors == [] and desktop.problems.errors == [], (
+        small_phone.problems.errors,
+        desktop.problems.errors,
+    )

@@ -241,6 +241,9 @@ async def test_approve_and_release_shows_what_the_contractor_received(client, co
         assert 'fee of <span class="amount">€100.00</span> (10%)' in mine
     late = await client.post_form(url, {"idempotency_key": "approve-design-2"})
     assert late.status_code == 409 and "already approved and released" in card(late.text, design)
+    by_htmx = await client.htmx("POST", url, data={"idempotency_key": "approve-design-3"})
+    assert by_htmx.status_code == 409 and by_htmx.headers["hx-reswap"] == "none"
+    assert "already approved and released" in by_htmx.headers["hx-trigger"]  # a toast, the page stays
 
 
 async def test_asking_for_a_revision_needs_a_reason_and_shows_it_with_the_count(client, contractor, db, deal):
