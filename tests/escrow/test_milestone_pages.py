@@ -153,7 +153,7 @@ async def test_a_declined_card_says_so_in_the_card_and_the_milestone_can_be_fund
 
 
 async def test_a_tampered_amount_currency_or_fraction_is_refused_in_place_and_starts_no_payment(client, db, deal):
-    contract, design, _ = deal
+    contract, design, build = deal
     url = f"/contracts/{contract.id}/milestones/fund"
     base = {"milestone": str(design.id), "amount": "100000", "currency": "EUR"}
     for n, (changed, words) in enumerate(
@@ -169,6 +169,9 @@ async def test_a_tampered_amount_currency_or_fraction_is_refused_in_place_and_st
         answer = await client.post_form(url, base | changed | {"idempotency_key": f"tampered-{n}"})
         assert answer.status_code == 422, (changed, answer.status_code)
         assert words in card(answer.text, design), changed
+    both = await fund(client, contract, design, build, amount=299999, key="tampered-all")  # "Fund all"
+    above_the_cards = both.text.split('<ol class="milestone-cards')[0]
+    assert both.status_code == 422 and "not the amount of these milestones" in above_the_cards
     assert await db.scalar(select(func.count()).select_from(Funding)) == 0
     assert await status_of(db, design) == MilestoneStatus.pending
 
@@ -336,3 +339,37 @@ async def test_both_dashboards_list_what_waits_with_the_review_clock_and_refresh
     await client.post_form(f"/contracts/{contract.id}/milestones/{design.id}/revision", {"reason": "Add the map."})
     assert "Revision asked (1)" in (await contractor.get("/dashboard/milestones")).text
     assert "Work to review" not in (await client.get("/dashboard/milestones")).text
+
+
+async def test_a_zip_and_an_image_are_delivered_as_what_their_bytes_say(client, contractor, db, deal):
+    import io
+    import zipfile
+
+    from app.profiles.seed import demo_png
+
+    contract, design, _ = deal
+    await paid_in(db, contract, client.user, design)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("site/index.html", "<h1>Clinic</h1>")
+    files = [("site.zip", archive.getvalue(), "application/zip"), ("logo.txt", demo_png((1, 2, 3)).data, "text/plain")]
+    too_many = await submit(contractor, contract, design, files=[("a.pdf", PDF_BYTES, "application/pdf")] * 6)
+    assert too_many.status_code == 422 and "Attach at most 5 files" in card(too_many.text, design)
+    assert (await submit(contractor, contract, design, files=files)).status_code == 303
+    kept = (await db.execute(select(StoredFile.original_name, StoredFile.content_type).order_by(StoredFile.id))).all()
+    assert [tuple(k) for k in kept] == [("site.zip", "application/zip"), ("logo.txt", "image/png")]
+    late = await submit(contractor, contract, design, message="")  # from a stale tab: no form left to show it in
+    assert late.status_code == 422 and "Say what you delivered" in card(late.text, design)
+
+
+def test_the_review_clock_words_match_what_the_browser_writes():
+    from datetime import UTC, datetime, timedelta
+
+    from app.escrow.views import time_left
+
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert time_left(now + timedelta(days=6, hours=23, minutes=59), now) == "in 6 days 23 hours"
+    assert time_left(now + timedelta(days=1), now) == "in 1 day"
+    assert time_left(now + timedelta(hours=5, minutes=12), now) == "in 5 hours 12 minutes"
+    assert time_left(now + timedelta(seconds=20), now) == "in 1 minute"
+    assert time_left(now - timedelta(seconds=1), now) == "any moment now"
