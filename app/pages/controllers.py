@@ -9,6 +9,7 @@ from litestar.params import FromQuery, Parameter
 
 from app.accounts.guards import CurrentUser, requires_login, requires_role
 from app.accounts.models import Role
+from app.contracts.terms import PlatformFee
 from app.db import DB
 from app.pages.services import client_home, contractor_home, jobs_matched_since
 from app.web.htmx import see_other
@@ -23,7 +24,8 @@ class LandingController(Controller):
 
     @get("/", name="pages:landing", sync_to_thread=False)
     def landing(self, request: Request) -> Response:
-        return render(request, "pages/landing.html")
+        # The fee a contract sent today carries, said before sign-up so nobody meets it first in a contract.
+        return render(request, "pages/landing.html", {"fee": PlatformFee.current(request.app.state.settings)})
 
 
 class DashboardController(Controller):
