@@ -11,6 +11,7 @@ transaction of its own, as the request handler and the worker timer do."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -34,12 +35,12 @@ COMPLETED = "This contract is not active"
 
 
 @dataclass
-class _Pair:
+class Pair:
     client: Any
     contractor: Any
 
 
-async def _make_pairs(sessions) -> list[_Pair]:
+async def _make_pairs(sessions) -> list[Pair]:
     from app.accounts.models import Role
     from app.accounts.services import create_user
 
@@ -51,11 +52,11 @@ async def _make_pairs(sessions) -> list[_Pair]:
             contractor = await create_user(db, email=f"bench.escrow.contractor{n}@pactline.test",
                                            name=f"Bench Contractor {n}", role=Role.contractor, password=None,
                                            verified=True)  # fmt: skip
-            pairs.append(_Pair(client, contractor))
+            pairs.append(Pair(client, contractor))
     return pairs
 
 
-async def _active_contract(sessions, settings, pair: _Pair, n: int) -> tuple[int, list[int]]:
+async def active_contract(sessions, settings, pair: Pair, n: int) -> tuple[int, list[int]]:
     """An active contract with MILESTONES pending milestones, signed by both: the same steps as
     the demo seed (app/contracts/seed.py)."""
     from sqlalchemy import select
@@ -103,7 +104,7 @@ async def _active_contract(sessions, settings, pair: _Pair, n: int) -> tuple[int
         return contract.id, ids
 
 
-async def _fund_and_submit(sessions, pair: _Pair, contract_id: int, milestone_ids: list[int]) -> None:
+async def _fund_and_submit(sessions, pair: Pair, contract_id: int, milestone_ids: list[int]) -> None:
     from app.escrow import funding, lifecycle
     from app.money import Money
     from app.payments.provider import Payment, PaymentState
@@ -119,19 +120,19 @@ async def _fund_and_submit(sessions, pair: _Pair, contract_id: int, milestone_id
             await lifecycle.submit(db, milestone_id, pair.contractor, "Delivered: see the attached notes.")
 
 
-async def prepare(sessions, settings, pairs: list[_Pair], numbers: range) -> list[tuple[int, _Pair]]:
+async def prepare(sessions, settings, pairs: list[Pair], numbers: range) -> list[tuple[int, Pair]]:
     """(milestone id, its parties) for MILESTONES funded and submitted milestones of each contract
     numbered in `numbers`."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in numbers:
         queue.put_nowait(n)
-    milestones: list[tuple[int, _Pair]] = []
+    milestones: list[tuple[int, Pair]] = []
 
     async def worker() -> None:
         while not queue.empty():
             n = queue.get_nowait()
             pair = pairs[n % PAIRS]
-            contract_id, ids = await _active_contract(sessions, settings, pair, n)
+            contract_id, ids = await active_contract(sessions, settings, pair, n)
             await _fund_and_submit(sessions, pair, contract_id, ids)
             milestones.extend((milestone_id, pair) for milestone_id in ids)
 
@@ -139,25 +140,27 @@ async def prepare(sessions, settings, pairs: list[_Pair], numbers: range) -> lis
     return sorted(milestones, key=lambda item: item[0])
 
 
-async def race(sessions, milestones: list[tuple[int, _Pair]], actors: int, attempts: tuple[str, ...]) -> dict[str, Any]:
+async def race(sessions, milestones: list[tuple[int, Pair]], actors: int, attempts: tuple[str, ...]) -> dict[str, Any]:
     """ACTORS tasks take attempts off one queue; each milestone's ATTEMPTS are queued back to back,
     so they are taken by different actors at nearly the same moment."""
     from app.db import utcnow
     from app.errors import DomainError
     from app.escrow import lifecycle
 
-    queue: asyncio.Queue[tuple[int, _Pair, str]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[int, Pair, str]] = asyncio.Queue()
     for i, (milestone_id, pair) in enumerate(milestones):
         turn = i % len(attempts)
         for kind in attempts[turn:] + attempts[:turn]:
             queue.put_nowait((milestone_id, pair, kind))
     outcomes: Counter[str] = Counter()
     released: Counter[int] = Counter()  # milestone id → successful releases seen by the actors
+    took: list[float] = []  # seconds, from opening the session to the commit, of each release
     later = utcnow() + timedelta(days=400)  # past any review window
 
     async def actor() -> None:
         while not queue.empty():
             milestone_id, pair, kind = queue.get_nowait()
+            began = time.perf_counter()
             try:
                 async with sessions() as db, db.begin():
                     if kind == "approve":
@@ -177,6 +180,7 @@ async def race(sessions, milestones: list[tuple[int, _Pair]], actors: int, attem
                 outcomes[f"error: {type(exc).__name__}"] += 1
                 continue
             if done:
+                took.append(time.perf_counter() - began)
                 released[milestone_id] += 1
                 outcomes["released by the client" if kind == "approve" else "released by the timer"] += 1
             else:
@@ -185,7 +189,16 @@ async def race(sessions, milestones: list[tuple[int, _Pair]], actors: int, attem
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(actor() for _ in range(actors)))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"seconds": seconds, "cpu": cpu / seconds, "outcomes": dict(outcomes), "released": released}
+    took.sort()
+    return {"seconds": seconds, "cpu": cpu / seconds, "outcomes": dict(outcomes), "released": released,
+            "release_p50_ms": percentile_ms(took, 50), "release_p99_ms": percentile_ms(took, 99)}  # fmt: skip
+
+
+def percentile_ms(ordered: list[float], pct: int) -> float | None:
+    """Nearest-rank percentile of sorted seconds, in milliseconds."""
+    if not ordered:
+        return None
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1] * 1000
 
 
 # Each query returns the number of violations (rows that break the rule).
@@ -220,7 +233,7 @@ INVARIANTS: dict[str, str] = {
 }
 
 
-async def check(sessions, milestones: list[tuple[int, _Pair]], released: Counter[int]) -> dict[str, Any]:
+async def check(sessions, milestones: list[tuple[int, Pair]], released: Counter[int]) -> dict[str, Any]:
     from sqlalchemy import func, select, text
 
     from app.contracts.models import Milestone, MilestoneStatus
@@ -260,6 +273,8 @@ def _row(raced: dict[str, Any], milestones: int, attempts: tuple[str, ...], acto
         "releases_per_s": releases / raced["seconds"],
         "attempts_per_s": milestones * len(attempts) / raced["seconds"],
         "process_cpu": raced["cpu"],
+        "release_p50_ms": raced["release_p50_ms"],
+        "release_p99_ms": raced["release_p99_ms"],
         "refused_already_released": outcomes.get("refused: already released", 0),
         "refused_completed": outcomes.get("refused: contract completed by that release", 0),
         "timer_found_released": outcomes.get("timer found it already released", 0),
@@ -307,7 +322,8 @@ def describe(result: dict[str, Any]) -> str:
     lines = [
         "escrow releases in one process, through the service verbs (lifecycle.approve, and lifecycle.auto_approve "
         "for the timer; the milestone card's POST route is not on main yet), a session and transaction per attempt:",
-        f"{'actors':<34}{'releases/s':>11}{'releases':>10}{'attempts':>10}{'refused':>9}{'errors':>8}{'cpu':>6}",
+        f"{'actors':<34}{'releases/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'releases':>10}{'attempts':>10}"
+        f"{'refused':>9}{'errors':>8}{'cpu':>6}",
     ]
     for label, r in (
         (f"{solo['actors']} (one approval each, no race)", solo),
@@ -315,7 +331,8 @@ def describe(result: dict[str, Any]) -> str:
     ):
         refused = r["refused_already_released"] + r["refused_completed"] + r["timer_found_released"]
         lines.append(
-            f"{label:<34}{r['releases_per_s']:>11.1f}{r['releases']:>10}{r['attempts']:>10}{refused:>9}"
+            f"{label:<34}{r['releases_per_s']:>11.1f}{r['release_p50_ms'] or 0:>8.1f}{r['release_p99_ms'] or 0:>8.1f}"
+            f"{r['releases']:>10}{r['attempts']:>10}{refused:>9}"
             f"{r['errors']:>8}{r['process_cpu']:>6.2f}"
         )
     ratio = race["releases_per_s"] / solo["releases_per_s"] if solo["releases_per_s"] else float("nan")
