@@ -126,7 +126,7 @@ async def prepare(sessions, settings, pairs: list[Pair], numbers: range) -> list
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in numbers:
         queue.put_nowait(n)
-    milestones: list[tuple[int, Pair]] = []
+    milestones: list[tuple[int, int, int, Pair]] = []
 
     async def worker() -> None:
         while not queue.empty():
@@ -134,10 +134,12 @@ async def prepare(sessions, settings, pairs: list[Pair], numbers: range) -> list
             pair = pairs[n % PAIRS]
             contract_id, ids = await active_contract(sessions, settings, pair, n)
             await _fund_and_submit(sessions, pair, contract_id, ids)
-            milestones.extend((milestone_id, pair) for milestone_id in ids)
+            milestones.extend((k, contract_id, milestone_id, pair) for k, milestone_id in enumerate(ids))
 
     await asyncio.gather(*(worker() for _ in range(PREPARE_TASKS)))
-    return sorted(milestones, key=lambda item: item[0])
+    # Every contract's first milestone, then every second one…: the actors race on the same
+    # milestone on purpose, not on the same contract's row lock by the order they were made in.
+    return [(milestone_id, pair) for _, _, milestone_id, pair in sorted(milestones, key=lambda m: m[:3])]
 
 
 async def race(sessions, milestones: list[tuple[int, Pair]], actors: int, attempts: tuple[str, ...]) -> dict[str, Any]:
