@@ -37,6 +37,7 @@ from app.leads.controllers import DeadLetterController, IntakeController, LeadAp
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
+from app.payments.controllers import CheckoutController, SandboxWebhookController
 from app.profiles.controllers import (
     FileDownloadController,
     KycAdminController,
@@ -94,6 +95,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         FileDownloadController,
         KycAdminController,
         KycWebhookController,
+        CheckoutController,
+        SandboxWebhookController,
         JobController,
         ApplyController,
         ProposalController,

@@ -53,9 +53,11 @@ from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
 from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
+from app.money import Money
+from app.payments import sandbox
+from app.platform.signatures import sign as sign_webhook
 from app.profiles import services as profiles
 from app.profiles.forms import read_profile
-from app.profiles.kyc_provider import sign as sign_kyc_webhook
 from app.profiles.seed import demo_png
 from app.worker.models import FailedJob
 from tests.conftest import ADMIN_TOTP, web_client
@@ -230,6 +232,13 @@ class World:
             answer = await at_provider.get(start.headers["location"])
         back = urlsplit(answer.headers["location"])
         return f"{back.path}?{back.query}"
+
+    async def sandbox_checkout(self):
+        """A checkout of the sandbox payment provider for the client (what funding a milestone makes)."""
+        provider = sandbox.SandboxProvider(self.app.state.sessionmaker)
+        return await provider.create_checkout(reference=self.unique("fund_sweep_"), amount=Money(120_000, "EUR"),
+                                              description="Escrow for Shop website: “Design”",
+                                              payer_user_id=self.client.id, return_url="/dashboard")  # fmt: skip
 
     def use_hosted_kyc(self) -> None:
         self.configure(kyc_provider="hosted", kyc_provider_url=self.fakes["kyc"].url,
@@ -806,7 +815,36 @@ async def identity_webhook(w: World) -> Sample:
     w.use_hosted_kyc()
     event = {"id": w.unique("evt_sweep_"), "type": "session.decided", "session_id": "ses_unknown"}
     return Sample("visitor", json=event, status={"POST": 200},
-                  sign=lambda body: {"X-KYC-Signature": sign_kyc_webhook(KYC_WEBHOOK_SECRET, body)})  # fmt: skip
+                  sign=lambda body: {"X-KYC-Signature": sign_webhook(KYC_WEBHOOK_SECRET, body)})  # fmt: skip
+
+
+@sample("/checkout/{payment_id:str}", "/checkout/{payment_id:str}/pay")
+async def sandbox_checkout(w: World) -> Sample:
+    """A checkout of the sandbox provider, waiting for the client's card (paying uses it up)."""
+    checkout = await w.sandbox_checkout()
+    return Sample("client", params={"payment_id": checkout.payment_id}, form={"card_number": "4242 4242 4242 4242"},
+                  single_use=True)  # fmt: skip
+
+
+@sample("/checkout/{payment_id:str}/confirm")
+async def sandbox_second_step(w: World) -> Sample:
+    """A checkout paid with the card that asks for a second step: its page shows "Confirm"."""
+    checkout = await w.sandbox_checkout()
+    payment = await sandbox.checkout_for(w.db, checkout.payment_id, w.client.id)
+    await sandbox.pay(w.db, payment, sandbox.ASKS_TO_CONFIRM)
+    await w.db.commit()
+    return Sample("client", params={"payment_id": checkout.payment_id}, single_use=True)
+
+
+@sample("/webhooks/sandbox")
+async def sandbox_webhook(w: World) -> Sample:
+    """The sandbox's event about a payment it knows (one that pays no funding: recorded, ignored)."""
+    checkout = await w.sandbox_checkout()
+    event = {"id": w.unique("sbevt_sweep_"), "type": "payment.succeeded", "created": 1_700_000_000,
+             "data": {"object": {"id": checkout.payment_id}}}  # fmt: skip
+    secret = sandbox.webhook_secret(w.app.state.settings)
+    return Sample("visitor", json=event, status={"POST": 200},
+                  sign=lambda body: {"Stripe-Signature": sign_webhook(secret, body)})  # fmt: skip
 
 
 @sample("/c/{slug:str}")
