@@ -25,7 +25,8 @@ from app.payments.providers import get_provider
 from app.payments.tasks import deliver_sandbox_webhook, send_webhooks_through
 
 DELIVERED = (
-    "Shoot day done: the contact sheet has 163 frames covering every product on the list. Tell me which twenty to edit."
+    "The twenty edited photos are ready: colour-corrected, 4000 px wide JPEGs plus web versions, "
+    "chosen from the contact sheet as we agreed."
 )
 
 
