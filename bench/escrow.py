@@ -2,8 +2,9 @@
 on purpose, and the ledger's invariants checked in SQL afterwards (which must show no violation).
 
 Everything is made through the real verbs: contracts are proposed, accepted, drafted, sent and
-signed by both parties; each milestone is funded (`funding.open_funding`, then the provider's
-answer through `funding.apply_payment`) and submitted (`lifecycle.submit`). The actors then call
+signed by both parties; each milestone is funded (`funding.open_funding`, then a succeeded
+payment handed to `funding.apply_payment`, as the webhook handler does once it has re-read it —
+the sandbox and its webhook are timed by bench/webhooks.py) and submitted (`lifecycle.submit`). The actors then call
 `lifecycle.approve` (the client's "Approve and release") and `lifecycle.auto_approve` (the
 timer's verb, with a clock past the review window) — the service verbs, each in a session and
 transaction of its own, as the request handler and the worker timer do."""
@@ -323,7 +324,7 @@ def describe(result: dict[str, Any]) -> str:
     race, solo = result["race"], result["solo"]
     lines = [
         "escrow releases in one process, through the service verbs (lifecycle.approve, and lifecycle.auto_approve "
-        "for the timer; the milestone card's POST route is not on main yet), a session and transaction per attempt:",
+        "for the timer; not an HTTP route), a session and transaction per attempt:",
         f"{'actors':<34}{'releases/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'releases':>10}{'attempts':>10}"
         f"{'refused':>9}{'errors':>8}{'cpu':>6}",
     ]
