@@ -43,13 +43,6 @@ class MilestoneStatus(StrEnum):
     removed = "removed"  # taken out by a signed amendment before any money moved
 
 
-# Money is in escrow or under review. Amendments may only remove a funded one (refunding it) or
-# split them when the contract ends (decision 0035); nothing else but a dispute decision changes them.
-LOCKED_MILESTONE_STATES = frozenset(
-    {MilestoneStatus.funded, MilestoneStatus.submitted, MilestoneStatus.revision_requested, MilestoneStatus.disputed}
-)
-
-
 class AmendmentStatus(StrEnum):
     proposed = "proposed"
     applied = "applied"
