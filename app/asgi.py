@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
@@ -34,7 +36,9 @@ from app.web.templating import template_config
 UNSESSIONED = ["/static", "/health", "/ready", "/metrics", "/webhooks", "/api/"]
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, extra_handlers: Sequence[Any] = ()) -> Litestar:
+    """The app. `extra_handlers` is for tests only: a test mounts its own controller next to the
+    real routes (the idempotency tests drive `once` through a real request)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     configure_password_hashing(settings.password_hash_profile)
@@ -73,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await worker.stop()
             await resources.close()
 
-    handlers = route_handlers(dev=settings.is_development)
+    handlers = [*route_handlers(dev=settings.is_development), *extra_handlers]
 
     csrf = CSRFConfig(
         secret=settings.secret_key,

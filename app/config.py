@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -101,6 +103,7 @@ class Settings:
     payments_sandbox: bool = False
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    sandbox_webhook_secret: str = ""  # signs the sandbox provider's webhooks; derived from SECRET_KEY when unset
     google_client_id: str = ""
     google_client_secret: str = ""
     linkedin_client_id: str = ""
@@ -208,6 +211,12 @@ class Settings:
             )
 
 
+def sandbox_webhook_secret(secret_key: str) -> str:
+    """The sandbox provider's webhook secret when SANDBOX_WEBHOOK_SECRET is unset: derived from
+    SECRET_KEY under its own label, so development needs nothing and the key itself never signs."""
+    return hmac.new(secret_key.encode(), b"pactline:sandbox-webhook-secret", hashlib.sha256).hexdigest()
+
+
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where embedded services, caught mail and local uploads live: PACTLINE_DATA_DIR
     (absolute, or relative to the project) or `.data/`."""
@@ -242,6 +251,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         payments_sandbox=_bool(env.get("PAYMENTS_SANDBOX")),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+        sandbox_webhook_secret=env.get("SANDBOX_WEBHOOK_SECRET") or sandbox_webhook_secret(secret),
         google_client_id=env.get("GOOGLE_CLIENT_ID", ""),
         google_client_secret=env.get("GOOGLE_CLIENT_SECRET", ""),
         linkedin_client_id=env.get("LINKEDIN_CLIENT_ID", ""),

@@ -32,11 +32,13 @@ from app.contracts.drafting.controllers import ContractController
 from app.contracts.signing.controllers import SigningController, VersionController
 from app.contracts.templates.controllers import CompanyTemplateController, PlatformTemplateController
 from app.db import provide_db
+from app.escrow.controllers import MilestoneController
 from app.events.controllers import EventStreamController
 from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
+from app.payments.controllers import CheckoutController, SandboxWebhookController
 from app.profiles.controllers import (
     FileDownloadController,
     KycAdminController,
@@ -81,6 +83,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         ContractDocumentController,
         VerifyController,
         AmendmentController,
+        MilestoneController,
         PlatformTemplateController,
         CompanyTemplateController,
         VersionController,
@@ -94,6 +97,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         FileDownloadController,
         KycAdminController,
         KycWebhookController,
+        CheckoutController,
+        SandboxWebhookController,
         JobController,
         ApplyController,
         ProposalController,

@@ -7,7 +7,15 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.runner import AUDIT_CHAIN, CONTRACT_PDF, LEAD_PIPELINE, Options, run_guarded
+    from bench.runner import (
+        AUDIT_CHAIN,
+        CONTRACT_PDF,
+        ESCROW_RELEASES,
+        LEAD_PIPELINE,
+        WEBHOOK_LIVE,
+        Options,
+        run_guarded,
+    )
     from bench.scenarios import SCENARIOS
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -19,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME",
-        choices=[s.name for s in SCENARIOS] + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF],
+        choices=[s.name for s in SCENARIOS] + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF, ESCROW_RELEASES, WEBHOOK_LIVE],
         help="run only this scenario (repeatable); the bare baseline always runs",
     )
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import audit, leads, pdf, report
+from bench import audit, escrow, leads, pdf, report, webhooks
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
@@ -24,6 +24,8 @@ from bench.servers import UvicornServer, free_port
 LEAD_PIPELINE = "lead intake"  # measured by bench/leads.py, not a Scenario
 AUDIT_CHAIN = "audit chain"  # bench/audit.py
 CONTRACT_PDF = "contract pdf"  # bench/pdf.py
+ESCROW_RELEASES = "escrow releases"  # bench/escrow.py
+WEBHOOK_LIVE = "webhook to live update"  # bench/webhooks.py
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,18 @@ def run(options: Options) -> int:
             say(f"bench: contract pdf: a short and a 20-milestone contract, median of {pdf.RUNS}")
             contract_pdf = pdf.measure()
             print(pdf.describe(contract_pdf))
+        releases = None
+        if not options.only or ESCROW_RELEASES in options.only:
+            say(f"bench: escrow releases: {escrow.CONTRACTS} contracts made and funded through the verbs, "
+                f"then {escrow.ACTORS} actors race to release")  # fmt: skip
+            releases = escrow.measure(dict(servers["app"].env))
+            print(escrow.describe(releases))
+        live = None
+        if not options.only or WEBHOOK_LIVE in options.only:
+            say(f"bench: webhook to live update: {webhooks.DELIVERIES} signed sandbox webhooks, the contractor's "
+                "stream open")  # fmt: skip
+            live = webhooks.measure(servers["app"].url, dict(servers["app"].env))
+            print(webhooks.describe(live))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -271,6 +285,8 @@ def run(options: Options) -> int:
                 "lead_pipeline": pipeline,
                 "audit_chain": chain,
                 "contract_pdf": contract_pdf,
+                "escrow_releases": releases,
+                "webhook_live_update": live,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )

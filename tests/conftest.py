@@ -119,8 +119,11 @@ async def lifespan_of(application):
 @pytest.fixture(scope="session")
 async def app(settings):
     from app.asgi import create_app
+    from app.payments.tasks import send_webhooks_through
 
     application = create_app(settings)
+    # No server listens at APP_BASE_URL in tests: the sandbox's webhooks reach this app in-process.
+    send_webhooks_through(httpx.ASGITransport(app=application))
     async with lifespan_of(application):  # once per run: the outbox dispatcher
         yield application
 

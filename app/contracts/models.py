@@ -43,12 +43,6 @@ class MilestoneStatus(StrEnum):
     removed = "removed"  # taken out by a signed amendment before any money moved
 
 
-# Money is in escrow or under review: only a dispute decision may change these.
-LOCKED_MILESTONE_STATES = frozenset(
-    {MilestoneStatus.funded, MilestoneStatus.submitted, MilestoneStatus.revision_requested, MilestoneStatus.disputed}
-)
-
-
 class AmendmentStatus(StrEnum):
     proposed = "proposed"
     applied = "applied"

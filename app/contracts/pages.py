@@ -39,6 +39,7 @@ async def detail_context(
     from app.contracts.drafting.services import has_unsent_changes
     from app.contracts.signing.diff import changes_context
     from app.contracts.signing.services import open_change_requests
+    from app.escrow.views import milestone_section
 
     version = await services.current_version(db, contract)
     signatures = (
@@ -66,7 +67,10 @@ async def detail_context(
         and contract.status == ContractStatus.sent
         and has_unsent_changes(contract, version),
         "change_requests": await open_change_requests(db, contract),
-        "milestones": await services.milestones_of(db, contract) if live else [],
+        # One card per milestone with its state, delivery and this person's actions (app/escrow/views.py).
+        "milestones": await milestone_section(db, contract, user, await services.milestones_of(db, contract))
+        if live
+        else None,
         "changes": await changes_context(db, contract) if version else None,
         "document": await document_panel_context(db, contract) if version else None,
         "amendments": await amendments_panel_context(db, contract, user) if live else None,

@@ -58,7 +58,8 @@ async def seed_contracts(resources) -> list[str]:
                 amount=Money.parse("1400"),
                 milestones=[
                     MilestoneInput("Shoot day and contact sheet", Money.parse("600"), soon + timedelta(days=14)),
-                    MilestoneInput("Twenty edited photos", Money.parse("800"), soon + timedelta(days=28)),
+                    MilestoneInput("Twenty edited photos", Money.parse("500"), soon + timedelta(days=28)),
+                    MilestoneInput("Menu layouts and social crops", Money.parse("300"), soon + timedelta(days=35)),
                 ],
             ),
         )
@@ -68,6 +69,7 @@ async def seed_contracts(resources) -> list[str]:
         criteria = [
             "A contact sheet of at least 150 frames covering every product on the list, shared within 2 days.",
             "Twenty photos chosen from the contact sheet, colour-corrected, 4000 px wide JPEG and web versions.",
+            "The twenty photos placed in the printed menu's layout, plus square and story crops for Instagram.",
         ]
         milestones = tuple(replace(m, acceptance_criteria=c) for m, c in zip(terms.milestones, criteria, strict=True))
         parsed = forms.Parsed(

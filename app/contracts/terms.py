@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 from app.contracts.versions import canonical_terms
-from app.money import Money
+from app.money import Money, format_minor
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -129,18 +129,61 @@ class TemplateRef:
 
 
 @dataclass(frozen=True)
-class Termination:
-    """Written into the terms by a signed amendment that ends the contract early."""
+class HeldSplitTerms:
+    """One milestone's money held in escrow when the contract ends, as both sign it: `refund_minor`
+    back to the client, `release_minor` to the contractor (the signed fee applies to it)."""
 
-    settlement_note: str
-    escrow_held_minor: int = 0
+    milestone: str
+    held_minor: int
+    refund_minor: int
+    release_minor: int
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(data.get("settlement_note") or "", data.get("escrow_held_minor") or 0)
+        return cls(str(data.get("milestone") or ""), int(data.get("held_minor") or 0),
+                   int(data.get("refund_minor") or 0), int(data.get("release_minor") or 0))  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
-        return {"settlement_note": self.settlement_note, "escrow_held_minor": self.escrow_held_minor}
+        return {"milestone": self.milestone, "held_minor": self.held_minor, "refund_minor": self.refund_minor,
+                "release_minor": self.release_minor}  # fmt: skip
+
+    def words(self, currency: str, fee: PlatformFee | None = None) -> str:
+        """ "“Build” (€2,000.00 held): €500.00 back to the client; €1,500.00 released to the
+        contractor, who receives €1,350.00 after the Pactline fee." """
+
+        def amount(minor: int) -> str:
+            return format_minor(minor, currency)
+
+        back = f"{amount(self.refund_minor)} back to the client" if self.refund_minor else "nothing back to the client"
+        if not self.release_minor:
+            out = "nothing released to the contractor"
+        else:
+            out = f"{amount(self.release_minor)} released to the contractor"
+            if fee is not None and fee.fee_minor(self.release_minor):
+                out += f", who receives {amount(fee.share_minor(self.release_minor))} after the Pactline fee"
+        return f"“{self.milestone}” ({amount(self.held_minor)} held): {back}; {out}."
+
+
+@dataclass(frozen=True)
+class Termination:
+    """Written into the terms by a signed amendment that ends the contract early. `splits` (one
+    per milestone holding money) is left out of the JSON when empty, so terms that end with
+    nothing held hash exactly as before escrow existed."""
+
+    settlement_note: str
+    escrow_held_minor: int = 0
+    splits: tuple[HeldSplitTerms, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        splits = tuple(HeldSplitTerms.from_json(s) for s in data.get("splits") or ())
+        return cls(data.get("settlement_note") or "", data.get("escrow_held_minor") or 0, splits)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"settlement_note": self.settlement_note, "escrow_held_minor": self.escrow_held_minor}
+        if self.splits:
+            data["splits"] = [s.to_json() for s in self.splits]
+        return data
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The worker side of escrow: refunds at the provider, and the timers that auto-approve a
-submission whose review window ended and remind the client 48 h and 24 h before."""
+"""The worker side of escrow: refunds at the provider, the timers that auto-approve a submission
+whose review window ended and remind the client 48 h and 24 h before, and the hourly purge of
+idempotency keys past their day."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from app.db import utcnow
 from app.errors import DomainError
 from app.escrow import lifecycle
+from app.escrow.idempotency import purge
 from app.money import Money
 from app.worker.registry import task
 
@@ -54,3 +56,9 @@ async def send_review_reminders(ctx: dict) -> str:
         ids = await lifecycle.due_for_reminder(db, utcnow())
     done = await _each(ctx, ids, lifecycle.remind)
     return f"reminded {done} of {len(ids)}"
+
+
+@task(retries=3, timeout=120)
+async def purge_idempotency_keys(ctx: dict) -> int:
+    """Keys (and the answers kept with them) live 24 hours, like Stripe's (decision 0032)."""
+    return await purge(ctx["sessionmaker"])

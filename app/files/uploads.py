@@ -4,6 +4,7 @@ browser's claim), the size by counting what was read."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from litestar.datastructures import UploadFile
@@ -14,9 +15,15 @@ MAX_FILE_LABEL = "10 MB"
 FORM_OVERHEAD_BYTES = 64 * 1024
 
 JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
+ZIP, TEXT = "application/zip", "text/plain"
 IMAGES = (JPEG, PNG, WEBP)
 IMAGES_AND_PDF = (JPEG, PNG, WEBP, PDF)
-TYPE_NAMES = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP", PDF: "PDF"}
+# What a contractor may deliver with a milestone (decision 0034).
+DELIVERY_TYPES = (PDF, JPEG, PNG, WEBP, ZIP, TEXT)
+TYPE_NAMES = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP", PDF: "PDF", ZIP: "ZIP", TEXT: "plain text"}
+# Text has no magic bytes: it is text when all of it is UTF-8 without control characters
+# other than tab, line breaks and form feed (so no program or archive passes as text).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def sniff(head: bytes) -> str | None:
@@ -28,7 +35,17 @@ def sniff(head: bytes) -> str | None:
         return WEBP
     if head.startswith(b"%PDF-"):
         return PDF
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ZIP
     return None
+
+
+def is_text(data: bytes) -> bool:
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _NOT_TEXT.search(decoded) is None
 
 
 class UploadRejected(ValueError):
@@ -65,6 +82,8 @@ async def check_upload(upload: UploadFile | None, allowed: tuple[str, ...]) -> C
     if not data:
         raise UploadRejected("This file is empty. Choose another file.")
     content_type = sniff(data[:16])
+    if content_type is None and TEXT in allowed and is_text(data):
+        content_type = TEXT
     if content_type not in allowed:
         raise UploadRejected(
             f"This file is not {allowed_words(allowed)}, whatever its name says. Choose {allowed_words(allowed)}."

@@ -9,7 +9,9 @@ from litestar.params import FromQuery, Parameter
 
 from app.accounts.guards import CurrentUser, requires_login, requires_role
 from app.accounts.models import Role
+from app.contracts.terms import PlatformFee
 from app.db import DB
+from app.escrow.views import dashboard_milestones
 from app.pages.services import client_home, contractor_home, jobs_matched_since
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -23,7 +25,8 @@ class LandingController(Controller):
 
     @get("/", name="pages:landing", sync_to_thread=False)
     def landing(self, request: Request) -> Response:
-        return render(request, "pages/landing.html")
+        # The fee a contract sent today carries, said before sign-up so nobody meets it first in a contract.
+        return render(request, "pages/landing.html", {"fee": PlatformFee.current(request.app.state.settings)})
 
 
 class DashboardController(Controller):
@@ -38,6 +41,12 @@ class DashboardController(Controller):
             return see_other(request, request.app.route_reverse("admin:index"))
         home = await (client_home(db, user) if user.role == Role.client else contractor_home(db, user))
         return render(request, "pages/dashboard.html", {"welcome": bool(welcome), **home})
+
+    @get("/milestones", name="pages:milestones", guards=[requires_role(Role.client, Role.contractor)])
+    async def milestones(self, request: Request, db: DB, user: CurrentUser) -> Response:
+        """The dashboard's milestones that wait for someone; re-fetched on each live event of the
+        person's active contracts (a milestone funded, submitted, answered or released)."""
+        return render(request, "pages/_milestones.html", await dashboard_milestones(db, user))
 
     @get("/matches", name="pages:job-matches", guards=[requires_role(Role.contractor)])
     async def job_matches(

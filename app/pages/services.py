@@ -13,6 +13,7 @@ from app.companies.models import Invitation
 from app.companies.services import membership_of
 from app.contracts.services import next_steps
 from app.db import utcnow
+from app.escrow.views import dashboard_milestones
 from app.marketplace.models import Job, JobStatus, Proposal, Visibility
 from app.marketplace.services import jobs_of, proposals_of
 from app.profiles.services import completeness, get_profile, portfolio_of
@@ -41,6 +42,7 @@ async def client_home(db: AsyncSession, user: User) -> dict[str, Any]:
         "invitations": invitations,
         "now": utcnow(),
         "contracts": await next_steps(db, user),
+        **await dashboard_milestones(db, user),
     }
 
 
@@ -75,6 +77,7 @@ async def contractor_home(db: AsyncSession, user: User) -> dict[str, Any]:
         "proposals": proposals[:10],
         "recommended": recommended,
         "contracts": await next_steps(db, user),
+        **await dashboard_milestones(db, user),
     }
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from app.accounts.seed import seed_accounts
 from app.companies.seed import seed_companies
 from app.contracts.seed import seed_contracts
+from app.escrow.seed import seed_escrow
 from app.marketplace.seed import seed_marketplace
 from app.platform.resources import Resources
 from app.profiles.seed import seed_profiles
@@ -23,4 +24,5 @@ async def demo_seed(resources: Resources) -> list[str]:
         created += await seed_companies(session)
     created += await seed_profiles(resources)  # commits as it goes: after the accounts exist
     created += await seed_contracts(resources)
+    created += await seed_escrow(resources)  # the contract's money: through its checkout and webhook
     return created

@@ -18,10 +18,11 @@ from app.files.models import StoredFile
 from app.files.storage import storage_for
 from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES, MAX_FILE_LABEL
 from app.money import CURRENCIES
+from app.platform.signatures import BadSignature, verify
 from app.profiles import services
 from app.profiles.choices import COUNTRIES, SKILL_SUGGESTIONS
 from app.profiles.forms import PROFILE_FIELDS, read_documents, read_portfolio_item, read_profile
-from app.profiles.kyc_provider import SIGNATURE_HEADER, BadSignature, ProviderError, provider_for, verify
+from app.profiles.kyc_provider import SIGNATURE_HEADER, ProviderError, provider_for
 from app.profiles.models import AVAILABILITY_LABELS, KycStatus
 from app.web.forms import FormData, Multipart, text
 from app.web.htmx import see_other

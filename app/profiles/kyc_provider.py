@@ -2,53 +2,17 @@
 provider, and act on its signed decision webhook — re-reading the decision from the provider,
 never trusting the webhook body for it.
 
-Signature header: `X-KYC-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>`."""
+Signature header: `X-KYC-Signature`, checked by `app.platform.signatures` (Stripe's scheme)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
-
 import httpx
 
-from app.platform.crypto import same_secret
-
 SIGNATURE_HEADER = "x-kyc-signature"
-TOLERANCE_SECONDS = 300
-
-
-class BadSignature(ValueError):
-    pass
 
 
 class ProviderError(RuntimeError):
     """The provider did not answer as it should; the contractor is asked to try again later."""
-
-
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
-
-
-def verify(secret: str, body: bytes, header: str | None, *, now: float | None = None) -> None:
-    """Raise BadSignature unless `header` signs `body` with `secret` within the tolerance."""
-    if not secret or not header:
-        raise BadSignature("missing signature")
-    parts: dict[str, list[str]] = {}
-    for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise BadSignature("no timestamp") from None
-    if abs((time.time() if now is None else now) - timestamp) > TOLERANCE_SECONDS:
-        raise BadSignature("timestamp outside the tolerance")
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    if not any(same_secret(expected, candidate) for candidate in parts.get("v1", [])):
-        raise BadSignature("signature does not match")
 
 
 class HostedProvider:

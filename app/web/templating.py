@@ -86,6 +86,10 @@ def template_config(settings: Settings) -> TemplateConfig:
     env.globals["environment"] = settings.environment
     env.globals["sandbox_banner"] = settings.sandbox_banner
     env.globals["events_url"] = "/events"
+    # Money forms carry a fresh key per rendering: forms.idempotency_input() (decision 0032).
+    from app.escrow.idempotency import new_idempotency_key
+
+    env.globals["new_idempotency_key"] = new_idempotency_key
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 

@@ -64,4 +64,5 @@ def load_tasks() -> None:
     import app.escrow.tasks  # noqa: F401
     import app.leads.tasks  # noqa: F401
     import app.mail.tasks  # noqa: F401
+    import app.payments.tasks  # noqa: F401
     import app.worker.tasks  # noqa: F401

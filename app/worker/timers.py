@@ -5,7 +5,7 @@ from __future__ import annotations
 from saq import CronJob
 
 from app.accounts.tasks import purge_failed_sign_ins
-from app.escrow.tasks import auto_approve_due, send_review_reminders
+from app.escrow.tasks import auto_approve_due, purge_idempotency_keys, send_review_reminders
 from app.leads.tasks import requeue_stuck_leads
 from app.worker.tasks import purge_delivered_outbox
 
@@ -15,4 +15,5 @@ TIMERS: list[CronJob] = [
     CronJob(purge_failed_sign_ins, cron="41 3 * * *", unique=True, timeout=300),
     CronJob(auto_approve_due, cron="* * * * *", unique=True, timeout=120),
     CronJob(send_review_reminders, cron="*/5 * * * *", unique=True, timeout=120),
+    CronJob(purge_idempotency_keys, cron="23 * * * *", unique=True, timeout=120),
 ]

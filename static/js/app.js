@@ -1,5 +1,5 @@
 /* Pactline page behaviour: CSRF header for htmx, toasts, phone menu, dialogs,
-   dismissible alerts and the live-connection indicator. Loaded with `defer`
+   dismissible alerts, the live-connection indicator and review-clock countdowns. Loaded with `defer`
    after htmx and its SSE extension; no framework, no eval, no inline code. */
 (function () {
   "use strict";
@@ -210,4 +210,37 @@
     var dialogs = document.querySelectorAll("dialog[open]");
     for (var i = 0; i < dialogs.length; i++) dialogs[i].close();
   });
+  /* --------------------------------------------------- live countdowns -- */
+  // <time datetime="ISO" data-countdown> with a [data-countdown-left] next to it (in the same
+  // parent): the words "in 6 days 23 hours" are rewritten every 30 s, the same words the server
+  // wrote (app/escrow/views.py::time_left). Blocks swapped in by htmx are found on the next tick.
+  function unit(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+  function timeLeft(end, now) {
+    var seconds = Math.floor((end - now) / 1000);
+    if (seconds <= 0) return "any moment now";
+    var minutes = Math.max(1, Math.floor(seconds / 60));
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    minutes = minutes % 60;
+    if (days) return "in " + unit(days, "day") + (hours ? " " + unit(hours, "hour") : "");
+    if (hours) return "in " + unit(hours, "hour") + (minutes ? " " + unit(minutes, "minute") : "");
+    return "in " + unit(minutes, "minute");
+  }
+
+  function tickCountdowns() {
+    var clocks = document.querySelectorAll("time[data-countdown]");
+    var now = Date.now();
+    for (var i = 0; i < clocks.length; i++) {
+      var end = Date.parse(clocks[i].getAttribute("datetime"));
+      var left = clocks[i].parentNode && clocks[i].parentNode.querySelector("[data-countdown-left]");
+      if (!left || isNaN(end)) continue;
+      var words = "(" + timeLeft(end, now) + ")";
+      if (left.textContent !== words) left.textContent = words;
+    }
+  }
+
+  tickCountdowns();
+  window.setInterval(tickCountdowns, 30000);
+  document.addEventListener("htmx:afterSettle", tickCountdowns);
 })();

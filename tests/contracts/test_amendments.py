@@ -155,15 +155,16 @@ async def test_bad_input_is_refused_with_a_message_per_field(app, db, client, co
 async def test_a_funded_milestone_cannot_be_changed_at_proposal_or_at_apply_time(app, db, client, contractor):
     contract, first = await active_contract(db, client.user, contractor.user)
     design, build = await rows(db, contract)
-    # Escrow does not exist yet: the test puts the milestone in the state funding will leave it in.
+    # The proposal's checks read the milestone's state only: the test puts it in the state funding
+    # leaves it in (tests/contracts/test_amendments_with_money.py funds through the real verbs).
     design.status = "funded"
     await db.commit()
-    for change in (
-        ProposedEdit(design.id, 90000),
-        ProposedRemoval(design.id),
-        ProposedEnd("Call it even."),
+    for change, words in (
+        (ProposedEdit(design.id, 90000), "amount and due date can’t change. Remove it instead"),
+        (ProposedEdit(design.id, "", "2031-01-01"), "amount and due date can’t change"),
+        (ProposedEnd("Call it even."), "Say how the €1,000.00 held for “Design” is split"),
     ):
-        await refused(app, FormError, "only a dispute decision", amendments.propose, contract.id, client.user, [change], "Why")  # fmt: skip
+        await refused(app, FormError, words, amendments.propose, contract.id, client.user, [change], "Why")
 
     # Proposed while pending, funded before the second signature: applying is refused, nothing changes.
     change = ProposedEdit(build.id, 150000)

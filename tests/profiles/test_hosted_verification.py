@@ -114,7 +114,7 @@ async def test_a_bad_signature_is_400_and_nothing_changes(problem, hosted, contr
         elif problem == "no header":
             headers.pop("X-KYC-Signature")
         elif problem in ("not json", "nested", "surrogate"):
-            from app.profiles.kyc_provider import sign
+            from app.platform.signatures import sign
 
             body = {
                 "not json": b"not json",

@@ -17,7 +17,7 @@ import uvicorn
 from litestar import Litestar, Request, Response, get, post
 from litestar.params import FromPath
 
-from app.profiles.kyc_provider import sign
+from app.platform.signatures import sign
 
 API_KEY = "fake-kyc-api-key"
 WEBHOOK_SECRET = "fake-kyc-webhook-secret-0123456789"  # noqa: S105 — test-only shared secret

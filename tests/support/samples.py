@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.mfa import disable as disable_mfa
@@ -45,17 +46,23 @@ from app.companies.models import InvitationKind
 from app.contracts.amendments import services as amendments
 from app.contracts.amendments.forms import ProposedAdd
 from app.contracts.drafting import services as drafting
-from app.contracts.models import ContractVersion
+from app.contracts.models import ContractVersion, Milestone
 from app.contracts.templates.forms import TemplateForm
 from app.contracts.templates.services import create_company_template
+from app.escrow import funding, lifecycle
+from app.files.models import FilePurpose
+from app.files.services import store_file
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
 from app.leads import services as leads
 from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
+from app.money import Money
+from app.payments import sandbox
+from app.payments.provider import Payment, PaymentState
+from app.platform.signatures import sign as sign_webhook
 from app.profiles import services as profiles
 from app.profiles.forms import read_profile
-from app.profiles.kyc_provider import sign as sign_kyc_webhook
 from app.profiles.seed import demo_png
 from app.worker.models import FailedJob
 from tests.conftest import ADMIN_TOTP, web_client
@@ -196,6 +203,28 @@ class World:
         await self.db.commit()
         return contract, amendment
 
+    # ------------------------------------------------------------ escrow
+
+    async def milestone(self, *, funded: bool = False, submitted: bool = False):
+        """An active contract's first milestone ("Design", €1,000.00), paid in the way the provider's
+        webhook does it and, if asked, with the contractor's work submitted (a file attached)."""
+        contract = await self.active_contract()
+        m = (await self.db.scalars(select(Milestone).where(Milestone.contract_id == contract.id)
+                                   .order_by(Milestone.position))).first()  # fmt: skip
+        if funded or submitted:
+            f = await funding.open_funding(self.db, contract.id, self.client, [m.id], provider="sandbox")
+            await self.db.commit()
+            await funding.apply_payment(self.db, Payment(f"pay_{f.public_id}", f.public_id,
+                                                         Money(f.amount_minor, f.currency), PaymentState.succeeded))  # fmt: skip
+            await self.db.commit()
+        file = None
+        if submitted:
+            upload = CheckedUpload(PDF_BYTES, PDF, hashlib.sha256(PDF_BYTES).hexdigest(), "mockups.pdf")
+            file = await store_file(self.db, self.storage, self.contractor, FilePurpose.milestone_delivery, upload)
+            await lifecycle.submit(self.db, m.id, self.contractor, "Mock-ups for all five pages.", [file])
+            await self.db.commit()
+        return contract, m, file
+
     # ------------------------------------------------------------ profiles, files, identity checks
 
     async def portfolio_item(self, *, image: bool = False):
@@ -230,6 +259,13 @@ class World:
             answer = await at_provider.get(start.headers["location"])
         back = urlsplit(answer.headers["location"])
         return f"{back.path}?{back.query}"
+
+    async def sandbox_checkout(self):
+        """A checkout of the sandbox payment provider for the client (what funding a milestone makes)."""
+        provider = sandbox.SandboxProvider(self.app.state.sessionmaker)
+        return await provider.create_checkout(reference=self.unique("fund_sweep_"), amount=Money(120_000, "EUR"),
+                                              description="Escrow for Shop website: “Design”",
+                                              payer_user_id=self.client.id, return_url="/dashboard")  # fmt: skip
 
     def use_hosted_kyc(self) -> None:
         self.configure(kyc_provider="hosted", kyc_provider_url=self.fakes["kyc"].url,
@@ -758,6 +794,47 @@ async def amendment_of_contractor(w: World) -> Sample:
                   pages=[f"/contracts/{contract.id}/amendments/{amendment.id}"])  # fmt: skip
 
 
+@sample("/contracts/{contract_id:int}/milestones/fund")
+async def milestone_to_fund(w: World) -> Sample:
+    contract, _, _ = await w.milestone()
+    return Sample("client", params={"contract_id": contract.id}, pages=[f"/contracts/{contract.id}"])
+
+
+@sample("/contracts/{contract_id:int}/milestones/payments/{funding_id:str}/cancel")
+async def payment_in_progress(w: World) -> Sample:
+    contract, m, _ = await w.milestone()
+    f = await funding.open_funding(w.db, contract.id, w.client, [m.id], provider="sandbox")
+    await w.db.commit()
+    return Sample("client", params={"contract_id": contract.id, "funding_id": f.public_id},
+                  pages=[f"/contracts/{contract.id}"], single_use=True)  # fmt: skip
+
+
+@sample("/contracts/{contract_id:int}/milestones/{milestone_id:int}/submit")
+async def funded_milestone(w: World) -> Sample:
+    contract, m, _ = await w.milestone(funded=True)
+    return Sample("contractor", params={"contract_id": contract.id, "milestone_id": m.id},
+                  form={"message": "Mock-ups for all five pages."},
+                  files={"files": ("mockups.pdf", PDF_BYTES, "application/pdf")},
+                  pages=[f"/contracts/{contract.id}"])  # fmt: skip
+
+
+@sample(
+    "/contracts/{contract_id:int}/milestones/{milestone_id:int}/approve",
+    "/contracts/{contract_id:int}/milestones/{milestone_id:int}/revision",
+)
+async def submitted_milestone(w: World) -> Sample:
+    contract, m, _ = await w.milestone(submitted=True)
+    return Sample("client", params={"contract_id": contract.id, "milestone_id": m.id},
+                  form={"reason": "The booking page needs the opening hours."},
+                  pages=[f"/contracts/{contract.id}"])  # fmt: skip
+
+
+@sample("/contracts/{contract_id:int}/milestones/{milestone_id:int}/files/{file_id:int}")
+async def delivered_file(w: World) -> Sample:
+    contract, m, file = await w.milestone(submitted=True)
+    return Sample("client", params={"contract_id": contract.id, "milestone_id": m.id, "file_id": file.id})
+
+
 @sample("/verify/{public_id:str}", "/verify/{public_id:str}/check")
 async def public_contract(w: World) -> Sample:
     contract = await w.active_contract()
@@ -806,7 +883,36 @@ async def identity_webhook(w: World) -> Sample:
     w.use_hosted_kyc()
     event = {"id": w.unique("evt_sweep_"), "type": "session.decided", "session_id": "ses_unknown"}
     return Sample("visitor", json=event, status={"POST": 200},
-                  sign=lambda body: {"X-KYC-Signature": sign_kyc_webhook(KYC_WEBHOOK_SECRET, body)})  # fmt: skip
+                  sign=lambda body: {"X-KYC-Signature": sign_webhook(KYC_WEBHOOK_SECRET, body)})  # fmt: skip
+
+
+@sample("/checkout/{payment_id:str}", "/checkout/{payment_id:str}/pay")
+async def sandbox_checkout(w: World) -> Sample:
+    """A checkout of the sandbox provider, waiting for the client's card (paying uses it up)."""
+    checkout = await w.sandbox_checkout()
+    return Sample("client", params={"payment_id": checkout.payment_id}, form={"card_number": "4242 4242 4242 4242"},
+                  single_use=True)  # fmt: skip
+
+
+@sample("/checkout/{payment_id:str}/confirm")
+async def sandbox_second_step(w: World) -> Sample:
+    """A checkout paid with the card that asks for a second step: its page shows "Confirm"."""
+    checkout = await w.sandbox_checkout()
+    payment = await sandbox.checkout_for(w.db, checkout.payment_id, w.client.id)
+    await sandbox.pay(w.db, payment, sandbox.ASKS_TO_CONFIRM)
+    await w.db.commit()
+    return Sample("client", params={"payment_id": checkout.payment_id}, single_use=True)
+
+
+@sample("/webhooks/sandbox")
+async def sandbox_webhook(w: World) -> Sample:
+    """The sandbox's event about a payment it knows (one that pays no funding: recorded, ignored)."""
+    checkout = await w.sandbox_checkout()
+    event = {"id": w.unique("sbevt_sweep_"), "type": "payment.succeeded", "created": 1_700_000_000,
+             "data": {"object": {"id": checkout.payment_id}}}  # fmt: skip
+    secret = sandbox.webhook_secret(w.app.state.settings)
+    return Sample("visitor", json=event, status={"POST": 200},
+                  sign=lambda body: {"Stripe-Signature": sign_webhook(secret, body)})  # fmt: skip
 
 
 @sample("/c/{slug:str}")

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from app.platform.crypto import same_secret
-from app.profiles.kyc_provider import BadSignature, sign, verify
+from app.platform.signatures import BadSignature, sign, verify
 from tests.leads.test_api import api
 
 FORBIDDEN = "This form expired or was sent from somewhere else"

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-from app.contracts.terms import MilestoneTerms
+from app.contracts.terms import HeldSplitTerms, MilestoneTerms
 
 
 def _day(value: Any) -> date | None:
@@ -61,7 +61,11 @@ class MilestoneRef:
 
 @dataclass(frozen=True)
 class RemoveMilestone:
+    """`refund_minor`: the milestone was funded when this was proposed, and removing it gives that
+    amount back to the client (0: it held no money)."""
+
     milestone: MilestoneRef
+    refund_minor: int = 0
     op: ClassVar[str] = "remove"
 
     @property
@@ -69,7 +73,10 @@ class RemoveMilestone:
         return self.milestone.milestone_id
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, **self.milestone.to_json()}
+        data = {"op": self.op, **self.milestone.to_json()}
+        if self.refund_minor:
+            data["refund_minor"] = self.refund_minor
+        return data
 
 
 @dataclass(frozen=True)
@@ -101,18 +108,46 @@ class ChangeMilestone:
 
 
 @dataclass(frozen=True)
+class HeldSplit:
+    """What ending the contract does with one milestone's money held in escrow: `refund_minor`
+    back to the client and `release_minor` to the contractor (less the signed fee), adding up to
+    exactly `held_minor`."""
+
+    milestone_id: int
+    title: str
+    held_minor: int
+    refund_minor: int
+    release_minor: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"milestone_id": self.milestone_id, "title": self.title, "held_minor": self.held_minor,
+                "refund_minor": self.refund_minor, "release_minor": self.release_minor}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> HeldSplit:
+        return cls(data["milestone_id"], data["title"], data["held_minor"], data["refund_minor"], data["release_minor"])
+
+    def terms(self) -> HeldSplitTerms:
+        return HeldSplitTerms(self.title, self.held_minor, self.refund_minor, self.release_minor)
+
+
+@dataclass(frozen=True)
 class EndContract:
-    """Ending the contract early: the milestones not yet funded go, and the settlement is written
-    into the terms."""
+    """Ending the contract early: the milestones not yet funded go, each milestone holding money
+    is split as agreed, and the settlement is written into the terms."""
 
     settlement_note: str
     escrow_held_minor: int
     removed: tuple[MilestoneRef, ...] = ()
+    splits: tuple[HeldSplit, ...] = ()
     op: ClassVar[str] = "terminate"
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "settlement_note": self.settlement_note, "escrow_held_minor": self.escrow_held_minor,
+        data = {"op": self.op, "settlement_note": self.settlement_note, "escrow_held_minor": self.escrow_held_minor,
                 "removed": [r.to_json() for r in self.removed]}  # fmt: skip
+        if self.splits:
+            data["splits"] = [s.to_json() for s in self.splits]
+        return data
 
 
 Change = AddMilestone | RemoveMilestone | ChangeMilestone | EndContract
@@ -126,7 +161,7 @@ def change_from_json(data: Mapping[str, Any]) -> Change:
                 data["title"], data["acceptance_criteria"], data["amount_minor"], _day(data["due_date"])
             )
         case "remove":
-            return RemoveMilestone(MilestoneRef.from_json(data))
+            return RemoveMilestone(MilestoneRef.from_json(data), data.get("refund_minor", 0))
         case "change":
             before = data["before"]
             return ChangeMilestone(
@@ -140,7 +175,8 @@ def change_from_json(data: Mapping[str, Any]) -> Change:
             )
         case "terminate":
             removed = tuple(MilestoneRef.from_json(r) for r in data["removed"])
-            return EndContract(data["settlement_note"], data["escrow_held_minor"], removed)
+            splits = tuple(HeldSplit.from_json(s) for s in data.get("splits", ()))
+            return EndContract(data["settlement_note"], data["escrow_held_minor"], removed, splits)
     raise ValueError(f"unknown amendment change {data['op']!r}")
 
 

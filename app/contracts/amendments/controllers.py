@@ -53,6 +53,8 @@ async def _form_page(
     rows = await amendments.amendable_milestones(db, contract)
     currency = rules.currency_of(contract)
     total = sum(row["milestone"].amount_minor for row in rows)
+    if form is None:
+        form = rules.default_splits(row["milestone"] for row in rows if row["held"])
     return render(
         request,
         "contracts/amendment_new.html",
@@ -62,7 +64,8 @@ async def _form_page(
             "is_milestone_contract": rules.is_milestone_contract(contract),
             "currency": currency,
             "total": Money(total, currency),
-            "form": form or {},
+            "escrow": await views.escrow_now(db, contract),
+            "form": form,
             "errors": errors or {},
             "contract_url": request.app.route_reverse("contracts:detail", contract_id=contract.id),
             "today": date.today().isoformat(),
@@ -91,6 +94,7 @@ async def _amendment_page(
         {
             "contract": contract,
             "view": await views.amendment_view(db, contract, amendment, user),
+            "escrow": await views.escrow_now(db, contract),
             "contract_url": request.app.route_reverse("contracts:detail", contract_id=contract.id),
             "sign_form": sign_form or {},
             "sign_errors": sign_errors or {},

@@ -35,8 +35,18 @@ class ProposedEdit:
 
 
 @dataclass(frozen=True)
+class ProposedSplit:
+    """How a milestone's money held in escrow is split when the contract ends, as typed."""
+
+    milestone_id: int
+    refund: str | int  # back to the client: as typed ("250.50"), or minor units
+    release: str | int  # to the contractor
+
+
+@dataclass(frozen=True)
 class ProposedEnd:
     settlement_note: str
+    splits: tuple[ProposedSplit, ...] = ()
 
 
 Proposed = ProposedAdd | ProposedRemoval | ProposedEdit | ProposedEnd
@@ -44,6 +54,8 @@ Proposed = ProposedAdd | ProposedRemoval | ProposedEdit | ProposedEnd
 # The form's "add a milestone" groups: the first is always shown, the others behind "Add more".
 ADD_SLOTS = ("add", "add2", "add3")
 ADD_PARTS = ("title", "criteria", "amount", "due")
+# An amount typed into a split is echoed back at most this long (a 1 MB field is refused, not repeated).
+ECHO_MAX = 64
 
 
 def read_changes(
@@ -56,8 +68,14 @@ def read_changes(
     form["terminate"] = "on" if checkbox(data, "terminate") else ""
     changes: list[Proposed] = []
     errors: dict[str, list[str]] = {}
+    splits = []
+    for mid in milestone_ids:
+        refund, release = text(data, f"refund_{mid}"), text(data, f"release_{mid}")
+        form |= {f"refund_{mid}": refund[:ECHO_MAX], f"release_{mid}": release[:ECHO_MAX]}
+        if f"refund_{mid}" in data or f"release_{mid}" in data:
+            splits.append(ProposedSplit(mid, refund, release))
     if form["terminate"]:
-        changes.append(ProposedEnd(form["settlement_note"]))
+        changes.append(ProposedEnd(form["settlement_note"], tuple(splits)))
     for mid in milestone_ids:
         amount, due, remove = text(data, f"amount_{mid}"), text(data, f"due_{mid}"), checkbox(data, f"remove_{mid}")
         no_due = checkbox(data, f"nodue_{mid}")

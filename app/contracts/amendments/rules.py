@@ -3,6 +3,8 @@ may change, and each change as a typed value (app/contracts/amendments/changes.p
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -12,19 +14,23 @@ from app.contracts.amendments.changes import (
     Change,
     ChangeMilestone,
     EndContract,
+    HeldSplit,
     MilestoneRef,
     RemoveMilestone,
 )
-from app.contracts.amendments.forms import Proposed, ProposedAdd, ProposedEdit, ProposedEnd, ProposedRemoval
-from app.contracts.models import (
-    LOCKED_MILESTONE_STATES,
-    Contract,
-    Milestone,
-    MilestoneStatus,
+from app.contracts.amendments.forms import (
+    Proposed,
+    ProposedAdd,
+    ProposedEdit,
+    ProposedEnd,
+    ProposedRemoval,
+    ProposedSplit,
 )
+from app.contracts.models import Contract, Milestone, MilestoneStatus
 from app.contracts.terms import ContractKind, MilestoneTerms, Termination, Terms
 from app.errors import FormError
-from app.money import Money, MoneyError
+from app.escrow.lifecycle import HELD_STATES
+from app.money import CURRENCIES, Money, MoneyError, format_minor
 from app.web.forms import Errors
 
 MAX_TEXT = 4000
@@ -32,21 +38,47 @@ MAX_AMOUNT_MINOR = 10**14
 
 
 def blocked_reason(milestone: Milestone) -> str | None:
-    """Why a milestone can't be changed by an amendment, in plain words (None: it can)."""
+    """Why a milestone can't be removed or changed by an amendment, in plain words (None: it can
+    be removed; a funded one only removed, see `fixed_reason`)."""
     status = MilestoneStatus(milestone.status)
-    if status == MilestoneStatus.pending:
-        return None
-    if status in LOCKED_MILESTONE_STATES:
-        state = {
-            MilestoneStatus.funded: "funded: its money is held in escrow",
-            MilestoneStatus.submitted: "submitted: the work is being reviewed",
-            MilestoneStatus.revision_requested: "being revised after review",
-            MilestoneStatus.disputed: "in a dispute",
-        }[status]
-        return f"“{milestone.title}” is {state}, so only a dispute decision can change it."
-    if status == MilestoneStatus.removed:
-        return f"“{milestone.title}” was already removed."
-    return f"“{milestone.title}” is {status.value.replace('_', ' ')}, so it can no longer change."
+    title = milestone.title
+    match status:
+        case MilestoneStatus.pending | MilestoneStatus.funded:
+            return None
+        case MilestoneStatus.submitted:
+            return (
+                f"“{title}” has work waiting for the client’s review, so it can’t be removed or changed. "
+                "The client can approve it or ask for a revision; to stop the work, end the contract and "
+                "split the money held."
+            )
+        case MilestoneStatus.revision_requested:
+            return (
+                f"“{title}” is being revised after review, so it can’t be removed or changed. "
+                "To stop the work, end the contract and split the money held."
+            )
+        case MilestoneStatus.disputed:
+            return f"“{title}” is in a dispute, so only a dispute decision can change it."
+        case MilestoneStatus.removed | MilestoneStatus.refunded:
+            return f"“{title}” was already removed."
+    return f"“{title}” is {status.value.replace('_', ' ')}, so it can no longer change."
+
+
+def fixed_reason(milestone: Milestone) -> str | None:
+    """Why a milestone's amount and due date can't change (None: they can). A funded milestone's
+    money is held for exactly its amount: it can be removed (refunded in full), not changed."""
+    if milestone.status == MilestoneStatus.funded:
+        held = format_minor(milestone.amount_minor, milestone.currency)
+        return (
+            f"“{milestone.title}” is funded: its {held} is held in escrow, so its amount and due date can’t "
+            "change. Remove it instead (the client gets the money back in full once you have both signed), "
+            "then add a new milestone."
+        )
+    return blocked_reason(milestone)
+
+
+def paying_reason(milestone: Milestone) -> str:
+    """A checkout in progress covers this milestone: nothing may change it until it ends."""
+    return f"A payment for “{milestone.title}” is in progress. Wait for it to finish or cancel it first."
 
 
 def _entry(m: Milestone) -> MilestoneTerms:
@@ -69,7 +101,8 @@ def new_terms(contract: Contract, base: Terms, rows: list[Milestone], changes: l
     termination = termination_of(changes)
     milestones = []
     for m in rows:
-        if m.status == MilestoneStatus.removed or m.id in removed:
+        # A refunded row was taken out by an earlier amendment (a termination's are never amended).
+        if m.status in (MilestoneStatus.removed, MilestoneStatus.refunded) or m.id in removed:
             continue
         if termination is not None and m.status == MilestoneStatus.pending:
             continue
@@ -85,7 +118,8 @@ def new_terms(contract: Contract, base: Terms, rows: list[Milestone], changes: l
     if is_milestone_contract(contract):
         terms = terms.with_(milestones=tuple(milestones), stated_total_minor=sum(m.amount_minor for m in milestones))
     if termination is not None:
-        terms = terms.with_(termination=Termination(termination.settlement_note, termination.escrow_held_minor))
+        splits = tuple(split.terms() for split in termination.splits)
+        terms = terms.with_(termination=Termination(termination.settlement_note, termination.escrow_held_minor, splits))
     return terms
 
 
@@ -114,12 +148,13 @@ def _due(value: Any) -> date | None:
 
 
 def normalize_changes(
-    contract: Contract, rows: list[Milestone], changes: list[Proposed], reason: str
+    contract: Contract, rows: list[Milestone], changes: list[Proposed], reason: str, paying: Collection[int] = ()
 ) -> tuple[list[Change], str]:
     """Checked, canonical changes (with the titles and amounts they replace, for plain-words
-    summaries) and the reason. Problems raise FormError keyed by the proposal form's field names:
-    <slot>_title, <slot>_criteria, <slot>_amount, <slot>_due (slot: add, add2, …), amount_<id>, due_<id>, remove_<id>,
-    settlement_note, reason, form."""
+    summaries) and the reason. `paying`: the ids of milestones with a checkout in progress.
+    Problems raise FormError keyed by the proposal form's field names: <slot>_title,
+    <slot>_criteria, <slot>_amount, <slot>_due (slot: add, add2, …), amount_<id>, due_<id>,
+    remove_<id>, refund_<id>, release_<id>, terminate, settlement_note, reason, form."""
     errors = Errors()
     currency = currency_of(contract)
     by_id = {m.id: m for m in rows}
@@ -141,7 +176,7 @@ def normalize_changes(
                 out.append(added)
             continue
         if isinstance(change, ProposedEnd):
-            out.append(_check_terminate(change, rows, errors))
+            out.append(_check_terminate(change, rows, paying, currency, errors))
             continue
         mid = change.milestone_id
         milestone = by_id.get(mid)
@@ -149,15 +184,20 @@ def normalize_changes(
         if milestone is None:
             errors.add("form", "That milestone is not part of this contract.")
             continue
-        if (why := blocked_reason(milestone)) is not None:
+        removal = isinstance(change, ProposedRemoval)
+        if (why := blocked_reason(milestone) if removal else fixed_reason(milestone)) is not None:
             errors.add(key, why)
+            continue
+        if milestone.id in paying:
+            errors.add(key, paying_reason(milestone))
             continue
         if milestone.id in touched:
             errors.add(key, f"Change “{milestone.title}” or remove it, not both.")
             continue
         touched.add(milestone.id)
-        if isinstance(change, ProposedRemoval):
-            out.append(RemoveMilestone(_ref(milestone)))
+        if removal:
+            refund = milestone.amount_minor if milestone.status == MilestoneStatus.funded else 0
+            out.append(RemoveMilestone(_ref(milestone), refund))
         else:
             checked = _check_change(change, milestone, currency, errors)
             if checked is not None:
@@ -236,15 +276,97 @@ def _check_change(change: ProposedEdit, m: Milestone, currency: str, errors: Err
     return out
 
 
-def _check_terminate(change: ProposedEnd, rows: list[Milestone], errors: Errors) -> EndContract:
+def _check_terminate(
+    change: ProposedEnd, rows: list[Milestone], paying: Collection[int], currency: str, errors: Errors
+) -> EndContract:
     note = change.settlement_note.strip()
     if not note:
         errors.add("settlement_note", "Say how you are settling up, for example what is owed for work already done.")
     elif len(note) > MAX_TEXT:
         errors.add("settlement_note", "Keep it under 4 000 characters.")
     for m in rows:
-        if m.status in LOCKED_MILESTONE_STATES:
-            errors.add("settlement_note", f"{blocked_reason(m)} The contract can end once that is settled.")
+        if m.status == MilestoneStatus.disputed:
+            errors.add("terminate", f"{blocked_reason(m)} The contract can end once that is settled.")
+        if m.id in paying:
+            errors.add("terminate", paying_reason(m))
+    typed = {s.milestone_id: s for s in change.splits}
+    splits = []
+    for m in rows:
+        if m.status in HELD_STATES and (split := _check_split(m, typed.get(m.id), currency, errors)) is not None:
+            splits.append(split)
     pending = [m for m in rows if m.status == MilestoneStatus.pending]
-    # Escrow does not exist yet: no money is held for any contract, so nothing moves on ending.
-    return EndContract(note, 0, tuple(_ref(m) for m in pending))
+    held = sum(m.amount_minor for m in rows if m.status in HELD_STATES)
+    return EndContract(note, held, tuple(_ref(m) for m in pending), tuple(splits))
+
+
+def _part(value: str | int, currency: str) -> int:
+    """One side of a split: minor units from what a person typed; zero is allowed."""
+    if isinstance(value, bool):
+        raise MoneyError("Enter an amount like 250 or 250.50, or 0 for nothing.")
+    if isinstance(value, int):
+        minor = value
+    else:
+        typed = value.strip()
+        if not typed:
+            raise MoneyError("Enter an amount, or 0 for nothing.")
+        if len(typed) > 40:
+            raise MoneyError("Enter an amount like 250 or 250.50, or 0 for nothing.")
+        if typed.startswith("-"):
+            raise MoneyError("An amount can’t be below zero.")
+        for code, (symbol, _) in CURRENCIES.items():
+            if code != currency and (symbol in typed or code in typed.upper()):
+                raise MoneyError(f"This contract is paid in {currency}: enter the amount in {currency}.")
+        typed = re.sub(currency, "", typed, flags=re.IGNORECASE).strip()
+        try:
+            minor = Money.parse(typed, currency).amount_minor
+        except MoneyError:
+            if re.search(r"\d[.,]\d{3,}$", typed):
+                raise MoneyError(
+                    f"Use at most 2 decimals: amounts in {currency} are whole cents, like 250.50."
+                ) from None
+            raise
+    if minor < 0:
+        raise MoneyError("An amount can’t be below zero.")
+    if minor > MAX_AMOUNT_MINOR:
+        raise MoneyError("That amount is too large.")
+    return minor
+
+
+def default_splits(held: Iterable[Milestone]) -> dict[str, str]:
+    """The split fields as the form first shows them (decision 0035): a funded milestone's money
+    goes back to the client (no work was delivered), a submitted one's is released (the work was
+    delivered, and the review window would release it anyway), and a milestone being revised is
+    left for the two to decide."""
+    form: dict[str, str] = {}
+    for m in held:
+        whole, cents = divmod(m.amount_minor, 100)
+        amount = f"{whole}.{cents:02d}"
+        if m.status == MilestoneStatus.funded:
+            form |= {f"refund_{m.id}": amount, f"release_{m.id}": "0"}
+        elif m.status == MilestoneStatus.submitted:
+            form |= {f"refund_{m.id}": "0", f"release_{m.id}": amount}
+    return form
+
+
+def _check_split(m: Milestone, typed: ProposedSplit | None, currency: str, errors: Errors) -> HeldSplit | None:
+    """The split of one milestone's held money; problems are keyed by its two fields."""
+    held = format_minor(m.amount_minor, currency)
+    if typed is None:
+        errors.add(f"refund_{m.id}", f"Say how the {held} held for “{m.title}” is split.")
+        return None
+    parts: dict[str, int] = {}
+    for side, value in (("refund", typed.refund), ("release", typed.release)):
+        try:
+            parts[side] = _part(value, currency)
+        except MoneyError as exc:
+            errors.add(f"{side}_{m.id}", str(exc))
+    if len(parts) < 2:
+        return None
+    if parts["refund"] + parts["release"] != m.amount_minor:
+        both = format_minor(parts["refund"] + parts["release"], currency)
+        errors.add(
+            f"release_{m.id}",
+            f"The two amounts must add up to exactly the {held} held for “{m.title}”; now they add up to {both}.",
+        )
+        return None
+    return HeldSplit(m.id, m.title, m.amount_minor, parts["refund"], parts["release"])

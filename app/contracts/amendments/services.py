@@ -18,10 +18,17 @@ from app.contracts.amendments.changes import (
     RemoveMilestone,
 )
 from app.contracts.amendments.forms import Proposed
-from app.contracts.amendments.rules import blocked_reason, currency_of, new_terms, normalize_changes, termination_of
+from app.contracts.amendments.rules import (
+    blocked_reason,
+    currency_of,
+    fixed_reason,
+    new_terms,
+    normalize_changes,
+    paying_reason,
+    termination_of,
+)
 from app.contracts.amendments.views import panel_event
 from app.contracts.models import (
-    LOCKED_MILESTONE_STATES,
     Amendment,
     AmendmentStatus,
     Contract,
@@ -35,6 +42,9 @@ from app.contracts.signing.services import SignContext, check_signature_input, r
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, NotFound
+from app.escrow import lifecycle
+from app.escrow.funding import open_fundings_of
+from app.escrow.lifecycle import HELD_STATES
 from app.events import publish
 from app.money import Money
 
@@ -42,6 +52,13 @@ ALREADY_OPEN = (
     "There is already a change waiting for signatures. Sign, decline or withdraw it before proposing another."
 )
 STALE = "The terms changed since you opened this page. Read the new version before signing."
+WITHDRAW = "Withdraw this change and propose a new one."
+NOT_YET = "This change can't be applied until then; nothing has changed."
+
+
+def _held(m: Milestone) -> int:
+    """What removing `m` refunds: its amount while it is funded, else nothing."""
+    return m.amount_minor if m.status == MilestoneStatus.funded else 0
 
 
 def _audit(db: AsyncSession, contract: Contract, kind: str, actor_id: int | None, **data: Any):
@@ -74,12 +91,24 @@ async def amendment_for(
 
 
 async def amendable_milestones(db: AsyncSession, contract: Contract) -> list[dict[str, Any]]:
-    """The live milestones for the proposal form, each with the reason it is read-only (or None)."""
-    return [
-        {"milestone": m, "amount": Money(m.amount_minor, m.currency), "blocked": blocked_reason(m)}
-        for m in await _all_milestones(db, contract)
-        if m.status != MilestoneStatus.removed
-    ]
+    """The milestones of the terms for the proposal form, each with the reason it can't be
+    touched at all (`blocked`), or only removed (`fixed`: funded), or None; `held`: its money is
+    in escrow, so ending the contract needs a split of it; `paying`: a checkout is in progress."""
+    paying = await open_fundings_of(db, contract.id)
+    rows = []
+    for m in await _all_milestones(db, contract):
+        if m.status in (MilestoneStatus.removed, MilestoneStatus.refunded):
+            continue  # no longer part of the terms
+        blocked = paying_reason(m) if m.id in paying else blocked_reason(m)
+        rows.append({
+            "milestone": m,
+            "amount": Money(m.amount_minor, m.currency),
+            "blocked": blocked,
+            "fixed": None if blocked else fixed_reason(m),
+            "held": m.status in HELD_STATES,
+            "paying": m.id in paying,
+        })  # fmt: skip
+    return rows
 
 
 async def propose(db: AsyncSession, contract_id: int, user: User, changes: list[Proposed], reason: str) -> Amendment:
@@ -96,7 +125,8 @@ async def propose(db: AsyncSession, contract_id: int, user: User, changes: list[
     current = await db.get(ContractVersion, contract.current_version_id)
     assert current is not None
     rows = await _all_milestones(db, contract, lock=True)
-    normalized, reason = normalize_changes(contract, rows, changes, reason)
+    paying = await open_fundings_of(db, contract.id)
+    normalized, reason = normalize_changes(contract, rows, changes, reason, paying.keys())
     terms = new_terms(contract, current.terms, rows, normalized)
     digest = terms_hash(terms)
     number = (
@@ -188,16 +218,36 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
     rows = await _all_milestones(db, contract, lock=True)
     by_id = {m.id: m for m in rows}
     changes = amendment.changes
+    # Funding takes the contract's row lock too, so no checkout opens or pays while this runs.
+    paying = await open_fundings_of(db, contract.id)
     for change in changes:
         if isinstance(change, RemoveMilestone | ChangeMilestone):
             m = by_id.get(change.milestone_id)
-            why = blocked_reason(m) if m is not None else "A milestone in this change no longer exists."
+            if m is None:
+                raise DomainError(f"A milestone in this change no longer exists. {WITHDRAW}")
+            why = blocked_reason(m) if isinstance(change, RemoveMilestone) else fixed_reason(m)
             if why is not None:
                 raise DomainError(f"{why} This change can't be applied any more: withdraw it and propose a new one.")
+            if isinstance(change, RemoveMilestone) and change.refund_minor != _held(m):
+                raise DomainError(
+                    f"“{m.title}” was funded after this change was proposed, so removing it now would also refund "
+                    f"it, which is not what you signed. {WITHDRAW}"
+                )
+            if m.id in paying:
+                raise DomainError(f"{paying_reason(m)} {NOT_YET}")
         if isinstance(change, EndContract):
             for m in rows:
-                if m.status in LOCKED_MILESTONE_STATES:
+                if m.status == MilestoneStatus.disputed:
                     raise DomainError(f"{blocked_reason(m)} The contract can't end until that is settled.")
+                if m.id in paying:
+                    raise DomainError(f"{paying_reason(m)} {NOT_YET}")
+            held = {m.id: m.amount_minor for m in rows if m.status in HELD_STATES}
+            signed = {s.milestone_id: s.held_minor for s in change.splits}
+            if held != signed:
+                raise DomainError(
+                    "The money held in escrow changed since this ending was proposed, so its split no longer "
+                    f"matches what you signed. {WITHDRAW}"
+                )
     current = await db.get(ContractVersion, contract.current_version_id)
     assert current is not None
     if terms_hash(new_terms(contract, current.terms, rows, changes)) != version.terms_hash:
@@ -206,6 +256,7 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
             "Withdraw it and propose a new one."
         )
     now = utcnow()
+    m_currency = currency_of(contract)
     position = max((m.position for m in rows), default=-1)
     for change in changes:
         match change:
@@ -216,7 +267,11 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
                                  currency=currency_of(contract), status=MilestoneStatus.pending,
                                  due_date=change.due_date))  # fmt: skip
             case RemoveMilestone():
-                by_id[change.milestone_id].status = MilestoneStatus.removed
+                m = by_id[change.milestone_id]
+                if change.refund_minor:
+                    await lifecycle.refund(db, contract, m, actor_id=None, why="removed by a signed amendment")
+                else:
+                    m.status = MilestoneStatus.removed
             case ChangeMilestone():
                 m = by_id[change.milestone_id]
                 if change.amount_minor is not None:
@@ -224,6 +279,9 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
                 if change.moves_due_date:
                     m.due_date = change.due_date
             case EndContract():
+                for split in change.splits:
+                    refund, release = Money(split.refund_minor, m_currency), Money(split.release_minor, m_currency)
+                    await lifecycle.split(db, contract, by_id[split.milestone_id], refund, release, actor_id=None)
                 for m in rows:
                     if m.status == MilestoneStatus.pending:
                         m.status = MilestoneStatus.removed
@@ -242,6 +300,9 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
             escrow_held_minor=termination.escrow_held_minor,
             removed_milestones=[r.milestone_id for r in termination.removed],
         )  # fmt: skip
+    else:
+        # What the change left may be all finished (the last open milestone removed): completed.
+        await lifecycle.complete_if_done(db, contract)
     # Both parties' open contract pages reload their terms and milestones.
     notify_parties(db, contract, None)
 

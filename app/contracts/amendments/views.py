@@ -24,9 +24,14 @@ from app.contracts.models import (
     Contract,
     ContractStatus,
     ContractVersion,
+    Milestone,
+    MilestoneStatus,
     Signature,
 )
 from app.contracts.signing.diff import date_text
+from app.contracts.terms import PlatformFee
+from app.escrow.ledger import escrow_balance
+from app.escrow.lifecycle import HELD_STATES
 from app.money import Money, format_minor
 from app.web.urls import path_for
 
@@ -51,8 +56,9 @@ def _due_words(day: date | None) -> str:
     return f"due {_day(day)}" if day else "no due date"
 
 
-def describe(change: Change, currency: str) -> dict[str, str]:
-    """One change in plain words: {"text": …, "detail": …}."""
+def describe(change: Change, currency: str, fee: PlatformFee | None = None) -> dict[str, Any]:
+    """One change in plain words: {"text": …, "detail": …, "splits": [one line per milestone whose
+    held money an ending splits]}. `fee`: the signed fee, to say what the contractor receives."""
 
     def money(minor: int) -> str:
         return format_minor(minor, currency)
@@ -62,25 +68,67 @@ def describe(change: Change, currency: str) -> dict[str, str]:
             return {
                 "text": f"Add a milestone “{change.title}”: {money(change.amount_minor)}, {_due_words(change.due_date)}.",
                 "detail": f"Done when: {change.acceptance_criteria}",
+                "splits": [],
             }
         case RemoveMilestone(milestone=m):
-            return {"text": f"Remove the milestone “{m.title}” ({money(m.amount_minor)}).", "detail": ""}
+            text = f"Remove the milestone “{m.title}” ({money(m.amount_minor)})."
+            if change.refund_minor:
+                text += f" It is funded: its {money(change.refund_minor)} held in escrow goes back to the client."
+            return {"text": text, "detail": "", "splits": []}
         case ChangeMilestone():
             parts = []
             if change.amount_minor is not None:
                 parts.append(f"amount {money(change.before_amount_minor)} → {money(change.amount_minor)}")
             if change.moves_due_date:
                 parts.append(f"due date {_day(change.before_due_date)} → {_day(change.due_date)}")
-            return {"text": f"Change “{change.title}”: {'; '.join(parts)}.", "detail": ""}
+            return {"text": f"Change “{change.title}”: {'; '.join(parts)}.", "detail": "", "splits": []}
     removed = ", ".join(f"“{r.title}”" for r in change.removed)
     text = "End the contract."
     if removed:
         text += f" Milestones not yet funded are removed: {removed}."
     held = money(change.escrow_held_minor)
+    if change.splits:
+        text += f" Money held in escrow for this contract: {held}, paid out and refunded like this:"
+    else:
+        text += f" Money held in escrow for this contract: {held}, so nothing is paid out or refunded."
     return {
-        "text": text + f" Money held in escrow for this contract: {held}, so nothing is paid out or refunded.",
+        "text": text,
         "detail": f"Settlement: {change.settlement_note}",
+        "splits": [split.terms().words(currency, fee) for split in change.splits],
     }
+
+
+async def escrow_now(db: AsyncSession, contract: Contract) -> dict[str, Any]:
+    """What escrow holds for `contract` now, from the ledger, and which milestones hold it:
+    {"held": Money, "milestones": [{"title", "amount", "state"}], "text": one sentence}."""
+    currency = currency_of(contract)
+    held = await escrow_balance(db, contract.id, currency)
+    rows = (
+        await db.scalars(
+            select(Milestone)
+            .where(Milestone.contract_id == contract.id, Milestone.status.in_([*HELD_STATES, MilestoneStatus.disputed]))
+            .order_by(Milestone.position, Milestone.id)
+        )
+    ).all()
+    holding = [
+        {"title": m.title, "amount": Money(m.amount_minor, m.currency), "state": HELD_WORDS[MilestoneStatus(m.status)]}
+        for m in rows
+    ]
+    if held.is_zero:
+        text = "No money is held in escrow for this contract."
+    else:
+        parts = [f"{h['amount']} for “{h['title']}” ({h['state']})" for h in holding]
+        which = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+        text = f"{held} is held in escrow for this contract" + (f": {which}." if which else ".")
+    return {"held": held, "milestones": holding, "text": text}
+
+
+HELD_WORDS = {
+    MilestoneStatus.funded: "funded",
+    MilestoneStatus.submitted: "work submitted",
+    MilestoneStatus.revision_requested: "revision asked",
+    MilestoneStatus.disputed: "in a dispute",
+}
 
 
 def total_change(changes: list[Change]) -> int:
@@ -126,7 +174,7 @@ async def amendment_view(db: AsyncSession, contract: Contract, amendment: Amendm
         "proposed_at": amendment.created_at,
         "decided_at": amendment.decided_at,
         "reason": amendment.reason,
-        "lines": [describe(c, currency) for c in amendment.changes],
+        "lines": [describe(c, currency, version.terms.release_fee) for c in amendment.changes],
         "terminates": termination_of(amendment.changes) is not None,
         "shows_total": is_milestone_contract(contract),
         "total_before": Money(after - total_change(amendment.changes), currency),

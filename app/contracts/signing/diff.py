@@ -314,7 +314,28 @@ def _template(old: Terms, new: Terms) -> list[Change]:
 
 
 KNOWN_KEYS = {"title", "scope", "kind", "currency", "review_window_days", "stated_total_minor", "milestones",
-              "retainer", "template", "clauses", "platform_fee"}  # fmt: skip
+              "retainer", "template", "clauses", "platform_fee", "termination"}  # fmt: skip
+
+
+def _termination(old: Terms, new: Terms) -> list[Change]:
+    """An ending agreed by amendment: its settlement, the money held and each milestone's split."""
+    a, b = old.termination, new.termination
+    if a is None and b is None:
+        return []
+    fee_a, fee_b = old.release_fee, new.release_fee
+    changes = [
+        _long_text("Ended early · settlement", "settlement", a.settlement_note if a else None,
+                   b.settlement_note if b else None),
+        _field("Ended early · money held in escrow", "money held in escrow",
+               money_text(a.escrow_held_minor, old.currency) if a else ABSENT,
+               money_text(b.escrow_held_minor, new.currency) if b else ABSENT),
+    ]  # fmt: skip
+    splits_a = {s.milestone: s.words(old.currency, fee_a) for s in (a.splits if a else ())}
+    splits_b = {s.milestone: s.words(new.currency, fee_b) for s in (b.splits if b else ())}
+    for title in [*splits_a, *(t for t in splits_b if t not in splits_a)]:
+        changes.append(_field(f"Ended early · money of “{title}”", f"split of {title}",
+                              splits_a.get(title, ABSENT), splits_b.get(title, ABSENT)))  # fmt: skip
+    return [c for c in changes if c is not None]
 
 
 def fee_text(fee: PlatformFee | None) -> str:
@@ -344,6 +365,7 @@ def diff_terms(old: Terms, new: Terms) -> list[Change]:
     result += _retainer(old, new)
     result += _clauses(old, new)
     result += _template(old, new)
+    result += _termination(old, new)
     # The rest of the hashed JSON (riders, an ending, keys a later editor adds) as stored, so no
     # difference in the hashed terms goes unseen.
     stored_old, stored_new = old.to_json(), new.to_json()

@@ -1,0 +1,88 @@
+"""Handling a payment provider's webhook in three steps, none holding a transaction across the
+network (decision 0031): record the event (its own short transaction), re-read the payment from
+the provider (no transaction), apply it to escrow and mark the event processed (a new one)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import utcnow
+from app.payments.models import WebhookEvent
+
+# Events about a payment: the payment is re-read and applied. Other types are recorded only.
+PAYMENT_EVENTS = ("payment.succeeded", "payment.failed")
+
+
+class BadEvent(ValueError):
+    """A signed body that is not an event we can read."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    object_id: str
+    payload: dict[str, Any]
+
+
+def _short_text(value: Any, limit: int) -> str:
+    if not isinstance(value, str) or not value or len(value) > limit or not value.isprintable():
+        raise BadEvent("not a short printable string")
+    return value
+
+
+def parse_event(body: bytes) -> Event:
+    """`{"id", "type", "created", "data": {"object": {"id"}}}` (Stripe's shape), or BadEvent."""
+    try:
+        payload = json.loads(body)
+        # Postgres stores neither a lone surrogate nor a NUL in JSONB: refuse them here, not there.
+        json.dumps(payload, ensure_ascii=False).encode()
+    except (ValueError, RecursionError) as exc:
+        raise BadEvent("not JSON") from exc
+    if not isinstance(payload, dict) or "\\u0000" in json.dumps(payload):
+        raise BadEvent("not an event")
+    data = payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise BadEvent("no data.object")
+    return Event(
+        id=_short_text(payload.get("id"), 255),
+        type=_short_text(payload.get("type"), 100),
+        object_id=_short_text(obj.get("id"), 40),
+        payload=payload,
+    )
+
+
+async def record_event(sessionmaker: async_sessionmaker[AsyncSession], provider: str, event: Event) -> bool:
+    """Step (a), its own short transaction: the event's row, written once per id. False when it
+    was processed before (a duplicate); True when it is to be handled now — new, or recorded by
+    an earlier attempt that failed before it finished (handling is idempotent)."""
+    async with sessionmaker() as db, db.begin():
+        await db.execute(
+            insert(WebhookEvent)
+            .values(provider=provider, event_id=event.id, type=event.type, payload=event.payload)
+            .on_conflict_do_nothing(constraint="uq_payment_webhook_events_provider_event")
+        )
+        processed_at = await db.scalar(
+            select(WebhookEvent.processed_at).where(
+                WebhookEvent.provider == provider, WebhookEvent.event_id == event.id
+            )
+        )
+    return processed_at is None
+
+
+async def mark_processed(db: AsyncSession, provider: str, event_id: str) -> None:
+    """In the transaction that applied the event: from now on it is answered as a duplicate."""
+    await db.execute(
+        update(WebhookEvent)
+        .where(
+            WebhookEvent.provider == provider, WebhookEvent.event_id == event_id, WebhookEvent.processed_at.is_(None)
+        )
+        .values(processed_at=utcnow())
+    )
