@@ -4,15 +4,16 @@ A Hypothesis state machine drives the real service verbs over random programs: f
 several milestones (the payment succeeded, declined, pending, for the wrong amount, from a
 payment that is not the funding's, replayed, or arriving late after the client cancelled the
 checkout), cancel a checkout, submit, approve (also by the wrong party), ask for a revision,
-auto-approve (with `now` past the review window and before it), refund a funded milestone,
+auto-approve (with `now` past the review window and before it),
+remove one by a signed amendment (refunded in full when funded),
 freeze, settle with a valid split and with invalid ones, and replay an earlier verb. Its
 contracts are signed through the signing service with different `PlatformFee` rates, and their
 milestones have random amounts (odd ones like 1, 99 and 12 345 minor units included).
 
-Refund by amendment is driven the way `app/contracts/amendments/services.py::_apply` applies a
-change: in one transaction, the contract row locked first, then the milestone, the contract
-checked to be active, `lifecycle.refund` under those locks, then `lifecycle.complete_if_done`
-(the amendment's apply must complete a contract whose last held milestone it refunds).
+Refund by amendment is a real amendment (app/contracts/amendments): one party proposes removing
+the milestone, both sign, and the second signature applies it under the contract's and the
+milestones' row locks, refunding a funded milestone in full (a pending one is only removed) and
+completing the contract when nothing is left open.
 
 After EVERY step the books are checked in SQL (raw queries, not the service): each journal
 entry has two or more postings summing to zero per currency; no escrow is below zero; each
@@ -51,13 +52,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import select, text
 
 from app.accounts.models import Role
+from app.contracts.amendments import services as amendments
+from app.contracts.amendments.forms import ProposedRemoval
 from app.contracts.documents import services as documents
 from app.contracts.drafting import services as drafting
-from app.contracts.models import Contract, Milestone
+from app.contracts.models import ContractVersion, Milestone
 from app.contracts.signing import services as signing
 from app.contracts.terms import PlatformFee
 from app.db import utcnow
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, FormError, NotFound
 from app.escrow import funding, lifecycle
 from app.marketplace.forms import JobInput, MilestoneInput, ProposalInput
 from app.marketplace.models import BudgetType, Visibility
@@ -65,7 +68,7 @@ from app.marketplace.services import accept, apply, create_job
 from app.money import Money
 from app.payments.provider import Payment, PaymentState
 from tests.conftest import ARTIFACTS
-from tests.contracts.helpers import sign
+from tests.contracts.helpers import CTX, sign
 from tests.support.factories import make_user
 
 STEPS = int(os.environ.get("PACTLINE_PROPERTY_STEPS", "600"))
@@ -236,7 +239,7 @@ class MContract:
     milestones: list[MMilestone] = field(default_factory=list)
 
     def finish_if_done(self) -> None:
-        if self.status == "active" and all(m.status in FINISHED for m in self.milestones):
+        if self.status == "active" and all(m.status in FINISHED for m in self.milestones if m.status != "removed"):
             self.status = "completed"
 
 
@@ -315,7 +318,7 @@ class EscrowMachine(RuleBasedStateMachine):
         async with self.sm() as s:
             try:
                 result = await verb(s)
-            except (DomainError, NotFound) as exc:
+            except (DomainError, NotFound, FormError) as exc:
                 await s.rollback()
                 raise Refused(str(exc)) from exc
             await s.commit()
@@ -596,29 +599,44 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ refunds and disputes
 
-    @verb_rule(m=PICK, aim=AIM)
-    def refund_by_amendment(self, m, aim):
-        self.do_refund_by_amendment(self.pick(self.milestones(), m, aim, lambda x: x.status == "funded"))
+    @verb_rule(m=PICK, aim=AIM, by_contractor=st.booleans())
+    def remove_by_amendment(self, m, aim, by_contractor):
+        self.do_remove_by_amendment(self.pick(self.milestones(), m, aim, lambda x: x.status == "funded"), by_contractor)
 
-    def do_refund_by_amendment(self, m: MMilestone) -> None:
-        should = m.contract.status == "active" and m.status == "funded"
+    def do_remove_by_amendment(self, m: MMilestone, by_contractor: bool) -> None:
+        """A signed amendment removing the milestone: one party proposes, both sign, and the
+        second signature applies it (a funded milestone is refunded in full, a pending one removed)."""
+        c = m.contract
+        paying = any(f.status == "open" and m in f.milestones for f in self.fundings)
+        others = [x for x in c.milestones if x is not m and x.status not in ("removed", "refunded")]
+        should = c.status == "active" and m.status in ("pending", "funded") and not paying and bool(others)
+        proposer, other = (self.contractor, self.client) if by_contractor else (self.client, self.contractor)
 
-        async def verb(db):
-            # What an amendment's apply does: the contract's row lock, then the milestone's.
-            contract = await db.scalar(select(Contract).where(Contract.id == m.contract.id).with_for_update())
-            row = await db.scalar(select(Milestone).where(Milestone.id == m.id).with_for_update())
-            if contract.status != "active":
-                raise DomainError("This contract is no longer active, so the change can't be applied.")
-            await lifecycle.refund(db, contract, row, actor_id=None, why="removed by a signed amendment")
-            await lifecycle.complete_if_done(db, contract)
+        async def propose(db):
+            a = await amendments.propose(db, c.id, proposer, [ProposedRemoval(m.id)], "Plans changed.")
+            return a.id, a.version_id
 
-        self.step("refund by amendment", should, self.attempt(verb))
-        if should:
+        async def sign_it(db, who, amendment_id, version_id):
+            version_hash = await db.scalar(select(ContractVersion.terms_hash).where(ContractVersion.id == version_id))
+            await amendments.sign_amendment(db, amendment_id, who, version_hash=version_hash, typed_name=who.name,
+                                            consent=True, context=CTX)  # fmt: skip
+
+        result = self.step("remove by amendment", should, self.attempt(propose))
+        if result is None:
+            return
+        for who in (proposer, other):
+            self.run(self.attempt(lambda db, who=who: sign_it(db, who, *result)))
+        self.world.tally.outcomes[
+            "remove by amendment", f"{m.status} → {'refunded' if m.status == 'funded' else 'removed'}"
+        ] += 1
+        if m.status == "funded":
             self.refunds += m.amount
             self.entries += 1
             m.status = "refunded"
-            m.contract.finish_if_done()
-            self.history.append(("do_refund_by_amendment", (m,)))
+        else:
+            m.status = "removed"
+        c.finish_if_done()
+        self.history.append(("do_remove_by_amendment", (m, by_contractor)))
 
     @verb_rule(m=PICK, aim=AIM)
     def freeze(self, m, aim):
