@@ -51,6 +51,17 @@ async def _milestone_of(db: AsyncSession, contract: Contract, milestone_id: int)
     return m
 
 
+async def _milestone_for(
+    db: AsyncSession, contract_id: int, milestone_id: int, user: User, side: str
+) -> tuple[Contract, Milestone]:
+    """A milestone action for one side only (`client` or `contractor`): 404 for everyone else."""
+    contract = await _party_contract(db, contract_id, user)
+    m = await _milestone_of(db, contract, milestone_id)
+    if user.id != getattr(contract, f"{side}_id"):
+        raise NotFound(milestone_id)
+    return contract, m
+
+
 def _contract_url(request: Request, contract_id: int, milestone_id: int | None = None) -> str:
     url = request.app.route_reverse("contracts:detail", contract_id=contract_id)
     return url + (f"#milestone-{milestone_id}" if milestone_id else "")
@@ -205,10 +216,7 @@ class MilestoneController(Controller):
         user: CurrentUser,
     ) -> Response:
         """ "Submit work": what was delivered and its files; the review clock starts."""
-        contract = await _party_contract(db, contract_id, user)
-        m = await _milestone_of(db, contract, milestone_id)
-        if user.id != contract.contractor_id:
-            raise NotFound(milestone_id)
+        contract, m = await _milestone_for(db, contract_id, milestone_id, user, "contractor")
         try:
             delivery = await read_submission(data)
         except FormError as exc:
@@ -237,10 +245,7 @@ class MilestoneController(Controller):
         user: CurrentUser,
     ) -> Response:
         """ "Approve and release": the held amount goes to the contractor, less the signed fee."""
-        contract = await _party_contract(db, contract_id, user)
-        m = await _milestone_of(db, contract, milestone_id)
-        if user.id != contract.client_id:
-            raise NotFound(milestone_id)
+        _, m = await _milestone_for(db, contract_id, milestone_id, user, "client")
 
         async def work() -> Response:
             try:
@@ -265,10 +270,7 @@ class MilestoneController(Controller):
         user: CurrentUser,
     ) -> Response:
         """ "Ask for a revision" with a reason; the money stays held."""
-        contract = await _party_contract(db, contract_id, user)
-        m = await _milestone_of(db, contract, milestone_id)
-        if user.id != contract.client_id:
-            raise NotFound(milestone_id)
+        _, m = await _milestone_for(db, contract_id, milestone_id, user, "client")
         try:
             reason = read_reason(data)
         except FormError as exc:
