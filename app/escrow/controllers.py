@@ -216,7 +216,7 @@ class MilestoneController(Controller):
         user: CurrentUser,
     ) -> Response:
         """ "Submit work": what was delivered and its files; the review clock starts."""
-        contract, m = await _milestone_for(db, contract_id, milestone_id, user, "contractor")
+        _, m = await _milestone_for(db, contract_id, milestone_id, user, "contractor")
         try:
             delivery = await read_submission(data)
         except FormError as exc:
