@@ -20,11 +20,10 @@ from app.contracts.models import (
     FINISHED_MILESTONE_STATES,
     Contract,
     ContractStatus,
-    ContractVersion,
     Milestone,
     MilestoneStatus,
 )
-from app.contracts.services import audit, contract_for, email_party, notify_parties, parties_of
+from app.contracts.services import audit, contract_for, current_version, email_party, notify_parties, parties_of
 from app.contracts.terms import PlatformFee
 from app.db import utcnow
 from app.errors import DomainError, NotFound
@@ -69,21 +68,17 @@ def _ensure_active(contract: Contract) -> None:
         raise DomainError("This contract is not active, so its milestones can’t change.")
 
 
-async def _fee(db: AsyncSession, contract: Contract) -> PlatformFee:
-    """The fee of the version in force: the signed one, never the settings (decision 0030)."""
-    version = await db.get_one(ContractVersion, contract.current_version_id)
-    return version.terms.release_fee
+async def release_fee(db: AsyncSession, contract: Contract) -> PlatformFee:
+    """The fee of the version in force: the signed one, never the settings (decision 0030);
+    none before anything is signed."""
+    version = await current_version(db, contract)
+    return version.terms.release_fee if version is not None else PlatformFee(0)
 
 
 async def latest_submission(db: AsyncSession, milestone_id: int) -> Submission | None:
     return await db.scalar(
         select(Submission).where(Submission.milestone_id == milestone_id).order_by(Submission.number.desc()).limit(1)
     )
-
-
-async def review_window_days(db: AsyncSession, contract: Contract) -> int:
-    version = await db.get_one(ContractVersion, contract.current_version_id)
-    return version.terms.review_window_days
 
 
 async def submit(
@@ -105,7 +100,9 @@ async def submit(
     await db.flush()
     db.add_all(SubmissionFile(submission_id=submission.id, file_id=f.id) for f in files)
     m.status, m.submitted_at, m.reminders_sent = MilestoneStatus.submitted, now, 0
-    m.review_ends_at = now + timedelta(days=await review_window_days(db, contract))
+    version = await current_version(db, contract)
+    assert version is not None  # an active contract has a signed version
+    m.review_ends_at = now + timedelta(days=version.terms.review_window_days)
     await audit(db, contract, "milestone_submitted", contractor.id, milestone_id=m.id, submission=number,
           files=len(files), review_ends_at=m.review_ends_at.isoformat())  # fmt: skip
     people = await parties_of(db, contract)
@@ -228,7 +225,7 @@ async def _release(
     m.status, m.approved_at = MilestoneStatus.approved, now
     await audit(db, contract, "milestone_approved", actor_id, milestone_id=m.id, automatic=answer == SubmissionAnswer.auto_approved)  # fmt: skip
     held = Money(m.amount_minor, m.currency)
-    fee = await _fee(db, contract)
+    fee = await release_fee(db, contract)
     await _pay_out_of_escrow(db, contract, m, refund=Money(0, m.currency), release=held, fee=fee,
                              kind=EntryKind.release, reference=f"release:milestone:{m.id}", actor_id=actor_id)  # fmt: skip
     m.status, m.released_at, m.review_ends_at = MilestoneStatus.released, now, None
@@ -317,7 +314,7 @@ async def split(
     termination's split). The caller holds the locks. Exactly the held amount, or refused."""
     if m.status not in HELD_STATES:
         raise DomainError(f"“{m.title}” holds no money to split.")
-    await _pay_out_of_escrow(db, contract, m, refund=refund_part, release=release_part, fee=await _fee(db, contract),
+    await _pay_out_of_escrow(db, contract, m, refund=refund_part, release=release_part, fee=await release_fee(db, contract),
                              kind=EntryKind.settlement, reference=f"split:milestone:{m.id}", actor_id=actor_id)  # fmt: skip
     _finish_split(m, refund_part, release_part)
     await audit(db, contract, "milestone_split", actor_id, milestone_id=m.id, refund_minor=refund_part.amount_minor,
@@ -354,7 +351,7 @@ async def settle(
     contract, m = await _locked(db, milestone_id, None)
     if m.status != MilestoneStatus.disputed:
         raise DomainError(f"“{m.title}” is not in a dispute, so it can’t be settled.")
-    await _pay_out_of_escrow(db, contract, m, refund=refund_part, release=release_part, fee=await _fee(db, contract),
+    await _pay_out_of_escrow(db, contract, m, refund=refund_part, release=release_part, fee=await release_fee(db, contract),
                              kind=EntryKind.settlement, reference=f"settlement:milestone:{m.id}", actor_id=actor_id)  # fmt: skip
     m.status, m.closed_at, m.review_ends_at = MilestoneStatus.settled, utcnow(), None
     await audit(db, contract, "milestone_settled", actor_id, milestone_id=m.id, refund_minor=refund_part.amount_minor,
@@ -382,14 +379,3 @@ async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
     await audit(db, contract, "contract_completed", None)
     notify_parties(db, contract, f"“{contract.title}” is complete: every milestone is paid out or refunded.")
     return True
-
-
-async def held_by_milestones(db: AsyncSession, contract_id: int) -> dict[str, int]:
-    """Currency → the sum of the milestones whose money is in escrow (funded, submitted, being
-    revised, disputed): must equal the contract's escrow balance."""
-    rows = await db.execute(
-        select(Milestone.currency, func.sum(Milestone.amount_minor))
-        .where(Milestone.contract_id == contract_id, Milestone.status.in_([*HELD_STATES, MilestoneStatus.disputed]))
-        .group_by(Milestone.currency)
-    )
-    return {currency: int(total) for currency, total in rows.all()}

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
-from app.contracts.models import Contract, ContractStatus, ContractVersion, Milestone, MilestoneStatus
+from app.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
 from app.contracts.terms import PlatformFee
 from app.db import utcnow
+from app.escrow import lifecycle
 from app.escrow.models import Funding, FundingMilestone, FundingStatus, Submission, SubmissionAnswer, SubmissionFile
 from app.files.models import StoredFile
 
@@ -119,13 +120,6 @@ class Milestones:
     fund_all_refused: str = ""
 
 
-async def _fee(db: AsyncSession, contract: Contract) -> PlatformFee:
-    if contract.current_version_id is None:
-        return PlatformFee(0)
-    version = await db.get_one(ContractVersion, contract.current_version_id)
-    return version.terms.release_fee
-
-
 async def _deliveries(db: AsyncSession, milestone_ids: list[int]) -> dict[int, list[Submission]]:
     """Milestone id → its submissions, newest first."""
     rows = await db.scalars(
@@ -173,7 +167,7 @@ async def milestone_section(
     db: AsyncSession, contract: Contract, user: User, milestones: list[Milestone]
 ) -> Milestones:
     """Every live milestone of `contract` as a card for `user` (a party or an admin)."""
-    fee = await _fee(db, contract)
+    fee = await lifecycle.release_fee(db, contract)
     ids = [m.id for m in milestones]
     submissions = await _deliveries(db, ids) if ids else {}
     latest = {mid: subs[0] for mid, subs in submissions.items()}
