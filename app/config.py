@@ -18,6 +18,7 @@ ENVIRONMENTS = ("development", "test", "production")
 # Kept in step with app.accounts.passwords.PROFILES (a test checks); config imports nothing of the app.
 PRODUCTION_HASHING = "production"
 PASSWORD_HASH_PROFILES = (PRODUCTION_HASHING, "test")
+PAYMENT_PROVIDERS = ("sandbox", "stripe")
 # The platform fee written into contract terms when a version is sent (decision 0030).
 DEFAULT_PLATFORM_FEE_PERCENT = "10"
 MAX_PLATFORM_FEE_PERCENT = 50
@@ -35,6 +36,16 @@ def _bool(value: str | None, default: bool = False) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def _int(value: str | None, name: str, *, default: int) -> int:
+    text = (value or "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
 
 
 def platform_fee_bp(value: str | None) -> int:
@@ -103,6 +114,8 @@ class Settings:
     payments_sandbox: bool = False
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    stripe_api_base: str = "https://api.stripe.com"  # STRIPE_API_BASE: tests point it at the local fake
+    payout_minimum_minor: int = 1000  # PAYOUT_MINIMUM_MINOR: the smallest withdrawal, in the balance's currency
     sandbox_webhook_secret: str = ""  # signs the sandbox provider's webhooks; derived from SECRET_KEY when unset
     google_client_id: str = ""
     google_client_secret: str = ""
@@ -164,6 +177,12 @@ class Settings:
             raise ConfigurationError(
                 "KYC_PROVIDER=hosted needs KYC_PROVIDER_URL, KYC_PROVIDER_API_KEY and KYC_WEBHOOK_SECRET"
             )
+        if self.payments_provider not in PAYMENT_PROVIDERS:
+            raise ConfigurationError(
+                f"PAYMENTS_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, not {self.payments_provider!r}"
+            )
+        if self.payout_minimum_minor < 1:
+            raise ConfigurationError("PAYOUT_MINIMUM_MINOR must be a whole number of minor units above zero")
         if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
             raise ConfigurationError(
                 f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}, "
@@ -204,6 +223,19 @@ class Settings:
                 "(sessions and CSRF cookies are Secure and HSTS is sent only over https; "
                 "plain http is accepted only for a loopback address such as http://127.0.0.1:8000)"
             )
+        if self.payments_provider == "stripe":
+            missing_keys = [
+                name
+                for name, value in (
+                    ("STRIPE_SECRET_KEY", self.stripe_secret_key),
+                    ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                )
+                if not value
+            ]
+            if missing_keys:
+                raise ConfigurationError(
+                    "PAYMENTS_PROVIDER=stripe needs " + " and ".join(missing_keys) + " in production"
+                )
         if self.payments_provider == "sandbox" and not self.payments_sandbox:
             raise ConfigurationError(
                 "The sandbox payment provider is refused in production; "
@@ -251,6 +283,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         payments_sandbox=_bool(env.get("PAYMENTS_SANDBOX")),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_api_base=(env.get("STRIPE_API_BASE") or Settings.stripe_api_base).rstrip("/"),
+        payout_minimum_minor=_int(env.get("PAYOUT_MINIMUM_MINOR"), "PAYOUT_MINIMUM_MINOR", default=1000),
         sandbox_webhook_secret=env.get("SANDBOX_WEBHOOK_SECRET") or sandbox_webhook_secret(secret),
         google_client_id=env.get("GOOGLE_CLIENT_ID", ""),
         google_client_secret=env.get("GOOGLE_CLIENT_SECRET", ""),

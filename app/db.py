@@ -69,6 +69,7 @@ def load_models() -> None:
     import app.leads.models  # noqa: F401
     import app.marketplace.models  # noqa: F401
     import app.payments.models  # noqa: F401
+    import app.payouts.models  # noqa: F401
     import app.profiles.models  # noqa: F401
     import app.worker.models  # noqa: F401
 

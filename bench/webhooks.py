@@ -150,7 +150,7 @@ async def _payments(sessions, settings, client, order: list[tuple[int, int]]) ->
             payment_id = await db.scalar(select(Funding.provider_payment_id).where(Funding.id == opened.id))
             await sandbox.pay(db, await sandbox.checkout_for(db, payment_id, client.id), sandbox.SUCCEEDS)
         async with sessions() as db:
-            event = await db.scalar(select(SandboxEvent).where(SandboxEvent.payment_id == payment_id))
+            event = await db.scalar(select(SandboxEvent).where(SandboxEvent.object_id == payment_id))
         deliveries.append((contract_id, event))
     return deliveries
 

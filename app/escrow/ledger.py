@@ -20,7 +20,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.audit.chain import append
 from app.contracts.models import Contract
 from app.errors import DomainError
-from app.escrow.models import CONTRACT_OWNED, USER_OWNED, Account, AccountKind, EntryKind, JournalEntry, Posting
+from app.escrow.models import (
+    CONTRACT_OWNED,
+    NEVER_NEGATIVE,
+    USER_OWNED,
+    Account,
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    Posting,
+)
 from app.money import Money, format_minor
 
 AUDIT_KIND = "ledger_entry_posted"
@@ -130,8 +139,8 @@ async def post_entry(
 
 
 async def _lock_and_check(db: AsyncSession, lines: list[tuple[Account, Money]]) -> None:
-    """Lock the accounts (in id order) and refuse taking an escrow below zero. The database's
-    CHECK refuses it too; this says it in words and names the contract."""
+    """Lock the accounts (in id order) and refuse taking an escrow, or what a contractor is owed,
+    below zero. The database's CHECK refuses it too; this says it in words."""
     ids = sorted({acct.id for acct, _ in lines})
     held = dict(
         (
@@ -148,9 +157,12 @@ async def _lock_and_check(db: AsyncSession, lines: list[tuple[Account, Money]]) 
         after[acct.id] += amount.amount_minor
         set_committed_value(acct, "balance_minor", held[acct.id])
     for acct, _ in lines:
-        if acct.kind == AccountKind.escrow and after[acct.id] < 0:
+        if acct.kind in NEVER_NEGATIVE and after[acct.id] < 0:
+            holder = (
+                f"Escrow for contract {acct.owner_contract_id}" if acct.kind == AccountKind.escrow else "This balance"
+            )
             raise DomainError(
-                f"Escrow for contract {acct.owner_contract_id} holds {format_minor(held[acct.id], acct.currency)}: "
+                f"{holder} holds {format_minor(held[acct.id], acct.currency)}: "
                 f"it cannot pay out {format_minor(held[acct.id] - after[acct.id], acct.currency)}."
             )
 
@@ -266,7 +278,8 @@ _ACCOUNTS = """
     FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id
     GROUP BY a.id
     HAVING a.balance_minor <> coalesce(sum(p.amount_minor), 0)
-        OR (a.kind = 'escrow' AND (coalesce(sum(p.amount_minor), 0) < 0 OR a.balance_minor < 0))
+        OR (a.kind IN ('escrow', 'contractor_payable', 'payouts_in_transit')
+            AND (coalesce(sum(p.amount_minor), 0) < 0 OR a.balance_minor < 0))
     ORDER BY a.id LIMIT 1
 """
 
@@ -274,7 +287,7 @@ _ACCOUNTS = """
 async def verify(db: AsyncSession) -> LedgerVerdict:
     """Check the whole ledger in SQL: every entry has two or more postings summing to zero per
     currency, in its accounts' currencies, and is on the audit chain; every account's balance
-    column equals the sum of its postings; no escrow is below zero."""
+    column equals the sum of its postings; no escrow, payable or payout in transit is below zero."""
     entries = await db.scalar(text("SELECT count(*) FROM ledger_entries"))
     accounts = await db.scalar(text("SELECT count(*) FROM ledger_accounts"))
 
@@ -306,6 +319,6 @@ async def verify(db: AsyncSession) -> LedgerVerdict:
         if row.balance_minor != row.total:
             reason = f"its balance column says {kept} but its postings sum to {total}"
         else:
-            reason = f"this escrow is below zero ({total})"
+            reason = f"it is below zero ({total})"
         return broken(f"account {row.id} ({row.kind}): {reason}", entry=row.last_entry, acct=row.id)
     return LedgerVerdict(True, entries, accounts)

@@ -37,11 +37,16 @@ class AccountKind(StrEnum):
     contractor_payable = "contractor_payable"  # owner: the contractor (a user)
     platform_fees = "platform_fees"  # no owner
     provider_clearing = "provider_clearing"  # no owner
-    refunds = "refunds"  # owner: the client (a user)
+    refunds = "refunds"  # owner: the client (a user); what the provider still has to give back
+    payouts_in_transit = "payouts_in_transit"  # owner: the contractor; payouts sent, not yet arrived
 
 
 # Who owns an account of each kind: a user, a contract, or nobody (the platform's own).
-USER_OWNED = frozenset({AccountKind.client_funding, AccountKind.contractor_payable, AccountKind.refunds})
+USER_OWNED = frozenset(
+    {AccountKind.client_funding, AccountKind.contractor_payable, AccountKind.refunds, AccountKind.payouts_in_transit}
+)
+# Accounts whose balance is money someone is owed: never below zero (a CHECK in the database).
+NEVER_NEGATIVE = frozenset({AccountKind.escrow, AccountKind.contractor_payable, AccountKind.payouts_in_transit})
 CONTRACT_OWNED = frozenset({AccountKind.escrow})
 
 
@@ -50,7 +55,10 @@ class EntryKind(StrEnum):
     release = "release"
     refund = "refund"
     settlement = "settlement"
-    payout = "payout"
+    payout = "payout"  # requested: payable → in transit
+    payout_paid = "payout_paid"  # arrived: in transit → out through the provider
+    payout_returned = "payout_returned"  # failed: in transit → back to payable
+    refund_paid = "refund_paid"  # the provider gave a refund back: refunds → out through the provider
 
 
 class Account(Base):
@@ -58,10 +66,14 @@ class Account(Base):
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        CheckConstraint("kind <> 'escrow' OR balance_minor >= 0", name="escrow_not_negative"),
+        CheckConstraint(
+            "kind NOT IN ('escrow', 'contractor_payable', 'payouts_in_transit') OR balance_minor >= 0",
+            name="owed_not_negative",
+        ),
         CheckConstraint(
             "(kind = 'escrow') = (owner_contract_id IS NOT NULL)"
-            " AND (kind IN ('client_funding', 'contractor_payable', 'refunds')) = (owner_user_id IS NOT NULL)",
+            " AND (kind IN ('client_funding', 'contractor_payable', 'refunds', 'payouts_in_transit'))"
+            " = (owner_user_id IS NOT NULL)",
             name="owner_fits_kind",
         ),
         Index(

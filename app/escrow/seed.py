@@ -82,7 +82,7 @@ async def _fund(resources, contract_id: int, client: User, milestone_id: int) ->
         events = list(
             await db.scalars(
                 select(SandboxEvent.id)
-                .where(SandboxEvent.payment_id == payment_id, SandboxEvent.delivered_at.is_(None))
+                .where(SandboxEvent.object_id == payment_id, SandboxEvent.delivered_at.is_(None))
                 .order_by(SandboxEvent.created_at)
             )
         )

@@ -12,7 +12,6 @@ from litestar.plugins.flash import flash
 from app.accounts.guards import CurrentUser, requires_login
 from app.db import DB
 from app.errors import FormError
-from app.escrow.funding import apply_payment
 from app.payments import sandbox, services
 from app.payments.forms import read_card
 from app.payments.models import SandboxPayment, SandboxPaymentStatus
@@ -102,38 +101,42 @@ class CheckoutController(Controller):
         return see_other(request, request.app.route_reverse("checkout:show", payment_id=payment.id))
 
 
+async def receive_webhook(request: Request, *, provider: str, secret: str, header: str) -> Response:
+    """A provider's signed webhook (decision 0031), the same steps for every provider. A bad
+    signature or body → 400 and nothing is written. Then three steps, each without a transaction
+    across the network: record the event; re-read its object from the provider; apply it and mark
+    the event processed in one transaction. A failure in between leaves the event unprocessed, so
+    the provider's retry handles it again; a processed event is answered as a duplicate."""
+    settings, sessionmaker = request.app.state.settings, request.app.state.sessionmaker
+    body = await request.body()
+    try:
+        verify(secret, body, request.headers.get(header))
+    except BadSignature as exc:
+        return Response({"error": f"invalid signature: {exc}"}, status_code=400)
+    try:
+        event = services.parse_event(body)
+    except services.BadEvent as exc:
+        return Response({"error": f"invalid event: {exc}"}, status_code=400)
+    if not await services.record_event(sessionmaker, provider, event):
+        return Response({"status": "duplicate"}, status_code=200)
+    try:
+        found = await services.fetch_object(get_provider(settings, sessionmaker), event)
+    except ProviderError:
+        log.warning("%s event %s: %s could not be read", provider, event.id, event.object_id, exc_info=True)
+        return Response({"error": "the object could not be read; try again later"}, status_code=503)
+    async with sessionmaker() as db:
+        if found is not None:
+            await services.apply_object(db, found)
+        await services.mark_processed(db, provider, event.id)
+        await db.commit()
+    return Response({"status": "processed"}, status_code=200)
+
+
 class SandboxWebhookController(Controller):
     path = "/webhooks/sandbox"
 
     @post("/", name="webhooks:sandbox", request_max_body_size=64 * 1024)
     async def receive(self, request: Request) -> Response:
-        """The sandbox provider's signed webhook (decision 0031). A bad signature or body → 400 and
-        nothing is written. Then three steps, each without a transaction across the network:
-        record the event; re-read the payment from the provider; apply it and mark the event
-        processed in one transaction. A failure in between leaves the event unprocessed, so the
-        provider's retry handles it again; a processed event is answered as a duplicate."""
-        settings, sessionmaker = request.app.state.settings, request.app.state.sessionmaker
-        body = await request.body()
-        try:
-            verify(sandbox.webhook_secret(settings), body, request.headers.get(SIGNATURE_HEADER))
-        except BadSignature as exc:
-            return Response({"error": f"invalid signature: {exc}"}, status_code=400)
-        try:
-            event = services.parse_event(body)
-        except services.BadEvent as exc:
-            return Response({"error": f"invalid event: {exc}"}, status_code=400)
-        if not await services.record_event(sessionmaker, "sandbox", event):
-            return Response({"status": "duplicate"}, status_code=200)
-        payment = None
-        if event.type in services.PAYMENT_EVENTS:
-            try:
-                payment = await get_provider(settings, sessionmaker).retrieve(event.object_id)
-            except ProviderError:
-                log.warning("sandbox event %s: payment %s could not be read", event.id, event.object_id, exc_info=True)
-                return Response({"error": "the payment could not be read; try again later"}, status_code=503)
-        async with sessionmaker() as db:
-            if payment is not None:
-                await apply_payment(db, payment)
-            await services.mark_processed(db, "sandbox", event.id)
-            await db.commit()
-        return Response({"status": "processed"}, status_code=200)
+        """The sandbox provider's signed webhook: see `receive_webhook`."""
+        secret = sandbox.webhook_secret(request.app.state.settings)
+        return await receive_webhook(request, provider="sandbox", secret=secret, header=SIGNATURE_HEADER)

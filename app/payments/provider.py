@@ -5,6 +5,7 @@ about a payment is always re-read with `retrieve`, never taken from a webhook's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -35,6 +36,47 @@ class Payment:
     failure_message: str = ""
 
 
+class PayoutState(StrEnum):
+    pending = "pending"  # accepted by the provider, on its way to the bank
+    paid = "paid"  # arrived
+    failed = "failed"  # did not arrive; the provider gives the money back to the platform
+
+
+@dataclass(frozen=True)
+class PayoutAccount:
+    """Where a contractor's payouts go, as the provider reports it now: a sandbox bank account,
+    or a Stripe connected account."""
+
+    id: str
+    ready: bool  # can receive payouts now
+    label: str  # what to show the contractor: "Bank account •••• 3000"
+    missing: str = ""  # when not ready: what is still needed, in plain words
+
+
+@dataclass(frozen=True)
+class ProviderPayout:
+    """A payout as the provider reports it now."""
+
+    id: str
+    reference: str  # what we gave at create_payout: our payout's public id
+    account_id: str
+    amount: Money
+    state: PayoutState
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    """One money movement in the provider's records, for the daily reconciliation."""
+
+    kind: str  # "payment" (succeeded), "refund", "payout"
+    id: str  # the provider's id
+    reference: str  # ours: a funding's public id, a refund's idempotency key, a payout's public id
+    amount: Money
+    state: str  # a PaymentState, "succeeded" for a refund, a PayoutState
+    created_at: datetime
+
+
 class ProviderError(RuntimeError):
     """The provider did not answer as it should; the caller retries later."""
 
@@ -50,4 +92,37 @@ class PaymentProvider(Protocol):
 
     async def refund(self, payment_id: str, amount: Money, *, idempotency_key: str) -> str:
         """Give `amount` of the payment back; the same key twice refunds once. Returns the refund's id."""
+        ...
+
+    # ---- payouts to contractors
+
+    async def create_payout_account(self, *, user_id: int, email: str) -> str:
+        """A new, empty payout destination for a contractor; returns its id."""
+        ...
+
+    async def payout_account_setup_url(self, account_id: str, *, return_url: str) -> str:
+        """Where the contractor's browser goes to give their bank details (the provider's own page)."""
+        ...
+
+    async def retrieve_payout_account(self, account_id: str) -> PayoutAccount: ...
+
+    async def create_payout(
+        self, *, reference: str, account_id: str, amount: Money, idempotency_key: str
+    ) -> ProviderPayout:
+        """Send `amount` to the account. The same key twice sends once and answers with the first
+        payout, so a worker that died after this call can safely make it again."""
+        ...
+
+    async def retrieve_payout(self, payout_id: str) -> ProviderPayout: ...
+
+    async def return_failed_payout(self, payout_id: str, *, idempotency_key: str) -> None:
+        """After a payout failed: bring its money back to the platform's balance where the provider
+        does not do so by itself (Stripe: reverse the transfer to the connected account)."""
+        ...
+
+    # ---- reconciliation
+
+    async def list_records(self, *, since: datetime, until: datetime) -> list[ProviderRecord]:
+        """Every succeeded payment, refund and payout created in [since, until), from the
+        provider's list API."""
         ...

@@ -60,10 +60,10 @@ def _new_id(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(24)  # 32 characters of randomness: nobody guesses one
 
 
-def record_event(db: AsyncSession, type_: str, payment_id: str) -> SandboxEvent:
+def record_event(db: AsyncSession, type_: str, object_id: str) -> SandboxEvent:
     """An event for the app's webhook endpoint, with its delivery as an outbox row in the same
     transaction (decision 0022): a rolled-back payment sends nothing, a committed one is sent."""
-    event = SandboxEvent(id=_new_id("sbevt_"), type=type_, payment_id=payment_id)
+    event = SandboxEvent(id=_new_id("sbevt_"), type=type_, object_id=object_id)
     db.add(event)
     defer(db, "deliver_sandbox_webhook", event_id=event.id)
     return event

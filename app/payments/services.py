@@ -13,10 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
+from app.escrow.funding import apply_payment
 from app.payments.models import WebhookEvent
+from app.payments.provider import Payment, PaymentProvider
 
-# Events about a payment: the payment is re-read and applied. Other types are recorded only.
-PAYMENT_EVENTS = ("payment.succeeded", "payment.failed")
+# What each event type is about; its object is re-read from the provider and applied. Other
+# types are recorded only. Sandbox and Stripe types side by side: the provider's own names.
+PAYMENT_EVENTS = (
+    "payment.succeeded",
+    "payment.failed",
+)
 
 
 class BadEvent(ValueError):
@@ -86,3 +92,17 @@ async def mark_processed(db: AsyncSession, provider: str, event_id: str) -> None
         )
         .values(processed_at=utcnow())
     )
+
+
+async def fetch_object(provider: PaymentProvider, event: Event) -> Payment | None:
+    """Step (b), no transaction: what the event is about, re-read from the provider now (never
+    taken from the event's body). None for an event type that changes nothing here."""
+    if event.type in PAYMENT_EVENTS:
+        return await provider.retrieve(event.object_id)
+    return None
+
+
+async def apply_object(db: AsyncSession, found: Payment) -> None:
+    """Step (c), in the caller's transaction: apply what the provider said."""
+    if isinstance(found, Payment):
+        await apply_payment(db, found)

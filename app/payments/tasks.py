@@ -45,7 +45,7 @@ def webhook_request(
             "id": event.id,
             "type": event.type,
             "created": int(event.created_at.timestamp()) if created is None else created,
-            "data": {"object": {"id": event.payment_id}},
+            "data": {"object": {"id": event.object_id}},
         },
         separators=(",", ":"),
     ).encode()

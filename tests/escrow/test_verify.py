@@ -88,7 +88,7 @@ async def test_a_balance_column_changed_behind_the_triggers_back_is_named(app, d
 async def test_an_escrow_below_zero_written_past_the_check_is_found(app, db, books):
     await post_three(db, books)
     async with app.state.engine.begin() as conn:
-        await conn.execute(text("ALTER TABLE ledger_accounts DROP CONSTRAINT ck_ledger_accounts_escrow_not_negative"))
+        await conn.execute(text("ALTER TABLE ledger_accounts DROP CONSTRAINT ck_ledger_accounts_owed_not_negative"))
         entry = await conn.scalar(
             text("INSERT INTO ledger_entries (kind, reference, description) VALUES ('release', 'x', '') RETURNING id")
         )
@@ -106,7 +106,7 @@ async def test_an_escrow_below_zero_written_past_the_check_is_found(app, db, boo
         await db.commit()
         verdict = await ledger.verify(db)
         assert not verdict.ok and verdict.broken_account_id == books.escrow.id
-        assert verdict.reason == f"account {books.escrow.id} (escrow): this escrow is below zero (-€10.00)"
+        assert verdict.reason == f"account {books.escrow.id} (escrow): it is below zero (-€10.00)"
         result = await run_verify()
         assert result.exit_code == 1 and f"BROKEN at journal entry {entry}: account {books.escrow.id}" in result.output
     finally:
@@ -115,7 +115,7 @@ async def test_an_escrow_below_zero_written_past_the_check_is_found(app, db, boo
             await conn.execute(text("TRUNCATE ledger_postings, ledger_entries, ledger_accounts CASCADE"))
             await conn.execute(
                 text(
-                    "ALTER TABLE ledger_accounts ADD CONSTRAINT ck_ledger_accounts_escrow_not_negative "
-                    "CHECK (kind <> 'escrow' OR balance_minor >= 0)"
+                    "ALTER TABLE ledger_accounts ADD CONSTRAINT ck_ledger_accounts_owed_not_negative "
+                    "CHECK (kind NOT IN ('escrow', 'contractor_payable', 'payouts_in_transit') OR balance_minor >= 0)"
                 )
             )

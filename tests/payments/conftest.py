@@ -71,7 +71,7 @@ def held_webhooks(webhooks_through):
 
 async def events_of(db, payment_id: str) -> list[SandboxEvent]:
     db.expire_all()
-    return list((await db.scalars(select(SandboxEvent).where(SandboxEvent.payment_id == payment_id))).all())
+    return list((await db.scalars(select(SandboxEvent).where(SandboxEvent.object_id == payment_id))).all())
 
 
 async def delivered(db, payment_id: str, *, seconds: float = 15.0) -> SandboxEvent:

@@ -54,7 +54,7 @@ async def test_paid_on_the_checkout_the_milestone_is_funded_once(app, db, client
     assert again.status_code == 200 and again.json() == {"status": "duplicate"}
     async with app.state.sessionmaker() as other:
         await apply_payment(
-            other, await get_provider(app.state.settings, app.state.sessionmaker).retrieve(event.payment_id)
+            other, await get_provider(app.state.settings, app.state.sessionmaker).retrieve(event.object_id)
         )
         await other.commit()
     db.expire_all()

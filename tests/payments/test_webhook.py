@@ -96,7 +96,7 @@ async def test_an_event_is_handled_once_and_its_replay_is_a_duplicate(app, anony
 
     assert first.status_code == 200 and first.json() == {"status": "processed"}
     assert again.status_code == 200 and again.json() == {"status": "duplicate"}
-    event_id, payment_id = event.id, event.payment_id
+    event_id, payment_id = event.id, event.object_id
     [row] = await received(db)
     assert (row.event_id, row.type, row.provider) == (event_id, "payment.succeeded", "sandbox")
     assert row.processed_at is not None and row.payload["data"]["object"]["id"] == payment_id

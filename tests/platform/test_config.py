@@ -17,6 +17,8 @@ PRODUCTION = {
     "REDIS_URL": "redis://kv:6379/0",
     "SMTP_URL": "smtp+starttls://u:p@mail:587",
     "PAYMENTS_PROVIDER": "stripe",
+    "STRIPE_SECRET_KEY": "sk_live_test-only-not-a-real-key",
+    "STRIPE_WEBHOOK_SECRET": "whsec_test-only",
     "APP_BASE_URL": "https://pactline.example",
 }
 
@@ -112,3 +114,21 @@ def test_cheap_password_hashing_is_refused_outside_tests(environment):
     with pytest.raises(ConfigurationError, match="PASSWORD_HASH_PROFILE must be one of"):
         load_settings({**environment, "PASSWORD_HASH_PROFILE": "fast"})
     assert load_settings({"ENVIRONMENT": "test", "PASSWORD_HASH_PROFILE": "test"}).password_hash_profile == "test"
+
+
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+def test_production_with_stripe_refuses_to_start_without_its_keys(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigurationError, match=f"PAYMENTS_PROVIDER=stripe needs {missing}"):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten"])
+def test_a_payout_minimum_that_is_not_a_positive_whole_number_is_refused(value):
+    with pytest.raises(ConfigurationError, match="PAYOUT_MINIMUM_MINOR"):
+        load_settings({"PAYOUT_MINIMUM_MINOR": value})
+
+
+def test_an_unknown_payment_provider_is_refused_at_start():
+    with pytest.raises(ConfigurationError, match="PAYMENTS_PROVIDER must be one of sandbox, stripe"):
+        load_settings({"PAYMENTS_PROVIDER": "paypal"})
