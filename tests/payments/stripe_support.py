@@ -58,3 +58,14 @@ async def entries_of(db, contract_id: int) -> int:
 async def webhook_rows(db) -> list[WebhookEvent]:
     db.expire_all()
     return list((await db.scalars(select(WebhookEvent).order_by(WebhookEvent.id))).all())
+
+
+async def paid_checkout(provider, fake, *, reference: str = "fund_refund_1", amount: int = 50_000) -> str:
+    """A checkout made through the adapter and paid at the fake with the card that succeeds."""
+    from app.money import Money
+
+    checkout = await provider.create_checkout(reference=reference, amount=Money(amount, "EUR"),
+                                              description="Escrow for Shop website: “Design”", payer_user_id=1,
+                                              return_url="/contracts/1")  # fmt: skip
+    fake.pay(checkout.payment_id)
+    return checkout.payment_id

@@ -108,7 +108,7 @@ class FakeStripe:
     events: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # method, path, headers
     idempotent: dict[tuple[str, str], tuple[str, int, bytes]] = field(default_factory=dict)
-    faults: list[tuple[str, float]] = field(default_factory=list)  # ("500", 0) or ("hang", seconds)
+    faults: list[tuple[str, float, str]] = field(default_factory=list)  # ("500" | "429" | "hang", seconds, path)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -225,11 +225,15 @@ class FakeStripe:
             session["status"] = "expired"
             return [self._event("checkout.session.expired", session)]
 
-    def seed_payment(self, *, reference: str, amount: int, currency: str = "eur") -> dict[str, Any]:
+    def seed_payment(self, *, reference: str, amount: int, currency: str = "eur", created: int | None = None
+                     ) -> dict[str, Any]:  # fmt: skip
         """A succeeded PaymentIntent made elsewhere (for list pages), without a checkout."""
         with self._lock:
-            return self._add("pi", "payment_intent", amount=amount, currency=currency, status="succeeded",
-                             metadata={"reference": reference}, last_payment_error=None, latest_charge=None)  # fmt: skip
+            intent = self._add("pi", "payment_intent", amount=amount, currency=currency, status="succeeded",
+                               metadata={"reference": reference}, last_payment_error=None, latest_charge=None)  # fmt: skip
+            if created is not None:
+                intent["created"] = created
+            return intent
 
     # ------------------------------------------------------------ test controls: connected accounts and banks
 
@@ -266,15 +270,17 @@ class FakeStripe:
 
     # ------------------------------------------------------------ test controls: faults
 
-    def fail_next(self, count: int = 1, status: int = 500) -> None:
-        """The next `count` API calls answer `status` (500: api_error; 429: rate_limit)."""
+    def fail_next(self, count: int = 1, status: int = 500, *, path: str = "") -> None:
+        """The next `count` API calls (to `path` only, when given) answer `status` (500: api_error;
+        429: rate limited) without doing anything."""
         with self._lock:
-            self.faults.extend([(str(status), 0.0)] * count)
+            self.faults.extend([(str(status), 0.0, path)] * count)
 
-    def hang_next(self, count: int = 1, seconds: float = 5.0) -> None:
-        """The next `count` API calls answer only after `seconds` (a client with a shorter timeout gives up)."""
+    def hang_next(self, count: int = 1, seconds: float = 5.0, *, path: str = "") -> None:
+        """The next `count` API calls answer only after `seconds` (a client with a shorter timeout
+        gives up first), and then with a 500: nothing was done."""
         with self._lock:
-            self.faults.extend([("hang", seconds)] * count)
+            self.faults.extend([("hang", seconds, path)] * count)
 
     # ------------------------------------------------------------ webhooks
 
@@ -327,12 +333,15 @@ class FakeStripe:
             return self._page(method, path, body)
         with self._lock:
             self.requests.append((method, path, headers))
-            fault = self.faults.pop(0) if self.faults else None
+            fault = next((f for f in self.faults if f[2] in ("", path)), None)
+            if fault is not None:
+                self.faults.remove(fault)
         if fault is not None:
-            kind, seconds = fault
+            kind, seconds, _ = fault
             if kind == "hang":
                 await asyncio.sleep(seconds)
-            elif kind == "429":
+                return 500, {"error": {"type": "api_error", "message": "An unknown error occurred."}}, {}
+            if kind == "429":
                 return 429, StripeFail(429, "invalid_request_error", "Too many requests.", "rate_limit").body(), {}
             else:
                 return int(kind), {"error": {"type": "api_error", "message": "An unknown error occurred."}}, {}
