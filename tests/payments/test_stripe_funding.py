@@ -4,9 +4,12 @@ re-reads the session and escrow moves the money once."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 
 from app.escrow.models import JournalEntry
+from app.web.security import CSP, security_headers
 from tests.payments.stripe_support import entries_of, fund_on_stripe, state_of, webhook_rows
 from tests.support.fake_stripe import DECLINED, REQUIRES_ACTION
 
@@ -69,3 +72,14 @@ async def test_requires_action_stays_pending_until_confirmed(stripe_app, fake_st
     assert await fake_stripe.deliver_all(fake_stripe.confirm(checkout.session_id)) == [200, 200]
     assert await state_of(db, checkout) == ("paid", "funded", "")
     assert await entries_of(db, checkout.contract_id) == 1
+
+
+def test_with_stripe_the_fund_forms_may_lead_to_stripes_hosted_pages_and_nowhere_else(settings):
+    """ "Fund" is a plain form answered with a 303 to Checkout; browsers check that redirect
+    against form-action, so Stripe's hosted pages are allowed there — with Stripe only."""
+    sandbox = security_headers(settings)["Content-Security-Policy"]
+    stripe = security_headers(dataclasses.replace(settings, payments_provider="stripe"))["Content-Security-Policy"]
+
+    assert sandbox == CSP and "form-action 'self';" in sandbox
+    assert "form-action 'self' https://checkout.stripe.com https://connect.stripe.com;" in stripe
+    assert stripe.replace(" https://checkout.stripe.com https://connect.stripe.com", "") == CSP
