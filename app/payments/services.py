@@ -114,8 +114,11 @@ async def mark_processed(db: AsyncSession, provider: str, event_id: str) -> None
 
 
 def kind_of(event: Event) -> str | None:
-    """ "payment", "payout", "payout_account", or None for a type that is recorded only."""
-    return SANDBOX_EVENT_KINDS.get(event.type) or STRIPE_EVENT_KINDS.get(event.type)
+    """What the event is about ("payment", "payout", "payout_account"); None: recorded only."""
+    kind = SANDBOX_EVENT_KINDS.get(event.type) or STRIPE_EVENT_KINDS.get(event.type)
+    if kind == "payment" and event.account:
+        return None  # a connected account's own payment: ours are all made on the platform account
+    return kind
 
 
 Found = Payment | ProviderPayout | PayoutAccount

@@ -121,3 +121,15 @@ def test_requirements_become_plain_words():
     assert missing_words([]) == ""
     assert missing_words(["external_account", "individual.verification.document", "company.tax_id_provided"]) == (
         "Still needed: a bank account, an identity document, other details Stripe asks for.")  # fmt: skip
+
+
+async def test_the_fakes_hosted_page_takes_a_card_and_sends_the_browser_back(provider, fake_stripe):
+    made = await checkout(provider)
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(made.url)
+        paid = await browser.post(made.url, data={"card_number": "4242 4242 4242 4242"})
+
+    assert page.status_code == 200 and "Pay 250.00 EUR" in page.text and "Card number" in page.text
+    assert paid.status_code == 303 and paid.headers["location"] == "http://127.0.0.1:8000/contracts/9"
+    assert [e["type"] for e in fake_stripe.events] == ["payment_intent.succeeded", "checkout.session.completed"]
+    assert (await provider.retrieve(made.payment_id)).state == PaymentState.succeeded

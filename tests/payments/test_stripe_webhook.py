@@ -157,3 +157,12 @@ async def test_an_account_field_that_is_not_a_short_string_is_400(stripe_app, fa
     answer = await fake_stripe.deliver(event)
     assert answer.status_code == 400 and await webhook_rows(db) == []
     assert json.loads(fake_stripe.webhook(event)[0])["account"] == {"id": "acct_1"}
+
+
+async def test_a_connected_accounts_own_payment_event_is_recorded_only(stripe_app, fake_stripe, db):
+    event = {"id": "evt_connected_pay", "type": "checkout.session.completed", "account": "acct_1someone",
+             "created": int(time.time()), "data": {"object": {"id": "cs_test_theirs", "object": "checkout.session"}}}  # fmt: skip
+    answer = await fake_stripe.deliver(event)
+    assert answer.json() == {"status": "processed"} and fake_stripe.requests == []
+    [row] = await webhook_rows(db)
+    assert row.processed_at is not None
