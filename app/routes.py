@@ -38,7 +38,7 @@ from app.leads.controllers import DeadLetterController, IntakeController, LeadAp
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
-from app.payments.controllers import CheckoutController, SandboxWebhookController
+from app.payments.controllers import CheckoutController, SandboxWebhookController, StripeWebhookController
 from app.profiles.controllers import (
     FileDownloadController,
     KycAdminController,
@@ -99,6 +99,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         KycWebhookController,
         CheckoutController,
         SandboxWebhookController,
+        StripeWebhookController,
         JobController,
         ApplyController,
         ProposalController,

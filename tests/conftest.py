@@ -382,3 +382,49 @@ def fake_oidc():
     provider.start()
     yield provider
     provider.stop()
+
+
+# ---------------------------------------------------------------- fake Stripe API
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    """One local fake of Stripe's API for the run (tests/support/fake_stripe.py)."""
+    from tests.support.fake_stripe import FakeStripe
+
+    fake = FakeStripe()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(stripe_server):
+    """The fake Stripe API, emptied for this test; its webhooks go to the app in-process."""
+    stripe_server.reset()
+    yield stripe_server
+    stripe_server.reset()
+
+
+def stripe_settings(settings, fake):
+    """`settings` with PAYMENTS_PROVIDER=stripe against `fake` (its key, its signing secret)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        settings,
+        payments_provider="stripe",
+        stripe_secret_key=fake.api_key,
+        stripe_webhook_secret=fake.webhook_secret,
+        stripe_api_base=fake.url,
+    )
+
+
+@pytest.fixture
+def stripe_app(app, fake_stripe):
+    """The app with PAYMENTS_PROVIDER=stripe and STRIPE_API_BASE at the fake, for one test; the
+    fake's webhooks reach it in-process (httpx.ASGITransport), through its middleware."""
+    original = app.state.settings
+    app.state.settings = stripe_settings(original, fake_stripe)
+    fake_stripe.webhook_transport = httpx.ASGITransport(app=app)
+    yield app
+    app.state.settings = original

@@ -1,5 +1,5 @@
-"""The sandbox provider's hosted checkout page (/checkout/<id>) and the payment webhook
-(/webhooks/sandbox), which is how a payment's result reaches escrow."""
+"""The sandbox provider's hosted checkout page (/checkout/<id>) and the providers' webhooks
+(/webhooks/sandbox, /webhooks/stripe), which is how a payment's result reaches escrow."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ async def receive_webhook(request: Request, *, provider: str, secret: str, heade
         return Response({"error": "the object could not be read; try again later"}, status_code=503)
     async with sessionmaker() as db:
         if found is not None:
-            await services.apply_object(db, found)
+            await services.apply_object(db, found, provider=provider)
         await services.mark_processed(db, provider, event.id)
         await db.commit()
     return Response({"status": "processed"}, status_code=200)
@@ -140,3 +140,14 @@ class SandboxWebhookController(Controller):
         """The sandbox provider's signed webhook: see `receive_webhook`."""
         secret = sandbox.webhook_secret(request.app.state.settings)
         return await receive_webhook(request, provider="sandbox", secret=secret, header=SIGNATURE_HEADER)
+
+
+class StripeWebhookController(Controller):
+    path = "/webhooks/stripe"
+
+    @post("/", name="webhooks:stripe", request_max_body_size=256 * 1024)
+    async def receive(self, request: Request) -> Response:
+        """Stripe's signed webhook (STRIPE_WEBHOOK_SECRET, `Stripe-Signature`): see `receive_webhook`.
+        Stripe's events carry whole objects; only their ids are used, the objects are re-read."""
+        secret = request.app.state.settings.stripe_webhook_secret
+        return await receive_webhook(request, provider="stripe", secret=secret, header="Stripe-Signature")

@@ -7,14 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import ConfigurationError, Settings
 from app.payments.provider import PaymentProvider
 from app.payments.sandbox import SandboxProvider
+from app.payments.stripe import StripeProvider
 
 
 def get_provider(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> PaymentProvider:
-    """The configured provider. Only the sandbox exists so far; Stripe is issue 15, and a
-    provider that does not exist is refused rather than quietly replaced by the sandbox."""
+    """The configured provider: the sandbox (PAYMENTS_PROVIDER=sandbox) or Stripe
+    (PAYMENTS_PROVIDER=stripe, talking to STRIPE_API_BASE). A provider that does not exist is
+    refused rather than quietly replaced by the sandbox."""
     if settings.payments_provider == "sandbox":
         return SandboxProvider(sessionmaker)
+    if settings.payments_provider == "stripe":
+        return StripeProvider(settings)
     raise ConfigurationError(
-        f"PAYMENTS_PROVIDER={settings.payments_provider!r} is not available: this version takes payments "
-        "only through the sandbox (PAYMENTS_PROVIDER=sandbox); Stripe comes with issue 15"
+        f"PAYMENTS_PROVIDER={settings.payments_provider!r} is not available: choose sandbox or stripe"
     )

@@ -15,14 +15,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import utcnow
 from app.escrow.funding import apply_payment
 from app.payments.models import WebhookEvent
-from app.payments.provider import Payment, PaymentProvider
+from app.payments.provider import Payment, PaymentProvider, PayoutAccount, ProviderPayout
 
-# What each event type is about; its object is re-read from the provider and applied. Other
-# types are recorded only. Sandbox and Stripe types side by side: the provider's own names.
-PAYMENT_EVENTS = (
-    "payment.succeeded",
-    "payment.failed",
-)
+# What each event type is about: "payment", "payout" or "payout_account". Its object is re-read
+# from the provider and applied; other types are recorded only. Each provider's own names.
+SANDBOX_EVENT_KINDS = {
+    "payment.succeeded": "payment",
+    "payment.failed": "payment",
+}
+
+# Stripe (decision 0038). Every checkout.session.* and payment_intent.* event re-reads the same
+# payment (the session, found from its PaymentIntent when need be), so their order never matters.
+# Payout and account events come from connected accounts: the event's `account` says whose.
+STRIPE_EVENT_KINDS = {
+    "checkout.session.completed": "payment",
+    "checkout.session.async_payment_succeeded": "payment",
+    "checkout.session.async_payment_failed": "payment",
+    "checkout.session.expired": "payment",
+    "payment_intent.succeeded": "payment",
+    "payment_intent.payment_failed": "payment",
+    "payment_intent.requires_action": "payment",
+    "payout.paid": "payout",
+    "payout.failed": "payout",
+    "account.updated": "payout_account",
+}
 
 
 class BadEvent(ValueError):
@@ -35,6 +51,7 @@ class Event:
     type: str
     object_id: str
     payload: dict[str, Any]
+    account: str | None = None  # a Stripe connected account's event: that account's id
 
 
 def _short_text(value: Any, limit: int) -> str:
@@ -44,7 +61,8 @@ def _short_text(value: Any, limit: int) -> str:
 
 
 def parse_event(body: bytes) -> Event:
-    """`{"id", "type", "created", "data": {"object": {"id"}}}` (Stripe's shape), or BadEvent."""
+    """`{"id", "type", "created", "data": {"object": {"id"}}}` (Stripe's shape, with `account`
+    for a connected account's event), or BadEvent."""
     try:
         payload = json.loads(body)
         # Postgres stores neither a lone surrogate nor a NUL in JSONB: refuse them here, not there.
@@ -60,8 +78,9 @@ def parse_event(body: bytes) -> Event:
     return Event(
         id=_short_text(payload.get("id"), 255),
         type=_short_text(payload.get("type"), 100),
-        object_id=_short_text(obj.get("id"), 40),
+        object_id=_short_text(obj.get("id"), 255),
         payload=payload,
+        account=_short_text(payload["account"], 255) if payload.get("account") is not None else None,
     )
 
 
@@ -94,15 +113,33 @@ async def mark_processed(db: AsyncSession, provider: str, event_id: str) -> None
     )
 
 
-async def fetch_object(provider: PaymentProvider, event: Event) -> Payment | None:
+def kind_of(event: Event) -> str | None:
+    """What the event is about ("payment", "payout", "payout_account"); None: recorded only."""
+    kind = SANDBOX_EVENT_KINDS.get(event.type) or STRIPE_EVENT_KINDS.get(event.type)
+    if kind == "payment" and event.account:
+        return None  # a connected account's own payment: ours are all made on the platform account
+    return kind
+
+
+Found = Payment | ProviderPayout | PayoutAccount
+
+
+async def fetch_object(provider: PaymentProvider, event: Event) -> Found | None:
     """Step (b), no transaction: what the event is about, re-read from the provider now (never
     taken from the event's body). None for an event type that changes nothing here."""
-    if event.type in PAYMENT_EVENTS:
+    kind = kind_of(event)
+    if kind == "payment":
         return await provider.retrieve(event.object_id)
+    if kind == "payout":
+        # Stripe's payout lives on the connected account: the adapter's id names both.
+        payout_id = f"{event.account}/{event.object_id}" if event.account else event.object_id
+        return await provider.retrieve_payout(payout_id)
+    if kind == "payout_account":
+        return await provider.retrieve_payout_account(event.object_id)
     return None
 
 
-async def apply_object(db: AsyncSession, found: Payment) -> None:
-    """Step (c), in the caller's transaction: apply what the provider said."""
+async def apply_object(db: AsyncSession, found: Found, *, provider: str) -> None:
+    """Step (c), in the caller's transaction: apply what `provider` said."""
     if isinstance(found, Payment):
         await apply_payment(db, found)

@@ -32,12 +32,25 @@ CSP = "; ".join(
     ]
 )
 
+# Stripe's hosted pages, where a plain form's 303 sends the browser with PAYMENTS_PROVIDER=stripe
+# ("Fund" → Checkout, payout setup → Connect onboarding). Browsers apply form-action to the
+# redirect that follows a form, so 'self' alone would stop the client at our own door (decision 0038).
+STRIPE_HOSTED_PAGES = ("https://checkout.stripe.com", "https://connect.stripe.com")
+
+
+def csp_for(settings: Settings) -> str:
+    """The page CSP: CSP itself, with Stripe's hosted pages as form targets when Stripe takes payments."""
+    if settings.payments_provider != "stripe":
+        return CSP
+    return CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(STRIPE_HOSTED_PAGES))
+
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def security_headers(settings: Settings) -> dict[str, str]:
     headers = {
-        "Content-Security-Policy": CSP,
+        "Content-Security-Policy": csp_for(settings),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",

@@ -1,4 +1,5 @@
-"""SandboxProvider through the PaymentProvider interface: retrieve and refund."""
+"""SandboxProvider through the PaymentProvider interface: retrieve and refund (Stripe's adapter:
+tests/payments/test_stripe_*.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.payments.models import SandboxRefund
 from app.payments.provider import ProviderError
 from app.payments.providers import get_provider
 from app.payments.sandbox import RefundRefused, SandboxProvider
+from app.payments.stripe import StripeProvider
 from tests.payments.conftest import events_of, new_checkout
 
 pytestmark = pytest.mark.usefixtures("held_webhooks")
@@ -25,11 +27,13 @@ async def paid(client, provider, amount=50_000):
     return checkout.payment_id
 
 
-async def test_get_provider_gives_the_sandbox_and_refuses_the_rest(app):
+async def test_get_provider_gives_the_sandbox_or_stripe_and_refuses_the_rest(app):
     settings = app.state.settings
     assert isinstance(get_provider(settings, app.state.sessionmaker), SandboxProvider)
-    with pytest.raises(ConfigurationError, match="issue 15"):
-        get_provider(dataclasses.replace(settings, payments_provider="stripe"), app.state.sessionmaker)
+    stripe = dataclasses.replace(settings, payments_provider="stripe")
+    assert isinstance(get_provider(stripe, app.state.sessionmaker), StripeProvider)
+    with pytest.raises(ConfigurationError, match="choose sandbox or stripe"):
+        get_provider(dataclasses.replace(settings, payments_provider="paypal"), app.state.sessionmaker)
 
 
 async def test_retrieve_reports_the_payment_as_it_is_now(client, provider):

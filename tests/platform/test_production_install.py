@@ -59,6 +59,7 @@ def test_every_app_module_and_the_production_entry_points_import_without_develop
             "ENVIRONMENT": "production", "SECRET_KEY": "x" * 40, "APP_BASE_URL": "https://pactline.example",
             "DATABASE_URL": "postgresql://u:p@db/pactline", "REDIS_URL": "redis://kv:6379/0",
             "SMTP_URL": "smtp://mail:25", "PAYMENTS_PROVIDER": "stripe",
+            "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
         })
         create_app(settings)
         main(["--help"], standalone_mode=False)

@@ -60,6 +60,7 @@ from app.marketplace.models import Visibility
 from app.money import Money
 from app.payments import sandbox
 from app.payments.provider import Payment, PaymentState
+from app.payments.stripe import StripeProvider
 from app.platform.signatures import sign as sign_webhook
 from app.profiles import services as profiles
 from app.profiles.forms import read_profile
@@ -266,6 +267,12 @@ class World:
         return await provider.create_checkout(reference=self.unique("fund_sweep_"), amount=Money(120_000, "EUR"),
                                               description="Escrow for Shop website: “Design”",
                                               payer_user_id=self.client.id, return_url="/dashboard")  # fmt: skip
+
+    def use_stripe(self) -> None:
+        """PAYMENTS_PROVIDER=stripe against the local fake of Stripe's API."""
+        fake = self.fakes["stripe"]
+        self.configure(payments_provider="stripe", stripe_secret_key=fake.api_key,
+                       stripe_webhook_secret=fake.webhook_secret, stripe_api_base=fake.url)  # fmt: skip
 
     def use_hosted_kyc(self) -> None:
         self.configure(kyc_provider="hosted", kyc_provider_url=self.fakes["kyc"].url,
@@ -913,6 +920,21 @@ async def sandbox_webhook(w: World) -> Sample:
     secret = sandbox.webhook_secret(w.app.state.settings)
     return Sample("visitor", json=event, status={"POST": 200},
                   sign=lambda body: {"Stripe-Signature": sign_webhook(secret, body)})  # fmt: skip
+
+
+@sample("/webhooks/stripe")
+async def stripe_webhook(w: World) -> Sample:
+    """Stripe's event about a checkout session it knows and that was paid (one that funds nothing
+    of ours: re-read, recorded, ignored), signed with the endpoint's secret."""
+    w.use_stripe()
+    fake = w.fakes["stripe"]
+    checkout = await StripeProvider(w.app.state.settings).create_checkout(
+        reference=w.unique("fund_sweep_"), amount=Money(120_000, "EUR"), description="Escrow for Shop website",
+        payer_user_id=w.client.id, return_url="/dashboard")  # fmt: skip
+    _, completed = fake.pay(checkout.payment_id)
+    event = {**completed, "id": w.unique("evt_sweep_")}
+    return Sample("visitor", json=event, status={"POST": 200},
+                  sign=lambda body: {"Stripe-Signature": sign_webhook(fake.webhook_secret, body)})  # fmt: skip
 
 
 @sample("/c/{slug:str}")

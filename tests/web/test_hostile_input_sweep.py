@@ -256,10 +256,16 @@ def fake_kyc():
 
 
 @pytest.fixture
-async def world(app, db, personas, fake_oidc, fake_kyc):
+async def world(app, db, personas, fake_oidc, fake_kyc, fake_stripe):
     fake_oidc.reset()
     users = {p: (await db.scalars(select(User).where(User.id == uid))).one() for p, uid in personas.users.items()}
-    w = World(app, db, users, {"visitor": web_client(app), **personas.clients}, {"oidc": fake_oidc, "kyc": fake_kyc})
+    w = World(
+        app,
+        db,
+        users,
+        {"visitor": web_client(app), **personas.clients},
+        {"oidc": fake_oidc, "kyc": fake_kyc, "stripe": fake_stripe},
+    )
     try:
         yield w
     finally:
