@@ -38,7 +38,9 @@ from app.leads.controllers import DeadLetterController, IntakeController, LeadAp
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
+from app.payments.bank_controllers import SandboxBankController
 from app.payments.controllers import CheckoutController, SandboxWebhookController
+from app.payouts.controllers import EarningsController
 from app.profiles.controllers import (
     FileDownloadController,
     KycAdminController,
@@ -99,6 +101,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         KycWebhookController,
         CheckoutController,
         SandboxWebhookController,
+        SandboxBankController,
+        EarningsController,
         JobController,
         ApplyController,
         ProposalController,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import utcnow
 from app.escrow.funding import apply_payment
 from app.payments.models import WebhookEvent
-from app.payments.provider import Payment, PaymentProvider
+from app.payments.provider import Payment, PaymentProvider, PayoutAccount, ProviderPayout
 
 # What each event type is about; its object is re-read from the provider and applied. Other
 # types are recorded only. Sandbox and Stripe types side by side: the provider's own names.
@@ -23,6 +23,8 @@ PAYMENT_EVENTS = (
     "payment.succeeded",
     "payment.failed",
 )
+PAYOUT_EVENTS = ("payout.paid", "payout.failed")  # → retrieve_payout → payouts.apply_payout
+PAYOUT_ACCOUNT_EVENTS = ("payout_account.updated",)  # → retrieve_payout_account → apply_payout_account
 
 
 class BadEvent(ValueError):
@@ -94,15 +96,35 @@ async def mark_processed(db: AsyncSession, provider: str, event_id: str) -> None
     )
 
 
-async def fetch_object(provider: PaymentProvider, event: Event) -> Payment | None:
+@dataclass(frozen=True)
+class AccountOf:
+    """A payout account as re-read from the provider, with the provider's name (its id is theirs)."""
+
+    provider: str
+    account: PayoutAccount
+
+
+async def fetch_object(provider: PaymentProvider, event: Event) -> Payment | ProviderPayout | AccountOf | None:
     """Step (b), no transaction: what the event is about, re-read from the provider now (never
     taken from the event's body). None for an event type that changes nothing here."""
     if event.type in PAYMENT_EVENTS:
         return await provider.retrieve(event.object_id)
+    if event.type in PAYOUT_EVENTS:
+        return await provider.retrieve_payout(event.object_id)
+    if event.type in PAYOUT_ACCOUNT_EVENTS:
+        return AccountOf(provider.name, await provider.retrieve_payout_account(event.object_id))
     return None
 
 
-async def apply_object(db: AsyncSession, found: Payment) -> None:
+async def apply_object(db: AsyncSession, found: Payment | ProviderPayout | AccountOf) -> None:
     """Step (c), in the caller's transaction: apply what the provider said."""
     if isinstance(found, Payment):
         await apply_payment(db, found)
+    elif isinstance(found, ProviderPayout):
+        from app.payouts.services import apply_payout
+
+        await apply_payout(db, found)
+    elif isinstance(found, AccountOf):
+        from app.payouts.services import apply_payout_account
+
+        await apply_payout_account(db, found.provider, found.account)
