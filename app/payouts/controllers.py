@@ -67,7 +67,9 @@ async def _page(
         "verified": profile is not None and profile.kyc_status == KycStatus.verified,
         "minimum": {e.currency: Money(settings.payout_minimum_minor, e.currency) for e in earnings},
         # The Amount field starts at the whole available balance, as a person types it: 900.00.
-        "prefill": {e.currency: f"{e.available // 100}.{e.available % 100:02d}" if e.available else "" for e in earnings},
+        "prefill": {
+            e.currency: f"{e.available // 100}.{e.available % 100:02d}" if e.available else "" for e in earnings
+        },
         "form_currency": currency,
         "errors": errors or {},
         "form": form or {},

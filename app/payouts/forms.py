@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.errors import FormError
@@ -9,6 +10,7 @@ from app.money import CURRENCIES, Money, MoneyError
 from app.web.forms import Errors, text
 
 AMOUNT_MAX_CHARS = 40
+_PLAIN = re.compile(r"[0-9 .,\u00a0" + "".join(re.escape(symbol) for symbol, _ in CURRENCIES.values()) + "]+")
 
 
 def read_currency(data: dict[str, Any]) -> str | None:
@@ -26,7 +28,8 @@ def read_withdrawal(data: dict[str, Any]) -> Money:
     amount = None
     if not raw:
         errors.add("amount", "Enter how much to withdraw.")
-    elif len(raw) > AMOUNT_MAX_CHARS:
+    elif len(raw) > AMOUNT_MAX_CHARS or not _PLAIN.fullmatch(raw):
+        # Digits 0-9 only: other scripts' digits and look-alikes are not what the page showed.
         errors.add("amount", "Enter an amount like 1200 or 1200.50.")
     elif currency is not None:
         try:

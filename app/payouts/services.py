@@ -394,7 +394,9 @@ async def _return_money(db: AsyncSession, payout: Payout, why: str) -> None:
             {"message": f"A payout of {amount} did not arrive: it is back in your balance.", "level": "error"})  # fmt: skip
 
 
-async def return_failed(sessionmaker: async_sessionmaker[AsyncSession], provider: PaymentProvider, payout_id: int) -> str:
+async def return_failed(
+    sessionmaker: async_sessionmaker[AsyncSession], provider: PaymentProvider, payout_id: int
+) -> str:
     """After a failed payout: the provider brings its money back to the platform's balance where
     it does not do so itself. The ledger moved it already (in apply_payout)."""
     async with sessionmaker() as db:
@@ -420,8 +422,11 @@ async def recover(
         stuck = list(
             await db.scalars(
                 select(Payout.id)
-                .where(Payout.status == PayoutStatus.requested, Payout.provider == provider.name,
-                       Payout.requested_at < now - STUCK_AFTER)  # fmt: skip
+                .where(
+                    Payout.status == PayoutStatus.requested,
+                    Payout.provider == provider.name,
+                    Payout.requested_at < now - STUCK_AFTER,
+                )  # fmt: skip
                 .order_by(Payout.id)
                 .limit(RECOVER_BATCH)
             )
@@ -429,9 +434,12 @@ async def recover(
         quiet = list(
             await db.execute(
                 select(Payout.id, Payout.provider_payout_id)
-                .where(Payout.status == PayoutStatus.sent, Payout.provider == provider.name,
-                       Payout.provider_payout_id.is_not(None),
-                       func.coalesce(Payout.sent_at, Payout.requested_at) < now - QUIET_AFTER)  # fmt: skip
+                .where(
+                    Payout.status == PayoutStatus.sent,
+                    Payout.provider == provider.name,
+                    Payout.provider_payout_id.is_not(None),
+                    func.coalesce(Payout.sent_at, Payout.requested_at) < now - QUIET_AFTER,
+                )  # fmt: skip
                 .order_by(Payout.id)
                 .limit(RECOVER_BATCH)
             )
@@ -474,8 +482,12 @@ async def automatic_payouts(
             await db.execute(
                 select(Account.owner_user_id, Account.currency, Account.balance_minor)
                 .join(PayoutMethod, PayoutMethod.user_id == Account.owner_user_id)
-                .where(PayoutMethod.auto_weekly.is_(True), PayoutMethod.provider == provider,
-                       Account.kind == AccountKind.contractor_payable, Account.balance_minor > 0)  # fmt: skip
+                .where(
+                    PayoutMethod.auto_weekly.is_(True),
+                    PayoutMethod.provider == provider,
+                    Account.kind == AccountKind.contractor_payable,
+                    Account.balance_minor > 0,
+                )  # fmt: skip
                 .order_by(Account.owner_user_id, Account.currency)
             )
         ).all()

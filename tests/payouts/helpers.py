@@ -90,15 +90,19 @@ async def payouts(db, user_id: int) -> list[Payout]:
     return list(
         (
             await db.scalars(
-                select(Payout).where(Payout.user_id == user_id).order_by(Payout.id).execution_options(
-                    populate_existing=True)  # fmt: skip
+                select(Payout)
+                .where(Payout.user_id == user_id)
+                .order_by(Payout.id)
+                .execution_options(populate_existing=True)  # fmt: skip
             )
         ).all()
     )
 
 
 async def entries(db, prefix: str) -> int:
-    return await db.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.reference.like(f"{prefix}%")))
+    return await db.scalar(
+        select(func.count()).select_from(JournalEntry).where(JournalEntry.reference.like(f"{prefix}%"))
+    )
 
 
 async def withdraw_form(web, currency: str = "EUR") -> dict[str, str]:

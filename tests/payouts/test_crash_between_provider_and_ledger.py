@@ -112,7 +112,9 @@ async def test_a_killed_payout_to_the_bouncing_iban_ends_failed_with_the_money_b
     assert (await verify(db)).ok
 
 
-async def test_a_sent_payout_whose_webhook_never_came_is_read_back_from_the_provider(app, db, contractor, held_webhooks):
+async def test_a_sent_payout_whose_webhook_never_came_is_read_back_from_the_provider(
+    app, db, contractor, held_webhooks
+):
     me, me_id = contractor.user, contractor.user.id
     await ready_contractor(app, db, me)
     payout = await services.request_payout(db, me, Money(50_000, "EUR"), provider="sandbox", minimum_minor=1000)

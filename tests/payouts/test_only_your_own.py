@@ -41,4 +41,6 @@ async def test_another_contractor_sees_none_of_my_money_nor_my_bank_page(app, db
     assert account.holder_name == "Noor Designer" and not account.fails_payouts
     # Their own set-up makes their own account, never mine.
     go = await other_contractor.post_form("/earnings/method")
-    assert account_id not in go.headers["location"] and urlsplit(go.headers["location"]).path.startswith("/sandbox/bank/")
+    assert account_id not in go.headers["location"] and urlsplit(go.headers["location"]).path.startswith(
+        "/sandbox/bank/"
+    )

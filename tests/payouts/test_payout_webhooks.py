@@ -33,7 +33,9 @@ async def test_payout_paid_delivered_twice_moves_the_money_once(app, db, contrac
         return row if row is not None and row.status == "paid" else None
 
     row = await wait_for(settled, what="the sandbox paying the payout")
-    event = await db.scalar(select(SandboxEvent).where(SandboxEvent.object_id == row.id, SandboxEvent.type == "payout.paid"))
+    event = await db.scalar(
+        select(SandboxEvent).where(SandboxEvent.object_id == row.id, SandboxEvent.type == "payout.paid")
+    )
     [payout] = await payouts(db, me_id)
     assert payout.status == PayoutStatus.sent
 

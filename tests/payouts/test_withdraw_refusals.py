@@ -62,9 +62,7 @@ async def test_below_the_minimum_is_refused_next_to_the_amount(app, db, contract
     await ready_contractor(app, db, contractor.user)
     response = await contractor.post_form("/earnings/withdraw", {**await withdraw_form(contractor), "amount": "9.99"})
     assert response.status_code == 422
-    assert amount_errors(response.text).strip() == (
-        "Error: The smallest withdrawal is €10.00. You asked for €9.99."
-    )
+    assert amount_errors(response.text).strip() == ("Error: The smallest withdrawal is €10.00. You asked for €9.99.")
     assert 'value="9.99"' in response.text  # what was typed stays
     await nothing_moved(db, me_id)
 
@@ -82,7 +80,9 @@ async def test_an_amount_that_is_not_money_is_refused_next_to_the_field(app, db,
     me_id = contractor.user.id
     await ready_contractor(app, db, contractor.user)
     for typed in ("", "ten euros", "-5", "1.234"):
-        response = await contractor.post_form("/earnings/withdraw", {**await withdraw_form(contractor), "amount": typed})
+        response = await contractor.post_form(
+            "/earnings/withdraw", {**await withdraw_form(contractor), "amount": typed}
+        )
         assert response.status_code == 422, typed
         assert amount_errors(response.text)
     await nothing_moved(db, me_id)
