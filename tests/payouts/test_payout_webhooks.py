@@ -16,7 +16,10 @@ from app.worker.models import OutboxJob
 from tests.payouts.helpers import balance, entries, payouts, ready_contractor, wait_for, withdraw_form
 
 
-async def request(app, db, user, amount=Money(60_000, "EUR")):
+SIX_HUNDRED = Money(60_000, "EUR")
+
+
+async def request(app, db, user, amount=SIX_HUNDRED):
     payout = await services.request_payout(db, user, amount, provider="sandbox", minimum_minor=1000)
     await db.commit()
     return payout.public_id
