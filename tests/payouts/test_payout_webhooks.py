@@ -15,7 +15,6 @@ from app.payouts.models import PayoutStatus
 from app.worker.models import OutboxJob
 from tests.payouts.helpers import balance, entries, payouts, ready_contractor, wait_for, withdraw_form
 
-
 SIX_HUNDRED = Money(60_000, "EUR")
 
 
