@@ -24,6 +24,8 @@ async def test_withdrawing_takes_the_money_from_the_balance_and_it_arrives_paid(
     assert response.status_code == 303, response.text[:500]
     assert response.headers["location"] == "/earnings"
 
+    page = await contractor.get("/earnings")
+    assert "Withdrawal of €600.00 requested." in page.text
     [payout] = await payouts(db, me_id)
     assert payout.amount_minor == 60_000 and payout.currency == "EUR" and not payout.automatic
     entry = await db.scalar(select(JournalEntry).where(JournalEntry.reference == f"payout:{payout.public_id}"))
