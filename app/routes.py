@@ -38,7 +38,9 @@ from app.leads.controllers import DeadLetterController, IntakeController, LeadAp
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
+from app.payments.bank_controllers import SandboxBankController
 from app.payments.controllers import CheckoutController, SandboxWebhookController, StripeWebhookController
+from app.payouts.controllers import EarningsController
 from app.profiles.controllers import (
     FileDownloadController,
     KycAdminController,
@@ -100,6 +102,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         CheckoutController,
         SandboxWebhookController,
         StripeWebhookController,
+        SandboxBankController,
+        EarningsController,
         JobController,
         ApplyController,
         ProposalController,

@@ -81,6 +81,11 @@ class ProviderError(RuntimeError):
     """The provider did not answer as it should; the caller retries later."""
 
 
+class PayoutRefused(ProviderError):
+    """The provider refuses this payout for good (no such account, an account not set up, a key
+    used for another payout): asking again will not change the answer."""
+
+
 class PaymentProvider(Protocol):
     name: str
 

@@ -21,6 +21,7 @@ from app.errors import NotFound
 from app.money import Money
 from app.payments.models import SandboxEvent, SandboxPayment, SandboxPaymentStatus, SandboxRefund
 from app.payments.provider import Checkout, Payment, PaymentState, ProviderError
+from app.payments.sandbox_payouts import SandboxPayouts
 from app.web.urls import path_for
 from app.worker.outbox import defer
 
@@ -84,7 +85,7 @@ def as_payment(row: SandboxPayment) -> Payment:
     )
 
 
-class SandboxProvider:
+class SandboxProvider(SandboxPayouts):
     """`PaymentProvider` for PAYMENTS_PROVIDER=sandbox (see app/payments/providers.py)."""
 
     name = "sandbox"

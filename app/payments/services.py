@@ -22,6 +22,9 @@ from app.payments.provider import Payment, PaymentProvider, PayoutAccount, Provi
 SANDBOX_EVENT_KINDS = {
     "payment.succeeded": "payment",
     "payment.failed": "payment",
+    "payout.paid": "payout",
+    "payout.failed": "payout",
+    "payout_account.updated": "payout_account",
 }
 
 # Stripe (decision 0038). Every checkout.session.* and payment_intent.* event re-reads the same
@@ -143,3 +146,11 @@ async def apply_object(db: AsyncSession, found: Found, *, provider: str) -> None
     """Step (c), in the caller's transaction: apply what `provider` said."""
     if isinstance(found, Payment):
         await apply_payment(db, found)
+    elif isinstance(found, ProviderPayout):
+        from app.payouts.services import apply_payout
+
+        await apply_payout(db, found)
+    elif isinstance(found, PayoutAccount):
+        from app.payouts.services import apply_payout_account
+
+        await apply_payout_account(db, provider, found)

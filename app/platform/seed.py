@@ -9,6 +9,7 @@ from app.companies.seed import seed_companies
 from app.contracts.seed import seed_contracts
 from app.escrow.seed import seed_escrow
 from app.marketplace.seed import seed_marketplace
+from app.payouts.seed import seed_payouts
 from app.platform.resources import Resources
 from app.profiles.seed import seed_profiles
 
@@ -25,4 +26,5 @@ async def demo_seed(resources: Resources) -> list[str]:
     created += await seed_profiles(resources)  # commits as it goes: after the accounts exist
     created += await seed_contracts(resources)
     created += await seed_escrow(resources)  # the contract's money: through its checkout and webhook
+    created += await seed_payouts(resources)  # the demo contractor's sandbox bank account
     return created

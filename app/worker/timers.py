@@ -7,6 +7,7 @@ from saq import CronJob
 from app.accounts.tasks import purge_failed_sign_ins
 from app.escrow.tasks import auto_approve_due, purge_idempotency_keys, send_review_reminders
 from app.leads.tasks import requeue_stuck_leads
+from app.payouts.tasks import recover_payouts, weekly_payouts
 from app.worker.tasks import purge_delivered_outbox
 
 TIMERS: list[CronJob] = [
@@ -16,4 +17,6 @@ TIMERS: list[CronJob] = [
     CronJob(auto_approve_due, cron="* * * * *", unique=True, timeout=120),
     CronJob(send_review_reminders, cron="*/5 * * * *", unique=True, timeout=120),
     CronJob(purge_idempotency_keys, cron="23 * * * *", unique=True, timeout=120),
+    CronJob(recover_payouts, cron="*/5 * * * *", unique=True, timeout=280),
+    CronJob(weekly_payouts, cron="0 6 * * 1", unique=True, timeout=1800),
 ]

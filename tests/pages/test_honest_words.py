@@ -1,8 +1,8 @@
 """Honest words (decision 0033): the landing page, the standard clauses a new contract gets, the
 contract editor and the contractor's invitation promise only what Pactline does. Escrow, the review
-window and automatic approval work, so they are promised; disputes, payouts, invoices, messages,
-notifications and reviews of people are not promised until they exist. A promise lands with its
-feature: the commit that ships one takes its words out of NOT_YET, and the route check below fails
+window, automatic approval and payouts to a bank (/earnings) work, so they are promised; disputes,
+invoices, messages, notifications and reviews of people are not promised until they exist. A promise
+lands with its feature: the commit that ships one takes its words out of NOT_YET, and the route check below fails
 until it does."""
 
 import json
@@ -24,7 +24,6 @@ from tests.contracts.helpers import FEE, accepted_proposal
 # (DESIGN §4); None where the feature has no page of its own to wait for.
 NOT_YET: dict[str, tuple[str, str | None]] = {
     "disputes": (r"disput|mediat|arbitrat|decides? how the held money", "/disputes"),
-    "payouts": (r"payout|paid out|pay(s|ing)? out|withdraw(al)?s?\b|bank account|bank transfer", "/earnings"),
     "invoices and statements": (r"invoice|receipt|statement", None),
     "messages": (r"\bmessages\b|send (you |them )?a message|\bchat\b|conversation", "/messages"),
     "notifications": (r"notification", "/notifications"),
@@ -95,7 +94,6 @@ def test_the_checker_catches_the_old_promises():
     )
     assert promises_too_early(old_landing) == ["disputes: decides how the held money"]
     assert promises_too_early("Disputes decided by people") == ["disputes: Disput"]
-    assert promises_too_early("before they can be paid out") == ["payouts: paid out"]
     assert promises_too_early("so contracts and invoices carry its details") == ["invoices and statements: invoice"]
     assert promises_too_early("Money held in escrow is released when the client approves the milestone.") == []
 
@@ -110,6 +108,8 @@ async def test_the_landing_page_promises_escrow_and_automatic_approval_and_nothi
     assert "A signed change can refund a funded milestone whose work was not sent yet." in text
     # The fee is said before anyone signs up (PLATFORM_FEE_PERCENT, 10 by default).
     assert "Pactline takes 10% of each payment released, from the contractor’s side." in text
+    # Payouts exist (/earnings): the promise is made, and with its condition.
+    assert "they can withdraw what they earned to their bank account" in text
 
 
 async def test_a_new_contract_gets_clauses_that_promise_only_what_exists(db, client, contractor):
@@ -167,7 +167,7 @@ def test_versions_sent_before_keep_their_words_and_their_hashes():
     assert "dispute" not in PLATFORM_TEMPLATES["fixed-price-project"].body
 
 
-def test_the_contractors_invitation_promises_escrow_not_payouts():
+def test_the_contractors_invitation_promises_escrow_and_nothing_that_does_not_exist():
     env = email_environment()
     context = {"inviter": "Ada", "company": "Acme Robotics", "message": "", "link": "https://pactline.test/i/x",
                "subject": "Invitation", "app_base_url": "https://pactline.test"}  # fmt: skip

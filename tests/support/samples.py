@@ -937,6 +937,40 @@ async def stripe_webhook(w: World) -> Sample:
                   sign=lambda body: {"Stripe-Signature": sign_webhook(fake.webhook_secret, body)})  # fmt: skip
 
 
+# ---------------------------------------------------------------- payouts (/earnings) and the sandbox bank
+
+
+async def _earning_contractor(w: World):
+    """The contractor, identity verified, with a sandbox bank account and €900.00 more earned."""
+    from tests.payouts.helpers import bank_account, earn, verify_identity
+
+    await earn(w.db, w.contractor)
+    await verify_identity(w.db, w.contractor)
+    return await bank_account(w.app, w.contractor)
+
+
+@sample("/earnings", "/earnings/withdraw", "/earnings/method", "/earnings/automatic")
+async def earnings(w: World) -> Sample:
+    """/earnings with money to withdraw (its Withdraw form is prefilled with all of it)."""
+    await _earning_contractor(w)
+    return Sample("contractor", pages=["/earnings"])
+
+
+@sample("/earnings/method/return")
+async def back_from_the_bank(w: World) -> Sample:
+    await _earning_contractor(w)
+    return Sample("contractor", status={"GET": 303})
+
+
+@sample("/sandbox/bank/{account_id:str}")
+async def sandbox_bank_page(w: World) -> Sample:
+    """The sandbox bank's page for the contractor's account; saving it needs a test IBAN."""
+    method = await _earning_contractor(w)
+    return Sample("contractor", params={"account_id": method.provider_account_id},
+                  query={"return_to": "/earnings/method/return"},
+                  form={"holder_name": "Noor Designer", "iban": "DE89 3704 0044 0532 0130 00"})  # fmt: skip
+
+
 @sample("/c/{slug:str}")
 async def public_profile(w: World) -> Sample:
     profile = await profiles.update_profile(w.db, w.contractor, read_profile(
