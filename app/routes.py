@@ -40,6 +40,7 @@ from app.marketplace.controllers import ApplyController, JobController, Proposal
 from app.pages.controllers import DashboardController, LandingController
 from app.payments.bank_controllers import SandboxBankController
 from app.payments.controllers import CheckoutController, SandboxWebhookController, StripeWebhookController
+from app.payments.reconciliation_controllers import ReconciliationController
 from app.payouts.controllers import EarningsController
 from app.profiles.controllers import (
     FileDownloadController,
@@ -77,6 +78,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         StepUpController,
         OAuthController,
         AdminController,
+        ReconciliationController,
         AuditController,
         CompanyController,
         InvitationController,

@@ -7,7 +7,9 @@ from saq import CronJob
 from app.accounts.tasks import purge_failed_sign_ins
 from app.escrow.tasks import auto_approve_due, purge_idempotency_keys, send_review_reminders
 from app.leads.tasks import requeue_stuck_leads
+from app.payments.tasks import reconcile_yesterday
 from app.payouts.tasks import recover_payouts, weekly_payouts
+from app.worker.cron import RetriedCronJob
 from app.worker.tasks import purge_delivered_outbox
 
 TIMERS: list[CronJob] = [
@@ -19,4 +21,5 @@ TIMERS: list[CronJob] = [
     CronJob(purge_idempotency_keys, cron="23 * * * *", unique=True, timeout=120),
     CronJob(recover_payouts, cron="*/5 * * * *", unique=True, timeout=280),
     CronJob(weekly_payouts, cron="0 6 * * 1", unique=True, timeout=1800),
+    RetriedCronJob(reconcile_yesterday, cron="30 2 * * *", timeout=900, retries=8, retry_delay=60, retry_backoff=3600),
 ]
