@@ -117,10 +117,9 @@ class StripeProvider:
         key = (settings.stripe_secret_key, settings.stripe_api_base, self._timeout)
         per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
         if key not in per_loop:
-            base = settings.stripe_api_base
             per_loop[key] = stripe.StripeClient(
                 settings.stripe_secret_key,
-                base_addresses={"api": base, "connect": base, "files": base},
+                base_addresses={"api": settings.stripe_api_base},  # every call this adapter makes
                 http_client=stripe.HTTPXClient(timeout=self._timeout),
                 # Our callers retry (the webhook's sender, the worker's backoff), with the same
                 # idempotency keys; retries inside a request would only hold it open longer.

@@ -133,3 +133,44 @@ async def test_the_fakes_hosted_page_takes_a_card_and_sends_the_browser_back(pro
     assert paid.status_code == 303 and paid.headers["location"] == "http://127.0.0.1:8000/contracts/9"
     assert [e["type"] for e in fake_stripe.events] == ["payment_intent.succeeded", "checkout.session.completed"]
     assert (await provider.retrieve(made.payment_id)).state == PaymentState.succeeded
+
+
+async def test_the_fake_can_send_its_signed_events_to_a_url(fake_stripe):
+    """For a server of the app listening somewhere (the live server): the same signed POST."""
+    from app.platform.signatures import verify
+    from tests.support.fake_stripe import WEBHOOK_SECRET
+    from tests.support.threaded import ThreadedServer
+
+    received: list[tuple[str, bytes, str]] = []
+
+    async def endpoint(scope, receive, send):
+        body = (await receive())["body"]
+        received.append((scope["path"], body, dict(scope["headers"])[b"stripe-signature"].decode()))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    server = ThreadedServer(endpoint, "stripe-webhook-catcher")
+    fake_stripe.webhook_url = server.start() + "/webhooks/stripe"
+    try:
+        event = {"id": "evt_url_1", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
+        answer = await fake_stripe.deliver(event)
+    finally:
+        server.stop()
+
+    assert answer.status_code == 200
+    [(path, body, signature)] = received
+    assert path == "/webhooks/stripe" and b'"evt_url_1"' in body
+    verify(WEBHOOK_SECRET, body, signature)  # raises if it does not sign the body
+
+
+def test_the_adapter_has_every_method_of_the_provider_interface_with_its_signature():
+    import inspect
+
+    from app.payments.provider import PaymentProvider
+
+    wanted = {n: f for n, f in vars(PaymentProvider).items() if inspect.iscoroutinefunction(f)}
+    assert len(wanted) == 10
+    for name, method in wanted.items():
+        mine = getattr(StripeProvider, name)
+        assert inspect.iscoroutinefunction(mine), name
+        assert list(inspect.signature(mine).parameters) == list(inspect.signature(method).parameters), name
