@@ -185,6 +185,71 @@ def ledger_verify() -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option(
+    "--day", "day_text", metavar="YYYY-MM-DD", default=None, help="The UTC day to check (default: yesterday)."
+)
+@with_services
+def reconcile(day_text: str | None) -> None:
+    """Compare the money ledger with the payment provider's records for one day; exit 0 when they
+    agree, 1 on a mismatch (each differing row is printed) or when the provider did not answer."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from app.db import utcnow
+    from app.payments.models import ReconciliationMismatch, ReconciliationStatus
+    from app.payments.providers import get_provider
+    from app.payments.reconciliation import FutureDay, day_words
+    from app.payments.reconciliation import reconcile as run_reconciliation
+    from app.worker.outbox import hand_over_now
+
+    try:
+        day = date.fromisoformat(day_text) if day_text else utcnow().date() - timedelta(days=1)
+    except ValueError:
+        raise click.BadParameter(f"{day_text!r} is not a date like 2026-11-30.", param_hint="--day") from None
+
+    async def run(resources):
+        provider = get_provider(resources.settings, resources.sessionmaker)
+        result = await run_reconciliation(resources.sessionmaker, provider, day)
+        await hand_over_now(resources.sessionmaker, resources.queue)  # the admins' e-mails, if any
+        async with resources.sessionmaker() as session:
+            rows = (
+                await session.scalars(
+                    select(ReconciliationMismatch)
+                    .where(ReconciliationMismatch.run_id == result.id)
+                    .order_by(ReconciliationMismatch.id)
+                )
+            ).all()
+        return result, rows
+
+    try:
+        result, rows = run_with_resources(run)
+    except FutureDay as exc:
+        raise click.BadParameter(str(exc), param_hint="--day") from None
+    counts = ", ".join(f"{n} {name}" for name, n in result.checked.items())
+    if result.status == ReconciliationStatus.clean:
+        click.echo(
+            f"Reconciliation of {day_words(day)} ({result.provider}): clean — the ledger and the provider agree ({counts})."
+        )
+        return
+    if result.status == ReconciliationStatus.failed:
+        click.echo(f"Reconciliation of {day_words(day)} ({result.provider}) FAILED: {result.error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Reconciliation of {day_words(day)} ({result.provider}): MISMATCH — {len(rows)} row(s) differ ({counts}).",
+        err=True,
+    )
+    for row in rows:
+        click.echo(f"- {row.kind} {row.reference or ''} {row.provider_object_id or ''}".rstrip(), err=True)
+        click.echo(f"    our books: {row.ledger}", err=True)
+        click.echo(f"    provider:  {row.provider_says}", err=True)
+        if row.note:
+            click.echo(f"    {row.note}", err=True)
+    click.echo("The admins were alerted; see /admin/reconciliation.", err=True)
+    sys.exit(1)
+
+
 @main.group()
 def jobs() -> None:
     """Background jobs that failed for good."""

@@ -39,6 +39,7 @@ from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.pages.controllers import DashboardController, LandingController
 from app.payments.controllers import CheckoutController, SandboxWebhookController
+from app.payments.reconciliation_controllers import ReconciliationController
 from app.profiles.controllers import (
     FileDownloadController,
     KycAdminController,
@@ -75,6 +76,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         StepUpController,
         OAuthController,
         AdminController,
+        ReconciliationController,
         AuditController,
         CompanyController,
         InvitationController,

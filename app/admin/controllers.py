@@ -15,6 +15,8 @@ from app.admin import services
 from app.admin.forms import DEFAULT_REASON, read_new_admin, read_suspension
 from app.db import DB
 from app.errors import DomainError, FormError
+from app.escrow.totals import escrow_totals
+from app.payments.reconciliation_console import unacknowledged_mismatches
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
 from app.web.templating import render
@@ -33,7 +35,15 @@ class AdminController(Controller):
         by_role = dict((await db.execute(select(User.role, func.count()).group_by(User.role))).all())
         failed = await db.scalar(select(func.count()).select_from(FailedJob).where(FailedJob.retried_at.is_(None)))
         events = (await db.scalars(select(AccountEvent).order_by(AccountEvent.id.desc()).limit(20))).all()
-        return render(request, "admin/index.html", {"by_role": by_role, "failed_count": failed or 0, "events": events})
+        context = {
+            "by_role": by_role,
+            "failed_count": failed or 0,
+            "events": events,
+            "mismatched_runs": await unacknowledged_mismatches(db),
+            "escrow": await escrow_totals(db),
+        }
+        # An htmx request (the live signal of a new mismatch) gets the banner alone.
+        return render(request, "admin/index.html", context, block="reconciliation_banner")
 
     @get("/users", name="admin:users")
     async def users(

@@ -301,7 +301,7 @@ async def _refund_whole(db: AsyncSession, contract: Contract, funding: Funding, 
         "The payment arrived after these milestones could no longer be funded, so it is refunded in full."
     )
     defer(db, "refund_payment", funding_id=funding.id, payment_id=payment.id, amount_minor=amount.amount_minor,
-          currency=amount.currency, key=f"refund:{funding.public_id}")  # fmt: skip
+          currency=amount.currency, key=f"refund:{funding.public_id}", client_id=funding.client_id)  # fmt: skip
     await audit(db, contract, "funding_refunded", None, funding=funding.public_id, amount_minor=amount.amount_minor,
           currency=amount.currency)  # fmt: skip
     publish(db, contract.client_id, f"contract-{contract.id}", {"changed": True})

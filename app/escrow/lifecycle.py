@@ -291,7 +291,28 @@ async def _refund_at_provider(db: AsyncSession, m: Milestone, amount: Money, *, 
     if funding is None or funding.provider_payment_id is None:
         raise DomainError(f"“{m.title}” has no payment to refund.")
     defer(db, "refund_payment", funding_id=funding.id, payment_id=funding.provider_payment_id,
-          amount_minor=amount.amount_minor, currency=amount.currency, key=key)  # fmt: skip
+          amount_minor=amount.amount_minor, currency=amount.currency, key=key, client_id=funding.client_id)  # fmt: skip
+
+
+def refund_paid_reference(key: str) -> str:
+    """The ledger reference of the entry that closes a refund the provider made with `key`: one
+    entry per key, however often the refund job runs."""
+    return f"refund_paid:{key}"
+
+
+async def close_refund(
+    db: AsyncSession, funding_id: int, amount: Money, *, key: str, refund_id: str, client_id: int | None = None
+) -> None:
+    """The provider gave `amount` back (its refund `refund_id`, made with `key`): the client's
+    refunds account, which held what the provider still had to give back, goes down by it and
+    the money leaves through provider clearing. Posting it again for the same key moves nothing."""
+    funding = await db.get_one(Funding, funding_id)
+    owner = client_id if client_id is not None else funding.client_id
+    refunds = await account(db, AccountKind.refunds, amount.currency, user_id=owner)
+    clearing = await account(db, AccountKind.provider_clearing, amount.currency)
+    await post_entry(db, EntryKind.refund_paid, [(refunds, -amount), (clearing, amount)],
+                     reference=refund_paid_reference(key), description=f"Refunded by the payment provider ({refund_id})",
+                     contract_id=funding.contract_id, actor_id=None)  # fmt: skip
 
 
 async def refund(db: AsyncSession, contract: Contract, m: Milestone, *, actor_id: int | None, why: str) -> None:

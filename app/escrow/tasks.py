@@ -18,14 +18,28 @@ log = logging.getLogger("pactline.escrow")
 
 @task(retries=8, retry_delay=10.0, max_delay=3600.0, timeout=60)
 async def refund_payment(
-    ctx: dict, *, funding_id: int, payment_id: str, amount_minor: int, currency: str, key: str
+    ctx: dict,
+    *,
+    funding_id: int,
+    payment_id: str,
+    amount_minor: int,
+    currency: str,
+    key: str,
+    client_id: int | None = None,
 ) -> str:
-    """Give money back through the provider that took it. The provider keeps `key`, so a retry,
-    or a second run after a crash, refunds once. The ledger already moved it (in the verb)."""
+    """Give money back through the provider that took it, then close it in the ledger: the
+    client's `refunds` account → provider clearing (the money left through the provider). The
+    provider keeps `key`, and the ledger entry's reference is made from it, so a retry, or a
+    second run after a crash between the two steps, refunds once and posts once. The verb moved
+    the money escrow → refunds already. `client_id` is the owner of that refunds account (jobs
+    written before it was passed read it from the funding)."""
     from app.payments.providers import get_provider
 
+    amount = Money(amount_minor, currency)
     provider = get_provider(ctx["settings"], ctx["sessionmaker"])
-    refund_id = await provider.refund(payment_id, Money(amount_minor, currency), idempotency_key=key)
+    refund_id = await provider.refund(payment_id, amount, idempotency_key=key)  # no transaction open
+    async with ctx["sessionmaker"]() as db, db.begin():
+        await lifecycle.close_refund(db, funding_id, amount, key=key, refund_id=refund_id, client_id=client_id)
     return f"refunded {amount_minor} {currency} of funding {funding_id} as {refund_id}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +21,8 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.money import Money
 from app.payments.models import SandboxEvent, SandboxPayment, SandboxPaymentStatus, SandboxRefund
-from app.payments.provider import Checkout, Payment, PaymentState, ProviderError
+from app.payments.provider import Checkout, Payment, PaymentState, ProviderError, ProviderRecord
+from app.payments.sandbox_records import list_records
 from app.web.urls import path_for
 from app.worker.outbox import defer
 
@@ -151,6 +153,10 @@ class SandboxProvider:
             row.updated_at = utcnow()
             record_event(db, "refund.succeeded", payment_id)
         return refund_id
+
+    async def list_records(self, *, since: datetime, until: datetime) -> list[ProviderRecord]:
+        """Succeeded payments, refunds and payouts created in [since, until) (sandbox_records.py)."""
+        return await list_records(self._sessionmaker, since=since, until=until)
 
 
 # ---------------------------------------------------------------- the hosted checkout page's side

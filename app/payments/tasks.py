@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date, timedelta
 
 import httpx
 from sqlalchemy import update
 
 from app.config import Settings
 from app.db import utcnow
-from app.payments.models import SandboxEvent
+from app.payments.models import ReconciliationStatus, SandboxEvent
 from app.payments.sandbox import webhook_secret
 from app.platform.signatures import sign
 from app.web.urls import path_for
@@ -84,3 +85,33 @@ async def deliver_sandbox_webhook(ctx: dict, *, event_id: str) -> str:
             .values(delivered_at=utcnow())
         )
     return f"delivered: {response.status_code}"
+
+
+# ---------------------------------------------------------------- the daily reconciliation
+
+
+class ReconciliationFailed(RuntimeError):
+    """The run could not finish (the provider did not answer): raised so the worker tries again."""
+
+
+async def _reconcile(ctx: dict, day: date) -> str:
+    from app.payments.providers import get_provider
+    from app.payments.reconciliation import reconcile
+
+    provider = get_provider(ctx["settings"], ctx["sessionmaker"])
+    run = await reconcile(ctx["sessionmaker"], provider, day)
+    if run.status == ReconciliationStatus.failed:
+        raise ReconciliationFailed(f"reconciliation of {day.isoformat()} failed: {run.error}")
+    return f"{day.isoformat()}: {run.status} ({run.checked})"
+
+
+@task(retries=6, retry_delay=60.0, max_delay=3600.0, timeout=900)
+async def reconcile_day(ctx: dict, *, day: str) -> str:
+    """One day's reconciliation, asked for by an admin ("Run now for a day")."""
+    return await _reconcile(ctx, date.fromisoformat(day))
+
+
+async def reconcile_yesterday(ctx: dict) -> str:
+    """Every night (app/worker/timers.py): yesterday, UTC, once the day is over. A provider that
+    does not answer fails the run and raises, so the timer's job is tried again."""
+    return await _reconcile(ctx, utcnow().date() - timedelta(days=1))
