@@ -18,7 +18,5 @@ TIMERS: list[CronJob] = [
     CronJob(auto_approve_due, cron="* * * * *", unique=True, timeout=120),
     CronJob(send_review_reminders, cron="*/5 * * * *", unique=True, timeout=120),
     CronJob(purge_idempotency_keys, cron="23 * * * *", unique=True, timeout=120),
-    RetriedCronJob(
-        reconcile_yesterday, cron="30 2 * * *", timeout=900, retries=8, retry_delay=60.0, retry_backoff=3600.0
-    ),
+    RetriedCronJob(reconcile_yesterday, cron="30 2 * * *", timeout=900, retries=8, retry_delay=60, retry_backoff=3600),
 ]
