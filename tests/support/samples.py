@@ -49,6 +49,7 @@ from app.contracts.drafting import services as drafting
 from app.contracts.models import ContractVersion, Milestone
 from app.contracts.templates.forms import TemplateForm
 from app.contracts.templates.services import create_company_template
+from app.db import utcnow
 from app.escrow import funding, lifecycle
 from app.files.models import FilePurpose
 from app.files.services import store_file
@@ -59,6 +60,7 @@ from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
 from app.money import Money
 from app.payments import sandbox
+from app.payments.models import ReconciliationMismatch, ReconciliationRun
 from app.payments.provider import Payment, PaymentState
 from app.platform.signatures import sign as sign_webhook
 from app.profiles import services as profiles
@@ -472,6 +474,25 @@ async def failed_job(w: World) -> Sample:
     w.db.add(job)
     await w.db.commit()
     return Sample("admin", params={"job_id": job.id}, pages=["/admin/jobs"])
+
+
+@sample("/admin/reconciliation/{run_id:int}/acknowledge")
+async def reconciliation_mismatch(w: World) -> Sample:
+    run = ReconciliationRun(provider="sandbox", day=date.today() - timedelta(days=1), status="mismatched",
+                            checked={"payments": 1}, finished_at=utcnow())  # fmt: skip
+    w.db.add(run)
+    await w.db.flush()
+    w.db.add(ReconciliationMismatch(run_id=run.id, kind="refund", reference="refund:milestone:1",
+                                    ledger="€10.00 refunded through the provider.", provider_says="No refund with this key."))  # fmt: skip
+    await w.db.commit()
+    return Sample("admin", params={"run_id": run.id}, pages=["/admin/reconciliation"])
+
+
+@sample("/admin/reconciliation/run")
+async def reconciliation_day(w: World) -> Sample:
+    return Sample(
+        "admin", form={"day": (date.today() - timedelta(days=1)).isoformat()}, pages=["/admin/reconciliation"]
+    )
 
 
 @sample("/admin/audit/verify")
