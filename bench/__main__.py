@@ -12,6 +12,7 @@ def main(argv: list[str] | None = None) -> int:
         CONTRACT_PDF,
         ESCROW_RELEASES,
         LEAD_PIPELINE,
+        RECONCILIATION,
         WEBHOOK_LIVE,
         Options,
         run_guarded,
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME",
-        choices=[s.name for s in SCENARIOS] + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF, ESCROW_RELEASES, WEBHOOK_LIVE],
+        choices=[s.name for s in SCENARIOS]
+        + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF, ESCROW_RELEASES, WEBHOOK_LIVE, RECONCILIATION],
         help="run only this scenario (repeatable); the bare baseline always runs",
     )
     args = parser.parse_args(argv)

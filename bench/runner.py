@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import audit, escrow, leads, pdf, report, webhooks
+from bench import audit, escrow, leads, pdf, reconciliation, report, webhooks
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
@@ -26,6 +26,7 @@ AUDIT_CHAIN = "audit chain"  # bench/audit.py
 CONTRACT_PDF = "contract pdf"  # bench/pdf.py
 ESCROW_RELEASES = "escrow releases"  # bench/escrow.py
 WEBHOOK_LIVE = "webhook to live update"  # bench/webhooks.py
+RECONCILIATION = "reconciliation"  # bench/reconciliation.py
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,12 @@ def run(options: Options) -> int:
                 "stream open")  # fmt: skip
             live = webhooks.measure(servers["app"].url, dict(servers["app"].env))
             print(webhooks.describe(live))
+        recon = None
+        if not options.only or RECONCILIATION in options.only:
+            say(f"bench: reconciliation: {reconciliation.ENTRIES} journal entries seeded in bulk in a database of "
+                "its own, then one day's run against the sandbox's records")  # fmt: skip
+            recon = reconciliation.measure(dict(servers["app"].env))
+            print(reconciliation.describe(recon))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -287,6 +294,7 @@ def run(options: Options) -> int:
                 "contract_pdf": contract_pdf,
                 "escrow_releases": releases,
                 "webhook_live_update": live,
+                "reconciliation": recon,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )
