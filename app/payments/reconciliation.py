@@ -236,13 +236,15 @@ class _Comparison:
                                     f"A payment of {_money(r.amount)} succeeded (made {_when(r.created_at)}).",
                                     "Money was taken from a client that escrow does not hold.")  # fmt: skip
                 continue
+            match = next((r for r in theirs if r.id == ours.payment_id), None)
+            if match is not None and len(theirs) == 1 and match.amount == ours.received:
+                continue  # the usual case: one payment, the one the funding was paid with, same amount
             said = f"Funding {reference} received {_money(ours.received)} on {_when(ours.posted_at)}"
             if not theirs:
                 self.differ("payment", reference, ours.payment_id or "", f"{said} (payment {ours.payment_id or '—'}).",
                             "No succeeded payment with this reference.",
                             "Escrow holds money the provider does not show as taken.")  # fmt: skip
                 continue
-            match = next((r for r in theirs if r.id == ours.payment_id), None)
             for r in theirs:
                 if r is match:
                     continue
@@ -270,6 +272,8 @@ class _Comparison:
                                     "No refund closed in the ledger: the client's refunds account still shows this "
                                     "money as owed.",
                                     f"Refund {r.id} of {_money(r.amount)} was made on {_when(r.created_at)}.")  # fmt: skip
+                continue
+            if len(theirs) == 1 and theirs[0].amount == ours.amount:
                 continue
             said = f"{_money(ours.amount)} refunded through the provider on {_when(ours.posted_at)}."
             if not theirs:
@@ -303,6 +307,8 @@ class _Comparison:
                     self.differ("payout", reference, r.id, "No payout with this reference.",
                                 f"A payout of {_money(r.amount)} is {r.state} (made {_when(r.created_at)}).",
                                 "The provider sent money nobody asked for here.")  # fmt: skip
+                continue
+            if len(theirs) == 1 and theirs[0].amount == ours.amount and (ours.state, theirs[0].state) in self._AGREE:
                 continue
             said = f"{_money(ours.amount)}, {self._STATE_WORDS[ours.state]}."
             if not theirs:
