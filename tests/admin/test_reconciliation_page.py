@@ -139,3 +139,13 @@ async def test_the_overview_shows_money_in_escrow_equal_to_the_contracts_balance
     assert "Not equal: the escrow accounts hold €5.00 more than the contracts" in body
     accounts = (await db.scalars(select(Account).where(Account.kind == AccountKind.escrow))).all()
     assert len(accounts) == 2
+
+
+async def test_the_live_signal_refetches_the_runs_and_the_banner_alone(app, db, admin):
+    await a_mismatched_run(app, db)
+    runs = await admin.htmx("GET", "/admin/reconciliation")
+    assert runs.status_code == 200 and "<html" not in runs.text
+    assert 'id="reconciliation-runs"' in runs.text and 'hx-trigger="sse:reconciliation-mismatch"' in runs.text
+    banner = await admin.htmx("GET", "/admin")
+    assert banner.status_code == 200 and "<html" not in banner.text
+    assert 'id="reconciliation-banner"' in banner.text and "The books and the payment provider differ." in banner.text
