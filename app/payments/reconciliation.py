@@ -325,7 +325,7 @@ class _Comparison:
             theirs_said = f"{_money(r.amount)}, {r.state} (made {_when(r.created_at)})."
             if r.amount != ours.amount:
                 self.differ("payout", reference, r.id, said, theirs_said, "The amounts differ.")
-            if (ours.state, PayoutState(r.state)) in self._AGREE:
+            if (ours.state, r.state) in self._AGREE:
                 continue
             if ours.state == "in transit" and self.young(r):
                 continue  # the provider's word on it (its webhook) may still be on its way
@@ -334,7 +334,7 @@ class _Comparison:
                 ("in transit", PayoutState.failed): "Failed at the provider, but the ledger has not returned it.",
                 ("returned", PayoutState.paid): "Paid at the provider, and returned to the balance in the ledger: "
                 "the contractor could be paid twice.",
-            }.get((ours.state, PayoutState(r.state)), "The states differ.")
+            }.get((ours.state, r.state), "The states differ.")
             self.differ("payout", reference, r.id, said, theirs_said, note)
 
     # ------------------------------------------------------------ totals
