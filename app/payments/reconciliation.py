@@ -245,6 +245,12 @@ class _Comparison:
                             "No succeeded payment with this reference.",
                             "Escrow holds money the provider does not show as taken.")  # fmt: skip
                 continue
+            if match is None:
+                found = ", ".join(f"{r.id} of {_money(r.amount)}" for r in theirs)
+                self.differ("payment", reference, ours.payment_id or "", f"{said} (payment {ours.payment_id or '—'}).",
+                            f"That payment did not succeed here; this reference has {found}.",
+                            "The ledger and the provider name different payments.")  # fmt: skip
+                continue
             for r in theirs:
                 if r is match:
                     continue
@@ -252,7 +258,7 @@ class _Comparison:
                             f"{said}, from payment {ours.payment_id or '—'}, not from this one.",
                             f"This payment of {_money(r.amount)} also succeeded (made {_when(r.created_at)}).",
                             "The client may have been charged twice for one funding.")  # fmt: skip
-            if match is not None and match.amount != ours.received:
+            if match.amount != ours.received:
                 self.differ("payment", reference, match.id, f"{said}.",
                             f"The payment is {_money(match.amount)}.", "The amounts differ.")  # fmt: skip
 

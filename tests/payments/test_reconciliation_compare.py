@@ -126,3 +126,12 @@ def test_a_clearing_posting_with_nothing_at_the_provider_shows_in_the_totals_in_
     assert balance.kind == "balance" and balance.reference == "EUR"
     assert "holds €123.45 for us" in balance.ledger and "add up to €0.00" in balance.provider_says
     assert "€123.45 more than the provider" in balance.note
+
+
+def test_a_funding_paid_with_another_payment_than_the_providers_is_a_row():
+    at = MIDNIGHT + timedelta(hours=9)
+    books = Books(fundings={"fund_a": FundingBooks("fund_a", "sbpay_1", eur(1000), at)}, clearing={"EUR": -1000})
+    verdict = compare(books, [payment("fund_a", 1000, at, "sbpay_2")], DAY, NIGHT_RUN)
+    (difference,) = verdict.differences
+    assert difference.provider_object_id == "sbpay_1" and "sbpay_2" in difference.provider_says
+    assert difference.note == "The ledger and the provider name different payments."
