@@ -11,8 +11,8 @@ from playwright.async_api import expect
 
 from app.accounts.models import Role
 from app.payments import tasks
-from tests.payouts.helpers import earn, verify_identity
 from tests.browser.test_small_phone import sideways
+from tests.payouts.helpers import earn, verify_identity
 from tests.support.browser import no_horizontal_scroll, sign_in
 from tests.support.factories import make_user
 
