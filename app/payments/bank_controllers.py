@@ -11,6 +11,7 @@ from app.accounts.guards import CurrentUser, requires_login
 from app.db import DB
 from app.errors import FormError
 from app.payments import sandbox_payouts
+from app.payments.bank_forms import read_bank_details
 from app.payments.models import SandboxPayoutAccount
 from app.web.forms import FormData, text
 from app.web.htmx import see_other
@@ -68,7 +69,7 @@ class SandboxBankController(Controller):
         account = await sandbox_payouts.bank_account_for(db, account_id, user.id)
         back = _same_site(text(data, "return_to"))
         try:
-            holder, iban = sandbox_payouts.read_bank_details(data)
+            holder, iban = read_bank_details(data)
         except FormError as exc:
             typed = {"holder_name": text(data, "holder_name")[:200], "iban": text(data, "iban")[:60]}
             return _page(request, account, back, form=typed, errors=exc.errors, status_code=422)

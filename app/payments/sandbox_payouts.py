@@ -16,11 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
-from app.errors import FormError, NotFound
+from app.errors import NotFound
 from app.money import Money
 from app.payments.models import SandboxPayout, SandboxPayoutAccount, SandboxPayoutStatus
 from app.payments.provider import PayoutAccount, PayoutRefused, PayoutState, ProviderError, ProviderPayout
-from app.web.forms import Errors
 from app.web.urls import path_for
 from app.worker.outbox import defer
 from app.worker.registry import task
@@ -28,7 +27,6 @@ from app.worker.registry import task
 log = logging.getLogger("pactline.payments")
 
 BANK_REFUSED = "The bank could not credit this account, so the transfer came back."
-HOLDER_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -193,28 +191,6 @@ async def bank_account_for(db: AsyncSession, account_id: str, user_id: int) -> S
     if row is None or row.user_id != user_id:
         raise NotFound(account_id)
     return row
-
-
-def read_bank_details(data: dict) -> tuple[str, TestIban]:
-    """ "Account holder" and "IBAN" from the sandbox's page: a name, and one of the test IBANs."""
-    from app.web.forms import text
-
-    errors = Errors()
-    holder = text(data, "holder_name")
-    if not holder:
-        errors.add("holder_name", "Enter the name the bank account is in.")
-    elif len(holder) > HOLDER_MAX or not holder.isprintable():
-        errors.add("holder_name", f"Enter the account holder's name in up to {HOLDER_MAX} letters.")
-    compact = text(data, "iban").replace(" ", "").upper()
-    iban = next((t for t in TEST_IBANS if t.compact == compact), None)
-    if not compact:
-        errors.add("iban", "Enter the account's IBAN.")
-    elif iban is None:
-        errors.add("iban", "This is the sandbox: use one of the test IBANs listed above. No real account is paid.")
-    if errors:
-        raise FormError(errors)
-    assert iban is not None
-    return holder, iban
 
 
 async def save_bank_details(db: AsyncSession, account: SandboxPayoutAccount, holder: str, iban: TestIban) -> None:

@@ -13,6 +13,7 @@ from app.payments import sandbox_payouts
 from app.payments.models import SandboxEvent
 from app.payments.providers import get_provider
 from app.payouts import services
+from app.web.urls import path_for
 
 
 async def seed_payouts(resources) -> list[str]:
@@ -25,7 +26,7 @@ async def seed_payouts(resources) -> list[str]:
         method = await services.method_of(db, contractor.id, provider.name) if contractor else None
     if contractor is None or (method is not None and method.ready):
         return []
-    await services.start_method_setup(sessionmaker, provider, contractor, return_url="/earnings/method/return")
+    await services.start_method_setup(sessionmaker, provider, contractor, return_url=path_for("earnings:method-return"))
     async with sessionmaker() as db, db.begin():
         method = await services.method_of(db, contractor.id, provider.name)
         assert method is not None

@@ -11,6 +11,7 @@ from playwright.async_api import expect
 
 from app.accounts.models import Role
 from app.payments import tasks
+from tests.browser.test_small_phone import sideways
 from tests.payouts.helpers import earn, verify_identity
 from tests.support.browser import no_horizontal_scroll, sign_in
 from tests.support.factories import make_user
@@ -60,6 +61,7 @@ async def test_a_contractor_withdraws_on_a_phone_and_sees_it_paid_live(phone, db
     # Where the money goes: the sandbox bank's own page, with its test IBANs.
     await page.get_by_role("button", name="Set up your bank account").click()
     await expect(page).to_have_url(re.compile(r"/sandbox/bank/"))
+    bank_page = page.url
     await expect(page.get_by_text("DE89 3704 0044 0532 0130 00")).to_be_visible()
     await page.get_by_label("Account holder").fill("Noor Designer")
     await page.get_by_label("IBAN").fill("DE00 0000 0000 0000 0000 00")
@@ -87,4 +89,6 @@ async def test_a_contractor_withdraws_on_a_phone_and_sees_it_paid_live(phone, db
     await expect(balance).to_contain_text("€750.00")  # "Paid out"
     assert await page.evaluate("() => window.stillTheSamePage === true"), "the page was reloaded"
     assert await no_horizontal_scroll(page)
+    # The payouts list and the bank page fit the narrowest phone we promise, too.
+    assert not await sideways(page, ["/earnings", bank_page])
     assert page.problems.errors == [], page.problems.errors

@@ -127,7 +127,7 @@ async def test_contractor_pages_fit_360_and_390_px(small_phone, long_words):
     await sign_in(small_phone, long_words["contractor"].email)
     paths = ["/dashboard", "/jobs", f"/jobs/{long_words['open'].id}", f"/jobs/{long_words['open'].id}/apply",
              "/profile", "/profile/verification", "/proposals", f"/proposals/{long_words['proposal'].id}",
-             "/contracts", f"/contracts/{contract.id}", f"/c/{long_words['slug']}", "/settings"]  # fmt: skip
+             "/contracts", f"/contracts/{contract.id}", f"/c/{long_words['slug']}", "/settings", "/earnings"]  # fmt: skip
     overflow = await sideways(small_phone, paths)
     assert not overflow, overflow
     assert small_phone.problems.errors == [], small_phone.problems.errors
