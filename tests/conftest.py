@@ -423,8 +423,15 @@ def stripe_settings(settings, fake):
 def stripe_app(app, fake_stripe):
     """The app with PAYMENTS_PROVIDER=stripe and STRIPE_API_BASE at the fake, for one test; the
     fake's webhooks reach it in-process (httpx.ASGITransport), through its middleware."""
-    original = app.state.settings
-    app.state.settings = stripe_settings(original, fake_stripe)
+    # The settings object is changed in place (and put back after): the test's job worker holds
+    # the same object, so its jobs (send_payout, refund_payment) talk to the fake Stripe too.
+    settings = app.state.settings
+    wanted = stripe_settings(settings, fake_stripe)
+    fields = ("payments_provider", "stripe_secret_key", "stripe_webhook_secret", "stripe_api_base")
+    before = {name: getattr(settings, name) for name in fields}
+    for name in fields:
+        object.__setattr__(settings, name, getattr(wanted, name))
     fake_stripe.webhook_transport = httpx.ASGITransport(app=app)
     yield app
-    app.state.settings = original
+    for name, value in before.items():
+        object.__setattr__(settings, name, value)

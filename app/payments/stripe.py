@@ -24,6 +24,7 @@ from app.payments.provider import (
     Payment,
     PaymentState,
     PayoutAccount,
+    PayoutRefused,
     PayoutState,
     ProviderError,
     ProviderPayout,
@@ -53,9 +54,11 @@ _NEEDED = (
 )
 
 
-class StripeRefused(ProviderError):
+class StripeRefused(PayoutRefused):
     """Stripe answered with a 4xx that a retry of the same request will not change (an unknown
-    id, an amount above what can be refunded, an idempotency key reused for another request)."""
+    id, an amount above what can be refunded, an idempotency key reused for another request).
+    For a payout that is a refusal for good (PayoutRefused): the payout fails and its money
+    returns to the balance; every caller that catches ProviderError catches it too."""
 
 
 def _plain(obj: Any) -> dict[str, Any]:
