@@ -15,7 +15,8 @@ from app.db import utcnow
 from app.escrow.models import Account, AccountKind
 from app.payments.models import ReconciliationRun, SandboxRefund
 from app.worker.models import OutboxJob
-from tests.payments.reconciliation_support import a_days_money, deal, eventually, paid_funding, run_for_today
+from tests.payments.reconciliation_support import a_days_money, deal, paid_funding, run_for_today
+from tests.support.polling import wait_for
 
 
 async def a_mismatched_run(app, db):
@@ -95,7 +96,7 @@ async def test_a_run_for_a_day_goes_through_the_worker(app, db, admin):
         db.expire_all()
         return await db.scalar(select(ReconciliationRun).where(ReconciliationRun.status == "clean"))
 
-    run = await eventually(finished)
+    run = await wait_for(finished, what="the run")
     assert run.day.isoformat() == today
 
 

@@ -4,7 +4,6 @@ to the sandbox's own payout rows."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -168,15 +167,3 @@ async def run_for_today(app, *, provider=None, now=None):
 
 async def entries_named(db, reference: str) -> int:
     return await db.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.reference == reference))
-
-
-async def eventually(check, *, seconds: float = 15.0):
-    """Wait for something the worker does (an outbox row handed over, a job run)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not done within {seconds} s: {check.__name__}")
-        await asyncio.sleep(0.05)

@@ -28,8 +28,9 @@ from app.payments.reconciliation import LIVE_EVENT, FutureDay, reconcile
 from app.payments.sandbox import SandboxProvider
 from app.payments.tasks import ReconciliationFailed, reconcile_day
 from app.worker.models import OutboxJob
-from tests.payments.reconciliation_support import LATER, a_days_money, eventually, run_for_today
+from tests.payments.reconciliation_support import LATER, a_days_money, run_for_today
 from tests.support.factories import make_user
+from tests.support.polling import wait_for
 
 
 async def mismatches(db, run) -> set[tuple[str, str]]:
@@ -121,7 +122,7 @@ async def test_mismatches_injected_into_the_providers_records_are_found_and_the_
         sent = [m for m in smtp_server.messages if m["To"] in addresses]
         return sent if len(sent) == 2 else None
 
-    sent = await eventually(both_sent)
+    sent = await wait_for(both_sent, what="both jobs handed over")
     assert all("differ for" in m["Subject"] for m in sent)
     body = sent[0].get_body(preferencelist=("plain",)).get_content()
     assert "5 rows that differ" in body and "/admin/reconciliation" in body

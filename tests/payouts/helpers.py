@@ -3,7 +3,6 @@ a verified identity, and a sandbox bank account set up through the provider and 
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from sqlalchemy import func, select
@@ -22,6 +21,7 @@ from app.profiles.models import KycStatus
 from app.profiles.services import ensure_profile
 from tests.contracts.helpers import active_contract
 from tests.support.factories import make_user
+from tests.support.polling import wait_for  # noqa: F401 (the payouts tests import it from here)
 
 EARNED = Money(90_000, "EUR")  # "Design", €1,000.00, released less the 10 % fee
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -112,15 +112,3 @@ async def withdraw_form(web, currency: str = "EUR") -> dict[str, str]:
     key = IDEMPOTENCY.search(page.text)
     assert key, "no idempotency key in the Withdraw form"
     return {"idempotency_key": key.group(1), "currency": currency}
-
-
-async def wait_for(check, *, seconds: float = 20.0, what: str = "the condition"):
-    """Poll `check()` (an async callable) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} did not happen within {seconds} s")
-        await asyncio.sleep(0.05)
