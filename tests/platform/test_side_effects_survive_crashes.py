@@ -34,12 +34,15 @@ ASKED = "Change asked for: "
 
 @contextlib.asynccontextmanager
 async def paused_dispatcher(app):
-    """The app's dispatcher is stopped: nothing is handed over unless the test says so."""
+    """The app's dispatcher is stopped, and the browser tests' live servers are frozen (their
+    dispatchers poll the same database and would hand the row to the shared queue, which this
+    test's worker then runs): nothing is handed over unless the test says so."""
     dispatcher = app.state.dispatcher
     remove_outbox_commit(dispatcher.kick)
     await dispatcher.stop()
     try:
-        yield dispatcher
+        with live_servers_paused():
+            yield dispatcher
     finally:
         on_outbox_commit(dispatcher.kick)
         dispatcher.start(idle_seconds=5.0)
