@@ -39,6 +39,7 @@ from app.mail.services import send_email_later
 from app.money import Money, format_minor
 from app.payments.models import ReconciliationMismatch, ReconciliationRun, ReconciliationStatus
 from app.payments.provider import PaymentProvider, PayoutState, ProviderRecord
+from app.payouts.services import payout_of_reference
 from app.web.urls import path_for
 
 log = logging.getLogger("pactline.payments")
@@ -136,12 +137,6 @@ _CLEARING = """
 """
 
 
-def payout_public_id(reference: str) -> str:
-    """The payout a payout entry moves: its reference ends with the payout's public id
-    (`payout:<public id>`, `payout_paid:<public id>`, …)."""
-    return reference.rsplit(":", 1)[-1]
-
-
 async def read_books(db: AsyncSession) -> Books:
     """The ledger's side, whole history, in a few aggregate queries."""
     books = Books()
@@ -158,7 +153,7 @@ async def read_books(db: AsyncSession) -> Books:
             row.public_id, row.status, Money(row.amount_minor, row.currency), row.provider_payout_id
         )
     for row in await db.execute(text(_PAYOUT_ENTRIES)):
-        payout = books.payouts.get(payout_public_id(row.reference))
+        payout = books.payouts.get(payout_of_reference(row.reference))
         if payout is None:
             continue  # an entry for a payout row that does not exist: `ledger verify` territory
         when = {"payout": "sent_at", "payout_paid": "paid_at", "payout_returned": "returned_at"}[row.kind]
@@ -392,7 +387,7 @@ class _Comparison:
 
 
 def compare(books: Books, records: list[ProviderRecord], day: date, now: datetime) -> Verdict:
-    start = datetime.combine(day, time(), UTC)
+    start = day_start(day)
     comparison = _Comparison(books, records, start, start + timedelta(days=1), now)
     comparison.payments()
     comparison.refunds()

@@ -54,6 +54,18 @@ STATE_WORDS = {
 }
 
 
+def payout_entry_reference(kind: EntryKind, public_id: str) -> str:
+    """The ledger reference of a payout's entry (`payout:`, `payout_paid:`, `payout_returned:`
+    and the payout's public id): one entry of each kind per payout; the reconciliation reads the
+    payout back from it (`payout_of_reference`)."""
+    return f"{kind}:{public_id}"
+
+
+def payout_of_reference(reference: str) -> str:
+    """The payout's public id in a reference made by `payout_entry_reference`."""
+    return reference.rsplit(":", 1)[-1]
+
+
 class NoPayoutMethod(DomainError):
     title = "Set up where we pay you first"
 
@@ -268,7 +280,8 @@ async def request_payout(
     db.add(payout)
     await db.flush()
     await post_entry(db, EntryKind.payout, [(payable, -amount), (transit, amount)],
-                     reference=f"payout:{payout.public_id}", description=f"Payout to {method.label}",
+                     reference=payout_entry_reference(EntryKind.payout, payout.public_id),
+                     description=f"Payout to {method.label}",
                      actor_id=user.id)  # fmt: skip
     await _audit(db, payout, "payout_requested", actor_id=None if automatic else user.id, automatic=automatic)
     defer(db, "send_payout", payout_id=payout.id)
@@ -369,7 +382,8 @@ async def apply_payout(db: AsyncSession, found: ProviderPayout) -> None:
         transit = await account(db, AccountKind.payouts_in_transit, payout.currency, user_id=payout.user_id)
         clearing = await account(db, AccountKind.provider_clearing, payout.currency)
         await post_entry(db, EntryKind.payout_paid, [(transit, -amount), (clearing, amount)],
-                         reference=f"payout_paid:{payout.public_id}", description="Payout arrived")  # fmt: skip
+                         reference=payout_entry_reference(EntryKind.payout_paid, payout.public_id),
+                         description="Payout arrived")  # fmt: skip
         payout.status, payout.decided_at = PayoutStatus.paid, utcnow()
         await _audit(db, payout, "payout_paid", provider_payout_id=found.id)
         publish(db, payout.user_id, SIGNAL, {"payout": payout.public_id, "status": PayoutStatus.paid.value})
@@ -384,7 +398,7 @@ async def _return_money(db: AsyncSession, payout: Payout, why: str) -> None:
     payable = await account(db, AccountKind.contractor_payable, payout.currency, user_id=payout.user_id)
     transit = await account(db, AccountKind.payouts_in_transit, payout.currency, user_id=payout.user_id)
     await post_entry(db, EntryKind.payout_returned, [(transit, -amount), (payable, amount)],
-                     reference=f"payout_returned:{payout.public_id}",
+                     reference=payout_entry_reference(EntryKind.payout_returned, payout.public_id),
                      description="Payout failed: returned to your balance")  # fmt: skip
     payout.status, payout.decided_at = PayoutStatus.failed, utcnow()
     payout.failure_message = f"{why.rstrip('.')}. {amount} is back in your balance."
