@@ -66,6 +66,7 @@ def load_models() -> None:
     import app.escrow.models  # noqa: F401
     import app.events.models  # noqa: F401
     import app.files.models  # noqa: F401
+    import app.invoices.models  # noqa: F401
     import app.leads.models  # noqa: F401
     import app.marketplace.models  # noqa: F401
     import app.payments.models  # noqa: F401

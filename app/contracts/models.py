@@ -139,6 +139,14 @@ class Milestone(TimestampMixin, Base):
     approved_at: Mapped[datetime | None]
     released_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]  # refunded or settled
+    # A retainer's period (decision 0042): it covers [period_start, period_end); the client funds
+    # it before it starts and it is released at its end unless disputed. None for milestones.
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None] = mapped_column(index=True)
+    # Funding reminders sent for this period (1 = a few days before it starts, 2 = on its first day).
+    funding_reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When both sides were told it is overdue: its start passed and it is still not funded.
+    overdue_at: Mapped[datetime | None]
 
 
 # A milestone in one of these is finished: it counts towards the contract being completed.
