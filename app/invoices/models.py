@@ -31,6 +31,13 @@ class DocumentKind(StrEnum):
     contractor_invoice = "contractor_invoice"
 
 
+KIND_TITLES = {
+    DocumentKind.receipt: "Receipt",
+    DocumentKind.fee_invoice: "Fee invoice",
+    DocumentKind.contractor_invoice: "Invoice",
+}
+
+
 class InvoiceSequence(Base):
     __tablename__ = "invoice_sequences"
 
@@ -71,3 +78,13 @@ class Invoice(Base):
     storage_key: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str | None] = mapped_column(String(64))
     size_bytes: Mapped[int | None]
+
+    @property
+    def title(self) -> str:
+        """What a person calls it: "Receipt", "Invoice", "Fee invoice"."""
+        return KIND_TITLES[DocumentKind(self.kind)]
+
+    @property
+    def path(self) -> str:
+        """Where its PDF is downloaded (the parties only; anyone else gets 404)."""
+        return f"/invoices/{self.public_id}"
