@@ -144,6 +144,12 @@ class Settings:
     event_backlog_seconds: int = 24 * 3600
     password_hash_profile: str = PRODUCTION_HASHING
     platform_fee_bp: int = 1000  # PLATFORM_FEE_PERCENT in basis points: 1000 = 10 %
+    # Pactline's own details as printed on its receipts and fee invoices (decision 0040); empty
+    # ones are left off the document.
+    platform_legal_name: str = "Pactline"
+    platform_address: str = ""
+    platform_country: str = ""  # ISO 3166 alpha-2, e.g. "DE"
+    platform_vat_id: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -183,6 +189,11 @@ class Settings:
             )
         if self.payout_minimum_minor < 1:
             raise ConfigurationError("PAYOUT_MINIMUM_MINOR must be a whole number of minor units above zero")
+        if self.platform_country and not (len(self.platform_country) == 2 and self.platform_country.isascii()
+                                          and self.platform_country.isalpha()):  # fmt: skip
+            raise ConfigurationError(
+                f"PLATFORM_COUNTRY must be a two-letter country code such as DE, not {self.platform_country!r}"
+            )
         if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
             raise ConfigurationError(
                 f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}, "
@@ -313,6 +324,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         event_backlog_seconds=int(env.get("EVENT_BACKLOG_SECONDS", str(24 * 3600))),
         password_hash_profile=env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or PRODUCTION_HASHING,
         platform_fee_bp=platform_fee_bp(env.get("PLATFORM_FEE_PERCENT")),
+        platform_legal_name=env.get("PLATFORM_LEGAL_NAME", "").strip() or Settings.platform_legal_name,
+        platform_address=env.get("PLATFORM_ADDRESS", "").strip().replace("\\n", "\n"),
+        platform_country=env.get("PLATFORM_COUNTRY", "").strip().upper(),
+        platform_vat_id=env.get("PLATFORM_VAT_ID", "").strip(),
     )
     settings.validate()
     return settings

@@ -34,6 +34,7 @@ from app.contracts.templates.controllers import CompanyTemplateController, Platf
 from app.db import provide_db
 from app.escrow.controllers import MilestoneController
 from app.events.controllers import EventStreamController
+from app.invoices.controllers import InvoiceController
 from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
@@ -106,6 +107,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         StripeWebhookController,
         SandboxBankController,
         EarningsController,
+        InvoiceController,
         JobController,
         ApplyController,
         ProposalController,

@@ -26,6 +26,7 @@ from app.errors import DomainError, NotFound
 from app.escrow.ledger import account, post_entry
 from app.escrow.models import AccountKind, EntryKind, Funding, FundingMilestone, FundingStatus
 from app.events import publish
+from app.invoices.services import issue_receipt
 from app.money import Money
 from app.payments.provider import Payment, PaymentProvider, PaymentState, ProviderError
 from app.web.urls import path_for
@@ -261,9 +262,10 @@ async def _fund(db: AsyncSession, contract: Contract, funding: Funding, mileston
     funding.status, funding.decided_at = FundingStatus.paid, now
     clearing = await account(db, AccountKind.provider_clearing, funding.currency)
     escrow = await account(db, AccountKind.escrow, funding.currency, contract_id=contract.id)
+    entries = []
     for m in milestones:
         amount = Money(m.amount_minor, m.currency)
-        await post_entry(
+        entry = await post_entry(
             db,
             EntryKind.funding,
             [(clearing, -amount), (escrow, amount)],
@@ -273,9 +275,11 @@ async def _fund(db: AsyncSession, contract: Contract, funding: Funding, mileston
             milestone_id=m.id,
             actor_id=funding.client_id,
         )
+        entries.append(entry)
         m.status, m.funded_at = MilestoneStatus.funded, now
         await audit(db, contract, "milestone_funded", funding.client_id, milestone_id=m.id, amount_minor=m.amount_minor,
               currency=m.currency, funding=funding.public_id)  # fmt: skip
+    await issue_receipt(db, funding, contract, entries[0])  # numbered at commit (decision 0040)
     titles = " and ".join(f"“{m.title}”" for m in milestones)
     notify_parties(
         db, contract, f"{titles} {'is' if len(milestones) == 1 else 'are'} funded: the money is held in escrow."

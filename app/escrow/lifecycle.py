@@ -39,6 +39,7 @@ from app.escrow.models import (
     SubmissionFile,
 )
 from app.files.models import StoredFile
+from app.invoices.services import issue_release_documents
 from app.money import Money, format_minor
 from app.worker.outbox import defer
 
@@ -275,8 +276,11 @@ async def _pay_out_of_escrow(
         lines.append((payable, fee.contractor_share(release)))
         if fee.fee_minor(release.amount_minor):
             lines.append((await account(db, AccountKind.platform_fees, m.currency), fee.fee_on(release)))
-    await post_entry(db, kind, lines, reference=reference, description=f"“{m.title}”",
-                     contract_id=contract.id, milestone_id=m.id, actor_id=actor_id)  # fmt: skip
+    entry = await post_entry(db, kind, lines, reference=reference, description=f"“{m.title}”",
+                             contract_id=contract.id, milestone_id=m.id, actor_id=actor_id)  # fmt: skip
+    if release.amount_minor:
+        # The contractor's invoice for what is released and Pactline's fee invoice (decision 0040).
+        await issue_release_documents(db, contract, m, entry, release, fee)
     if refund.amount_minor:
         await _refund_at_provider(db, m, refund, key=reference)
 

@@ -189,7 +189,7 @@ def contract_html(source: PdfSource) -> str:
 
 class _BundledOnly(URLFetcher):
     """Only the bundled fonts, the stylesheet and inline data may be loaded: nothing from the
-    network or elsewhere on disk, whatever a contract's text contains. A font that fails to load
+    network or elsewhere on disk, whatever a document's text contains. A font that fails to load
     stops the rendering instead of silently falling back to a system font."""
 
     def __init__(self) -> None:
@@ -199,21 +199,27 @@ class _BundledOnly(URLFetcher):
         if url.startswith("file:"):
             path = Path(unquote(urlparse(url).path)).resolve()
             if not (path.is_relative_to(FONTS.resolve()) or path == STYLESHEET.resolve()):
-                raise ValueError(f"not loaded while rendering a contract: {url}")
+                raise ValueError(f"not loaded while rendering a PDF: {url}")
         elif not url.startswith("data:"):
-            raise ValueError(f"not loaded while rendering a contract: {url}")
+            raise ValueError(f"not loaded while rendering a PDF: {url}")
         return super().fetch(url, headers)
 
 
-def render_pdf_sync(source: PdfSource) -> RenderedPdf:
+def render_html_sync(html: str) -> RenderedPdf:
+    """Any document of templates/pdf/ (a contract, a receipt or an invoice) as a PDF: the bundled
+    fonts and pdf.css only, nothing else loaded. No PDF identifier, and dates from the document
+    itself (in its template), never "now": the same HTML always gives the same bytes."""
     fetcher = _BundledOnly()
     fonts = FontConfiguration()
     stylesheet = CSS(filename=str(STYLESHEET), font_config=fonts, url_fetcher=fetcher)
-    document = HTML(string=contract_html(source), base_url=str(PDF_TEMPLATES) + "/", url_fetcher=fetcher).render(
+    document = HTML(string=html, base_url=str(PDF_TEMPLATES) + "/", url_fetcher=fetcher).render(
         font_config=fonts, stylesheets=[stylesheet]
     )
-    # No PDF identifier and dates from the contract (in the template), never "now": same bytes.
     return RenderedPdf(document.write_pdf(pdf_identifier=False), len(document.pages))
+
+
+def render_pdf_sync(source: PdfSource) -> RenderedPdf:
+    return render_html_sync(contract_html(source))
 
 
 async def render_pdf(source: PdfSource) -> RenderedPdf:
