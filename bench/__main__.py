@@ -12,6 +12,7 @@ def main(argv: list[str] | None = None) -> int:
         CONTRACT_PDF,
         ESCROW_RELEASES,
         LEAD_PIPELINE,
+        RECEIPT_PDF,
         RECONCILIATION,
         WEBHOOK_LIVE,
         Options,
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME",
         choices=[s.name for s in SCENARIOS]
-        + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF, ESCROW_RELEASES, WEBHOOK_LIVE, RECONCILIATION],
+        + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF, RECEIPT_PDF, ESCROW_RELEASES, WEBHOOK_LIVE, RECONCILIATION],
         help="run only this scenario (repeatable); the bare baseline always runs",
     )
     args = parser.parse_args(argv)

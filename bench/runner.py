@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import audit, escrow, leads, pdf, reconciliation, report, webhooks
+from bench import audit, escrow, invoices, leads, pdf, reconciliation, report, webhooks
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
@@ -24,6 +24,7 @@ from bench.servers import UvicornServer, free_port
 LEAD_PIPELINE = "lead intake"  # measured by bench/leads.py, not a Scenario
 AUDIT_CHAIN = "audit chain"  # bench/audit.py
 CONTRACT_PDF = "contract pdf"  # bench/pdf.py
+RECEIPT_PDF = "receipt pdf"  # bench/invoices.py
 ESCROW_RELEASES = "escrow releases"  # bench/escrow.py
 WEBHOOK_LIVE = "webhook to live update"  # bench/webhooks.py
 RECONCILIATION = "reconciliation"  # bench/reconciliation.py
@@ -254,6 +255,11 @@ def run(options: Options) -> int:
             say(f"bench: contract pdf: a short and a 20-milestone contract, median of {pdf.RUNS}")
             contract_pdf = pdf.measure()
             print(pdf.describe(contract_pdf))
+        receipt_pdf = None
+        if not options.only or RECEIPT_PDF in options.only:
+            say(f"bench: receipt pdf: one receipt rendered {invoices.RUNS} times, the median")
+            receipt_pdf = invoices.measure()
+            print(invoices.describe(receipt_pdf))
         releases = None
         if not options.only or ESCROW_RELEASES in options.only:
             say(f"bench: escrow releases: {escrow.CONTRACTS} contracts made and funded through the verbs, "
@@ -292,6 +298,7 @@ def run(options: Options) -> int:
                 "lead_pipeline": pipeline,
                 "audit_chain": chain,
                 "contract_pdf": contract_pdf,
+                "receipt_pdf": receipt_pdf,
                 "escrow_releases": releases,
                 "webhook_live_update": live,
                 "reconciliation": recon,

@@ -30,8 +30,11 @@ def _w3c(value: datetime) -> str:
 
 
 def _reverse_charge(invoice: Invoice) -> bool:
-    """Both sides print a VAT ID and their countries are known and differ. Only then is the
-    reverse-charge sentence printed; the document never states a VAT amount (decision 0040)."""
+    """An invoice for a supply (not a receipt for money held in escrow) whose two sides both print
+    a VAT ID, with countries known and different. Only then is the reverse-charge sentence
+    printed; no document ever states a VAT amount (decision 0040)."""
+    if invoice.kind == DocumentKind.receipt:
+        return False
     issuer, recipient = invoice.issuer or {}, invoice.recipient or {}
     countries = issuer.get("country"), recipient.get("country")
     return bool(issuer.get("vat_id") and recipient.get("vat_id") and all(countries) and countries[0] != countries[1])

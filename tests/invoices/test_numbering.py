@@ -71,7 +71,9 @@ async def test_numbers_taken_at_once_have_no_gap_and_no_repeat_even_with_rollbac
 
     async def issue(n: int, barrier: asyncio.Barrier) -> None:
         pactline = n % 2 == 0
-        key, kind = ("pactline", DocumentKind.receipt) if pactline else (contractor_key, DocumentKind.contractor_invoice)
+        key, kind = (
+            ("pactline", DocumentKind.receipt) if pactline else (contractor_key, DocumentKind.contractor_invoice)
+        )
         async with app.state.sessionmaker() as s:
             await numbering.stage(s, document(contract, entry_ids[n], key, kind, client_id))
             await barrier.wait()  # every transaction of the round is open before any commits

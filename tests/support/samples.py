@@ -55,6 +55,7 @@ from app.files.models import FilePurpose
 from app.files.services import store_file
 from app.files.storage import storage_for
 from app.files.uploads import PDF, PNG, CheckedUpload
+from app.invoices.models import Invoice
 from app.leads import services as leads
 from app.leads.forms import LeadInput
 from app.marketplace.models import Visibility
@@ -861,6 +862,13 @@ async def submitted_milestone(w: World) -> Sample:
 async def delivered_file(w: World) -> Sample:
     contract, m, file = await w.milestone(submitted=True)
     return Sample("client", params={"contract_id": contract.id, "milestone_id": m.id, "file_id": file.id})
+
+
+@sample("/invoices/{public_id:str}")
+async def receipt_of_a_payment(w: World) -> Sample:
+    contract, _, _ = await w.milestone(funded=True)  # paying it issued Pactline's receipt to the client
+    receipt = await w.db.scalar(select(Invoice).where(Invoice.contract_id == contract.id, Invoice.kind == "receipt"))
+    return Sample("client", params={"public_id": receipt.public_id})
 
 
 @sample("/verify/{public_id:str}", "/verify/{public_id:str}/check")
