@@ -49,6 +49,7 @@ from app.profiles.controllers import (
     ProfileController,
     PublicProfileController,
 )
+from app.statements.controllers import PaymentsController, StatementController
 from app.web.ops import OpsController
 from app.web.paths import file_path_fits
 from app.web.templating import STATIC
@@ -106,6 +107,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         StripeWebhookController,
         SandboxBankController,
         EarningsController,
+        PaymentsController,
+        StatementController,
         JobController,
         ApplyController,
         ProposalController,
