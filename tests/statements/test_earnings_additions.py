@@ -20,7 +20,7 @@ async def test_the_chart_shows_released_net_of_the_fee_and_paid_out(app, db, con
     assert refresh_url(page.text, "earnings") == "/earnings"
     assert 'aria-labelledby="chart-earnings-EUR-title chart-earnings-EUR-desc"' in page.text
     assert '<title id="chart-earnings-EUR-title">Your earnings per month in EUR, last 12 months</title>' in page.text
-    assert "<th scope=\"col\" class=\"text-right\">Released to you</th>" in page.text
+    assert '<th scope="col" class="text-right">Released to you</th>' in page.text
     assert this_month(page.text) == ["90000", "0"]
     assert "Your invoices" in page.text and "No invoices yet." in page.text
 
@@ -37,4 +37,7 @@ async def test_the_chart_shows_released_net_of_the_fee_and_paid_out(app, db, con
     assert this_month(block.text) == ["90000", "60000"]
 
     theirs = await other_contractor.get("/earnings")
-    assert "data-chart=" not in theirs.text and "Nothing was released to you or paid out in the last 12 months." in theirs.text
+    assert (
+        "data-chart=" not in theirs.text
+        and "Nothing was released to you or paid out in the last 12 months." in theirs.text
+    )

@@ -15,7 +15,12 @@ def figures(html: str, currency: str = "EUR") -> list[dict[str, str]]:
     """Every figures list on the page in order: {paid_in, held, released, refunded} as shown."""
     found = []
     for block in re.findall(rf'<dl class="details money-figures" data-figures="{currency}">(.*?)</dl>', html, re.S):
-        found.append({k: re.sub(r"<[^>]+>", "", v).strip() for k, v in re.findall(r'data-figure="(\w+)">(.*?)</dd>', block, re.S)})
+        found.append(
+            {
+                k: re.sub(r"<[^>]+>", "", v).strip()
+                for k, v in re.findall(r'data-figure="(\w+)">(.*?)</dd>', block, re.S)
+            }
+        )
     return found
 
 
@@ -38,8 +43,12 @@ async def test_totals_and_each_contracts_figures(app, db, client, contractor, ot
     assert total == {"paid_in": "€4,000.00", "held": "€1,000.00",
                      "released": "€1,000.00 (of which platform fee €100.00)", "refunded": "€2,000.00"}  # fmt: skip
     assert figures(section(page.text, first.id)) == [
-        {"paid_in": "€3,000.00", "held": "€0.00", "released": "€1,000.00 (of which platform fee €100.00)",
-         "refunded": "€2,000.00"}  # fmt: skip
+        {
+            "paid_in": "€3,000.00",
+            "held": "€0.00",
+            "released": "€1,000.00 (of which platform fee €100.00)",
+            "refunded": "€2,000.00",
+        }  # fmt: skip
     ]
     assert figures(section(page.text, second.id)) == [
         {"paid_in": "€1,000.00", "held": "€1,000.00", "released": "€0.00", "refunded": "€0.00"}
