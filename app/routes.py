@@ -50,6 +50,7 @@ from app.profiles.controllers import (
     ProfileController,
     PublicProfileController,
 )
+from app.statements.controllers import PaymentsController, StatementController
 from app.web.ops import OpsController
 from app.web.paths import file_path_fits
 from app.web.templating import STATIC
@@ -108,6 +109,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         SandboxBankController,
         EarningsController,
         InvoiceController,
+        PaymentsController,
+        StatementController,
         JobController,
         ApplyController,
         ProposalController,

@@ -4,7 +4,8 @@
 call it with their lines. It refuses, with a clear message, what the database would refuse at
 commit anyway (a sum that is not zero per currency, a currency that is not the account's, an
 escrow taken below zero), claims the entry's reference so the same move is never posted twice,
-and appends the entry to the audit chain in the caller's transaction. The caller commits."""
+and appends the entry to the audit chain in the caller's transaction; an entry of a contract also
+signals its parties' money pages (after commit). The caller commits."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from app.escrow.models import (
     Posting,
 )
 from app.money import Money, format_minor
+from app.statements.signals import money_moved
 
 AUDIT_KIND = "ledger_entry_posted"
 MAX_REFERENCE = 255
@@ -135,6 +137,12 @@ async def post_entry(
         set_committed_value(acct, "balance_minor", acct.balance_minor + amount.amount_minor)
     entry = await db.get_one(JournalEntry, entry_id)
     await _audit(db, entry, lines)
+    if entry.contract_id is not None:  # the parties' money pages refresh after commit
+        parties = (
+            await db.execute(select(Contract.client_id, Contract.contractor_id).where(Contract.id == entry.contract_id))
+        ).one()
+        money_moved(db, entry_id=entry.id, contract_id=entry.contract_id, client_id=parties.client_id,
+                    contractor_id=parties.contractor_id)  # fmt: skip
     return entry
 
 

@@ -1,5 +1,6 @@
 """/earnings, the contractor's money page: balances per currency, the payout method, "Withdraw",
-the weekly automatic payout and the list of payouts, live on the "earnings" signal."""
+the weekly automatic payout, the list of payouts, the 12-month chart of what was released to them
+and paid out, and their invoices; live on the "earnings" signal."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from app.accounts.models import Role, User
 from app.db import DB
 from app.errors import DomainError, FormError
 from app.escrow.idempotency import once
+from app.invoices.models import DocumentKind
+from app.invoices.queries import documents_for
 from app.money import Money
 from app.payments.provider import ProviderError
 from app.payments.providers import get_provider
@@ -22,12 +25,16 @@ from app.payouts import services
 from app.payouts.forms import read_currency, read_withdrawal
 from app.profiles.models import KycStatus
 from app.profiles.services import VerificationRequired, get_profile
+from app.statements.chart import Series, build_charts, monthly_totals
+from app.statements.queries import CONTRACTOR_MONTHLY
 from app.web.forms import FormData, checkbox, text
 from app.web.htmx import see_other
 from app.web.templating import render
 
 WITHDRAW_SCOPE = "payouts:withdraw"
 PROVIDER_DOWN = "The payment service did not answer. Nothing changed; please try again in a minute."
+CHART_SERIES = (Series("earned", "Released to you"), Series("paid_out", "Paid out"))
+INVOICE_KINDS = (DocumentKind.contractor_invoice, DocumentKind.fee_invoice)
 
 
 @dataclass
@@ -59,6 +66,7 @@ async def _page(
     provider = settings.payments_provider
     earnings = await services.earnings_of(db, user.id)
     profile = await get_profile(db, user.id)
+    monthly = await monthly_totals(db, CONTRACTOR_MONTHLY, {"user_id": user.id}, [s.key for s in CHART_SERIES])
     context: dict[str, Any] = {
         "earnings": earnings,
         "method": await services.method_of(db, user.id, provider),
@@ -74,6 +82,8 @@ async def _page(
         "errors": errors or {},
         "form": form or {},
         "refused": refused,
+        "charts": build_charts("earnings", "Your earnings", CHART_SERIES, monthly),
+        "documents": await documents_for(db, user.id, kinds=INVOICE_KINDS),
     }
     return render(request, "earnings/index.html", context, status_code=status_code, block="live")
 

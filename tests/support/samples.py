@@ -991,6 +991,20 @@ async def back_from_the_bank(w: World) -> Sample:
     return Sample("contractor", status={"GET": 303})
 
 
+@sample("/contracts/{contract_id:int}/statement", "/contracts/{contract_id:int}/statement.csv")
+async def statement(w: World) -> Sample:
+    """A contract's statement with a funded milestone on it."""
+    contract, _, _ = await w.milestone(funded=True)
+    return Sample("client", params={"contract_id": contract.id})
+
+
+@sample("/payments")
+async def payments(w: World) -> Sample:
+    """/payments with money held in escrow for the client."""
+    await w.milestone(funded=True)
+    return Sample("client")
+
+
 @sample("/sandbox/bank/{account_id:str}")
 async def sandbox_bank_page(w: World) -> Sample:
     """The sandbox bank's page for the contractor's account; saving it needs a test IBAN."""
