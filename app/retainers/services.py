@@ -131,20 +131,25 @@ def _periods_of_active_contracts():
 
 
 def _reminder_due(m: Milestone, today: date) -> int:
-    """1: the period starts within REMIND_BEFORE; 2: it has started (its first day or later)."""
+    """1: the period starts within REMIND_BEFORE; 2: it is its first day; 0 otherwise (after its
+    first day the overdue notice speaks instead)."""
     assert m.period_start is not None
-    if today >= m.period_start:
+    if today == m.period_start:
         return 2
-    return 1 if today >= m.period_start - REMIND_BEFORE else 0
+    return 1 if m.period_start - REMIND_BEFORE <= today < m.period_start else 0
 
 
 async def due_for_funding_reminder(db: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
     today = today_utc(now)
-    first = (Milestone.funding_reminders_sent == 0) & (Milestone.period_start <= today + REMIND_BEFORE)
-    second = (Milestone.funding_reminders_sent < 2) & (Milestone.period_start <= today)
+    first = (
+        (Milestone.funding_reminders_sent == 0)
+        & (Milestone.period_start <= today + REMIND_BEFORE)
+        & (Milestone.period_start > today)
+    )
+    second = (Milestone.funding_reminders_sent < 2) & (Milestone.period_start == today)
     rows = await db.scalars(
         _periods_of_active_contracts()
-        .where(Milestone.status == MilestoneStatus.pending, Milestone.period_end > today, first | second)
+        .where(Milestone.status == MilestoneStatus.pending, first | second)
         .order_by(Milestone.period_start, Milestone.id)
         .limit(limit)
     )
@@ -158,8 +163,6 @@ async def remind_to_fund(db: AsyncSession, milestone_id: int, *, now: datetime |
     contract, m = await lifecycle._locked(db, milestone_id, None)
     today = today_utc(now)
     if contract.status != ContractStatus.active or m.status != MilestoneStatus.pending or m.period_start is None:
-        return False
-    if m.period_end is not None and m.period_end <= today:
         return False
     due = _reminder_due(m, today)
     if due <= m.funding_reminders_sent:

@@ -66,8 +66,8 @@ async def entries_of(db, contract_id: int) -> int:
 
 
 async def mails(db, subject_contains: str) -> list[OutboxJob]:
-    db.expire_all()
-    jobs = (await db.scalars(select(OutboxJob).where(OutboxJob.function == "send_email").order_by(OutboxJob.id))).all()
+    query = select(OutboxJob).where(OutboxJob.function == "send_email").order_by(OutboxJob.id)
+    jobs = (await db.scalars(query.execution_options(populate_existing=True))).all()
     return [j for j in jobs if subject_contains in j.kwargs["subject"]]
 
 
