@@ -90,6 +90,8 @@ async def submit(
     if contractor.id != contract.contractor_id:
         raise NotFound(milestone_id)
     _ensure_active(contract)
+    if m.period_start is not None:
+        raise DomainError(f"“{m.title}” is a retainer period: it is paid at its end, with no work to submit for it.")
     if m.status not in (MilestoneStatus.funded, MilestoneStatus.revision_requested):
         if m.status == MilestoneStatus.pending:
             raise DomainError(f"“{m.title}” is not funded yet. Work can be submitted once the client funds it.")
@@ -217,8 +219,15 @@ async def remind(db: AsyncSession, milestone_id: int, *, now: datetime | None = 
 
 
 async def _release(
-    db: AsyncSession, contract: Contract, m: Milestone, actor_id: int | None, answer: SubmissionAnswer
+    db: AsyncSession,
+    contract: Contract,
+    m: Milestone,
+    actor_id: int | None,
+    answer: SubmissionAnswer,
+    *,
+    how: str | None = None,
 ) -> None:
+    """Release a held milestone (or a retainer period at its end, `how` saying so in the e-mail)."""
     now = utcnow()
     submission = await latest_submission(db, m.id)
     if submission is not None:
@@ -234,7 +243,10 @@ async def _release(
     await audit(db, contract, "milestone_released", actor_id, milestone_id=m.id, amount_minor=held.amount_minor,
           fee_minor=fee.fee_on(held).amount_minor, contractor_minor=share.amount_minor, currency=m.currency)  # fmt: skip
     people = await parties_of(db, contract)
-    how = "automatically, as the review window ended" if answer == SubmissionAnswer.auto_approved else "by the client"
+    if how is None:
+        how = (
+            "automatically, as the review window ended" if answer == SubmissionAnswer.auto_approved else "by the client"
+        )
     email_party(db, contract, people[contract.contractor_id], f"Payment released: {m.title}", "milestone_released",
                 milestone=m.title, amount=format_minor(share.amount_minor, share.currency), how=how)  # fmt: skip
     notify_parties(db, contract, f"“{m.title}” is approved and {format_minor(share.amount_minor, share.currency)} "
@@ -391,6 +403,8 @@ async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
     refunded or settled (DESIGN §6)."""
     if contract.status != ContractStatus.active:
         return False
+    if contract.draft_terms.is_retainer and contract.draft_terms.termination is None:
+        return False  # a retainer is open-ended: it completes only after a signed ending (decision 0042)
     statuses = (
         await db.scalars(
             select(Milestone.status).where(

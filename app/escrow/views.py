@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -89,6 +89,31 @@ class MilestoneCard:
     form: dict[str, Any] = field(default_factory=dict)  # what was typed, when a post came back with errors
     errors: dict[str, list[str]] = field(default_factory=dict)
     refused: str = ""  # a verb's refusal, shown in the card
+    overdue: bool = False  # a retainer period whose first day passed unfunded (decision 0042)
+
+    @property
+    def is_period(self) -> bool:
+        """A retainer's period: funded before it starts, released at its end (decision 0042)."""
+        return self.milestone.period_start is not None
+
+    @property
+    def covers(self) -> str:
+        """'1 Dec 2026 to 31 Dec 2026': the period's days, both included."""
+        m = self.milestone
+        if m.period_start is None or m.period_end is None:
+            return ""
+        last = m.period_end - timedelta(days=1)
+        return f"{m.period_start.day} {m.period_start.strftime('%b %Y')} to {last.day} {last.strftime('%b %Y')}"
+
+    @property
+    def releases_at(self) -> datetime | None:
+        """When a funded period is released: 00:00 UTC on its end date."""
+        end = self.milestone.period_end
+        return datetime(end.year, end.month, end.day, tzinfo=UTC) if end is not None else None
+
+    @property
+    def releases_iso(self) -> str:
+        return iso(self.releases_at)
 
     @property
     def id(self) -> int:
@@ -118,6 +143,11 @@ class Milestones:
     currency: str
     fund_all_errors: dict[str, list[str]] = field(default_factory=dict)
     fund_all_refused: str = ""
+    retainer: bool = False  # the rows are a retainer's periods
+
+    @property
+    def noun(self) -> str:
+        return "periods" if self.retainer else "milestones"
 
 
 async def _deliveries(db: AsyncSession, milestone_ids: list[int]) -> dict[int, list[Submission]]:
@@ -201,8 +231,13 @@ async def milestone_section(
         if status == MilestoneStatus.submitted:
             card.review_left = time_left(m.review_ends_at, now)
         card.can_fund = active and is_client and status == MilestoneStatus.pending
+        if m.period_start is not None and status == MilestoneStatus.pending and m.period_start < now.date():
+            card.overdue, card.words = True, "Overdue"
         card.can_submit = (
-            active and is_contractor and status in (MilestoneStatus.funded, MilestoneStatus.revision_requested)
+            active
+            and is_contractor
+            and m.period_start is None  # a period is released at its end, with nothing to submit
+            and status in (MilestoneStatus.funded, MilestoneStatus.revision_requested)
         )
         card.can_answer = active and is_client and status == MilestoneStatus.submitted
         card.may_download = contract.party(user.id) and user.role != Role.admin
@@ -217,6 +252,7 @@ async def milestone_section(
         fund_all=together,
         fund_all_minor=sum(c.amount_minor for c in together),
         currency=currencies.pop() if len(currencies) == 1 else "",
+        retainer=contract.draft_terms.is_retainer,
     )
 
 

@@ -332,7 +332,7 @@ def _part(value: str | int, currency: str) -> int:
     return minor
 
 
-def default_splits(held: Iterable[Milestone]) -> dict[str, str]:
+def default_splits(held: Iterable[Milestone], today: date | None = None) -> dict[str, str]:
     """The split fields as the form first shows them (decision 0035): a funded milestone's money
     goes back to the client (no work was delivered), a submitted one's is released (the work was
     delivered, and the review window would release it anyway), and a milestone being revised is
@@ -341,7 +341,14 @@ def default_splits(held: Iterable[Milestone]) -> dict[str, str]:
     for m in held:
         whole, cents = divmod(m.amount_minor, 100)
         amount = f"{whole}.{cents:02d}"
-        if m.status == MilestoneStatus.funded:
+        if m.period_start is not None and m.status == MilestoneStatus.funded:
+            # A retainer period (decision 0042): one that has begun is being worked, so it is
+            # released; one that has not begun goes back to the client.
+            if m.period_start <= (today or date.today()):
+                form |= {f"refund_{m.id}": "0", f"release_{m.id}": amount}
+            else:
+                form |= {f"refund_{m.id}": amount, f"release_{m.id}": "0"}
+        elif m.status == MilestoneStatus.funded:
             form |= {f"refund_{m.id}": amount, f"release_{m.id}": "0"}
         elif m.status == MilestoneStatus.submitted:
             form |= {f"refund_{m.id}": "0", f"release_{m.id}": amount}

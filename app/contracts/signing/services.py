@@ -193,8 +193,15 @@ async def sign(
         await audit(db, contract, "contract_signed", user.id, version=version.number, terms_hash=version.terms_hash)
     if await signed_by_both(db, contract, version):
         contract.status, contract.activated_at = ContractStatus.active, utcnow()
-        _create_milestones(db, contract, version.terms)
+        if version.terms.is_retainer:
+            from app.retainers.services import schedule_at_activation
+
+            periods = schedule_at_activation(db, contract, version.terms)  # its periods (decision 0042)
+        else:
+            _create_milestones(db, contract, version.terms)
         await audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
+        if version.terms.is_retainer:
+            await audit(db, contract, "retainer_periods_added", None, added=periods)
         notify_parties(db, contract, f"“{contract.title}” is signed by both of you and now active.")
         await _after_activation(db, contract, version)
     elif new:
