@@ -27,7 +27,7 @@ from app.companies.models import Company, CompanyMember
 from app.config import Settings, get_settings
 from app.contracts.models import Contract, Milestone
 from app.contracts.terms import PlatformFee
-from app.escrow.models import Funding, FundingMilestone, JournalEntry
+from app.escrow.models import EntryKind, Funding, FundingMilestone, JournalEntry
 from app.invoices import numbering
 from app.invoices.models import DocumentKind, Invoice
 from app.money import Money, format_minor
@@ -209,8 +209,12 @@ async def issue_release_documents(
     settings = settings or get_settings()
     client = await client_party(db, contract)
     contractor = await contractor_party(db, contract)
-    whole = released.amount_minor == milestone.amount_minor
-    what = "work delivered and approved" if whole else "the part released to the contractor"
+    if entry.kind == EntryKind.release:
+        what = "work delivered and approved"
+    elif released.amount_minor == milestone.amount_minor:
+        what = "released to the contractor in full when the milestone was settled"
+    else:
+        what = "the part released to the contractor when the milestone was settled"
     documents = [
         await _issue(
             db,
