@@ -18,6 +18,7 @@ from app.payments.providers import get_provider
 from app.payments.tasks import webhook_request
 from app.retainers import services
 from app.retainers.tasks import release_ended_periods
+from app.worker.models import OutboxJob
 from tests.retainers.helpers import AMOUNT, card, entries_of, fund, mails, paid, periods, retainer_contract
 
 FUND_BUTTON = '<button type="submit" class="button button--primary button--block">Fund</button>'
@@ -80,17 +81,22 @@ async def test_the_client_funds_the_current_period_on_the_sandbox_checkout_and_m
     assert await db.scalar(select(func.count()).select_from(Funding)) == 1
 
 
-async def test_a_period_paid_for_by_two_checkouts_is_funded_once_and_the_second_payment_refunded(
-    db, client, contractor
-):
+async def test_a_period_paid_on_two_checkouts_is_funded_once_and_the_late_payment_refunded(app, db, client, contractor):
     contract = await retainer_contract(db, client.user, contractor.user)
     current, *_ = await periods(db, contract)
     first = await funding.open_funding(db, contract.id, client.user, [current.id], provider="sandbox")
     await db.commit()
-    expected = f"funding:{first.public_id}:{current.id}"
-    await funding.apply_payment(db, paid(first))
+    first_id, period_id = first.public_id, current.id
+    await funding.cancel_by_client(db, contract.id, first.public_id, client.user)  # "Cancel this payment"
     await db.commit()
-    await funding.apply_payment(db, paid(first))  # the webhook twice
+    second = await funding.open_funding(db, contract.id, client.user, [current.id], provider="sandbox")
+    await db.commit()
+    second_id = second.public_id
+    await funding.apply_payment(db, paid(second))
+    await db.commit()
+    await funding.apply_payment(db, paid(second))  # the webhook twice
+    await db.commit()
+    await funding.apply_payment(db, paid(first))  # the cancelled checkout was paid after all
     await db.commit()
     try:
         await funding.open_funding(db, contract.id, client.user, [current.id], provider="sandbox")
@@ -101,8 +107,14 @@ async def test_a_period_paid_for_by_two_checkouts_is_funded_once_and_the_second_
     await db.rollback()
     await db.refresh(contract)
     assert await escrow_balance(db, contract.id, "EUR") == Money(AMOUNT, "EUR")
-    refs = (await db.scalars(select(JournalEntry.reference).where(JournalEntry.contract_id == contract.id))).all()
-    assert refs == [expected]
+    funded = select(JournalEntry.reference).where(JournalEntry.milestone_id.is_not(None))
+    assert (await db.scalars(funded.where(JournalEntry.contract_id == contract.id))).all() == [
+        f"funding:{second_id}:{period_id}"
+    ]
+    statuses = dict((await db.execute(select(Funding.public_id, Funding.status))).all())
+    assert statuses == {first_id: FundingStatus.refunded, second_id: FundingStatus.paid}
+    refund = await db.scalar(select(OutboxJob).where(OutboxJob.function == "refund_payment"))
+    assert refund is not None and refund.kwargs["amount_minor"] == AMOUNT
 
 
 async def test_a_funded_period_is_released_at_its_end_less_the_fee_and_not_a_minute_before(app, db, client, contractor):
