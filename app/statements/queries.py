@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.models import Contract
@@ -231,13 +231,13 @@ async def client_money(db: AsyncSession, client_id: int) -> ClientMoney:
         totals.setdefault(row.currency, Figures(row.currency)).add(f)
     contracts = []
     if per_contract:
-        found = await db.execute(
-            text("SELECT id FROM contracts WHERE id = ANY(:ids) AND client_id = :user_id ORDER BY id DESC"),
-            {"ids": list(per_contract), "user_id": client_id},
+        found = await db.scalars(
+            select(Contract)
+            .where(Contract.id.in_(list(per_contract)), Contract.client_id == client_id)
+            .order_by(Contract.id.desc())
         )
-        for (contract_id,) in found.all():
-            contract = await db.get_one(Contract, contract_id)
-            contracts.append(ContractMoney(contract, sorted(per_contract[contract_id], key=lambda f: f.currency)))
+        for contract in found.all():
+            contracts.append(ContractMoney(contract, sorted(per_contract[contract.id], key=lambda f: f.currency)))
     return ClientMoney([totals[c] for c in sorted(totals)], contracts)
 
 

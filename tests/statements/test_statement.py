@@ -5,6 +5,8 @@ refunded; for its two parties only. Money moves through the real verbs."""
 import re
 
 from app.contracts.models import Contract
+from app.escrow import lifecycle
+from app.money import Money
 from app.statements.queries import statement_of
 from tests.statements.helpers import deal, fund, refund, release
 
@@ -22,9 +24,13 @@ async def test_fund_release_refund_in_order_with_a_running_balance(db, client, c
     contractor.user.name = "Zoë Ångström"
     await db.commit()
     contract, (design, build) = await deal(db, client.user, contractor.user)
-    await fund(db, contract, client.user, design, build)
+    paid = await fund(db, contract, client.user, design, build)
     await release(db, design, client.user, contractor.user)
     await refund(db, contract, build)
+    # What the refund job books once the provider has given the money back.
+    await lifecycle.close_refund(db, paid.id, Money(200000, "EUR"), key=f"refund:milestone:{build.id}",
+                                 refund_id="re_statement", client_id=client.user.id)  # fmt: skip
+    await db.commit()
 
     statement = await statement_of(db, await db.get(Contract, contract.id))
     assert [(line.description, line.amount_minor, line.balance_minor) for line in statement.lines] == [
@@ -33,6 +39,7 @@ async def test_fund_release_refund_in_order_with_a_running_balance(db, client, c
         ("Released to Zoë Ångström: “Design”", -90000, 210000),
         ("Platform fee: “Design”", -10000, 200000),
         ("Refunded to the client: “Build”", -200000, 0),
+        ("Refund paid back to the client’s card by the payment provider", 0, 0),
     ]
     times = [line.at for line in statement.lines]
     assert times == sorted(times)
@@ -50,6 +57,7 @@ async def test_fund_release_refund_in_order_with_a_running_balance(db, client, c
             ["Released to Zoë Ångström: “Design”", "−€900.00", "€2,100.00"],
             ["Platform fee: “Design”", "−€100.00", "€2,000.00"],
             ["Refunded to the client: “Build”", "−€2,000.00", "€0.00"],
+            ["Refund paid back to the client’s card by the payment provider", "—", "€0.00"],
         ]
         assert 'data-figure="paid_in">€3,000.00' in page.text
         assert "€1,000.00 (of which platform fee €100.00)" in TAG.sub("", page.text)
