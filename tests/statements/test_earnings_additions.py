@@ -3,8 +3,10 @@
 
 import re
 
+from app.db import utcnow
 from app.payouts.models import PayoutStatus
 from tests.payouts.helpers import payouts, ready_contractor, wait_for, withdraw_form
+from tests.support.documents import listed_documents
 from tests.support.signals import refresh_url
 
 
@@ -22,7 +24,13 @@ async def test_the_chart_shows_released_net_of_the_fee_and_paid_out(app, db, con
     assert '<title id="chart-earnings-EUR-title">Your earnings per month in EUR, last 12 months</title>' in page.text
     assert '<th scope="col" class="text-right">Released to you</th>' in page.text
     assert this_month(page.text) == ["90000", "0"]
-    assert "Your invoices" in page.text and "No invoices yet." in page.text
+    # The release issued the contractor's invoice to the client and Pactline's fee invoice to them.
+    year = utcnow().year
+    assert "Your invoices" in page.text and "No invoices yet." not in page.text
+    assert [(n, t, a) for n, t, a, _ in listed_documents(page.text)] == [
+        (f"C{me_id}-{year}-0001", "Invoice", "€1,000.00"),
+        (f"PL-{year}-000002", "Fee invoice", "€100.00"),
+    ]
 
     response = await contractor.post_form("/earnings/withdraw", {**await withdraw_form(contractor), "amount": "600"})
     assert response.status_code == 303

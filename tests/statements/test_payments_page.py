@@ -6,8 +6,10 @@ It re-fetches its block on the "payments" signal, which the ledger publishes whe
 import re
 
 from app.accounts.models import Role
+from app.db import utcnow
 from tests.conftest import persona
 from tests.statements.helpers import deal, fund, refund, release
+from tests.support.documents import listed_documents
 from tests.support.signals import refresh_url, signals
 
 
@@ -61,7 +63,13 @@ async def test_totals_and_each_contracts_figures(app, db, client, contractor, ot
     assert '<svg class="chart__svg"' in page.text and 'role="img"' in page.text
     row = re.search(r'<tr data-month="(\d{4}-\d{2})">(?:(?!</tr>).)*</tr>\s*</tbody>', page.text, re.S).group(0)
     assert re.findall(r'data-minor="(\d+)"', row) == ["400000", "100000"]
-    assert "No receipts or invoices yet." in page.text
+    # Each paid funding gave a receipt, the release the contractor's invoice; the fee invoice is
+    # between Pactline and the contractor, so it is not on the client's page.
+    year = utcnow().year
+    listed = [(title, amount) for _, title, amount, _ in listed_documents(page.text)]
+    assert sorted(listed) == [("Invoice", "€1,000.00"), ("Receipt", "€1,000.00"), ("Receipt", "€3,000.00")]
+    assert f"C{contractor.user.id}-{year}-0001" in page.text
+    assert "Fee invoice" not in page.text and "No receipts or invoices yet." not in page.text
 
 
 async def test_another_clients_money_is_not_on_my_page(app, db, client, contractor):

@@ -9,6 +9,7 @@ from app.escrow import lifecycle
 from app.money import Money
 from app.statements.queries import statement_of
 from tests.statements.helpers import deal, fund, refund, release
+from tests.support.documents import listed_documents
 
 ROWS = re.compile(r'<tr data-entry="\d+">(.*?)</tr>', re.S)
 CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
@@ -62,7 +63,13 @@ async def test_fund_release_refund_in_order_with_a_running_balance(db, client, c
         assert 'data-figure="paid_in">€3,000.00' in page.text
         assert "€1,000.00 (of which platform fee €100.00)" in TAG.sub("", page.text)
         assert f'href="/contracts/{contract.id}/statement.csv"' in page.text
-        assert "No receipts or invoices for this contract yet." in page.text  # documents_for lists them
+        # The contract's documents for this person: the client's receipt and the contractor's
+        # invoice to them; the contractor's invoice and Pactline's fee invoice to the contractor.
+        titles = sorted((title, amount) for _, title, amount, _ in listed_documents(page.text))
+        if who is client:
+            assert titles == [("Invoice", "€1,000.00"), ("Receipt", "€3,000.00")]
+        else:
+            assert titles == [("Fee invoice", "€100.00"), ("Invoice", "€1,000.00")]
 
 
 async def test_a_statement_before_any_money_moved_says_so(db, client, contractor):
