@@ -54,6 +54,9 @@ async def test_a_signed_ending_stops_the_schedule_splits_the_held_periods_and_co
     version = await db.get(ContractVersion, amendment.version_id)
     shown = await contractor.get(f"/contracts/{contract.id}/amendments/{amendment.id}")
     assert shown.status_code == 200 and NOTE in shown.text.replace("&#39;", "'")
+    # A retainer has no end date, so its ending is not "early".
+    compare = await contractor.get(f"/contracts/{contract.id}/compare")
+    assert "Ended · money held in escrow" in compare.text and "Ended early" not in compare.text
     assert (await sign_as(client, contract, amendment.id, version.terms_hash)).status_code == 303
     assert (await sign_as(contractor, contract, amendment.id, version.terms_hash)).status_code == 303
 

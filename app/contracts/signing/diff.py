@@ -323,17 +323,19 @@ def _termination(old: Terms, new: Terms) -> list[Change]:
     if a is None and b is None:
         return []
     fee_a, fee_b = old.release_fee, new.release_fee
+    # A retainer has no end date to end before: its ending is just "Ended".
+    ended = "Ended" if new.is_retainer else "Ended early"
     changes = [
-        _long_text("Ended early · settlement", "settlement", a.settlement_note if a else None,
+        _long_text(f"{ended} · settlement", "settlement", a.settlement_note if a else None,
                    b.settlement_note if b else None),
-        _field("Ended early · money held in escrow", "money held in escrow",
+        _field(f"{ended} · money held in escrow", "money held in escrow",
                money_text(a.escrow_held_minor, old.currency) if a else ABSENT,
                money_text(b.escrow_held_minor, new.currency) if b else ABSENT),
     ]  # fmt: skip
     splits_a = {s.milestone: s.words(old.currency, fee_a) for s in (a.splits if a else ())}
     splits_b = {s.milestone: s.words(new.currency, fee_b) for s in (b.splits if b else ())}
     for title in [*splits_a, *(t for t in splits_b if t not in splits_a)]:
-        changes.append(_field(f"Ended early · money of “{title}”", f"split of {title}",
+        changes.append(_field(f"{ended} · money of “{title}”", f"split of {title}",
                               splits_a.get(title, ABSENT), splits_b.get(title, ABSENT)))  # fmt: skip
     return [c for c in changes if c is not None]
 
