@@ -10,20 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from app.audit.models import GENESIS, AuditEvent
 from app.db import utcnow
+from app.platform.commit_stage import CommitStage
 
 # The transaction-scoped lock that serializes writing to the chain, so `seq` has no gaps and
 # `prev_hash` is always the row before, even with many writers. It is taken at commit, not at
 # `append` (see _write_staged): whatever a verb does after appending holds up no other verb.
 _APPEND_LOCK = 727_001
-_STAGED = "pactline.audit_staged"
-_RELEASING = "pactline.audit_releasing"
 
 
 def canonical(event: dict[str, Any]) -> bytes:
@@ -67,8 +65,6 @@ async def append(
     commits — after the transaction's other writes, in the order of the `append` calls — and is
     dropped if it (or the savepoint it was staged in) rolls back. The returned event gets its
     `seq`, `occurred_at`, `prev_hash` and `hash` at that commit; until then they are None."""
-    await db.connection()  # begin the transaction, so the event knows which one it belongs to
-    session = db.sync_session
     event = AuditEvent(
         kind=kind,
         actor_id=actor_id,
@@ -76,18 +72,10 @@ async def append(
         subject_id=str(subject_id) if subject_id is not None else None,
         data=json.loads(canonical(data or {})),  # stored exactly as it is hashed
     )
-    owner = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_STAGED, []).append(_Staged(event, owner))
-    return event
+    return await _STAGE.add(db, event)
 
 
-@dataclass(frozen=True)
-class _Staged:
-    event: AuditEvent
-    transaction: SessionTransaction | None  # the innermost (sub)transaction it was staged in
-
-
-def _write_staged(session: Session, staged: list[_Staged]) -> None:
+def _write_staged(session: Session, staged: list[AuditEvent]) -> None:
     """Lock, read the head, insert: the last statements before COMMIT. The transaction's other
     rows are flushed first so that their inserts, triggers and constraint checks run unlocked."""
     session.flush()
@@ -95,55 +83,16 @@ def _write_staged(session: Session, staged: list[_Staged]) -> None:
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
     seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
     occurred_at = utcnow()  # the moment it enters the record: time order is chain order
-    for entry in staged:
-        event = entry.event
+    for event in staged:
         event.seq, event.occurred_at, event.prev_hash = seq, occurred_at, prev_hash
         event.hash = chain_hash(prev_hash, stored_body(event))
         session.add(event)
         seq, prev_hash = seq + 1, event.hash
     session.flush()
-    staged.clear()
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    staged = session.info.get(_STAGED)
-    if not staged:
-        return
-    savepoint = session.get_nested_transaction()
-    if savepoint is not None and session.info.get(_RELEASING) is not savepoint:
-        # SQLAlchemy also calls this when a savepoint is released and the transaction goes on;
-        # the events wait for the real commit. But an outer commit that finds a savepoint still
-        # open calls this for itself first and then again while releasing that savepoint on
-        # its way to COMMIT: the second call for the same savepoint writes.
-        session.info[_RELEASING] = savepoint
-        return
-    _write_staged(session, staged)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Drop what was staged in the rolled-back transaction or savepoint (or in one inside it)."""
-    staged = session.info.get(_STAGED)
-    if staged:
-        staged[:] = [entry for entry in staged if not _inside(entry.transaction, previous_transaction)]
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if session.info.get(_RELEASING) is transaction:
-        del session.info[_RELEASING]
-    if transaction.parent is None:  # committed, rolled back or closed: nothing stays staged
-        session.info.pop(_STAGED, None)
-        session.info.pop(_RELEASING, None)
-
-
-def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
+# The chain's lock is the last one a transaction takes (documents are numbered just before it).
+_STAGE: CommitStage[AuditEvent] = CommitStage("audit", _write_staged)
 
 
 @dataclass

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 
 from app.db import utcnow
-from app.errors import DomainError
 from app.escrow import lifecycle
 from app.escrow.idempotency import purge
 from app.money import Money
+from app.worker.batches import one_by_one
 from app.worker.registry import task
 
 log = logging.getLogger("pactline.escrow")
@@ -43,24 +43,11 @@ async def refund_payment(
     return f"refunded {amount_minor} {currency} of funding {funding_id} as {refund_id}"
 
 
-async def _each(ctx: dict, ids: list[int], verb) -> int:
-    done = 0
-    for milestone_id in ids:
-        # One transaction per milestone: a racing client approval or a second timer run takes
-        # the same row locks, and whoever comes second finds the new state and does nothing.
-        async with ctx["sessionmaker"]() as db, db.begin():
-            try:
-                done += bool(await verb(db, milestone_id))
-            except DomainError as exc:
-                log.warning("milestone %s: %s", milestone_id, exc)
-    return done
-
-
 async def auto_approve_due(ctx: dict) -> str:
     """Every minute: approve and release each submission whose review window has ended."""
     async with ctx["sessionmaker"]() as db:
         ids = await lifecycle.due_for_auto_approval(db, utcnow())
-    done = await _each(ctx, ids, lifecycle.auto_approve)
+    done = await one_by_one(ctx, ids, lifecycle.auto_approve, log=log, what="milestone")
     return f"auto-approved {done} of {len(ids)}"
 
 
@@ -68,7 +55,7 @@ async def send_review_reminders(ctx: dict) -> str:
     """Every five minutes: the 48 h and 24 h reminders to clients with work to review."""
     async with ctx["sessionmaker"]() as db:
         ids = await lifecycle.due_for_reminder(db, utcnow())
-    done = await _each(ctx, ids, lifecycle.remind)
+    done = await one_by_one(ctx, ids, lifecycle.remind, log=log, what="milestone")
     return f"reminded {done} of {len(ids)}"
 
 

@@ -9,7 +9,7 @@ a rollback gives the number back, and the next transaction for the same issuer w
 the same number. So the committed numbers of an issuer's year are exactly 1..N.
 
 Numbers are taken as late as possible: `stage` keeps a document aside without a number, and the
-transaction's commit numbers and inserts everything staged (the `before_commit` hook below, which
+transaction's commit numbers and inserts everything staged (a `CommitStage`, app/platform/commit_stage.py, which
 runs before the audit chain's). At that point the transaction has taken every other lock it will
 take, except the audit chain's, which is taken after. The sequence rows are locked in one order
 (issuer key, then year), so two committing transactions never wait for each other crosswise, and a
@@ -19,15 +19,13 @@ for the whole money-moving transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.invoices.models import Invoice
+from app.platform.commit_stage import CommitStage
 
 PLATFORM_ISSUER = "pactline"
 PLATFORM_PREFIX = "PL"
@@ -37,8 +35,6 @@ _NEXT = text(
     "ON CONFLICT (issuer_key, year) DO UPDATE SET last_number = invoice_sequences.last_number + 1 "
     "RETURNING last_number"
 )
-_STAGED = "pactline.invoices_staged"
-_RELEASING = "pactline.invoices_releasing"
 
 
 def user_issuer(user_id: int) -> str:
@@ -69,39 +65,25 @@ async def next_number(db: AsyncSession, issuer_key: str, year: int) -> int:
 # ---------------------------------------------------------------- staged documents
 
 
-@dataclass(frozen=True)
-class _Staged:
-    invoice: Invoice
-    transaction: SessionTransaction | None  # the innermost (sub)transaction it was staged in
-
-
 async def stage(db: AsyncSession, invoice: Invoice) -> Invoice:
     """Keep `invoice` (everything filled in but its year, sequence, number and issue time) for
     the caller's commit, which numbers and inserts it. Dropped if the transaction, or the
     savepoint it was staged in, rolls back."""
-    await db.connection()  # begin the transaction, so the document knows which one it belongs to
-    session = db.sync_session
-    owner = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_STAGED, []).append(_Staged(invoice, owner))
-    return invoice
+    return await _STAGE.add(db, invoice)
 
 
 def staged(db: AsyncSession, kind: str, entry_id: int) -> Invoice | None:
     """The document of `kind` for `entry_id` staged in this transaction and not yet committed."""
-    for item in db.sync_session.info.get(_STAGED, ()):
-        if item.invoice.kind == kind and item.invoice.entry_id == entry_id:
-            return item.invoice
+    for invoice in _STAGE.items(db.sync_session):
+        if invoice.kind == kind and invoice.entry_id == entry_id:
+            return invoice
     return None
 
 
-def _number_staged(session: Session) -> None:
-    items = session.info.get(_STAGED)
-    if not items:
-        return
+def _number_staged(session: Session, items: list[Invoice]) -> None:
     now = utcnow()
     # One lock order for every transaction: issuer key, then year (all of one commit share a year).
-    for item in sorted(items, key=lambda i: i.invoice.issuer_key):
-        invoice = item.invoice
+    for invoice in sorted(items, key=lambda i: i.issuer_key):
         taken = session.execute(
             select(Invoice.id).where(Invoice.kind == invoice.kind, Invoice.entry_id == invoice.entry_id)
         ).first()
@@ -112,48 +94,13 @@ def _number_staged(session: Session) -> None:
         invoice.number = format_number(invoice.issuer_key, now.year, invoice.sequence)
         session.add(invoice)
     session.flush()
-    items.clear()
 
 
 async def number_now(db: AsyncSession) -> None:
     """Number and insert what is staged now instead of at commit (for a caller that needs the
     numbers before it commits; the sequence rows stay locked until the transaction ends)."""
-    await db.run_sync(_number_staged)
+    await db.run_sync(_STAGE.write_now)
 
 
-@sa_event.listens_for(Session, "before_commit", insert=True)  # before the audit chain takes its lock
-def _before_commit(session: Session) -> None:
-    if not session.info.get(_STAGED):
-        return
-    savepoint = session.get_nested_transaction()
-    if savepoint is not None and session.info.get(_RELEASING) is not savepoint:
-        # As in app/audit/chain.py: also called when a savepoint is released and the transaction
-        # goes on, and, when a commit finds a savepoint still open, called once for the commit
-        # and again while releasing that savepoint on the way to COMMIT. The second call numbers.
-        session.info[_RELEASING] = savepoint
-        return
-    _number_staged(session)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    items = session.info.get(_STAGED)
-    if items:
-        items[:] = [i for i in items if not _inside(i.transaction, previous_transaction)]
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if session.info.get(_RELEASING) is transaction:
-        del session.info[_RELEASING]
-    if transaction.parent is None:
-        session.info.pop(_STAGED, None)
-        session.info.pop(_RELEASING, None)
-
-
-def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
+# Numbers are taken at commit, before the audit chain takes its lock (the last one of all).
+_STAGE: CommitStage[Invoice] = CommitStage("invoices", _number_staged, first=True)

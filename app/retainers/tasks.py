@@ -6,30 +6,17 @@ from __future__ import annotations
 import logging
 
 from app.db import utcnow
-from app.errors import DomainError
 from app.retainers import services
+from app.worker.batches import one_by_one
 
 log = logging.getLogger("pactline.retainers")
-
-
-async def _each(ctx: dict, ids: list[int], verb) -> int:
-    done = 0
-    for row_id in ids:
-        # One transaction each: a racing client action or a second timer run takes the same row
-        # locks, and whoever comes second finds the new state and does nothing.
-        async with ctx["sessionmaker"]() as db, db.begin():
-            try:
-                done += bool(await verb(db, row_id))
-            except DomainError as exc:
-                log.warning("retainer %s: %s", row_id, exc)
-    return done
 
 
 async def extend_retainer_schedules(ctx: dict) -> str:
     """Daily: every active retainer keeps its current period and the next ones scheduled."""
     async with ctx["sessionmaker"]() as db:
         ids = await services.active_retainers(db)
-    done = await _each(ctx, ids, services.extend)
+    done = await one_by_one(ctx, ids, services.extend, log=log, what="retainer")
     return f"extended {done} of {len(ids)} retainers"
 
 
@@ -40,8 +27,8 @@ async def retainer_funding_notices(ctx: dict) -> str:
     async with ctx["sessionmaker"]() as db:
         remind = await services.due_for_funding_reminder(db, now)
         overdue = await services.due_overdue(db, now)
-    reminded = await _each(ctx, remind, services.remind_to_fund)
-    marked = await _each(ctx, overdue, services.mark_overdue)
+    reminded = await one_by_one(ctx, remind, services.remind_to_fund, log=log, what="retainer")
+    marked = await one_by_one(ctx, overdue, services.mark_overdue, log=log, what="retainer")
     return f"reminded {reminded} of {len(remind)}; overdue {marked} of {len(overdue)}"
 
 
@@ -49,5 +36,5 @@ async def release_ended_periods(ctx: dict) -> str:
     """Every minute: release each funded period whose end has come (unless disputed)."""
     async with ctx["sessionmaker"]() as db:
         ids = await services.due_for_release(db, utcnow())
-    done = await _each(ctx, ids, services.release_ended)
+    done = await one_by_one(ctx, ids, services.release_ended, log=log, what="retainer")
     return f"released {done} of {len(ids)}"

@@ -292,26 +292,21 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
     await _audit(db, contract, "amendment_applied", None,
                  amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash)  # fmt: skip
     termination = termination_of(changes)
+    if termination is not None:
+        await _audit(
+            db, contract, "contract_terminated", None,
+            amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash,
+            escrow_held_minor=termination.escrow_held_minor,
+            removed_milestones=[r.milestone_id for r in termination.removed],
+        )  # fmt: skip
     if termination is not None and contract.draft_terms.is_retainer:
         # A retainer is open-ended: a signed ending is how it finishes. Its unfunded periods were
         # removed and its held ones split as signed above; it completes (decision 0042).
         from app.retainers.services import after_ending
 
-        await _audit(
-            db, contract, "contract_terminated", None,
-            amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash,
-            escrow_held_minor=termination.escrow_held_minor,
-            removed_milestones=[r.milestone_id for r in termination.removed],
-        )  # fmt: skip
         await after_ending(db, contract)
     elif termination is not None:
         contract.status, contract.ended_at = ContractStatus.terminated, now
-        await _audit(
-            db, contract, "contract_terminated", None,
-            amendment_id=amendment.id, version=version.number, terms_hash=version.terms_hash,
-            escrow_held_minor=termination.escrow_held_minor,
-            removed_milestones=[r.milestone_id for r in termination.removed],
-        )  # fmt: skip
     else:
         # What the change left may be all finished (the last open milestone removed): completed.
         await lifecycle.complete_if_done(db, contract)
