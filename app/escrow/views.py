@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from app.db import utcnow
 from app.escrow import lifecycle
 from app.escrow.models import Funding, FundingMilestone, FundingStatus, Submission, SubmissionAnswer, SubmissionFile
 from app.files.models import StoredFile
+from app.retainers.schedule import REMIND_BEFORE
 
 # DESIGN §4: the state of a milestone in plain words, exactly these.
 STATE_WORDS = {
@@ -283,6 +284,12 @@ CONTRACTOR_GROUPS = (
 DASHBOARD_LIMIT = 20
 
 
+def _due_to_wait(m: Milestone, today: date) -> bool:
+    """A retainer's later periods are scheduled ahead but not due: an unfunded one waits for the
+    client from when its first funding reminder is due (decision 0042)."""
+    return m.period_start is None or m.status != MilestoneStatus.pending or m.period_start - REMIND_BEFORE <= today
+
+
 async def dashboard_milestones(db: AsyncSession, user: User) -> dict[str, Any]:
     """The milestones of `user`'s active contracts that wait for someone, grouped as the role's
     dashboard shows them, and the contracts whose live events refresh the block."""
@@ -316,7 +323,7 @@ async def dashboard_milestones(db: AsyncSession, user: User) -> dict[str, Any]:
         rows = [
             WaitingMilestone(m, by_id[m.contract_id], time_left(m.review_ends_at, now) if m.review_ends_at else "")
             for m in milestones
-            if m.status in states
+            if m.status in states and _due_to_wait(m, now.date())
         ][:DASHBOARD_LIMIT]
         listed.append((heading, rows))
     return {"milestone_groups": listed, "live_contracts": [c.id for c in contracts]}

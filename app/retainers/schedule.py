@@ -16,6 +16,8 @@ from app.contracts.terms import Retainer
 
 WEEK = "week"
 MONTH = "month"
+# The first funding reminder goes this long before a period starts; the second on its first day.
+REMIND_BEFORE = timedelta(days=3)
 
 
 def add_months(day: date, months: int, *, anchor_day: int | None = None) -> date:

@@ -9,7 +9,7 @@ call finds the new state and does nothing. The caller commits."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +22,8 @@ from app.escrow import lifecycle
 from app.escrow.models import SubmissionAnswer
 from app.events import publish
 from app.money import format_minor
-from app.retainers.schedule import first_start, missing
+from app.retainers.schedule import REMIND_BEFORE, first_start, missing
 
-REMIND_BEFORE = timedelta(days=3)  # the first funding reminder; the second is on the period's first day
 RELEASED_HOW = "automatically, at the end of the period"
 
 
