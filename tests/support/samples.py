@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import itertools
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -321,7 +322,10 @@ async def password_hint(w: World) -> Sample:
 
 @sample("/login/mfa")
 async def second_step(w: World) -> Sample:
-    return Sample("admin", form={"code": totp(ADMIN_TOTP).now()})
+    # The next 30-second step's code (accepted: one step of clock skew either side). The sweep's
+    # own step-up confirmations spend the current step's code, and may do so between building
+    # this sample and sending it; a code is accepted only for a step later than the last spent.
+    return Sample("admin", form={"code": totp(ADMIN_TOTP).at(time.time() + 30)})
 
 
 @sample("/logout")
