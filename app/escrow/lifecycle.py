@@ -400,11 +400,13 @@ async def settle(
 
 async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
     """An active contract is completed when every milestone that was not removed is released,
-    refunded or settled (DESIGN §6)."""
+    refunded or settled (DESIGN §6). A retainer is open-ended: it completes only after a signed
+    ending, and then even when the ending removed every period (decision 0042)."""
     if contract.status != ContractStatus.active:
         return False
-    if contract.draft_terms.is_retainer and contract.draft_terms.termination is None:
-        return False  # a retainer is open-ended: it completes only after a signed ending (decision 0042)
+    retainer = contract.draft_terms.is_retainer
+    if retainer and contract.draft_terms.termination is None:
+        return False
     statuses = (
         await db.scalars(
             select(Milestone.status).where(
@@ -412,9 +414,13 @@ async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
             )
         )
     ).all()
-    if not statuses or any(MilestoneStatus(s) not in FINISHED_MILESTONE_STATES for s in statuses):
+    if (not statuses and not retainer) or any(MilestoneStatus(s) not in FINISHED_MILESTONE_STATES for s in statuses):
         return False
     contract.status, contract.ended_at = ContractStatus.completed, utcnow()
     await audit(db, contract, "contract_completed", None)
-    notify_parties(db, contract, f"“{contract.title}” is complete: every milestone is paid out or refunded.")
+    if retainer:
+        said = f"“{contract.title}” has ended: both of you signed, and every period is settled."
+    else:
+        said = f"“{contract.title}” is complete: every milestone is paid out or refunded."
+    notify_parties(db, contract, said)
     return True

@@ -256,16 +256,4 @@ async def after_ending(db: AsyncSession, contract: Contract) -> None:
     unfunded periods were removed and its held ones split as signed), and the retainer is
     completed once no period is open — at once, unless a period still holds money."""
     await audit(db, contract, "retainer_ended", None)
-    open_periods = await db.scalar(
-        select(func.count()).where(
-            Milestone.contract_id == contract.id,
-            Milestone.status.not_in(
-                [MilestoneStatus.removed, MilestoneStatus.released, MilestoneStatus.refunded, MilestoneStatus.settled]
-            ),
-        )
-    )
-    if open_periods:
-        return  # lifecycle.complete_if_done completes it when the last one is finished
-    contract.status, contract.ended_at = ContractStatus.completed, utcnow()
-    await audit(db, contract, "contract_completed", None)
-    notify_parties(db, contract, f"“{contract.title}” has ended: both of you signed, and every period is settled.")
+    await lifecycle.complete_if_done(db, contract)  # else when the last held period is finished

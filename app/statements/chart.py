@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.money import format_minor
+from app.retainers.schedule import add_months  # calendar months (day 1 stays day 1)
 
 MONTHS = 12
 
@@ -31,11 +32,6 @@ GAP = 4  # between two months' bars
 
 def month_start(day: date | datetime) -> date:
     return date(day.year, day.month, 1)
-
-
-def add_months(first: date, months: int) -> date:
-    index = first.year * 12 + (first.month - 1) + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def window(now: datetime | None = None) -> list[date]:
