@@ -63,6 +63,7 @@ def load_models() -> None:
     import app.audit.models  # noqa: F401
     import app.companies.models  # noqa: F401
     import app.contracts.models  # noqa: F401
+    import app.conversations.models  # noqa: F401
     import app.escrow.models  # noqa: F401
     import app.events.models  # noqa: F401
     import app.files.models  # noqa: F401

@@ -16,6 +16,8 @@ class FilePurpose(StrEnum):
     kyc_selfie = "kyc_selfie"
     company_document = "company_document"  # an extract from the company register, for verification
     milestone_delivery = "milestone_delivery"  # a file the contractor delivered with a milestone
+    message_attachment = "message_attachment"  # a file sent in a conversation
+    message_thumbnail = "message_thumbnail"  # the small picture the server made of an image sent in a conversation
 
     @property
     def is_public(self) -> bool:

@@ -1,0 +1,1 @@
+"""Conversations between the parties of a proposal or a contract (decision 0043)."""
