@@ -11,7 +11,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +21,7 @@ from app.accounts.models import User
 from app.audit.chain import append
 from app.contracts.models import Contract
 from app.conversations.models import Conversation, ConversationParticipant, Message, MessageVersion
+from app.conversations.text import MAX_BODY, shares_contact_details
 from app.db import utcnow
 from app.events import publish
 from app.files.storage import Storage
@@ -95,6 +98,19 @@ class MessageRejected(ValueError):
     """A message we will not keep; the text is for the person who wrote it."""
 
 
+def checked_body(body: str) -> str:
+    """The text as kept (surrounding blank space removed), or MessageRejected saying what is wrong."""
+    body = body.strip()
+    if "\x00" in body:
+        raise MessageRejected("The message contains an invisible NUL character. Remove it and try again.")
+    if len(body) > MAX_BODY:
+        raise MessageRejected(
+            f"Messages can be up to {MAX_BODY:,} characters; this one has {len(body):,}. "
+            "Shorten it, or send the rest as a file or a second message."
+        )
+    return body
+
+
 @dataclass(frozen=True)
 class Sent:
     message: Message
@@ -117,7 +133,7 @@ async def send(
 
     if conversation.participant(sender.id) is None:
         raise MessageRejected("You are not part of this conversation.")
-    body = body.strip()
+    body = checked_body(body)
     if not body and not files:
         raise MessageRejected("Write a message or attach a file.")
     if files and storage is None:
@@ -135,6 +151,7 @@ async def send(
             body=body,
             version=1,
             sha256=digest,
+            contact_warning=shares_contact_details(body),
             created_at=now,
         )
         .on_conflict_do_nothing(constraint="uq_messages_client_key")
@@ -155,9 +172,8 @@ async def send(
     if files:
         await store_attachments(db, storage, message, sender, files)
     conversation.last_message_at = now
-    mine = conversation.participant(sender.id)
-    mine.last_read_message_id = message.id
-    mine.last_read_at = now
+    # The sender has seen their own message (only ever forward: a parallel send may be newer).
+    await _advance(db, conversation, sender, message.id, now)
     await append(
         db,
         "message.sent",
@@ -180,3 +196,119 @@ def signal(db: AsyncSession, conversation: Conversation, message: Message, what:
             MESSAGE_EVENT,
             {"conversation": conversation.public_id, "message": message.public_id, "what": what},
         )
+
+
+# ------------------------------------------------------------------ reading
+
+
+async def _advance(db: AsyncSession, conversation: Conversation, user: User, message_id: int, now) -> bool:
+    """Compare-and-set: move `user`'s read mark to `message_id` only if that is further than it
+    is. True when it moved."""
+    moved = await db.scalar(
+        update(ConversationParticipant)
+        .where(
+            ConversationParticipant.conversation_id == conversation.id,
+            ConversationParticipant.user_id == user.id,
+            func.coalesce(ConversationParticipant.last_read_message_id, 0) < message_id,
+        )
+        .values(
+            last_read_message_id=func.greatest(func.coalesce(ConversationParticipant.last_read_message_id, 0), message_id),
+            last_read_at=now,
+        )
+        .returning(ConversationParticipant.user_id)
+        .execution_options(synchronize_session=False)
+    )
+    if moved is not None:
+        mine = conversation.participant(user.id)
+        if mine is not None:
+            await db.refresh(mine, ["last_read_message_id", "last_read_at"])
+    return moved is not None
+
+
+async def mark_read(db: AsyncSession, conversation: Conversation, reader: User, message: Message | None) -> bool:
+    """`reader` has the conversation open up to `message`: their read mark moves forward (never
+    back), and only when it moved are the parties told ("seen"), so two open pages re-fetching
+    each other's signals settle after one round."""
+    if message is None or conversation.participant(reader.id) is None:
+        return False
+    if not await _advance(db, conversation, reader, message.id, utcnow()):
+        return False
+    signal(db, conversation, message, "seen")
+    return True
+
+
+# ------------------------------------------------------------------ editing
+
+EDIT_WINDOW = timedelta(hours=24)
+"""How long after sending its sender may edit a message (decision 0043)."""
+
+
+def can_edit(message: Message, user: User, now=None) -> bool:
+    return message.sender_id == user.id and (now or utcnow()) - message.created_at <= EDIT_WINDOW
+
+
+async def message_in(db: AsyncSession, conversation: Conversation, public_id: str, *, lock: bool = False) -> Message | None:
+    query = select(Message).where(Message.conversation_id == conversation.id, Message.public_id == public_id)
+    if lock:
+        query = query.with_for_update(of=Message).execution_options(populate_existing=True)
+    return await db.scalar(query)
+
+
+@dataclass(frozen=True)
+class Edited:
+    message: Message
+    changed: bool  # False: the text was already this (a form sent twice): nothing new was kept
+
+
+async def edit(db: AsyncSession, conversation: Conversation, editor: User, public_id: str, body: str) -> Edited:
+    """A new version of the sender's own message. The earlier versions stay (message_versions), the
+    new hash goes on the audit chain; under the message's row lock, so two edits at once make two
+    versions in order and a form sent twice makes one."""
+    from app.errors import NotFound
+
+    message = await message_in(db, conversation, public_id, lock=True)
+    if message is None or message.sender_id != editor.id:
+        raise NotFound()
+    if not can_edit(message, editor):
+        raise MessageRejected(
+            "Messages can be edited for 24 hours after sending. Send a new message to correct this one."
+        )
+    body = checked_body(body)
+    if not body and not message.attachments:
+        raise MessageRejected("Write the message's new text (a message can't be left empty).")
+    if body == message.body:
+        return Edited(message, changed=False)
+    digest = message_hash(body, [a.file.sha256 for a in message.attachments])
+    now = utcnow()
+    message.version += 1
+    message.body = body
+    message.sha256 = digest
+    message.edited_at = now
+    message.contact_warning = shares_contact_details(body)
+    db.add(MessageVersion(message_id=message.id, version=message.version, body=body, sha256=digest, written_at=now))
+    await append(
+        db,
+        "message.edited",
+        actor_id=editor.id,
+        subject_type=SUBJECT,
+        subject_id=conversation.public_id,
+        data={"message": message.public_id, "version": message.version, "sha256": digest},
+    )
+    signal(db, conversation, message, "edited")
+    await db.flush()
+    return Edited(message, changed=True)
+
+
+async def versions_of(db: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[MessageVersion]]:
+    """Earlier versions of edited messages, oldest first (the current one left out)."""
+    if not message_ids:
+        return {}
+    rows = await db.scalars(
+        select(MessageVersion).where(MessageVersion.message_id.in_(message_ids)).order_by(MessageVersion.version)
+    )
+    found: dict[int, list[MessageVersion]] = {}
+    for row in rows:
+        found.setdefault(row.message_id, []).append(row)
+    for versions in found.values():
+        versions.pop()  # the newest is the message's current text
+    return found

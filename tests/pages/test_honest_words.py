@@ -1,7 +1,7 @@
 """Honest words (decision 0033): the landing page, the standard clauses a new contract gets, the
 contract editor and the contractor's invitation promise only what Pactline does. Escrow, the review
 window, automatic approval and payouts to a bank (/earnings) work, so they are promised; disputes,
-invoices, messages, notifications and reviews of people are not promised until they exist. A promise
+notifications and reviews of people are not promised until they exist (invoices and messages arrived). A promise
 lands with its feature: the commit that ships one takes its words out of NOT_YET, and the route check below fails
 until it does."""
 
@@ -24,7 +24,6 @@ from tests.contracts.helpers import FEE, accepted_proposal
 # (DESIGN §4); None where the feature has no page of its own to wait for.
 NOT_YET: dict[str, tuple[str, str | None]] = {
     "disputes": (r"disput|mediat|arbitrat|decides? how the held money", "/disputes"),
-    "messages": (r"\bmessages\b|send (you |them )?a message|\bchat\b|conversation", "/messages"),
     "notifications": (r"notification", "/notifications"),
     "reviews of people": (r"\bratings?\b|\bstars?\b|review (each other|the other)|leave a review|reputation", None),
 }
@@ -94,6 +93,7 @@ def test_the_checker_catches_the_old_promises():
     assert promises_too_early(old_landing) == ["disputes: decides how the held money"]
     assert promises_too_early("Disputes decided by people") == ["disputes: Disput"]
     assert promises_too_early("so contracts and invoices carry its details") == []  # invoices and statements exist
+    assert promises_too_early("Send them a message about the contract") == []  # conversations exist
     assert promises_too_early("Money held in escrow is released when the client approves the milestone.") == []
 
 
