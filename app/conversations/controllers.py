@@ -143,7 +143,9 @@ class MessagesController(Controller):
         name="messages:send",
         request_max_body_size=MAX_FILES * MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
     )
-    async def send(self, request: Request, public_id: FromPath[str], data: Multipart, db: DB, user: CurrentUser) -> Response:
+    async def send(
+        self, request: Request, public_id: FromPath[str], data: Multipart, db: DB, user: CurrentUser
+    ) -> Response:
         conversation = await _conversation(db, public_id, user)
         try:
             composed = await read_composer(data)
@@ -228,7 +230,7 @@ def _edit_page(request: Request, conversation, message, form, errors, status_cod
 
 
 class ConversationLinksController(Controller):
-    """"Messages" on a contract's and a proposal's page: open (or start) their conversation."""
+    """ "Messages" on a contract's and a proposal's page: open (or start) their conversation."""
 
     path = "/"
     guards = PARTIES

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -100,12 +101,18 @@ async def conversations_of(db: AsyncSession, user: User) -> list[Row]:
         newest = (
             select(Message)
             .where(Message.conversation_id.in_(ids))
-            .distinct(Message.conversation_id)
+            .ext(distinct_on(Message.conversation_id))
             .order_by(Message.conversation_id, Message.id.desc())
         )
         last = {m.conversation_id: m for m in (await db.scalars(newest)).unique()}
     return [
-        Row(conversation, other_party(conversation, user), await subject_of(db, conversation), last.get(conversation.id), unread)
+        Row(
+            conversation,
+            other_party(conversation, user),
+            await subject_of(db, conversation),
+            last.get(conversation.id),
+            unread,
+        )
         for conversation, unread in found
     ]
 

@@ -10,7 +10,6 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -212,7 +211,9 @@ async def _advance(db: AsyncSession, conversation: Conversation, user: User, mes
             func.coalesce(ConversationParticipant.last_read_message_id, 0) < message_id,
         )
         .values(
-            last_read_message_id=func.greatest(func.coalesce(ConversationParticipant.last_read_message_id, 0), message_id),
+            last_read_message_id=func.greatest(
+                func.coalesce(ConversationParticipant.last_read_message_id, 0), message_id
+            ),
             last_read_at=now,
         )
         .returning(ConversationParticipant.user_id)
@@ -247,7 +248,9 @@ def can_edit(message: Message, user: User, now=None) -> bool:
     return message.sender_id == user.id and (now or utcnow()) - message.created_at <= EDIT_WINDOW
 
 
-async def message_in(db: AsyncSession, conversation: Conversation, public_id: str, *, lock: bool = False) -> Message | None:
+async def message_in(
+    db: AsyncSession, conversation: Conversation, public_id: str, *, lock: bool = False
+) -> Message | None:
     query = select(Message).where(Message.conversation_id == conversation.id, Message.public_id == public_id)
     if lock:
         query = query.with_for_update(of=Message).execution_options(populate_existing=True)

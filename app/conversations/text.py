@@ -92,6 +92,4 @@ def shares_contact_details(text: str) -> bool:
     return any(pattern.search(text) for pattern in _PAYMENT)
 
 
-CONTACT_NOTE = (
-    "This message seems to share contact or payment details. Keep payments on Pactline to stay protected."
-)
+CONTACT_NOTE = "This message seems to share contact or payment details. Keep payments on Pactline to stay protected."
