@@ -7,6 +7,7 @@ from sqlalchemy import text
 from app.accounts.seed import seed_accounts
 from app.companies.seed import seed_companies
 from app.contracts.seed import seed_contracts
+from app.conversations.seed import seed_conversations
 from app.escrow.seed import seed_escrow
 from app.marketplace.seed import seed_marketplace
 from app.payouts.seed import seed_payouts
@@ -25,6 +26,7 @@ async def demo_seed(resources: Resources) -> list[str]:
         created += await seed_companies(session)
     created += await seed_profiles(resources)  # commits as it goes: after the accounts exist
     created += await seed_contracts(resources)
+    created += await seed_conversations(resources)  # the demo contract's parties talking, one picture
     created += await seed_escrow(resources)  # the contract's money: through its checkout and webhook
     created += await seed_payouts(resources)  # the demo contractor's sandbox bank account
     return created

@@ -1031,6 +1031,49 @@ async def portfolio_image(w: World) -> Sample:
     return Sample("contractor", params={"file_id": item.image_file_id})
 
 
+# ---------------------------------------------------------------- conversations
+
+
+async def _contract_conversation(w: World):
+    from app.conversations import services as conversations
+
+    contract = await w.active_contract()
+    conversation = await conversations.conversation_for_contract(w.db, contract)
+    await w.db.commit()
+    return contract, conversation
+
+
+@sample("/messages/{public_id:str}", "/messages/{public_id:str}/since")
+async def conversation_to_write_in(w: World) -> Sample:
+    _, conversation = await _contract_conversation(w)
+    return Sample("client", params={"public_id": conversation.public_id}, form={"body": "When can we start?"})
+
+
+@sample("/messages/{public_id:str}/m/{message_id:str}/edit")
+async def message_to_edit(w: World) -> Sample:
+    from app.conversations import services as conversations
+
+    _, conversation = await _contract_conversation(w)
+    sent = await conversations.send(
+        w.db, conversation, w.client, "See you on Monday", client_key=w.unique("sweep-key-")
+    )
+    await w.db.commit()
+    return Sample("client", params={"public_id": conversation.public_id, "message_id": sent.message.public_id},
+                  form={"body": "See you on Tuesday"})  # fmt: skip
+
+
+@sample("/contracts/{contract_id:int}/messages")
+async def contract_conversation_link(w: World) -> Sample:
+    contract = await w.active_contract()
+    return Sample("contractor", params={"contract_id": contract.id}, status={"GET": 303})
+
+
+@sample("/proposals/{proposal_id:int}/messages")
+async def proposal_conversation_link(w: World) -> Sample:
+    proposal = await w.proposal()
+    return Sample("client", params={"proposal_id": proposal.id}, status={"GET": 303})
+
+
 # ---------------------------------------------------------------- public pages, operations, live events, static files
 
 
