@@ -266,11 +266,19 @@ def _rss(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss
 
 
-async def _step(sessions, conn, people: list[int], first_n: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def _step(sessions, conn, people: list[int], first_n: int, server_pid: int) -> dict[str, Any]:
     """DELIVERIES events, one at a time, each to a different person among the open streams."""
     from app.events import publish
 
     started: dict[int, float] = {}
+    window, cpu = time.monotonic(), _cpu_seconds(server_pid)
     for k in range(DELIVERIES):
         n = first_n + k
         uid = people[(k * 7919) % len(people)]  # spread over everyone holding a stream
@@ -279,6 +287,7 @@ async def _step(sessions, conn, people: list[int], first_n: int) -> dict[str, An
             started[n] = time.monotonic()
             await db.commit()
         await asyncio.sleep(PAUSE)
+    server_cpu = (_cpu_seconds(server_pid) - cpu) / (time.monotonic() - window)
     conn.send(("collect", list(started)))
     _, arrived = conn.recv()
     latencies = sorted(arrived[n] - started[n] for n in arrived)
@@ -289,6 +298,7 @@ async def _step(sessions, conn, people: list[int], first_n: int) -> dict[str, An
         "p50_ms": _percentile_ms(latencies, 50),
         "p99_ms": _percentile_ms(latencies, 99),
         "max_ms": latencies[-1] * 1000 if latencies else None,
+        "server_cpu": server_cpu,  # cores the web process used while the deliveries ran
     }
 
 
@@ -331,7 +341,7 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
             await asyncio.sleep(2.0)  # let the opening settle (presence announcements, first heartbeats)
             rss = _rss(server_pid)
             holding = [uid for uid, _ in order[:target]]
-            result = await _step(sessions, parent, holding, first_n=len(steps) * DELIVERIES)
+            result = await _step(sessions, parent, holding, first_n=len(steps) * DELIVERIES, server_pid=server_pid)
             steps.append(
                 {
                     "streams": target,
@@ -389,7 +399,8 @@ def describe(result: dict[str, Any]) -> str:
         lines.append(
             f"  {s['streams']:>5} streams ({s['open']} open, {failed}, opened in {s['open_seconds']:.1f} s): "
             f"delivery p50 {p50} ms, p99 {p99} ms, max {s['max_ms'] or 0:.1f} ms, {s['missed']} missed; "
-            f"server RSS {s['rss_mb']:.0f} MB, {s['rss_per_stream_kb']:.1f} KB per stream"
+            f"server RSS {s['rss_mb']:.0f} MB, {s['rss_per_stream_kb']:.1f} KB per stream, "
+            f"server CPU {s['server_cpu']:.2f} cores meanwhile"
         )
     last = r["steps"][-1]["streams"] if r["steps"] else 0
     if r["held"] and r["held"] == last:

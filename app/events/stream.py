@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Protocol
@@ -93,7 +94,10 @@ async def user_stream(
                             sent_up_to = message["id"]
                             yield to_sse(message)
                 loop = asyncio.get_running_loop()
-                due = loop.time() + heartbeat
+                # The first beat lands anywhere in the second half of an interval: streams opened
+                # together (a deploy reconnects everyone at once) do not re-check their sessions
+                # and refresh presence in one burst every interval ever after.
+                due = loop.time() + heartbeat * random.uniform(0.5, 1.0)  # noqa: S311 — spreading load, not a secret
                 while True:
                     if pending is None:
                         pending = asyncio.ensure_future(anext(events))

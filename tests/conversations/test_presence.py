@@ -130,3 +130,17 @@ def test_last_seen_in_plain_words():
     assert Presence(True, None).words() == "Online"
     assert Presence(False, None).words() == ""
     assert Presence(False, now - timedelta(minutes=5)).words(now) == "Last seen 5 minutes ago"
+
+
+def test_the_conversation_page_stream_starts_where_the_page_was_rendered():
+    from types import SimpleNamespace
+
+    from litestar import Request
+
+    from app.conversations.presence import conversation_events_url
+
+    conversation = SimpleNamespace(public_id="conv_Ab-9_x")
+    rendered_at_5 = Request({"type": "http", "state": {"events_since": 5}})
+    first_visit = Request({"type": "http", "state": {}})
+    assert conversation_events_url(rendered_at_5, conversation) == "/events?last_event_id=5&conversation=conv_Ab-9_x"
+    assert conversation_events_url(first_visit, conversation) == "/events?conversation=conv_Ab-9_x"
