@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
         LEAD_PIPELINE,
         RECEIPT_PDF,
         RECONCILIATION,
+        SSE_FANOUT,
         WEBHOOK_LIVE,
         Options,
         run_guarded,
@@ -30,7 +31,16 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME",
         choices=[s.name for s in SCENARIOS]
-        + [LEAD_PIPELINE, AUDIT_CHAIN, CONTRACT_PDF, RECEIPT_PDF, ESCROW_RELEASES, WEBHOOK_LIVE, RECONCILIATION],
+        + [
+            LEAD_PIPELINE,
+            AUDIT_CHAIN,
+            CONTRACT_PDF,
+            RECEIPT_PDF,
+            ESCROW_RELEASES,
+            WEBHOOK_LIVE,
+            RECONCILIATION,
+            SSE_FANOUT,
+        ],
         help="run only this scenario (repeatable); the bare baseline always runs",
     )
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import audit, escrow, invoices, leads, pdf, reconciliation, report, webhooks
+from bench import audit, escrow, invoices, leads, pdf, reconciliation, report, sse, webhooks
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
@@ -28,6 +28,7 @@ RECEIPT_PDF = "receipt pdf"  # bench/invoices.py
 ESCROW_RELEASES = "escrow releases"  # bench/escrow.py
 WEBHOOK_LIVE = "webhook to live update"  # bench/webhooks.py
 RECONCILIATION = "reconciliation"  # bench/reconciliation.py
+SSE_FANOUT = "sse fan-out"  # bench/sse.py
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,12 @@ def run(options: Options) -> int:
                 "its own, then one day's run against the sandbox's records")  # fmt: skip
             recon = reconciliation.measure(dict(servers["app"].env))
             print(reconciliation.describe(recon))
+        fanout = None
+        if not options.only or SSE_FANOUT in options.only:
+            say(f"bench: sse fan-out: conversation-page streams held by a load process, {', '.join(map(str, sse.STEPS))} "
+                f"at a time, {sse.DELIVERIES} deliveries per step")  # fmt: skip
+            fanout = sse.measure(servers["app"].url, servers["app"].pid, dict(servers["app"].env))
+            print(sse.describe(fanout))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -302,6 +309,7 @@ def run(options: Options) -> int:
                 "escrow_releases": releases,
                 "webhook_live_update": live,
                 "reconciliation": recon,
+                "sse_fanout": fanout,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )

@@ -9,6 +9,10 @@ from litestar.response import ServerSentEvent
 from redis.exceptions import RedisError
 
 from app.accounts.guards import Viewer, current_user, provide_user, still_signed_in
+from app.conversations import presence
+from app.conversations.live_controllers import MAX_PUBLIC_ID
+from app.conversations.services import conversation_of_party
+from app.conversations.typing import conversation_channel
 from app.events.dispatch import seq_key
 from app.events.stream import parse_last_event_id, user_stream
 
@@ -37,6 +41,7 @@ class EventStreamController(Controller):
         user = viewer or provide_user(request)  # a visitor gets the sign-in-first answer here
         last_id = parse_last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
         settings = state.settings
+        short_lived = await conversation_channels(request, user)
         return ServerSentEvent(
             user_stream(
                 channels,
@@ -46,9 +51,29 @@ class EventStreamController(Controller):
                 heartbeat=settings.sse_heartbeat_seconds,
                 backlog_seconds=settings.event_backlog_seconds,
                 still_allowed=still_signed_in(request),
+                short_lived=short_lived,
+                liveness=presence.Connection(redis, user.id, settings.sse_heartbeat_seconds),
             ),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+
+
+async def conversation_channels(request: Request, user) -> list[str]:
+    """`?conversation=<public_id>` (a conversation page's stream): its typing channel and the other
+    party's presence, for a participant only. Anything else — unknown, someone else's, malformed —
+    adds nothing and is not an error: the person's own events still flow (decision 0045)."""
+    public_id = request.query_params.get("conversation")
+    if not public_id or len(public_id) > MAX_PUBLIC_ID:
+        return []
+    async with request.app.state.sessionmaker() as db:
+        conversation = await conversation_of_party(db, public_id, user)
+        other = presence.other_party(conversation, user.id) if conversation is not None else None
+    if conversation is None:
+        return []
+    channels = [conversation_channel(conversation.public_id)]
+    if other is not None:
+        channels.append(presence.presence_channel(other.id))
+    return channels
 
 
 async def remember_stream_position(request: Request) -> None:

@@ -97,6 +97,7 @@
       seenIds.push(event.lastEventId);
       if (seenIds.length > 100) seenIds.shift();
     }
+    remember(event);
     toastFromPayload(event.data);
   }
 
@@ -121,6 +122,25 @@
   });
 
   document.addEventListener("htmx:sseError", function () { liveStatus(true); });
+
+  // Resume where this tab stopped. The browser's own reconnect sends Last-Event-ID; but when a
+  // reconnect is refused (a deploy, a 503 while Redis is away) the extension opens a new stream
+  // from the `sse-connect` URL, which still says where the page was rendered: keep its
+  // `last_event_id` at the newest event this tab has seen, so the catch-up brings no duplicates.
+  // Events without an id (typing, presence) never move it.
+  var newestId = 0;
+  function remember(event) {
+    var id = event && parseInt(event.lastEventId, 10);
+    if (!id || id <= newestId) return;
+    newestId = id;
+    var body = document.body;
+    var url = body && body.getAttribute("sse-connect");
+    if (!url) return;
+    var next = new URL(url, window.location.href);
+    next.searchParams.set("last_event_id", String(id));
+    body.setAttribute("sse-connect", next.pathname + next.search);
+  }
+  document.addEventListener("htmx:sseMessage", function (evt) { remember(evt.detail); });
 
   // If some page does put sse-swap="toast" on an element, htmx reports it here.
   document.addEventListener("htmx:sseMessage", function (evt) {

@@ -1085,7 +1085,27 @@ async def public_page(w: World) -> Sample:
 
 @sample("/events")
 async def event_stream(w: World) -> Sample:
-    return Sample("client")
+    """The client's stream, on a conversation page (that conversation's typing and presence too)."""
+    return Sample("client", query={"conversation": (await _conversation(w)).public_id})
+
+
+async def _conversation(w: World):
+    from app.conversations.services import conversation_for_contract
+
+    conversation = await conversation_for_contract(w.db, await w.active_contract())
+    await w.db.commit()
+    return conversation
+
+
+@sample("/messages/{public_id:str}/typing")
+async def typing_signal(w: World) -> Sample:
+    """The composer's typing signal: 204 for a party, whether or not it was passed on."""
+    return Sample("client", params={"public_id": (await _conversation(w)).public_id}, status={"POST": 204})
+
+
+@sample("/messages/{public_id:str}/presence")
+async def presence_block(w: World) -> Sample:
+    return Sample("client", params={"public_id": (await _conversation(w)).public_id})
 
 
 @sample("/static/{file_path:path}")
