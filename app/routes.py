@@ -31,6 +31,7 @@ from app.contracts.documents.controllers import ContractDocumentController, Veri
 from app.contracts.drafting.controllers import ContractController
 from app.contracts.signing.controllers import SigningController, VersionController
 from app.contracts.templates.controllers import CompanyTemplateController, PlatformTemplateController
+from app.conversations.files import MessageFileController
 from app.db import provide_db
 from app.escrow.controllers import MilestoneController
 from app.events.controllers import EventStreamController
@@ -115,6 +116,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         ApplyController,
         ProposalController,
         EventStreamController,
+        MessageFileController,
         OpsController,
         create_static_files_router(
             path="/static",
