@@ -22,6 +22,8 @@ PAYMENT_PROVIDERS = ("sandbox", "stripe")
 # The platform fee written into contract terms when a version is sent (decision 0030).
 DEFAULT_PLATFORM_FEE_PERCENT = "10"
 MAX_PLATFORM_FEE_PERCENT = 50
+# A message carries a few files and the whole request is held while it is read: keep one bounded.
+MAX_MESSAGE_FILE_MB = 100
 
 
 class ConfigurationError(RuntimeError):
@@ -66,6 +68,11 @@ def platform_fee_bp(value: str | None) -> int:
     if not 0 <= percent <= MAX_PLATFORM_FEE_PERCENT:
         raise ConfigurationError(problem)
     return int(basis_points)
+
+
+def message_file_max_mb(env: Mapping[str, str]) -> int:
+    """MESSAGE_FILE_MAX_MB (default 20); read on its own too, for the send route's body limit."""
+    return _int(env.get("MESSAGE_FILE_MAX_MB"), "MESSAGE_FILE_MAX_MB", default=20)
 
 
 def _is_loopback(host: str) -> bool:
@@ -142,6 +149,7 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     event_backlog_size: int = 200
     event_backlog_seconds: int = 24 * 3600
+    message_file_max_mb: int = 20  # MESSAGE_FILE_MAX_MB: the largest file one can attach to a message
     password_hash_profile: str = PRODUCTION_HASHING
     platform_fee_bp: int = 1000  # PLATFORM_FEE_PERCENT in basis points: 1000 = 10 %
     # Pactline's own details as printed on its receipts and fee invoices (decision 0040); empty
@@ -193,6 +201,11 @@ class Settings:
                                           and self.platform_country.isalpha()):  # fmt: skip
             raise ConfigurationError(
                 f"PLATFORM_COUNTRY must be a two-letter country code such as DE, not {self.platform_country!r}"
+            )
+        if not 1 <= self.message_file_max_mb <= MAX_MESSAGE_FILE_MB:
+            raise ConfigurationError(
+                f"MESSAGE_FILE_MAX_MB must be a whole number of megabytes from 1 to {MAX_MESSAGE_FILE_MB}, "
+                f"not {self.message_file_max_mb}"
             )
         if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
             raise ConfigurationError(
@@ -322,6 +335,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sse_heartbeat_seconds=float(env.get("SSE_HEARTBEAT_SECONDS", "15")),
         event_backlog_size=int(env.get("EVENT_BACKLOG_SIZE", "200")),
         event_backlog_seconds=int(env.get("EVENT_BACKLOG_SECONDS", str(24 * 3600))),
+        message_file_max_mb=message_file_max_mb(env),
         password_hash_profile=env.get("PASSWORD_HASH_PROFILE", "").strip().lower() or PRODUCTION_HASHING,
         platform_fee_bp=platform_fee_bp(env.get("PLATFORM_FEE_PERCENT")),
         platform_legal_name=env.get("PLATFORM_LEGAL_NAME", "").strip() or Settings.platform_legal_name,

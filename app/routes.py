@@ -32,6 +32,7 @@ from app.contracts.drafting.controllers import ContractController
 from app.contracts.signing.controllers import SigningController, VersionController
 from app.contracts.templates.controllers import CompanyTemplateController, PlatformTemplateController
 from app.conversations.controllers import ConversationLinksController, MessagesController
+from app.conversations.files import MessageFileController
 from app.conversations.live_controllers import LiveConversationController
 from app.db import provide_db
 from app.escrow.controllers import MilestoneController
@@ -120,6 +121,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         ConversationLinksController,
         EventStreamController,
         LiveConversationController,
+        MessageFileController,
         OpsController,
         create_static_files_router(
             path="/static",
