@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -75,6 +76,49 @@ class CurrentUserMiddleware(ASGIMiddleware):
         return user
 
 
+class UserRechecks:
+    """The streams of one process ask for their people's status and session epoch together: the
+    asks of a short moment become one query, so thousands of open streams re-checking every
+    heartbeat cost a few queries a second, not one per stream (and never a queue for the pool)."""
+
+    GATHER_SECONDS = 0.05
+
+    def __init__(self, sessionmaker) -> None:
+        self.sessionmaker = sessionmaker
+        self.waiting: dict[int, list[asyncio.Future]] = {}
+        self.task: asyncio.Task | None = None
+
+    async def status(self, user_id: int) -> tuple[UserStatus, int] | None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.waiting.setdefault(user_id, []).append(future)
+        if self.task is None:
+            self.task = loop.create_task(self._run(), name="user-rechecks")
+        return await future
+
+    async def _run(self) -> None:
+        await asyncio.sleep(self.GATHER_SECONDS)
+        batch, self.waiting, self.task = self.waiting, {}, None
+        try:
+            async with self.sessionmaker() as db:
+                rows = {
+                    row.id: (row.status, row.session_epoch)
+                    for row in await db.execute(
+                        select(User.id, User.status, User.session_epoch).where(User.id.in_(list(batch)))
+                    )
+                }
+        except Exception as exc:  # noqa: BLE001 — handed to every asker, who decides
+            for futures in batch.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        for uid, futures in batch.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(rows.get(uid))
+
+
 def still_signed_in(connection: ASGIConnection) -> Callable[[], Awaitable[bool]]:
     """For requests that outlive a page (the event stream): a check, to run every so often, that
     this browser is still signed in as the same person. False once the session was ended (sign-out,
@@ -89,13 +133,14 @@ def still_signed_in(connection: ASGIConnection) -> Callable[[], Awaitable[bool]]
     user_id, epoch = user.id, user.session_epoch
     sid = session_id(Request(connection.scope))
 
+    rechecks = getattr(app.state, "user_rechecks", None)
+    if rechecks is None:
+        rechecks = app.state.user_rechecks = UserRechecks(app.state.sessionmaker)
+
     async def check() -> bool:
         try:
-            async with app.state.sessionmaker() as db:
-                row = (
-                    await db.execute(select(User.status, User.session_epoch).where(User.id == user_id))
-                ).one_or_none()
-            if row is None or row.status != UserStatus.active or row.session_epoch != epoch:
+            row = await rechecks.status(user_id)
+            if row is None or row[0] != UserStatus.active or row[1] != epoch:
                 return False
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not re-check a live stream's user: %s", exc)

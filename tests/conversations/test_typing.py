@@ -95,3 +95,40 @@ async def test_redis_failing_means_no_signal_and_no_error(app, settings, db, cli
         received = await channel.until_marker()
     assert answer.status_code == 204
     assert received == []
+
+
+async def test_the_typing_line_names_the_other_party_and_loads_its_script(settings, db, client, contractor):
+    """The partial as a conversation page includes it (a page of the test's own, next to the real routes)."""
+    from litestar import Request, get
+    from litestar.params import FromPath
+    from sqlalchemy import update
+
+    from app.accounts.models import User
+    from app.conversations.presence import other_party
+    from app.conversations.services import conversation_of_party
+    from app.web.templating import render
+
+    await db.execute(update(User).where(User.id == contractor.user.id).values(name="<b>Noor</b> Smith"))
+    await db.commit()
+    _, conversation = await contract_conversation(db, client, contractor)
+
+    @get("/test-only/typing/{public_id:str}")
+    async def page(request: Request, public_id: FromPath[str]) -> object:
+        async with request.app.state.sessionmaker() as session:
+            theirs = await conversation_of_party(session, public_id, request.user)
+            other = other_party(theirs, request.user.id)
+            return render(request, "messages/_typing.html", {"conversation": theirs, "other": other})
+
+    application = create_app(settings, extra_handlers=[page])
+    async with lifespan_of(application):
+        async with WebClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver", follow_redirects=False
+        ) as browser:
+            await browser.sign_in(client.user.email, PASSWORD)
+            html = (await browser.get(f"/test-only/typing/{conversation.public_id}")).text
+    assert 'aria-live="polite"' in html
+    assert f'data-typing-url="/messages/{conversation.public_id}/typing"' in html
+    assert f'data-typing-user="{contractor.user.id}"' in html
+    assert '<span class="typing__text" data-typing-text hidden>&lt;b&gt;Noor&lt;/b&gt; is typing…</span>' in html
+    assert "<b>" not in html, "names are escaped"
+    assert '<script src="/static/js/typing.js?v=' in html and "defer" in html
