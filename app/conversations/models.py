@@ -48,7 +48,9 @@ class Conversation(TimestampMixin, Base):
 
     @property
     def path(self) -> str:
-        return f"/messages/{self.public_id}"
+        from app.web.urls import path_for
+
+        return path_for("messages:detail", public_id=self.public_id)
 
     def participant(self, user_id: int) -> ConversationParticipant | None:
         return next((p for p in self.participants if p.user_id == user_id), None)

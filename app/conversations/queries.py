@@ -117,10 +117,6 @@ async def conversations_of(db: AsyncSession, user: User) -> list[Row]:
     ]
 
 
-async def unread_total(db: AsyncSession, user: User) -> int:
-    return sum(row.unread for row in await conversations_of(db, user))
-
-
 @dataclass(frozen=True)
 class Window:
     """Messages shown together, oldest first; `earlier` is the public id to load before them

@@ -61,16 +61,17 @@ async def test_a_message_arrives_live_and_the_sender_sees_it_seen(phone, desktop
     assert desktop.problems.errors == [], desktop.problems.errors
 
 
-async def test_earlier_messages_load_above_when_scrolled_to(phone, db):
+async def test_earlier_messages_load_above_when_scrolled_to(small_phone, db):
+    """On the narrowest phone we promise (360 px), with a long link that must not widen the page."""
+    phone = small_phone
     client = await make_user(db, role=Role.client, name="Clara Bakery")
     contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
     contract, _ = await active_contract(db, client, contractor)
     conversation = await conversations.conversation_for_contract(db, contract)
     await db.commit()
     for n in range(45):
-        await conversations.send(
-            db, conversation, client if n % 2 else contractor, f"Note {n:02d}", client_key=f"k-{n:02d}"
-        )
+        body = f"Note {n:02d}" + (" https://example.com/" + "a" * 120 if n == 44 else "")
+        await conversations.send(db, conversation, client if n % 2 else contractor, body, client_key=f"k-{n:02d}")
         await db.commit()
 
     await sign_in(phone, client.email)
@@ -81,4 +82,7 @@ async def test_earlier_messages_load_above_when_scrolled_to(phone, db):
     await expect(phone.locator(".message")).to_have_count(45)
     await expect(phone.locator(".message").first).to_contain_text("Note 00")
     await expect(phone.get_by_role("link", name="Show earlier messages")).to_have_count(0)
+    # The reader keeps their place: what was at the top before is still on screen.
+    await expect(phone.get_by_text("Note 15", exact=True)).to_be_in_viewport()
+    assert await no_horizontal_scroll(phone)
     assert phone.problems.errors == [], phone.problems.errors

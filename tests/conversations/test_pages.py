@@ -77,7 +77,7 @@ async def test_the_contract_page_links_to_its_conversation_for_the_parties_only(
 
 
 async def test_a_proposal_has_its_conversation_for_the_contractor_and_the_client(
-    db, client, contractor, other_contractor
+    db, client, contractor, other_contractor, admin
 ):
     job = await make_job(db, client.user, title="Logo for a bakery")
     proposal = await make_proposal(db, job, contractor.user)
@@ -88,7 +88,9 @@ async def test_a_proposal_has_its_conversation_for_the_contractor_and_the_client
     second = await contractor.get(f"/proposals/{proposal.id}/messages")
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
-    assert (await other_contractor.get(f"/proposals/{proposal.id}/messages")).status_code == 404
+    for outsider in (other_contractor, admin):
+        assert (await outsider.get(f"/proposals/{proposal.id}/messages")).status_code == 404
+        assert (await outsider.get(first.headers["location"])).status_code == 404
     page = await contractor.get(first.headers["location"])
     assert "About the proposal" in page.text and "Logo for a bakery" in page.text
 
