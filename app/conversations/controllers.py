@@ -17,6 +17,7 @@ from app.accounts.models import Role, User
 from app.conversations import queries, services
 from app.conversations.forms import MAX_FILES, composer_values, read_composer
 from app.conversations.models import Conversation, Message
+from app.conversations.presence import conversation_events_url
 from app.conversations.text import CONTACT_NOTE, MAX_BODY, linkify
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
@@ -88,6 +89,7 @@ async def _page(
         "errors": errors or {},
         "max_body": MAX_BODY,
         "max_files": MAX_FILES,
+        "events_url": conversation_events_url(request, conversation),
     }
     return render(request, "messages/detail.html", context, status_code=status_code, block=block, headers=headers)
 

@@ -7,7 +7,8 @@ from litestar.params import FromPath
 
 from app.accounts.guards import CurrentUser, requires_login
 from app.conversations.models import Conversation
-from app.conversations.presence import other_party, presence_of
+from app.conversations.presence import presence_of
+from app.conversations.queries import other_party
 from app.conversations.services import conversation_of_party
 from app.conversations.typing import typing
 from app.db import DB
@@ -45,7 +46,7 @@ class LiveConversationController(Controller):
         """The other party's "Online" / "Last seen …" (templates/messages/_presence.html): the block
         re-fetches it when their presence changes, and every minute so the words stay true."""
         conversation = await _theirs(db, public_id, user)
-        other = other_party(conversation, user.id)
+        other = other_party(conversation, user)
         status = await presence_of(request.app.state.redis, other.id) if other is not None else None
         return render(
             request,

@@ -204,11 +204,6 @@ async def presence_of(redis: Redis, user_id: int) -> Presence | None:
     return Presence(online=int(open_streams) > 0, last_seen=last_seen)
 
 
-def other_party(conversation: Conversation, user_id: int):
-    """The other participant (a User) of a two-party conversation."""
-    return next((p.user for p in conversation.participants if p.user_id != user_id), None)
-
-
 def conversation_events_url(request: Request, conversation: Conversation) -> str:
     """The conversation page's one stream: the person's own (starting where the page was
     rendered, as every page's does) plus the conversation's typing and the other's presence."""

@@ -193,7 +193,12 @@ def signal(db: AsyncSession, conversation: Conversation, message: Message, what:
             db,
             participant.user_id,
             MESSAGE_EVENT,
-            {"conversation": conversation.public_id, "message": message.public_id, "what": what},
+            {
+                "conversation": conversation.public_id,
+                "message": message.public_id,
+                "sender": message.sender_id,
+                "what": what,
+            },
         )
 
 

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from app.accounts.guards import Viewer, current_user, provide_user, still_signed_in
 from app.conversations import presence
 from app.conversations.live_controllers import MAX_PUBLIC_ID
+from app.conversations.queries import other_party
 from app.conversations.services import conversation_of_party
 from app.conversations.typing import conversation_channel
 from app.events.dispatch import seq_key
@@ -67,7 +68,7 @@ async def conversation_channels(request: Request, user) -> list[str]:
         return []
     async with request.app.state.sessionmaker() as db:
         conversation = await conversation_of_party(db, public_id, user)
-        other = presence.other_party(conversation, user.id) if conversation is not None else None
+        other = other_party(conversation, user) if conversation is not None else None
     if conversation is None:
         return []
     channels = [conversation_channel(conversation.public_id)]

@@ -70,7 +70,8 @@
   function onMessage(event) {
     var box = indicator();
     var data = parse(event.data);
-    if (box && data && data.conversation === box.getAttribute("data-typing-conversation") && data.what === "sent") hide();
+    if (box && data && data.conversation === box.getAttribute("data-typing-conversation") && data.what === "sent" &&
+        String(data.sender) === box.getAttribute("data-typing-user")) hide();
   }
 
   var seen = typeof WeakSet === "function" ? new WeakSet() : null;

@@ -239,6 +239,7 @@ async def test_seen_shows_once_the_other_party_has_read_it(db, client, contracto
     assert json.loads(told[0].data) == {
         "conversation": conversation.public_id,
         "message": message.public_id,
+        "sender": client.user.id,
         "what": "seen",
     }
     assert 'data-receipt="seen"' in (await client.htmx("GET", f"{conversation.path}/since")).text

@@ -104,7 +104,7 @@ async def test_the_typing_line_names_the_other_party_and_loads_its_script(settin
     from sqlalchemy import update
 
     from app.accounts.models import User
-    from app.conversations.presence import other_party
+    from app.conversations.queries import other_party
     from app.conversations.services import conversation_of_party
     from app.web.templating import render
 
@@ -116,7 +116,7 @@ async def test_the_typing_line_names_the_other_party_and_loads_its_script(settin
     async def page(request: Request, public_id: FromPath[str]) -> object:
         async with request.app.state.sessionmaker() as session:
             theirs = await conversation_of_party(session, public_id, request.user)
-            other = other_party(theirs, request.user.id)
+            other = other_party(theirs, request.user)
             return render(request, "messages/_typing.html", {"conversation": theirs, "other": other})
 
     application = create_app(settings, extra_handlers=[page])
