@@ -61,6 +61,7 @@ async def test_typing_and_presence_arrive_without_an_id(app, db, live_server, cl
                     assert json.loads(lasting.data) == {
                         "conversation": conversation.public_id,
                         "message": message.public_id,
+                        "sender": contractor.user.id,
                         "what": "sent",
                     }
                 finally:
