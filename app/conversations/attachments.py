@@ -174,6 +174,7 @@ async def prepare(upload: CheckedUpload) -> CheckedAttachment:
     if isinstance(upload, CheckedAttachment):
         return upload
     fields = {f.name: getattr(upload, f.name) for f in dataclasses.fields(CheckedUpload)}
+    fields["name"] = clean_name(upload.name)
     if upload.content_type == ZIP:
         fields["content_type"] = await anyio.to_thread.run_sync(_zip_kind, upload.data)
         return CheckedAttachment(**fields)
