@@ -51,7 +51,7 @@ async def test_files_go_up_with_progress_and_arrive_as_a_thumbnail_and_a_link(ph
             {"name": "quote.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 300_000},
         ]
     )
-    await phone.get_by_label("Message").fill("The photo and the quote")
+    await phone.get_by_role("textbox", name="Message").fill("The photo and the quote")
     # A slow connection (about 1 Mbit/s up), so the upload takes a few seconds.
     cdp = await phone.context.new_cdp_session(phone)
     await cdp.send("Network.enable")
