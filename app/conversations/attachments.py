@@ -4,17 +4,20 @@ from the bytes, pictures decoded once to make their thumbnail), then kept in pri
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import io
 import os
 import re
 import unicodedata
+import weakref
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from litestar.datastructures import UploadFile
 from PIL import ExifTags, Image, ImageOps
@@ -174,13 +177,28 @@ async def prepare(upload: CheckedUpload) -> CheckedAttachment:
     if isinstance(upload, CheckedAttachment):
         return upload
     fields = {f.name: getattr(upload, f.name) for f in dataclasses.fields(CheckedUpload)}
+    fields["name"] = clean_name(upload.name)
     if upload.content_type == ZIP:
         fields["content_type"] = await anyio.to_thread.run_sync(_zip_kind, upload.data)
         return CheckedAttachment(**fields)
     if upload.content_type in PICTURES:
-        width, height, thumbnail = await anyio.to_thread.run_sync(_thumbnail, upload.data)
+        width, height, thumbnail = await anyio.to_thread.run_sync(_thumbnail, upload.data, limiter=_decoders())
         return CheckedAttachment(**fields, width=width, height=height, thumbnail=thumbnail)
     return CheckedAttachment(**fields)
+
+
+PICTURES_AT_ONCE = 2
+"""Pictures decoded at the same time in one process: a big PNG takes up to 4 bytes per pixel
+while it is decoded, so many at once could exhaust a small server's memory."""
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _decoders() -> anyio.CapacityLimiter:
+    """The picture decoders' limiter of the running event loop (a limiter belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _limiters:
+        _limiters[loop] = anyio.CapacityLimiter(PICTURES_AT_ONCE)
+    return _limiters[loop]
 
 
 def _zip_kind(data: bytes) -> str:

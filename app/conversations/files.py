@@ -15,7 +15,7 @@ from app.db import DB
 from app.errors import NotFound
 from app.files.models import StoredFile
 from app.files.storage import storage_for
-from app.files.uploads import JPEG, TEXT
+from app.files.uploads import JPEG
 
 MAX_ID = 40  # public ids are 4 + 24 characters: anything longer is no id of ours
 
@@ -53,21 +53,19 @@ class MessageFileController(Controller):
     async def thumbnail(
         self, request: Request, conversation_id: FromPath[str], attachment_id: FromPath[str], db: DB, user: CurrentUser
     ) -> Response:
-        """The small JPEG the server made of a picture. It never changes under its address, so the
-        browser may keep it a day (the page re-renders its messages often)."""
+        """The small JPEG the server made of a picture."""
         attachment = await self._attachment(db, conversation_id, attachment_id, user)
         if attachment.thumbnail is None:
             raise NotFound(attachment_id)
         name = download_name(attachment.file.original_name.rsplit(".", 1)[0] + " (small)", JPEG)
-        return await _send(request, attachment.thumbnail, name, inline=True, cache="private, max-age=86400, immutable")
+        return await _send(request, attachment.thumbnail, name, inline=True, cache="private, no-store")
 
 
 async def _send(request: Request, row: StoredFile, name: str, *, inline: bool, cache: str) -> Response:
     data = await storage_for(request.app.state.settings).get(row.storage_key)
-    media_type = f"{TEXT}; charset=utf-8" if row.content_type == TEXT else row.content_type
     return Response(
         data,
-        media_type=media_type,
+        media_type=row.content_type,  # text/plain gets "; charset=utf-8" from the framework
         headers={
             "Content-Disposition": content_disposition(name, inline=inline),
             "Cache-Control": cache,

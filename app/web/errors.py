@@ -120,9 +120,8 @@ def _too_large(request: Request, exc: HTTPException) -> Response:
         # A route that takes several bigger files (a message's) says so in its own words.
         words = request.route_handler.opt.get("too_large") if request.scope.get("route_handler") else None
         if words is None and limit and limit > _MANY_FILES_BYTES:
-            words = (
-                f"Together these files are larger than {_size(limit)}, the most one form can carry. Send fewer at once."
-            )
+            most = f"{limit // (1024 * 1024)} MB"  # the files' share: the form's own room left out
+            words = f"Together these files are larger than {most}, the most one message can carry. Send fewer at once."
         return error_response(request, 413, words, headers=exc.headers)
     size = f" This one can be at most {_size(limit)}." if limit else ""
     return error_response(

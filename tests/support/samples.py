@@ -883,6 +883,28 @@ async def public_contract(w: World) -> Sample:
                   pages=[f"/verify/{contract.public_id}"])  # fmt: skip
 
 
+# ---------------------------------------------------------------- conversations: files
+
+
+@sample(
+    "/messages/{conversation_id:str}/files/{attachment_id:str}",
+    "/messages/{conversation_id:str}/files/{attachment_id:str}/thumb",
+)
+async def message_picture(w: World) -> Sample:
+    """A picture the client sent in the conversation of an active contract (it has a thumbnail)."""
+    from app.conversations import services as conversations
+
+    contract = await w.active_contract()
+    conversation = await conversations.conversation_for_contract(w.db, contract)
+    picture = CheckedUpload(PNG_BYTES, PNG, hashlib.sha256(PNG_BYTES).hexdigest(), "sketch.png")
+    sent = await conversations.send(w.db, conversation, w.client, "The sketch", client_key=w.unique("sweep-"),
+                                    files=[picture], storage=w.storage)  # fmt: skip
+    await w.db.commit()
+    await w.db.refresh(sent.message, attribute_names=["attachments"])
+    [attachment] = sent.message.attachments
+    return Sample("client", params={"conversation_id": conversation.public_id, "attachment_id": attachment.public_id})
+
+
 # ---------------------------------------------------------------- profiles, files, identity
 
 
