@@ -19,7 +19,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from litestar.datastructures import UploadFile
 from PIL import ExifTags, Image, ImageOps
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +41,7 @@ from app.files.uploads import (
     CheckedUpload,
     UploadRejected,
     check_upload,
+    chosen_files,
 )
 
 MB = 1024 * 1024
@@ -120,12 +120,6 @@ def limit_words(settings: Settings | None = None) -> str:
     )
 
 
-def _uploads(form_files: Any) -> list[UploadFile]:
-    """The chosen files of a multipart `files` field (one, a list, or an empty part when none)."""
-    values = form_files if isinstance(form_files, list | tuple) else [form_files]
-    return [v for v in values if isinstance(v, UploadFile) and v.filename]
-
-
 def clean_name(name: str) -> str:
     """The file's name as people will see it: control characters, line breaks, direction marks and
     path parts taken out, at most 200 characters; never empty."""
@@ -147,7 +141,7 @@ async def checked_files(form_files: Any, settings: Settings | None = None) -> li
     with status 422. Nothing has been stored at that point. Pass the result to
     `services.send(..., files=..., storage=storage_for(settings))`."""
     settings = settings or get_settings()
-    uploads = _uploads(form_files)
+    uploads = chosen_files(form_files)
     if len(uploads) > MAX_FILES:
         for upload in uploads:
             await upload.close()

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.guards import CurrentUser, requires_role
 from app.accounts.models import Role, User
 from app.conversations import queries, services
-from app.conversations.forms import MAX_FILES, composer_values, read_composer
+from app.conversations.attachments import MAX_FILES, SEND_BODY_LIMIT
+from app.conversations.forms import composer_values, read_composer
 from app.conversations.models import Conversation, Message
 from app.conversations.presence import conversation_events_url
 from app.conversations.text import CONTACT_NOTE, MAX_BODY, linkify
 from app.db import DB
 from app.errors import DomainError, FormError, NotFound
 from app.files.storage import storage_for
-from app.files.uploads import FORM_OVERHEAD_BYTES, MAX_FILE_BYTES
 from app.web.forms import FormData, Multipart
 from app.web.htmx import see_other
 from app.web.templating import is_htmx, render
@@ -143,14 +143,14 @@ class MessagesController(Controller):
     @post(
         "/{public_id:str}",
         name="messages:send",
-        request_max_body_size=MAX_FILES * MAX_FILE_BYTES + FORM_OVERHEAD_BYTES,
+        request_max_body_size=SEND_BODY_LIMIT,
     )
     async def send(
         self, request: Request, public_id: FromPath[str], data: Multipart, db: DB, user: CurrentUser
     ) -> Response:
         conversation = await _conversation(db, public_id, user)
         try:
-            composed = await read_composer(data)
+            composed = await read_composer(data, request.app.state.settings)
             sent = await services.send(
                 db,
                 conversation,

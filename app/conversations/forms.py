@@ -6,14 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.datastructures import UploadFile
-
+from app.conversations.attachments import checked_files
 from app.errors import FormError
-from app.files.uploads import DELIVERY_TYPES, CheckedUpload, UploadRejected, check_upload
+from app.files.uploads import CheckedUpload, UploadRejected
 from app.web.forms import Errors, text
 
-MAX_FILES = 5
-FILE_TYPES = DELIVERY_TYPES  # PDF, images, ZIP and plain text: decided from the bytes
 # A composer key is what new_idempotency_key() renders: URL-safe, short.
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -32,18 +29,12 @@ def _raw_body(data: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _uploads(data: dict[str, Any]) -> list[UploadFile]:
-    value = data.get("files")
-    values = value if isinstance(value, list) else [value]
-    return [v for v in values if isinstance(v, UploadFile) and v.filename]
-
-
 def composer_values(data: dict[str, Any]) -> dict[str, str]:
     """What was typed, to show again next to the errors (cut at a length the page can carry)."""
     return {"body": _raw_body(data)[:20000]}
 
 
-async def read_composer(data: dict[str, Any]) -> Composed:
+async def read_composer(data: dict[str, Any], settings=None) -> Composed:
     from app.conversations.services import MessageRejected, checked_body
 
     errors = Errors()
@@ -55,19 +46,11 @@ async def read_composer(data: dict[str, Any]) -> Composed:
     key = text(data, "client_key")
     if not _KEY.match(key):
         errors.add("body", "This form is out of date. Copy your message, reload the page and send it again.")
-    uploads = _uploads(data)
     files: list[CheckedUpload] = []
-    if len(uploads) > MAX_FILES:
-        errors.add("files", f"Attach at most {MAX_FILES} files to one message.")
-    else:
-        for upload in uploads:
-            try:
-                checked = await check_upload(upload, FILE_TYPES)
-            except UploadRejected as exc:
-                errors.add("files", f"{upload.filename[:80]}: {exc}")
-                continue
-            if checked is not None:
-                files.append(checked)
+    try:
+        files = await checked_files(data.get("files"), settings)
+    except UploadRejected as exc:
+        errors.add("files", str(exc))
     if not errors and not body and not files:
         errors.add("body", "Write a message or attach a file.")
     if errors:

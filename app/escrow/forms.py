@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.datastructures import UploadFile
-
 from app.errors import FormError
 from app.escrow.views import MESSAGE_MAX, REASON_MAX
-from app.files.uploads import DELIVERY_TYPES, CheckedUpload, UploadRejected, check_upload
+from app.files.uploads import DELIVERY_TYPES, CheckedUpload, UploadRejected, check_upload, chosen_files
 from app.web.forms import Errors, text, whole_number
 
 MAX_FILES = 5
@@ -56,13 +54,6 @@ class SubmissionInput:
     files: tuple[CheckedUpload, ...]
 
 
-def _uploads(data: dict[str, Any]) -> list[UploadFile]:
-    value = data.get("files")
-    values = value if isinstance(value, list) else [value]
-    # An empty file input still sends a part without a file name: check_upload skips those.
-    return [v for v in values if isinstance(v, UploadFile)]
-
-
 async def read_submission(data: dict[str, Any]) -> SubmissionInput:
     """ "What you delivered" (required) and up to MAX_FILES files of the delivery types."""
     errors = Errors()
@@ -71,7 +62,7 @@ async def read_submission(data: dict[str, Any]) -> SubmissionInput:
         errors.add("message", "Say what you delivered: what is done and where to find it.")
     elif len(message) > MESSAGE_MAX:
         errors.add("message", f"Keep it under {MESSAGE_MAX:,} characters; attach a file for more.".replace(",", " "))
-    uploads = _uploads(data)
+    uploads = chosen_files(data.get("files"))
     checked: list[CheckedUpload] = []
     if len([u for u in uploads if u.filename]) > MAX_FILES:
         errors.add("files", f"Attach at most {MAX_FILES} files. Put more in one ZIP file.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from litestar.datastructures import UploadFile
 
@@ -48,6 +49,13 @@ def is_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return _NOT_TEXT.search(decoded) is None
+
+
+def chosen_files(field: Any) -> list[UploadFile]:
+    """The files chosen in a multipart file field: one, a list, or none (an empty file input still
+    sends a part, without a file name)."""
+    values = field if isinstance(field, list | tuple) else [field]
+    return [v for v in values if isinstance(v, UploadFile) and v.filename]
 
 
 class UploadRejected(ValueError):
