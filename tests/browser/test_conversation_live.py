@@ -5,21 +5,15 @@ reaches the other open page without reload, the open page marks it read, and the
 import pytest
 from playwright.async_api import expect
 
-from app.accounts.models import Role
 from app.conversations import services as conversations
-from tests.contracts.helpers import active_contract
+from tests.conversations.helpers import clara_and_noor
 from tests.support.browser import no_horizontal_scroll, sign_in
-from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 
 
 async def test_a_message_arrives_live_and_the_sender_sees_it_seen(phone, desktop, db):
-    client = await make_user(db, role=Role.client, name="Clara Bakery")
-    contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
-    contract, _ = await active_contract(db, client, contractor)
-    conversation = await conversations.conversation_for_contract(db, contract)
-    await db.commit()
+    client, contractor, contract, conversation = await clara_and_noor(db)
 
     await sign_in(desktop, contractor.email)
     await desktop.goto(f"/contracts/{contract.id}")
@@ -64,11 +58,7 @@ async def test_a_message_arrives_live_and_the_sender_sees_it_seen(phone, desktop
 async def test_earlier_messages_load_above_when_scrolled_to(small_phone, db):
     """On the narrowest phone we promise (360 px), with a long link that must not widen the page."""
     phone = small_phone
-    client = await make_user(db, role=Role.client, name="Clara Bakery")
-    contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
-    contract, _ = await active_contract(db, client, contractor)
-    conversation = await conversations.conversation_for_contract(db, contract)
-    await db.commit()
+    client, contractor, contract, conversation = await clara_and_noor(db)
     for n in range(45):
         body = f"Note {n:02d}" + (" https://example.com/" + "a" * 120 if n == 44 else "")
         await conversations.send(db, conversation, client if n % 2 else contractor, body, client_key=f"k-{n:02d}")

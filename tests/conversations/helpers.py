@@ -23,3 +23,17 @@ async def say(db, conversation, sender, body: str, **kwargs):
     )
     await db.commit()
     return sent.message
+
+
+async def clara_and_noor(db):
+    """For browser tests: a client "Clara Bakery" and a contractor "Noor Designer" (not signed in
+    anywhere), an active contract between them and its conversation (committed)."""
+    from app.accounts.models import Role
+    from tests.support.factories import make_user
+
+    client = await make_user(db, role=Role.client, name="Clara Bakery")
+    contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
+    contract, _ = await active_contract(db, client, contractor)
+    conversation = await conversations.conversation_for_contract(db, contract)
+    await db.commit()
+    return client, contractor, contract, conversation

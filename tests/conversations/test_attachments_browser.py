@@ -8,11 +8,8 @@ import pytest
 from PIL import Image
 from playwright.async_api import expect
 
-from app.accounts.models import Role
-from app.conversations import services as conversations
-from tests.contracts.helpers import active_contract
+from tests.conversations.helpers import clara_and_noor
 from tests.support.browser import no_horizontal_scroll, sign_in
-from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +23,7 @@ def noisy_jpeg(width: int, height: int) -> bytes:
 
 
 async def test_files_go_up_with_progress_and_arrive_as_a_thumbnail_and_a_link(phone, desktop, db):
-    client = await make_user(db, role=Role.client, name="Clara Bakery")
-    contractor = await make_user(db, role=Role.contractor, name="Noor Designer")
-    contract, _ = await active_contract(db, client, contractor)
-    conversation = await conversations.conversation_for_contract(db, contract)
-    await db.commit()
+    client, contractor, _, conversation = await clara_and_noor(db)
 
     await sign_in(desktop, contractor.email)
     await desktop.goto(conversation.path)
