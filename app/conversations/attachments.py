@@ -111,13 +111,9 @@ class CheckedAttachment(CheckedUpload):
 
 
 def limit_words(settings: Settings | None = None) -> str:
-    """For the file field's hint: "Up to 5 files, 20 MB each: PDF, pictures (JPEG, PNG, WebP, GIF),
-    ZIP, Word, Excel, PowerPoint or plain text." """
+    """The file field's hint: "Up to 5 files, 20 MB each." (the kinds fold under "Which files?")."""
     settings = settings or get_settings()
-    return (
-        f"Up to {MAX_FILES} files, {settings.message_file_max_mb} MB each: PDF, pictures (JPEG, PNG, WebP, GIF), "
-        "ZIP, Word, Excel, PowerPoint or plain text."
-    )
+    return f"Up to {MAX_FILES} files, {settings.message_file_max_mb} MB each."
 
 
 def clean_name(name: str) -> str:

@@ -190,16 +190,6 @@ async def test_the_file_field_has_a_label_a_hint_with_the_limit_and_a_hidden_pro
 # ---------------------------------------------------------------- uploads through the composer
 
 
-@pytest.fixture
-def send_route(app):
-    """The composer's form target, `POST /messages/<public id>` (the conversation page's own route)."""
-    if not any(
-        re.fullmatch(r"/messages/\{[a-z_]+:str\}", route.path) and "POST" in getattr(route, "methods", ())
-        for route in app.routes
-    ):
-        pytest.skip("the conversation page's send route is not part of this build")
-
-
 async def post_message(party, conversation, files, body: str = "See attached"):
     data = {"body": body, "client_key": secrets.token_urlsafe(16), "_csrf_token": await party.csrf_token()}
     return await party.post(conversation.path, data=data, files=files)
@@ -213,7 +203,7 @@ async def kept(db) -> tuple[int, int, int]:
     )
 
 
-async def test_files_sent_with_the_composer_are_kept_with_their_thumbnail(send_route, app, db, client, contractor):
+async def test_files_sent_with_the_composer_are_kept_with_their_thumbnail(app, db, client, contractor):
     _, conversation = await contract_conversation(db, client, contractor)
     files = [("files", ("plan.jpg", jpeg(), "image/jpeg")), ("files", ("quote.pdf", PDF_BYTES, "application/pdf"))]
     response = await post_message(client, conversation, files)
@@ -235,7 +225,7 @@ async def test_files_sent_with_the_composer_are_kept_with_their_thumbnail(send_r
         ("empty.pdf", b"", "application/pdf", "This file is empty"),
     ],
 )
-async def test_a_bad_file_is_refused_next_to_the_field_and_nothing_is_kept(send_route, app, db, client, contractor,
+async def test_a_bad_file_is_refused_next_to_the_field_and_nothing_is_kept(app, db, client, contractor,
                                                                            name, data, claimed, says):  # fmt: skip
     _, conversation = await contract_conversation(db, client, contractor)
     before = await kept(db)
@@ -248,7 +238,7 @@ async def test_a_bad_file_is_refused_next_to_the_field_and_nothing_is_kept(send_
     assert storage_for(app.state.settings).all_keys() == keys
 
 
-async def test_a_file_over_the_limit_is_refused_next_to_the_field(send_route, app, db, client, contractor):
+async def test_a_file_over_the_limit_is_refused_next_to_the_field(app, db, client, contractor):
     _, conversation = await contract_conversation(db, client, contractor)
     before = await kept(db)
     limit = app.state.settings.message_file_max_mb * 1024 * 1024
@@ -259,7 +249,7 @@ async def test_a_file_over_the_limit_is_refused_next_to_the_field(send_route, ap
     assert await kept(db) == before
 
 
-async def test_a_body_over_the_route_limit_gets_a_clear_413(send_route, app, db, client, contractor):
+async def test_a_body_over_the_route_limit_gets_a_clear_413(app, db, client, contractor):
     _, conversation = await contract_conversation(db, client, contractor)
     boundary = "pactline-boundary"
 
@@ -279,7 +269,7 @@ async def test_a_body_over_the_route_limit_gets_a_clear_413(send_route, app, db,
     assert await db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-async def test_someone_outside_cannot_post_files_into_it(send_route, app, db, client, contractor, other_contractor):
+async def test_someone_outside_cannot_post_files_into_it(app, db, client, contractor, other_contractor):
     _, conversation = await contract_conversation(db, client, contractor)
     before = await kept(db)
     response = await post_message(other_contractor, conversation, [("files", ("a.pdf", PDF_BYTES, "application/pdf"))])
