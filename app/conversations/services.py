@@ -167,23 +167,35 @@ async def send(
         assert repeated is not None
         return Sent(repeated, repeated=True)
     message = await db.get_one(Message, message_id)
-    db.add(MessageVersion(message_id=message.id, version=1, body=body, sha256=digest, written_at=now))
     if files:
         await store_attachments(db, storage, message, sender, files)
     conversation.last_message_at = now
     # The sender has seen their own message (only ever forward: a parallel send may be newer).
     await _advance(db, conversation, sender, message.id, now)
+    await _keep_version(db, conversation, message, sender, now, kind="message.sent", what="sent")
+    return Sent(message, repeated=False)
+
+
+async def _keep_version(
+    db: AsyncSession, conversation: Conversation, message: Message, actor: User, now, *, kind: str, what: str
+) -> None:
+    """The message's current text as a version row, its hash (never the text) on the audit chain
+    under the conversation, and the parties signalled: the same for the first version and an edit."""
+    db.add(
+        MessageVersion(
+            message_id=message.id, version=message.version, body=message.body, sha256=message.sha256, written_at=now
+        )
+    )
     await append(
         db,
-        "message.sent",
-        actor_id=sender.id,
+        kind,
+        actor_id=actor.id,
         subject_type=SUBJECT,
         subject_id=conversation.public_id,
-        data={"message": message.public_id, "version": 1, "sha256": digest},
+        data={"message": message.public_id, "version": message.version, "sha256": message.sha256},
     )
-    signal(db, conversation, message, "sent")
+    signal(db, conversation, message, what)
     await db.flush()
-    return Sent(message, repeated=False)
 
 
 def signal(db: AsyncSession, conversation: Conversation, message: Message, what: str) -> None:
@@ -293,17 +305,7 @@ async def edit(db: AsyncSession, conversation: Conversation, editor: User, publi
     message.sha256 = digest
     message.edited_at = now
     message.contact_warning = shares_contact_details(body)
-    db.add(MessageVersion(message_id=message.id, version=message.version, body=body, sha256=digest, written_at=now))
-    await append(
-        db,
-        "message.edited",
-        actor_id=editor.id,
-        subject_type=SUBJECT,
-        subject_id=conversation.public_id,
-        data={"message": message.public_id, "version": message.version, "sha256": digest},
-    )
-    signal(db, conversation, message, "edited")
-    await db.flush()
+    await _keep_version(db, conversation, message, editor, now, kind="message.edited", what="edited")
     return Edited(message, changed=True)
 
 
