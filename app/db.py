@@ -70,6 +70,7 @@ def load_models() -> None:
     import app.invoices.models  # noqa: F401
     import app.leads.models  # noqa: F401
     import app.marketplace.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
     import app.payments.models  # noqa: F401
     import app.payouts.models  # noqa: F401
     import app.profiles.models  # noqa: F401

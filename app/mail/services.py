@@ -31,6 +31,7 @@ def build_message(
     template: str,
     context: dict[str, Any],
     message_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> EmailMessage:
     env = email_environment()
     ctx = {"subject": subject, "app_base_url": settings.app_base_url, **context}
@@ -39,6 +40,8 @@ def build_message(
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = message_id or make_msgid(domain="pactline.test")
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(env.get_template(f"emails/{template}.txt").render(ctx))
     message.add_alternative(env.get_template(f"emails/{template}.html").render(ctx), subtype="html")
     return message
