@@ -20,12 +20,15 @@ from app.accounts.models import User
 from app.audit.chain import append
 from app.contracts.models import Contract
 from app.conversations.models import Conversation, ConversationParticipant, Message, MessageVersion
+from app.conversations.queries import subject_of
 from app.conversations.text import MAX_BODY, shares_contact_details
 from app.db import utcnow
 from app.events import publish
 from app.files.storage import Storage
 from app.files.uploads import CheckedUpload
 from app.marketplace.models import Proposal
+from app.notifications import notify
+from app.notifications import services as notifications
 
 SUBJECT = "conversation"
 """The audit chain's subject type for everything said in a conversation (hashes only, never text)."""
@@ -173,7 +176,21 @@ async def send(
     # The sender has seen their own message (only ever forward: a parallel send may be newer).
     await _advance(db, conversation, sender, message.id, now)
     await _keep_version(db, conversation, message, sender, now, kind="message.sent", what="sent")
+    await _tell_others(db, conversation, sender)
     return Sent(message, repeated=False)
+
+
+def notification_group(conversation: Conversation) -> str:
+    """New messages of one conversation are one unread notification that counts up."""
+    return f"conversation:{conversation.public_id}"
+
+
+async def _tell_others(db: AsyncSession, conversation: Conversation, sender: User) -> None:
+    about = (await subject_of(db, conversation)).title
+    for participant in conversation.participants:
+        if participant.user_id != sender.id:
+            await notify(db, participant.user, "message.new", link=conversation.path,
+                         group=notification_group(conversation), sender=sender.name, about=about)  # fmt: skip
 
 
 async def _keep_version(
@@ -246,9 +263,11 @@ async def _advance(db: AsyncSession, conversation: Conversation, user: User, mes
 async def mark_read(db: AsyncSession, conversation: Conversation, reader: User, message: Message | None) -> bool:
     """`reader` has the conversation open up to `message`: their read mark moves forward (never
     back), and only when it moved are the parties told ("seen"), so two open pages re-fetching
-    each other's signals settle after one round."""
+    each other's signals settle after one round. The conversation's new-message notification is
+    read too (its bell falls); that changes nothing when it was read already."""
     if message is None or conversation.participant(reader.id) is None:
         return False
+    await notifications.mark_read(db, reader, group=notification_group(conversation))
     if not await _advance(db, conversation, reader, message.id, utcnow()):
         return False
     signal(db, conversation, message, "seen")

@@ -20,14 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts.guards import ensure_verified
 from app.accounts.models import User
 from app.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
-from app.contracts.services import audit, contract_for, notify_parties
+from app.contracts.services import audit, contract_for, contract_path, notify_parties, parties_of
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.escrow.ledger import account, post_entry
 from app.escrow.models import AccountKind, EntryKind, Funding, FundingMilestone, FundingStatus
 from app.events import publish
 from app.invoices.services import issue_receipt
-from app.money import Money
+from app.money import Money, format_minor
+from app.notifications import notify
 from app.payments.provider import Payment, PaymentProvider, PaymentState, ProviderError
 from app.web.urls import path_for
 from app.worker.outbox import defer
@@ -227,9 +228,9 @@ async def apply_payment(db: AsyncSession, payment: Payment) -> None:
             funding.failure_message = f"{why} Nothing was charged; you can fund the milestone again."
             await audit(db, contract, "funding_failed", None, funding=funding.public_id, reason=why)
             publish(db, contract.client_id, f"contract-{contract.id}", {"changed": True})
-            publish(
-                db, contract.client_id, "toast", {"message": f"The payment did not go through: {why}", "level": "error"}
-            )
+            client = (await parties_of(db, contract))[contract.client_id]
+            await notify(db, client, "funding.failed", link=contract_path(contract.id), contract=contract.title,
+                         milestone=await _titles_of(db, funding), amount=_amount(funding), reason=why)  # fmt: skip
         return
     if funding.status in (FundingStatus.paid, FundingStatus.refunded):
         return  # applied before: a replayed or late webhook
@@ -280,10 +281,12 @@ async def _fund(db: AsyncSession, contract: Contract, funding: Funding, mileston
         await audit(db, contract, "milestone_funded", funding.client_id, milestone_id=m.id, amount_minor=m.amount_minor,
               currency=m.currency, funding=funding.public_id)  # fmt: skip
     await issue_receipt(db, funding, contract, entries[0])  # numbered at commit (decision 0040)
-    titles = " and ".join(f"“{m.title}”" for m in milestones)
-    notify_parties(
-        db, contract, f"{titles} {'is' if len(milestones) == 1 else 'are'} funded: the money is held in escrow."
-    )
+    # The client who paid sees it on the page they come back to; the contractor is told.
+    notify_parties(db, contract, None)
+    contractor = (await parties_of(db, contract))[contract.contractor_id]
+    for m in milestones:
+        await notify(db, contractor, "milestone.funded", link=f"{contract_path(contract.id)}#milestone-{m.id}",
+                     contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency))  # fmt: skip
 
 
 async def _refund_whole(db: AsyncSession, contract: Contract, funding: Funding, payment: Payment) -> None:
@@ -309,4 +312,21 @@ async def _refund_whole(db: AsyncSession, contract: Contract, funding: Funding, 
     await audit(db, contract, "funding_refunded", None, funding=funding.public_id, amount_minor=amount.amount_minor,
           currency=amount.currency)  # fmt: skip
     publish(db, contract.client_id, f"contract-{contract.id}", {"changed": True})
-    publish(db, contract.client_id, "toast", {"message": funding.failure_message, "level": "info"})
+    client = (await parties_of(db, contract))[contract.client_id]
+    await notify(db, client, "funding.refunded", link=contract_path(contract.id), contract=contract.title,
+                 milestone=await _titles_of(db, funding), amount=str(amount))  # fmt: skip
+
+
+def _amount(funding: Funding) -> str:
+    return format_minor(funding.amount_minor, funding.currency)
+
+
+async def _titles_of(db: AsyncSession, funding: Funding) -> str:
+    """The titles of the milestones a funding is for, as one line: “Design”, “Build”."""
+    titles = await db.scalars(
+        select(Milestone.title)
+        .join(FundingMilestone, FundingMilestone.milestone_id == Milestone.id)
+        .where(FundingMilestone.funding_id == funding.id)
+        .order_by(Milestone.position, Milestone.id)
+    )
+    return "”, “".join(titles.all())

@@ -23,7 +23,7 @@ from app.contracts.models import (
     Milestone,
     MilestoneStatus,
 )
-from app.contracts.services import audit, contract_for, current_version, email_party, notify_parties, parties_of
+from app.contracts.services import audit, contract_for, contract_path, current_version, notify_parties, parties_of
 from app.contracts.terms import PlatformFee
 from app.db import utcnow
 from app.errors import DomainError, NotFound
@@ -41,6 +41,7 @@ from app.escrow.models import (
 from app.files.models import StoredFile
 from app.invoices.services import issue_release_documents
 from app.money import Money, format_minor
+from app.notifications import notify
 from app.worker.outbox import defer
 
 HELD_STATES = frozenset({MilestoneStatus.funded, MilestoneStatus.submitted, MilestoneStatus.revision_requested})
@@ -62,6 +63,15 @@ async def _locked(db: AsyncSession, milestone_id: int, user: User | None) -> tup
     assert milestone is not None
     await db.refresh(contract)
     return contract, milestone
+
+
+def milestone_path(contract: Contract, m: Milestone) -> str:
+    """Where a notification about one milestone leads: its card on the contract page."""
+    return f"{contract_path(contract.id)}#milestone-{m.id}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%-d %B %Y, %H:%M UTC")
 
 
 def _ensure_active(contract: Contract) -> None:
@@ -108,12 +118,10 @@ async def submit(
     m.review_ends_at = now + timedelta(days=version.terms.review_window_days)
     await audit(db, contract, "milestone_submitted", contractor.id, milestone_id=m.id, submission=number,
           files=len(files), review_ends_at=m.review_ends_at.isoformat())  # fmt: skip
-    people = await parties_of(db, contract)
-    client = people[contract.client_id]
-    ends = m.review_ends_at.strftime("%-d %B %Y, %H:%M UTC")
-    email_party(db, contract, client, f"Work submitted: {m.title}", "milestone_submitted",
-                contractor=contractor.name, milestone=m.title, review_ends=ends)  # fmt: skip
-    notify_parties(db, contract, f"{contractor.name} submitted work for “{m.title}”.", except_user=contractor.id)
+    client = (await parties_of(db, contract))[contract.client_id]
+    notify_parties(db, contract, None)
+    await notify(db, client, "milestone.submitted", link=milestone_path(contract, m), contract=contract.title,
+                 milestone=m.title, contractor=contractor.name, review_ends=_when(m.review_ends_at))  # fmt: skip
     return submission
 
 
@@ -148,10 +156,10 @@ async def request_revision(db: AsyncSession, milestone_id: int, client: User, re
     m.revision_count += 1
     await audit(db, contract, "milestone_revision_requested", client.id, milestone_id=m.id,
           submission=submission.number, revisions=m.revision_count)  # fmt: skip
-    people = await parties_of(db, contract)
-    email_party(db, contract, people[contract.contractor_id], f"Revision asked: {m.title}", "milestone_revision",
-                client=client.name, milestone=m.title, reason=reason)  # fmt: skip
-    notify_parties(db, contract, f"{client.name} asked for a revision of “{m.title}”.", except_user=client.id)
+    contractor = (await parties_of(db, contract))[contract.contractor_id]
+    notify_parties(db, contract, None)
+    await notify(db, contractor, "milestone.revision", link=milestone_path(contract, m), contract=contract.title,
+                 milestone=m.title, client=client.name, reason=reason)  # fmt: skip
     return m
 
 
@@ -209,11 +217,10 @@ async def remind(db: AsyncSession, milestone_id: int, *, now: datetime | None = 
         return False
     m.reminders_sent = due
     hours = 24 if due == 2 else 48
-    people = await parties_of(db, contract)
-    ends = m.review_ends_at.strftime("%-d %B %Y, %H:%M UTC")
-    email_party(db, contract, people[contract.client_id], f"Review “{m.title}” within {hours} hours",
-                "milestone_review_reminder", milestone=m.title, hours=hours, review_ends=ends)  # fmt: skip
+    client = (await parties_of(db, contract))[contract.client_id]
     notify_parties(db, contract, None)
+    await notify(db, client, "milestone.review_reminder", link=milestone_path(contract, m), contract=contract.title,
+                 milestone=m.title, hours=hours, review_ends=_when(m.review_ends_at))  # fmt: skip
     await audit(db, contract, "milestone_review_reminder", None, milestone_id=m.id, hours=hours)
     return True
 
@@ -243,14 +250,19 @@ async def _release(
     await audit(db, contract, "milestone_released", actor_id, milestone_id=m.id, amount_minor=held.amount_minor,
           fee_minor=fee.fee_on(held).amount_minor, contractor_minor=share.amount_minor, currency=m.currency)  # fmt: skip
     people = await parties_of(db, contract)
+    client, contractor = people[contract.client_id], people[contract.contractor_id]
+    automatic = answer == SubmissionAnswer.auto_approved
     if how is None:
-        how = (
-            "automatically, as the review window ended" if answer == SubmissionAnswer.auto_approved else "by the client"
-        )
-    email_party(db, contract, people[contract.contractor_id], f"Payment released: {m.title}", "milestone_released",
-                milestone=m.title, amount=format_minor(share.amount_minor, share.currency), how=how)  # fmt: skip
-    notify_parties(db, contract, f"“{m.title}” is approved and {format_minor(share.amount_minor, share.currency)} "
-                   "is released to the contractor.", except_user=actor_id)  # fmt: skip
+        how = "automatically, as the review window ended" if automatic else f"by {client.name}"
+    notify_parties(db, contract, None)
+    data = {"contract": contract.title, "milestone": m.title, "how": how,
+            "amount": format_minor(share.amount_minor, share.currency)}  # fmt: skip
+    await notify(db, contractor, "milestone.released", link=milestone_path(contract, m), **data)
+    if automatic:
+        # Nobody clicked: the client hears that their money went, and how much (before the fee).
+        data["amount"] = format_minor(held.amount_minor, held.currency)
+        await notify(db, client, "milestone.auto_approved", link=milestone_path(contract, m),
+                     contractor=contractor.name, **data)  # fmt: skip
     await complete_if_done(db, contract)
 
 
@@ -376,7 +388,7 @@ async def freeze(db: AsyncSession, milestone_id: int, *, actor_id: int | None) -
         raise DomainError(f"“{m.title}” holds no money, so there is nothing to freeze.")
     m.status, m.review_ends_at = MilestoneStatus.disputed, None
     await audit(db, contract, "milestone_frozen", actor_id, milestone_id=m.id)
-    notify_parties(db, contract, f"The money for “{m.title}” is frozen until the dispute is decided.")
+    await _tell_both(db, contract, m, "milestone.disputed", amount=format_minor(m.amount_minor, m.currency))
     return m
 
 
@@ -393,7 +405,8 @@ async def settle(
     m.status, m.closed_at, m.review_ends_at = MilestoneStatus.settled, utcnow(), None
     await audit(db, contract, "milestone_settled", actor_id, milestone_id=m.id, refund_minor=refund_part.amount_minor,
           release_minor=release_part.amount_minor, currency=m.currency)  # fmt: skip
-    notify_parties(db, contract, f"The dispute about “{m.title}” is settled.")
+    await _tell_both(db, contract, m, "dispute.settled", refund=str(refund_part), release=str(release_part),
+                     amount=format_minor(m.amount_minor, m.currency))  # fmt: skip
     await complete_if_done(db, contract)
     return m
 
@@ -419,8 +432,19 @@ async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
     contract.status, contract.ended_at = ContractStatus.completed, utcnow()
     await audit(db, contract, "contract_completed", None)
     if retainer:
-        said = f"“{contract.title}” has ended: both of you signed, and every period is settled."
+        outcome = "has ended: both of you signed, and every period is settled."
     else:
-        said = f"“{contract.title}” is complete: every milestone is paid out or refunded."
-    notify_parties(db, contract, said)
+        outcome = "is complete: every milestone is paid out or refunded."
+    notify_parties(db, contract, None)
+    for person in (await parties_of(db, contract)).values():
+        await notify(db, person, "contract.completed", link=contract_path(contract.id), contract=contract.title,
+                     outcome=outcome, retainer=retainer)  # fmt: skip
     return True
+
+
+async def _tell_both(db: AsyncSession, contract: Contract, m: Milestone, kind: str, **data) -> None:
+    """A change about a milestone that concerns both parties equally (nobody of them acted)."""
+    notify_parties(db, contract, None)
+    for person in (await parties_of(db, contract)).values():
+        await notify(db, person, kind, link=milestone_path(contract, m), contract=contract.title, milestone=m.title,
+                     is_client=person.id == contract.client_id, **data)  # fmt: skip

@@ -221,10 +221,13 @@ kind(
 )
 
 # ------------------------------------------------------------------- escrow and money --
+# Every money kind links to the contract page (`#milestone-<id>` for one milestone), payouts to
+# /earnings. `contract` is the contract's title, `milestone` the milestone's or period's.
 kind(
     name="milestone.funded",
     group="money",
-    label="A milestone is funded",
+    roles=frozenset({CONTRACTOR}),
+    label="A milestone you work on is funded",
     title="“{milestone}” is funded: {amount} is held in escrow.",
     subject="Funded: {milestone}",
     email_template="notify_milestone_funded",
@@ -234,17 +237,26 @@ kind(
     group="money",
     roles=frozenset({CLIENT}),
     level="error",
-    label="A payment does not go through",
+    label="Your payment does not go through",
     title="The payment for “{milestone}” did not go through: {reason}",
     subject="Payment not completed: {milestone}",
     email_template="notify_funding_failed",
+)
+kind(
+    name="funding.refunded",
+    group="money",
+    roles=frozenset({CLIENT}),
+    label="A payment that could fund nothing is refunded",
+    title="Your payment of {amount} for “{milestone}” arrived too late to fund it, so it is refunded in full.",
+    subject="Refunded in full: {amount} for {milestone}",
+    email_template="notify_funding_refunded",
 )
 kind(
     name="milestone.submitted",
     group="money",
     roles=frozenset({CLIENT}),
     label="Work is submitted for your review",
-    title="{actor} submitted work for “{milestone}”.",
+    title="{contractor} submitted work for “{milestone}”.",
     subject="Work submitted: {milestone}",
     email_template="milestone_submitted",
 )
@@ -253,7 +265,7 @@ kind(
     group="money",
     roles=frozenset({CONTRACTOR}),
     label="The client asks for a revision",
-    title="{actor} asked for a revision of “{milestone}”.",
+    title="{client} asked for a revision of “{milestone}”.",
     subject="Revision asked: {milestone}",
     email_template="milestone_revision",
 )
@@ -269,10 +281,20 @@ kind(
 kind(
     name="milestone.released",
     group="money",
-    label="A payment is released",
-    title="“{milestone}” is approved and {amount} is released.",
+    roles=frozenset({CONTRACTOR}),
+    label="A payment is released to you",
+    title="“{milestone}” was approved {how}: {amount} is released to your balance.",
     subject="Payment released: {milestone}",
     email_template="milestone_released",
+)
+kind(
+    name="milestone.auto_approved",
+    group="money",
+    roles=frozenset({CLIENT}),
+    label="A payment is released without your click",
+    title="“{milestone}” was approved {how}: {amount} is released to {contractor}.",
+    subject="Released automatically: {milestone}",
+    email_template="notify_milestone_auto_approved",
 )
 kind(
     name="milestone.disputed",
@@ -286,17 +308,25 @@ kind(
     name="dispute.settled",
     group="money",
     label="A dispute is settled",
-    title="The dispute about “{milestone}” is settled.",
+    title="The dispute about “{milestone}” is settled: {refund} back to the client, {release} released.",
     subject="Dispute settled: {milestone}",
     email_template="notify_dispute",
+)
+kind(
+    name="contract.completed",
+    group="money",
+    label="A contract is complete and all its money is settled",
+    title="“{contract}” {outcome}",
+    subject="Complete: {contract}",
+    email_template="notify_contract_completed",
 )
 kind(
     name="retainer.funding_due",
     group="money",
     roles=frozenset({CLIENT}),
     label="A retainer period needs funding",
-    title="Fund “{milestone}” by {due}.",
-    subject="Fund “{milestone}” by {due}",
+    title="Fund “{milestone}” {when}: {amount} for your retainer “{contract}”.",
+    subject="Fund “{milestone}” {when}",
     email_template="retainer_funding_reminder",
 )
 kind(
@@ -312,7 +342,7 @@ kind(
     group="money",
     roles=frozenset({CONTRACTOR}),
     label="A payout is on its way",
-    title="Your payout of {amount} is on its way.",
+    title="Your payout of {amount} is on its way to your bank.",
     subject="Payout sent: {amount}",
     email_template="notify_payout",
 )
@@ -321,7 +351,7 @@ kind(
     group="money",
     roles=frozenset({CONTRACTOR}),
     label="A payout arrives",
-    title="Your payout of {amount} has arrived.",
+    title="Your payout of {amount} has arrived at your bank.",
     subject="Payout arrived: {amount}",
     email_template="notify_payout",
 )
@@ -331,7 +361,7 @@ kind(
     roles=frozenset({CONTRACTOR}),
     level="error",
     label="A payout fails",
-    title="Your payout of {amount} did not go through: {reason}",
+    title="Your payout of {amount} did not arrive: it is back in your balance.",
     subject="Payout failed: {amount}",
     email_template="notify_payout",
 )
@@ -343,7 +373,7 @@ kind(
     label="New messages",
     title="{sender} sent you a message about “{about}”.",
     title_many="{sender} sent you {count} messages about “{about}”.",
-    subject="New message from {sender}",
+    subject="New message from {sender} about “{about}”",
     email_template="notify_message",
     email_after=timedelta(minutes=10),
 )

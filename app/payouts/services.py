@@ -27,6 +27,7 @@ from app.escrow.ledger import account, post_entry
 from app.escrow.models import Account, AccountKind, EntryKind
 from app.events import publish
 from app.money import Money
+from app.notifications import notify
 from app.payments.provider import (
     PaymentProvider,
     PayoutAccount,
@@ -37,6 +38,7 @@ from app.payments.provider import (
 )
 from app.payouts.models import Payout, PayoutMethod, PayoutStatus
 from app.profiles.services import ensure_payout_allowed, get_profile
+from app.web.urls import path_for
 from app.worker.outbox import defer
 
 log = logging.getLogger("pactline.payouts")
@@ -377,6 +379,8 @@ async def apply_payout(db: AsyncSession, found: ProviderPayout) -> None:
         payout.status, payout.sent_at = PayoutStatus.sent, utcnow()
         await _audit(db, payout, "payout_sent", provider_payout_id=found.id)
         publish(db, payout.user_id, SIGNAL, {"payout": payout.public_id, "status": PayoutStatus.sent.value})
+        if found.state not in (PayoutState.paid, PayoutState.failed):  # else only what became of it is said
+            await _tell(db, payout, "payout.sent")
     if found.state == PayoutState.paid:
         amount = Money(payout.amount_minor, payout.currency)
         transit = await account(db, AccountKind.payouts_in_transit, payout.currency, user_id=payout.user_id)
@@ -387,6 +391,7 @@ async def apply_payout(db: AsyncSession, found: ProviderPayout) -> None:
         payout.status, payout.decided_at = PayoutStatus.paid, utcnow()
         await _audit(db, payout, "payout_paid", provider_payout_id=found.id)
         publish(db, payout.user_id, SIGNAL, {"payout": payout.public_id, "status": PayoutStatus.paid.value})
+        await _tell(db, payout, "payout.paid")
     elif found.state == PayoutState.failed:
         why = found.failure_message or "The bank did not accept this payout."
         await _return_money(db, payout, why)
@@ -404,8 +409,23 @@ async def _return_money(db: AsyncSession, payout: Payout, why: str) -> None:
     payout.failure_message = f"{why.rstrip('.')}. {amount} is back in your balance."
     await _audit(db, payout, "payout_failed", reason=why)
     publish(db, payout.user_id, SIGNAL, {"payout": payout.public_id, "status": PayoutStatus.failed.value})
-    publish(db, payout.user_id, "toast",
-            {"message": f"A payout of {amount} did not arrive: it is back in your balance.", "level": "error"})  # fmt: skip
+    await _tell(db, payout, "payout.failed", reason=why.rstrip("."))
+
+
+async def _tell(db: AsyncSession, payout: Payout, kind: str, **data) -> None:
+    """The contractor's notification about their payout; it leads to /earnings, where its row is."""
+    user = await db.get_one(User, payout.user_id)
+    method = await db.get(PayoutMethod, payout.method_id)
+    await notify(
+        db,
+        user,
+        kind,
+        link=path_for("earnings:index"),
+        amount=str(Money(payout.amount_minor, payout.currency)),
+        method=method.label if method is not None else "",
+        state=kind.removeprefix("payout."),
+        **data,
+    )
 
 
 async def return_failed(

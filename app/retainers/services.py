@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
-from app.contracts.services import audit, current_version, email_party, notify_parties, parties_of
+from app.contracts.services import audit, current_version, notify_parties, parties_of
 from app.contracts.terms import ContractKind, Retainer, Terms
 from app.db import utcnow
 from app.escrow import lifecycle
 from app.escrow.models import SubmissionAnswer
-from app.events import publish
 from app.money import format_minor
+from app.notifications import notify
 from app.retainers.schedule import REMIND_BEFORE, first_start, missing
 
 RELEASED_HOW = "automatically, at the end of the period"
@@ -168,16 +168,11 @@ async def remind_to_fund(db: AsyncSession, milestone_id: int, *, now: datetime |
         return False
     m.funding_reminders_sent = due
     client = (await parties_of(db, contract))[contract.client_id]
-    amount = format_minor(m.amount_minor, m.currency)
     starts = day_text(m.period_start)
-    if due == 2:
-        subject, message = f"Fund “{m.title}” today", f"“{m.title}” started today and is not funded yet."
-    else:
-        subject, message = f"Fund “{m.title}” before {starts}", f"“{m.title}” starts on {starts}: fund it in time."
-    email_party(db, contract, client, subject, "retainer_funding_reminder",
-                period=m.title, amount=amount, starts=starts, started=due == 2)  # fmt: skip
     notify_parties(db, contract, None)
-    publish(db, contract.client_id, "toast", {"message": message, "level": "info"})
+    await notify(db, client, "retainer.funding_due", link=lifecycle.milestone_path(contract, m),
+                 contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency),
+                 starts=starts, started=due == 2, when="today" if due == 2 else f"before {starts}")  # fmt: skip
     await audit(db, contract, "retainer_funding_reminder", None, milestone_id=m.id, reminder=due)
     return True
 
@@ -203,14 +198,12 @@ async def mark_overdue(db: AsyncSession, milestone_id: int, *, now: datetime | N
     if contract.status != ContractStatus.active or m.overdue_at is not None or not is_overdue(m, today_utc(now)):
         return False
     m.overdue_at = now
-    people = await parties_of(db, contract)
-    amount = format_minor(m.amount_minor, m.currency)
     starts = day_text(m.period_start)  # type: ignore[arg-type]
-    for person in people.values():
-        email_party(db, contract, person, f"Overdue: “{m.title}” is not funded", "retainer_overdue",
-                    period=m.title, amount=amount, starts=starts,
-                    is_client=person.id == contract.client_id)  # fmt: skip
-    notify_parties(db, contract, f"“{m.title}” is overdue: it started on {starts} and is not funded yet.")
+    notify_parties(db, contract, None)
+    for person in (await parties_of(db, contract)).values():
+        await notify(db, person, "retainer.overdue", link=lifecycle.milestone_path(contract, m),
+                     contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency),
+                     starts=starts, is_client=person.id == contract.client_id)  # fmt: skip
     await audit(db, contract, "retainer_period_overdue", None, milestone_id=m.id)
     return True
 
