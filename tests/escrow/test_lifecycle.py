@@ -19,6 +19,7 @@ from app.payments.provider import Payment, PaymentState
 from app.worker.models import OutboxJob
 from tests.contracts.helpers import active_contract
 from tests.support.factories import make_user
+from tests.support.notifications import mails_where, notifications_of
 
 
 @pytest.fixture
@@ -243,7 +244,7 @@ async def test_two_tabs_approving_at_once_release_once(app, db, deal):
     assert await balance(db, AccountKind.contractor_payable, user_id=contractor.id) == 90000
 
 
-async def test_reminders_go_out_48_and_24_hours_before_once_each(db, deal):
+async def test_reminders_go_out_48_and_24_hours_before_once_each(db, deal, smtp_server):
     contract, client, contractor, (design, _build) = deal
     await fund(db, contract, client, design)
     await lifecycle.submit(db, design.id, contractor, "Done.")
@@ -255,9 +256,18 @@ async def test_reminders_go_out_48_and_24_hours_before_once_each(db, deal):
     assert await lifecycle.due_for_reminder(db, ends - timedelta(hours=30)) == []
     assert await lifecycle.remind(db, design.id, now=ends - timedelta(hours=23))
     await db.commit()
-    mails = (await db.scalars(select(OutboxJob).where(OutboxJob.function == "send_email"))).all()
-    subjects = [j.kwargs["subject"] for j in mails if "within" in j.kwargs["subject"]]
-    assert subjects == [f"Review “{design.title}” within 48 hours", f"Review “{design.title}” within 24 hours"]
+    told = await notifications_of(db, client.id, "milestone.review_reminder")
+    assert [n.title for n in told] == [
+        f"“{design.title}” approves itself in 48 hours unless you answer.",
+        f"“{design.title}” approves itself in 24 hours unless you answer.",
+    ]
+    assert {n.link for n in told} == {f"/contracts/{contract.id}#milestone-{design.id}"}
+    assert await notifications_of(db, contractor.id, "milestone.review_reminder") == []
+    mails = await mails_where(smtp_server, lambda m: "within" in m["Subject"], 2)
+    assert sorted(m["Subject"] for m in mails) == sorted(
+        [f"Review “{design.title}” within 48 hours", f"Review “{design.title}” within 24 hours"]
+    )
+    assert all(m["To"] == client.email and m["List-Unsubscribe"] for m in mails)
 
 
 async def test_a_settlement_must_split_exactly_the_held_amount_and_the_fee_applies_to_the_release(app, db, deal):
