@@ -92,7 +92,7 @@ async def test_submitted_work_tells_the_client_with_its_review_window_and_not_th
     assert mail["To"] == client.email
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = text_of(mail)
-    assert "Bo Builder submitted work for \"Design\" in \"Booking website\"" in text
+    assert 'Bo Builder submitted work for "Design" in "Booking website"' in text
     assert "review window ends" in text and f"/contracts/{contract.id}#milestone-{design.id}" in text
 
 

@@ -16,7 +16,6 @@ from app.escrow import funding
 from app.escrow.models import JournalEntry
 from app.money import Money
 from app.payments.provider import Payment, PaymentState
-from app.worker.models import OutboxJob
 from tests.contracts.helpers import FEE, accepted_proposal, sign
 
 AMOUNT = 150_000  # €1,500.00 a period
@@ -63,12 +62,6 @@ async def entries_of(db, contract_id: int) -> int:
     return await db.scalar(
         select(func.count()).select_from(JournalEntry).where(JournalEntry.contract_id == contract_id)
     )
-
-
-async def mails(db, subject_contains: str) -> list[OutboxJob]:
-    query = select(OutboxJob).where(OutboxJob.function == "send_email").order_by(OutboxJob.id)
-    jobs = (await db.scalars(query.execution_options(populate_existing=True))).all()
-    return [j for j in jobs if subject_contains in j.kwargs["subject"]]
 
 
 def card(page_text: str, m: Milestone) -> str:

@@ -19,7 +19,8 @@ from app.payments.tasks import webhook_request
 from app.retainers import services
 from app.retainers.tasks import release_ended_periods
 from app.worker.models import OutboxJob
-from tests.retainers.helpers import AMOUNT, card, entries_of, fund, mails, paid, periods, retainer_contract
+from tests.retainers.helpers import AMOUNT, card, entries_of, fund, paid, periods, retainer_contract
+from tests.support.notifications import notifications_of
 
 FUND_BUTTON = '<button type="submit" class="button button--primary button--block">Fund</button>'
 
@@ -141,7 +142,10 @@ async def test_a_funded_period_is_released_at_its_end_less_the_fee_and_not_a_min
     assert contract.status == ContractStatus.active  # a retainer runs on until it is ended
     kinds = (await db.scalars(select(AuditEvent.kind).where(AuditEvent.subject_id == contract.public_id))).all()
     assert "milestone_released" in kinds
-    assert [j.kwargs["context"]["how"] for j in await mails(db, "Payment released")] == [services.RELEASED_HOW]
+    [released] = await notifications_of(db, contractor.user.id, "milestone.released")
+    assert released.title == f"“{current.title}” was approved {services.RELEASED_HOW}: €1,350.00 is released to your balance."  # fmt: skip
+    [told] = await notifications_of(db, client.user.id, "milestone.auto_approved")  # nobody clicked: the client too
+    assert told.data["how"] == services.RELEASED_HOW and "€1,500.00" in told.title
     page = card((await contractor.get(f"/contracts/{contract.id}")).text, current)
     assert "Released" in page and "€1,350.00" in page
 
