@@ -9,11 +9,13 @@ from app.escrow.models import AccountKind
 from app.money import Money
 from app.payments import sandbox_payouts
 from app.payments.models import SandboxEvent, SandboxPayout
+from app.payments.provider import PayoutState, ProviderPayout
 from app.payments.tasks import webhook_request
 from app.payouts import services
 from app.payouts.models import PayoutStatus
 from app.worker.models import OutboxJob
 from tests.payouts.helpers import balance, entries, payouts, ready_contractor, wait_for, withdraw_form
+from tests.support.notifications import mails_where, notifications_of, text_of
 
 SIX_HUNDRED = Money(60_000, "EUR")
 
@@ -24,7 +26,9 @@ async def request(app, db, user, amount=SIX_HUNDRED):
     return payout.public_id
 
 
-async def test_payout_paid_delivered_twice_moves_the_money_once(app, db, contractor, anonymous, held_webhooks):
+async def test_payout_paid_delivered_twice_moves_the_money_once(
+    app, db, contractor, anonymous, held_webhooks, smtp_server
+):
     me, me_id = contractor.user, contractor.user.id
     await ready_contractor(app, db, me)
     public_id = await request(app, db, me)
@@ -40,6 +44,8 @@ async def test_payout_paid_delivered_twice_moves_the_money_once(app, db, contrac
     )
     [payout] = await payouts(db, me_id)
     assert payout.status == PayoutStatus.sent
+    [on_its_way] = await notifications_of(db, me_id, "payout.sent")
+    assert on_its_way.title == "Your payout of €600.00 is on its way to your bank." and on_its_way.link == "/earnings"
 
     body, headers = webhook_request(app.state.settings, event)
     first = await anonymous.post("/webhooks/sandbox", content=body, headers=headers)
@@ -56,6 +62,10 @@ async def test_payout_paid_delivered_twice_moves_the_money_once(app, db, contrac
     assert await balance(db, AccountKind.payouts_in_transit, me_id) == 0
     assert await balance(db, AccountKind.contractor_payable, me_id) == 30_000
     assert (await verify(db)).ok
+    [arrived] = await notifications_of(db, me_id, "payout.paid")  # told once, however often it is said
+    assert arrived.title == "Your payout of €600.00 has arrived at your bank." and arrived.link == "/earnings"
+    [mail] = await mails_where(smtp_server, lambda m: m["Subject"] == "Payout arrived: €600.00")
+    assert mail["To"] == me.email and "/earnings" in text_of(mail) and mail["List-Unsubscribe"]
 
 
 async def test_a_bad_signature_is_refused_and_changes_nothing(app, db, contractor, anonymous, held_webhooks):
@@ -101,4 +111,29 @@ async def test_a_payout_that_fails_returns_the_money_to_the_balance(app, db, con
     assert job.kwargs == {"payout_id": payout.id}
     page = await contractor.get("/earnings")
     assert "Failed — returned to your balance" in page.text and "€900.00 is back in your balance." in page.text
+    [told] = await notifications_of(db, me_id, "payout.failed")
+    assert told.title == "Your payout of €900.00 did not arrive: it is back in your balance."
+    assert told.link == "/earnings" and "could not credit this account" in told.data["reason"]
+    assert await notifications_of(db, me_id, "payout.paid") == []
     assert (await verify(db)).ok
+
+
+async def test_what_the_provider_says_keeps_no_notification_when_its_transaction_fails(
+    app, db, contractor, held_webhooks
+):
+    me_id = contractor.user.id
+    await ready_contractor(app, db, contractor.user)
+    public_id = await request(app, db, contractor.user)
+    [payout] = await wait_for(lambda: _sent(db, me_id), what="the payout on its way")
+    found = ProviderPayout(payout.provider_payout_id, public_id, "acct", SIX_HUNDRED, PayoutState.paid)
+    async with app.state.sessionmaker() as s:
+        await services.apply_payout(s, found)
+        await s.rollback()
+    assert await notifications_of(db, me_id, "payout.paid") == []
+    [payout] = await payouts(db, me_id)
+    assert payout.status == PayoutStatus.sent
+
+
+async def _sent(db, user_id):
+    rows = await payouts(db, user_id)
+    return rows if rows and rows[0].status == PayoutStatus.sent else None
