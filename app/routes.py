@@ -25,7 +25,12 @@ from app.accounts.settings_controllers import (
 )
 from app.admin.controllers import AdminController
 from app.audit.controllers import AuditController
-from app.companies.controllers import CompanyController, CompanyReviewController, InvitationController
+from app.companies.controllers import (
+    CompanyController,
+    CompanyReviewController,
+    InvitationController,
+    InviteeController,
+)
 from app.contracts.amendments.controllers import AmendmentController
 from app.contracts.documents.controllers import ContractDocumentController, VerifyController
 from app.contracts.drafting.controllers import ContractController
@@ -87,6 +92,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         AuditController,
         CompanyController,
         InvitationController,
+        InviteeController,
         CompanyReviewController,
         ContractController,
         ContractDocumentController,

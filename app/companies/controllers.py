@@ -228,6 +228,22 @@ class InvitationController(Controller):
         return see_other(request, request.app.route_reverse("invitations:show", token=token))
 
 
+class InviteeController(Controller):
+    """The link of an invitation notification: for the signed-in person it was sent to, it opens
+    the invitation's own page; the secret link is made here, never stored with the notification."""
+
+    path = "/invited"
+    guards = [requires_login]
+
+    @get("/{invitation_id:int}", name="invitations:open")
+    async def open(self, request: Request, invitation_id: FromPath[int], db: DB, user: CurrentUser) -> Response:
+        invitation = await services.invitation_for_invitee(db, invitation_id, user)
+        token = services.invitation_token(request.app.state.settings.secret_key, invitation)
+        if token is None:
+            raise NotFound(invitation_id)
+        return see_other(request, request.app.route_reverse("invitations:show", token=token))
+
+
 class CompanyReviewController(Controller):
     """Console: companies waiting for a registration check."""
 

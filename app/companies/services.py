@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
@@ -22,6 +22,8 @@ from app.companies.models import (
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
 from app.mail.services import send_email_later
+from app.notifications import notify
+from app.notifications.kinds import get as get_kind
 from app.platform.secret_links import derive_token, digest, new_nonce
 from app.web.urls import path_for
 from app.worker.outbox import defer
@@ -128,7 +130,36 @@ async def decide_verification(db: AsyncSession, admin: User, company_id: int, *,
         raise DomainError("Someone already decided on this company.")
     company = await db.get(Company, company_id, populate_existing=True)
     assert company is not None
+    await tell_owners_of_decision(db, company)
     return company
+
+
+async def tell_owners_of_decision(db: AsyncSession, company: Company) -> None:
+    """The company's owner(s) hear how its verification was decided (in the caller's transaction)."""
+    owners = (
+        await db.scalars(
+            select(User)
+            .join(CompanyMember, CompanyMember.user_id == User.id)
+            .where(
+                CompanyMember.company_id == company.id,
+                CompanyMember.role == MemberRole.owner,
+                CompanyMember.left_at.is_(None),
+            )
+            .order_by(User.id)
+        )
+    ).all()
+    verified = company.verification == Verification.verified
+    for owner in owners:
+        await notify(
+            db,
+            owner,
+            "company.decided",
+            link=path_for("companies:mine"),
+            company=company.name,
+            decision="verified" if verified else "not verified",
+            verified=verified,
+            note=company.verification_note or "",
+        )
 
 
 async def invite(
@@ -183,7 +214,36 @@ async def invite(
     )
     db.add(invitation)
     await db.flush()
-    defer(db, "send_invitation", invitation_id=invitation.id)
+    invitee = await db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if invitee is not None and str(invitee.role) in get_kind("company.invitation").roles:
+        # Someone with an account hears of it as a notification whose link needs them signed in;
+        # only a new address gets the e-mail with the secret link.
+        await _tell_invitee(db, invitation, membership.company, inviter, invitee)
+    else:
+        defer(db, "send_invitation", invitation_id=invitation.id)
+    return invitation
+
+
+async def _tell_invitee(db: AsyncSession, invitation: Invitation, company: Company, inviter: User, invitee: User):
+    link = path_for("invitations:open", invitation_id=invitation.id)
+    data = {"inviter": inviter.name, "company": company.name, "message": invitation.message or "",
+            "member": invitation.kind == InvitationKind.member}  # fmt: skip
+    if invitation.job_id is not None and invitee.role == Role.contractor:
+        from app.marketplace.models import Job
+
+        job = await db.get(Job, invitation.job_id)
+        assert job is not None
+        await notify(db, invitee, "job.invited", link=link, client=inviter.name, job=job.title, **data)
+    else:
+        await notify(db, invitee, "company.invitation", link=link, **data)
+
+
+async def invitation_for_invitee(db: AsyncSession, invitation_id: int, user: User) -> Invitation:
+    """An invitation sent to this person's own address (the link of their notification); anyone
+    else's: NotFound."""
+    invitation = await db.get(Invitation, invitation_id)
+    if invitation is None or invitation.email.lower() != user.email.lower():
+        raise NotFound(invitation_id)
     return invitation
 
 
@@ -278,6 +338,18 @@ async def accept(db: AsyncSession, token: str, user: User) -> Invitation:
         db.add(CompanyMember(company_id=invitation.company_id, user_id=user.id, role=MemberRole.member))
     invitation.accepted_at = utcnow()
     invitation.accepted_user_id = user.id
+    inviter = await db.get(User, invitation.invited_by)
+    company = await db.get(Company, invitation.company_id)
+    if inviter is not None and company is not None and inviter.id != user.id:
+        await notify(
+            db,
+            inviter,
+            "company.invitation_accepted",
+            link=path_for("companies:mine"),
+            member=user.name,
+            company=company.name,
+            member_kind=str(invitation.kind),
+        )
     return invitation
 
 

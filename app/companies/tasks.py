@@ -7,7 +7,7 @@ from sqlalchemy import update
 from app.accounts.models import User
 from app.companies.models import Company, Invitation, InvitationKind, Verification
 from app.companies.registry import registry_for, same_name
-from app.companies.services import invitation_token
+from app.companies.services import invitation_token, tell_owners_of_decision
 from app.db import utcnow
 from app.mail.services import build_message, deliver
 from app.web.urls import path_for
@@ -33,11 +33,14 @@ async def check_company_registry(ctx: dict, *, company_id: int) -> str:
                 "verification_note": "Matched the company register automatically.",
             }
         # Compare-and-set: an administrator may have decided in the meantime.
-        await db.execute(
+        changed = await db.execute(
             update(Company)
             .where(Company.id == company_id, Company.verification == Verification.pending)
             .values(**values)
+            .returning(Company.id)
         )
+        if matched and changed.scalar_one_or_none() is not None:
+            await tell_owners_of_decision(db, await db.get(Company, company_id, populate_existing=True))
         await db.commit()
         return "verified" if matched else "left for an administrator"
 

@@ -27,6 +27,8 @@ from app.marketplace.forms import JobInput
 from app.marketplace.models import BudgetType, Visibility
 from app.marketplace.services import create_job
 from app.money import DEFAULT_CURRENCY, Money
+from app.notifications import notify
+from app.web.urls import path_for
 from app.worker.models import OutboxJob
 from app.worker.outbox import defer
 
@@ -355,7 +357,12 @@ async def mark_failed(db: AsyncSession, lead_id: int, error: str, attempts: int)
     if lead is None or lead.status in (LeadStatus.published, LeadStatus.duplicate):
         return None
     lead.status, lead.failure, lead.attempts, lead.processed_at = LeadStatus.failed, error[-2000:], attempts, utcnow()
-    _step(lead, "failed", error.strip().splitlines()[-1][:300] if error.strip() else "unknown error")
+    last_line = error.strip().splitlines()[-1][:300] if error.strip() else "unknown error"
+    _step(lead, "failed", last_line)
+    # Every administrator hears of it with the change: replay or discard it on the leads page.
+    for admin in (await db.scalars(select(User).where(User.role == Role.admin).order_by(User.id))).all():
+        await notify(db, admin, "lead.dead_letter", link=path_for("admin:leads"), lead_id=lead.id,
+                     lead=lead.title, error=last_line, attempts=attempts)  # fmt: skip
     return lead
 
 

@@ -25,6 +25,9 @@ from app.marketplace.models import (
     ProposedMilestone,
     Visibility,
 )
+from app.money import format_minor
+from app.notifications import notify
+from app.web.urls import path_for
 
 PAGE_SIZE = 20
 DECIDABLE = (ProposalStatus.submitted, ProposalStatus.shortlisted)
@@ -296,7 +299,36 @@ async def apply(db: AsyncSession, job_id: int, contractor: User, data: ProposalI
         raise DomainError("You already have a proposal for this job.") from exc
     # A signal: the owner's open comparison page re-fetches its list of new arrivals.
     publish(db, job.client_id, f"job-{job.id}-proposals", {"proposal_id": proposal.id})
+    owner = await db.get(User, job.client_id)
+    assert owner is not None
+    await notify(
+        db,
+        owner,
+        "proposal.received",
+        link=proposal_path(proposal),
+        contractor=contractor.name,
+        job=job.title,
+        amount=format_minor(proposal.amount_minor, proposal.currency),
+    )
     return proposal
+
+
+def proposal_path(proposal: Proposal) -> str:
+    return path_for("proposals:detail", proposal_id=proposal.id)
+
+
+async def _tell_contractor(db: AsyncSession, proposal: Proposal, kind: str, client: User) -> None:
+    """The contractor hears of the client's decision on their proposal (in this transaction)."""
+    await notify(
+        db,
+        proposal.contractor,
+        kind,
+        link=proposal_path(proposal),
+        client=client.name,
+        job=proposal.job.title,
+        note=proposal.decline_note or "",
+        accepted=kind == "proposal.accepted",
+    )
 
 
 async def _lock_proposal(db: AsyncSession, proposal_id: int) -> Proposal:
@@ -339,6 +371,7 @@ async def shortlist(db: AsyncSession, proposal_id: int, client: User) -> Proposa
         raise DomainError(f"Only a new proposal can be shortlisted; this one is {proposal.status}.")
     _set_status(db, proposal, ProposalStatus.shortlisted)
     await db.flush()
+    await _tell_contractor(db, proposal, "proposal.shortlisted", client)
     return proposal
 
 
@@ -348,6 +381,7 @@ async def decline(db: AsyncSession, proposal_id: int, client: User, note: str = 
         raise DomainError(f"This proposal is {proposal.status}, so it can't be declined.")
     _set_status(db, proposal, ProposalStatus.declined, note=note.strip()[:1000] or None)
     await db.flush()
+    await _tell_contractor(db, proposal, "proposal.declined", client)
     return proposal
 
 
@@ -362,9 +396,13 @@ async def accept(db: AsyncSession, proposal_id: int, client: User) -> Proposal:
         raise DomainError(f"This job is {job.status}, so no proposal can be accepted.")
     _set_status(db, proposal, ProposalStatus.accepted)
     job.status, job.closed_at = JobStatus.filled, utcnow()
-    for other in await _waiting_proposals(db, job.id):
+    others = await _waiting_proposals(db, job.id)
+    for other in others:
         _set_status(db, other, ProposalStatus.declined, note="The client hired someone else for this job.")
     await db.flush()
+    await _tell_contractor(db, proposal, "proposal.accepted", client)
+    for other in others:
+        await _tell_contractor(db, other, "proposal.declined", client)
     return proposal
 
 

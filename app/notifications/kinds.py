@@ -139,7 +139,7 @@ kind(
     group="proposals",
     roles=frozenset({CONTRACTOR}),
     label="A client invites you to a job",
-    title="{client} invited you to apply to “{job}”.",
+    title="{client} of {company} invited you to apply to “{job}”.",
     subject="Invitation to apply: “{job}”",
     email_template="notify_job_invited",
 )
@@ -149,7 +149,8 @@ kind(
     name="contract.sent",
     group="contracts",
     label="A contract is sent to you to sign",
-    title="{sender} sent you “{contract}” to read and sign.",
+    # `sent`: "sent you", or "sent you version 2 of" when the terms changed after the first one.
+    title="{sender} {sent} “{contract}” to read and sign.",
     subject="Contract to sign: {contract}",
     email_template="contract_sent",
 )
@@ -196,18 +197,28 @@ kind(
 kind(
     name="amendment.decided",
     group="contracts",
-    label="Your proposed change is accepted or declined",
-    title="{actor} {decision} your change to “{contract}”.",
-    subject="Change {decision}: {contract}",
+    label="The other party signs, declines or withdraws a proposed change",
+    # `decision`: signed | declined | withdrew.
+    title="{actor} {decision} the change to “{contract}”.",
+    subject="{actor} {decision} the change to {contract}",
     email_template="notify_amendment",
+)
+kind(
+    name="amendment.applied",
+    group="contracts",
+    label="A change is signed by both of you",
+    # `result`: "it is now part of the contract" | "the contract has ended".
+    title="Both of you signed the change to “{contract}”: {result}.",
+    subject="Change signed by both of you: {contract}",
+    email_template="notify_amendment_applied",
 )
 kind(
     name="company.invitation",
     group="account",
     roles=PARTIES,
     label="You are invited to join a company",
-    title="{inviter} invited you to join {company}.",
-    subject="Join {company} on Pactline",
+    title="{inviter} invited you to work with {company}.",
+    subject="{inviter} invites you to work with {company}",
     email_template="notify_company_invitation",
 )
 kind(
@@ -215,9 +226,9 @@ kind(
     group="account",
     roles=frozenset({CLIENT}),
     label="Someone accepts your invitation to your company",
-    title="{member} joined {company}.",
-    subject="{member} joined {company}",
-    email_template="notify_company_invitation",
+    title="{member} accepted your invitation to {company}.",
+    subject="{member} accepted your invitation to {company}",
+    email_template="notify_invitation_accepted",
 )
 
 # ------------------------------------------------------------------- escrow and money --
@@ -404,7 +415,7 @@ kind(
     group="operations",
     roles=frozenset({ADMIN}),
     label="A lead could not be processed",
-    title="Lead #{lead_id} could not be processed and waits for you.",
+    title="Lead #{lead_id} (“{lead}”) could not be processed and waits for you.",
     subject="Lead #{lead_id} needs a look",
     email_template="notify_lead_dead_letter",
     level="error",
@@ -415,7 +426,8 @@ kind(
     roles=frozenset({ADMIN}),
     level="error",
     label="The daily reconciliation finds differences",
-    title="The reconciliation of {day} found {differences} differences.",
-    subject="Reconciliation of {day}: {differences} differences",
+    # `differences`: "1 row" | "3 rows".
+    title="The books and the payment provider differ in {differences} for {day}.",
+    subject="Pactline's books and the payment provider differ for {day}",
     email_template="reconciliation_mismatch",
 )

@@ -35,8 +35,8 @@ from app.accounts.models import Role, User, UserStatus
 from app.db import utcnow
 from app.escrow.lifecycle import refund_paid_reference
 from app.events import publish
-from app.mail.services import send_email_later
 from app.money import Money, format_minor
+from app.notifications import notify
 from app.payments.models import ReconciliationMismatch, ReconciliationRun, ReconciliationStatus
 from app.payments.provider import PaymentProvider, PayoutState, ProviderRecord
 from app.payouts.services import payout_of_reference
@@ -470,11 +470,6 @@ async def _alert_admins(db: AsyncSession, run: ReconciliationRun, rows: int) -> 
     path = path_for("admin:reconciliation")
     for admin in admins:
         publish(db, admin.id, LIVE_EVENT, {"run_id": run.id})
-        send_email_later(
-            db,
-            to=admin.email,
-            subject=f"Pactline's books and the payment provider differ for {day_words(run.day)}",
-            template="reconciliation_mismatch",
-            context={"name": admin.name, "day": day_words(run.day), "rows": rows, "provider": run.provider,
-                     "path": path},
-        )  # fmt: skip
+        await notify(db, admin, "reconciliation.mismatch", link=path, day=day_words(run.day),
+                     differences=f"{rows} row" if rows == 1 else f"{rows} rows", rows=rows,
+                     provider=run.provider, run_id=run.id)  # fmt: skip

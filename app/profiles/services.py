@@ -19,8 +19,10 @@ from app.files.models import FilePurpose, StoredFile
 from app.files.services import store_file
 from app.files.storage import Storage
 from app.files.uploads import CheckedUpload
+from app.notifications import notify
 from app.profiles.forms import ProfileInput
 from app.profiles.models import ContractorProfile, KycCheck, KycMethod, KycStatus, PortfolioItem
+from app.web.urls import path_for
 
 MIN_SKILLS = 3
 MIN_BIO = 80
@@ -312,6 +314,17 @@ async def decide(
     kind = "kyc_approved" if approve else "kyc_rejected"
     await record_event(
         db, kind, user_id=check.user_id, actor_id=admin.id if admin else None, reason=check.reason, method=check.method
+    )
+    contractor = await db.get(User, check.user_id)
+    assert contractor is not None
+    await notify(
+        db,
+        contractor,
+        "kyc.decided",
+        link=path_for("profiles:kyc"),
+        decision="approved" if approve else "not approved",
+        approved=approve,
+        reason=check.reason or "",
     )
     return check, profile
 

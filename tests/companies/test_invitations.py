@@ -8,24 +8,32 @@ from sqlalchemy import select, update
 from app.accounts.models import Role
 from app.companies.models import CompanyContractor, CompanyMember, Invitation
 from app.db import utcnow
+from app.notifications.models import Notification
 from tests.accounts.helpers import link_in
 from tests.companies.test_create_company import ACME
 from tests.conftest import persona
 from tests.support.signals import refresh_url, signals
 
 
-async def invite(client, smtp_server, email, kind="contractor", message="We'd love to work with you."):
+async def invite(client, smtp_server, email, kind="contractor", message="We'd love to work with you.", invitee=None):
+    """The invitation's page. A new address gets the e-mail with the secret link; someone with an
+    account (`invitee`) gets a notification whose link opens that page once they are signed in."""
     response = await client.post_form("/company/invitations", {"kind": kind, "email": email, "message": message})
     assert response.status_code == 303
     messages = await smtp_server.wait_for(1)
     mail = next(m for m in messages if m["To"] == email)
     smtp_server.messages.clear()
-    return link_in(mail, "/invitations/")
+    if invitee is None:
+        return link_in(mail, "/invitations/")
+    assert "/invitations/" not in mail.get_body(("plain",)).get_content(), "no secret link in a notification"
+    opened = await invitee.get(link_in(mail, "/invited/"))
+    assert opened.status_code == 303
+    return opened.headers["location"]
 
 
 async def test_a_contractor_accepts_and_joins_the_contractor_list(client, contractor, db, smtp_server):
     await client.post_form("/company", ACME)
-    link = await invite(client, smtp_server, contractor.user.email)
+    link = await invite(client, smtp_server, contractor.user.email, invitee=contractor)
     token = link.rsplit("/", 1)[1]
     row = await db.scalar(select(Invitation))
     assert token not in row.token_hash and len(row.token_hash) == 64
@@ -56,7 +64,7 @@ async def test_a_contractor_accepts_and_joins_the_contractor_list(client, contra
 
 async def test_an_expired_invitation_explains_itself_and_offers_to_ask_again(client, contractor, db, smtp_server):
     await client.post_form("/company", ACME)
-    link = await invite(client, smtp_server, contractor.user.email)
+    link = await invite(client, smtp_server, contractor.user.email, invitee=contractor)
     await db.execute(update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
     await db.commit()
     page = await contractor.get(link)
@@ -69,7 +77,7 @@ async def test_an_expired_invitation_explains_itself_and_offers_to_ask_again(cli
 
 async def test_a_withdrawn_invitation_cannot_be_used(client, contractor, db, smtp_server):
     await client.post_form("/company", ACME)
-    link = await invite(client, smtp_server, contractor.user.email)
+    link = await invite(client, smtp_server, contractor.user.email, invitee=contractor)
     row = await db.scalar(select(Invitation))
     assert (await client.post_form(f"/company/invitations/{row.id}/revoke")).status_code == 303
     response = await contractor.post_form(f"{link}/accept")
@@ -175,7 +183,12 @@ async def test_an_invitation_to_an_invite_only_job_lets_the_contractor_see_and_a
     )
     assert response.status_code == 303
     (mail,) = await smtp_server.wait_for(1)
-    link = link_in(mail, "/invitations/")
+    # They have an account: a notification says which job, and its link opens the invitation.
+    assert mail["Subject"] == "Invitation to apply: “Private redesign”"
+    assert "/unsubscribe/" in mail["List-Unsubscribe"]
+    notice = await db.scalar(select(Notification).where(Notification.user_id == contractor.user.id))
+    assert notice.kind == "job.invited" and "Private redesign" in notice.title
+    link = (await contractor.get(notice.link)).headers["location"]
     assert "Private redesign" in (await contractor.get(link)).text
     accepted = await contractor.post_form(f"{link}/accept")
     assert accepted.headers["location"] == f"/jobs/{job.id}"
@@ -222,7 +235,7 @@ async def test_an_invitation_row_is_served_to_its_company_only(client, contracto
     from tests.support.factories import make_user
 
     await client.post_form("/company", ACME)
-    await invite(client, smtp_server, contractor.user.email)
+    await invite(client, smtp_server, contractor.user.email, invitee=contractor)
     row = await db.scalar(select(Invitation))
     mine = await client.htmx("GET", f"/company/invitations/{row.id}")
     assert mine.status_code == 200 and contractor.user.email in mine.text and "Withdraw" in mine.text

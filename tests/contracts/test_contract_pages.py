@@ -12,6 +12,7 @@ from app.contracts.drafting import services as drafting
 from app.contracts.models import ChangeRequest, Contract, ContractStatus, ContractVersion, Milestone
 from app.contracts.terms import Retainer, TemplateRef
 from app.events.models import OutboxEvent
+from app.notifications.models import Notification
 from tests.contracts.helpers import accepted_proposal, sent_contract
 from tests.support.signals import refresh_url
 
@@ -192,6 +193,11 @@ async def test_a_tab_that_missed_the_other_partys_edits_cannot_overwrite_them(cl
 
 async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor, db, smtp_server):
     proposal = await accepted_proposal(db, client.user, contractor.user)
+    # The proposal's own notifications (received, accepted) are e-mailed first.
+    received = await smtp_server.wait_for(2)
+    assert {m["Subject"] for m in received} == {"New proposal for “Booking website”",
+                                                "Accepted: your proposal for “Booking website”"}  # fmt: skip
+    smtp_server.messages.clear()
 
     contract = await drafting.draft_from_proposal(db, proposal.id, client.user)
     await db.commit()
@@ -205,6 +211,7 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     [invite] = await smtp_server.wait_for(1)
     assert invite["To"] == contractor.user.email and invite["Subject"] == "Contract to sign: Booking website"
     assert f"/contracts/{contract.id}" in invite.get_body(("plain",)).get_content()
+    assert "/unsubscribe/" in invite["List-Unsubscribe"]
     smtp_server.messages.clear()
 
     # The contractor reads it, asks for a change; the client sees the request live.
@@ -216,7 +223,15 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     assert asked.status_code == 303
     events = (await db.scalars(select(OutboxEvent).where(OutboxEvent.user_id == client.user.id))).all()
     assert any(e.event == f"contract-{contract.id}" for e in events)
-    assert any(e.event == "toast" and "asked for a change" in e.data for e in events)
+    assert not any(e.event == "toast" for e in events)
+    asked_row = await db.scalar(
+        select(Notification).where(
+            Notification.user_id == client.user.id, Notification.kind == "contract.change_requested"
+        )
+    )
+    assert asked_row.title == f"{contractor.user.name} asked for a change to “Booking website”."
+    assert asked_row.link == f"/contracts/{contract.id}"
+    assert any(e.event == "notification" and "asked for a change" in e.data for e in events)
     assert "Please move Build to 15 March." in (await client.get(f"/contracts/{contract.id}")).text
     [asked_mail] = await smtp_server.wait_for(1)
     assert (
@@ -233,7 +248,8 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
     v2 = await db.get(ContractVersion, contract.current_version_id)
     assert v2.number == 2 and v2.terms_hash != v1.terms_hash
     [changes] = await smtp_server.wait_for(1)
-    assert changes["To"] == contractor.user.email and changes["Subject"] == "Changes proposed: Booking website"
+    assert changes["To"] == contractor.user.email and changes["Subject"] == "Contract to sign: Booking website"
+    assert "sent you version 2 of “Booking website”" in changes.get_body(("plain",)).get_content()
     smtp_server.messages.clear()
     request = await db.scalar(select(ChangeRequest))
     await db.refresh(request)
@@ -272,9 +288,13 @@ async def test_a_full_negotiation_ends_in_an_active_contract(client, contractor,
         len(re.findall(r'<button type="submit" class="button button--primary button--block">Fund</button>', page.text))
         == 2
     )
-    messages = await smtp_server.wait_for(2)
-    assert {m["To"] for m in messages} == {client.user.email, contractor.user.email}
-    assert all(v2.terms_hash in m.get_body(("plain",)).get_content() for m in messages)
+    # The client signed first: the contractor heard of it; then both heard it is active.
+    messages = await smtp_server.wait_for(3)
+    signed_by = [m for m in messages if m["Subject"] == f"Signed by {client.user.name}: Booking website"]
+    assert [m["To"] for m in signed_by] == [contractor.user.email]
+    active = [m for m in messages if m["Subject"] == "Signed: Booking website"]
+    assert {m["To"] for m in active} == {client.user.email, contractor.user.email}
+    assert all(v2.terms_hash in m.get_body(("plain",)).get_content() for m in active)
 
 
 async def test_a_client_starts_a_contract_only_for_a_contractor_they_know(client, contractor, other_contractor, db):
@@ -367,7 +387,7 @@ async def test_a_contractor_who_joined_through_an_invitation_can_be_contracted(c
     from tests.companies.test_invitations import invite
 
     await client.post_form("/company", ACME)
-    link = await invite(client, smtp_server, contractor.user.email)
+    link = await invite(client, smtp_server, contractor.user.email, invitee=contractor)
     assert (await contractor.post_form(f"{link}/accept")).status_code == 303
     company = await client.get("/company")
     assert f"/contracts/new?contractor={contractor.user.id}" in company.text

@@ -623,6 +623,15 @@ async def invitation_for_contractor(w: World) -> Sample:
     return Sample("contractor", params={"token": token}, pages=[f"/invitations/{token}"])
 
 
+@sample("/invited/{invitation_id:int}")
+async def invitation_notified(w: World) -> Sample:
+    """An invitation to the contractor's own address: its notification links here (303 to the page)."""
+    membership = await w.company()
+    invitation, _ = await invite(w, membership, w.client, InvitationKind.contractor, w.contractor.email)
+    await w.db.commit()
+    return Sample("contractor", params={"invitation_id": invitation.id}, status={"GET": 303})
+
+
 @sample("/company/templates", "/company/templates/new")
 async def company_templates(w: World) -> Sample:
     await w.company()

@@ -37,7 +37,7 @@ from app.contracts.models import (
     Milestone,
     MilestoneStatus,
 )
-from app.contracts.services import contract_for, notify_parties
+from app.contracts.services import contract_for, contract_path, notify_parties
 from app.contracts.signing.services import SignContext, check_signature_input, record_signature, signed_by_both
 from app.contracts.versions import terms_hash
 from app.db import utcnow
@@ -47,6 +47,7 @@ from app.escrow.funding import open_fundings_of
 from app.escrow.lifecycle import HELD_STATES
 from app.events import publish
 from app.money import Money
+from app.notifications import notify
 
 ALREADY_OPEN = (
     "There is already a change waiting for signatures. Sign, decline or withdraw it before proposing another."
@@ -163,7 +164,7 @@ async def propose(db: AsyncSession, contract_id: int, user: User, changes: list[
         terms_hash=digest,
         ops=ops,
     )
-    await _tell_other_party(db, contract, user, f"{user.name} proposed a change to “{contract.title}”.")
+    await _tell_other_party(db, contract, user, "amendment.proposed", reason=reason or "")
     return amendment
 
 
@@ -201,12 +202,12 @@ async def sign_amendment(
         from app.contracts.documents.services import render_final_later
 
         render_final_later(db, contract.id, version.id)
-        message = f"The change to “{contract.title}” is signed by both of you and now part of the contract."
+        result = "it is now part of the contract"
         if contract.status == ContractStatus.terminated or termination_of(amendment.changes) is not None:
-            message = f"“{contract.title}” has ended: both of you signed."
-        await _tell_other_party(db, contract, user, message)
+            result = "the contract has ended"
+        await _tell_other_party(db, contract, user, "amendment.applied", result=result)
     elif new:
-        await _tell_other_party(db, contract, user, f"{user.name} signed the change to “{contract.title}”.")
+        await _tell_other_party(db, contract, user, "amendment.decided", decision="signed")
     return amendment
 
 
@@ -338,7 +339,7 @@ async def _close(db: AsyncSession, amendment_id: int, user: User, status: Amendm
     await db.flush()
     await _audit(db, contract, f"amendment_{status.value}", user.id, amendment_id=amendment.id)
     verb = "withdrew" if status == AmendmentStatus.withdrawn else "declined"
-    await _tell_other_party(db, contract, user, f"{user.name} {verb} the change to “{contract.title}”.")
+    await _tell_other_party(db, contract, user, "amendment.decided", decision=verb)
     return amendment
 
 
@@ -367,10 +368,10 @@ def _closed(amendment: Amendment) -> str:
     }.get(AmendmentStatus(amendment.status), "This change is no longer waiting for signatures.")
 
 
-async def _tell_other_party(db: AsyncSession, contract: Contract, actor: User, message: str) -> None:
-    """The other party's open contract page re-fetches its amendments panel (a signal), and a
-    toast says why."""
+async def _tell_other_party(db: AsyncSession, contract: Contract, actor: User, kind: str, **data: Any) -> None:
+    """The other party's open contract page re-fetches its amendments panel (a signal), and they
+    are notified of `kind` (in this transaction)."""
     other = await db.get(User, contract.other_party(actor.id))
     assert other is not None
     publish(db, other.id, panel_event(contract.id), {"changed": True})
-    publish(db, other.id, "toast", {"message": message, "level": "info"})
+    await notify(db, other, kind, link=contract_path(contract.id), actor=actor.name, contract=contract.title, **data)

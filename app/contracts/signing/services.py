@@ -24,7 +24,7 @@ from app.contracts.services import (
     audit,
     can_edit,
     contract_for,
-    email_party,
+    contract_path,
     notify_parties,
     parties_of,
     review_if_stale,
@@ -33,6 +33,7 @@ from app.contracts.terms import ContractKind, PlatformFee, Terms
 from app.contracts.versions import terms_hash
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
+from app.notifications import notify
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,16 @@ async def request_change(db: AsyncSession, contract_id: int, user: User, message
     db.add(request)
     await db.flush()
     await audit(db, contract, "contract_change_requested", user.id, change_request_id=request.id)
-    notify_parties(db, contract, f"{user.name} asked for a change to “{contract.title}”.", except_user=user.id)
-    other = (await parties_of(db, contract))[contract.other_party(user.id)]
-    email_party(db, contract, other, f"Change asked for: {contract.title}", "contract_change_requested",
-           sender=user.name, message=message)  # fmt: skip
+    notify_parties(db, contract, None)
+    await tell_other_party(db, contract, user, "contract.change_requested", message=message)
     return request
+
+
+async def tell_other_party(db: AsyncSession, contract: Contract, actor: User, kind: str, **data) -> None:
+    """The party who did not act hears of it (a notification in this transaction); `actor` and
+    `contract` are in every contract kind's data."""
+    other = (await parties_of(db, contract))[contract.other_party(actor.id)]
+    await notify(db, other, kind, link=contract_path(contract.id), actor=actor.name, contract=contract.title, **data)
 
 
 async def open_change_requests(db: AsyncSession, contract: Contract) -> list[ChangeRequest]:
@@ -106,12 +112,10 @@ async def send(db: AsyncSession, contract_id: int, user: User, *, fee: PlatformF
     for request in await open_change_requests(db, contract):
         request.resolved_by_version_id = version.id
     await audit(db, contract, "contract_version_sent", user.id, version=number, terms_hash=digest)
-    other = "sent you the contract" if first else f"proposed changes (version {number})"
-    notify_parties(db, contract, f"{user.name} {other}: “{contract.title}”.", except_user=user.id)
+    notify_parties(db, contract, None)
     review_if_stale(db, contract)
-    recipient = (await parties_of(db, contract))[contract.other_party(user.id)]
-    subject = f"Contract to sign: {contract.title}" if number == 1 else f"Changes proposed: {contract.title}"
-    email_party(db, contract, recipient, subject, "contract_sent", sender=user.name, number=number, first=number == 1)
+    sent = "sent you" if first else f"sent you version {number} of"
+    await tell_other_party(db, contract, user, "contract.sent", sender=user.name, sent=sent, number=number, first=first)
     return version
 
 
@@ -143,7 +147,9 @@ async def cancel(db: AsyncSession, contract_id: int, user: User) -> Contract:
         raise DomainError("A signed contract ends through an amendment that both of you sign.")
     contract.status, contract.ended_at = ContractStatus.cancelled, utcnow()
     await audit(db, contract, "contract_cancelled", user.id)
-    notify_parties(db, contract, f"{user.name} cancelled “{contract.title}”.", except_user=user.id)
+    notify_parties(db, contract, None)
+    if contract.current_version_id is not None:  # a draft never sent: the contractor never saw it
+        await tell_other_party(db, contract, user, "contract.cancelled")
     return contract
 
 
@@ -202,23 +208,24 @@ async def sign(
         await audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
         if version.terms.is_retainer:
             await audit(db, contract, "retainer_periods_added", None, added=periods)
-        notify_parties(db, contract, f"“{contract.title}” is signed by both of you and now active.")
+        notify_parties(db, contract, None)
         await _after_activation(db, contract, version)
     elif new:
-        notify_parties(db, contract, f"{user.name} signed “{contract.title}”.", except_user=user.id)
+        notify_parties(db, contract, None)
+        await tell_other_party(db, contract, user, "contract.signed")
     return contract
 
 
 async def _after_activation(db: AsyncSession, contract: Contract, version: ContractVersion) -> None:
-    """The signed PDF is rendered in the worker; both parties get an e-mail (after commit)."""
+    """The signed PDF is rendered in the worker; both parties are notified (in this transaction)."""
     from app.contracts.documents.services import render_final_later
 
     render_final_later(db, contract.id, version.id)
     people = await parties_of(db, contract)
     for person in people.values():
-        email_party(db, contract, person, f"Signed: {contract.title}", "contract_active",
-               client=people[contract.client_id].name, contractor=people[contract.contractor_id].name,
-               terms_hash=version.terms_hash)  # fmt: skip
+        await notify(db, person, "contract.active", link=contract_path(contract.id), contract=contract.title,
+                     client=people[contract.client_id].name, contractor=people[contract.contractor_id].name,
+                     terms_hash=version.terms_hash)  # fmt: skip
 
 
 async def record_signature(
