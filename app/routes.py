@@ -46,6 +46,7 @@ from app.invoices.controllers import InvoiceController
 from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
+from app.notifications.controllers import NotificationController
 from app.pages.controllers import DashboardController, LandingController
 from app.payments.bank_controllers import SandboxBankController
 from app.payments.controllers import CheckoutController, SandboxWebhookController, StripeWebhookController
@@ -128,6 +129,7 @@ def route_handlers(*, dev: bool) -> list[Any]:
         EventStreamController,
         LiveConversationController,
         MessageFileController,
+        NotificationController,
         OpsController,
         create_static_files_router(
             path="/static",

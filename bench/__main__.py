@@ -12,6 +12,7 @@ def main(argv: list[str] | None = None) -> int:
         CONTRACT_PDF,
         ESCROW_RELEASES,
         LEAD_PIPELINE,
+        NOTIFY,
         RECEIPT_PDF,
         RECONCILIATION,
         SSE_FANOUT,
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             WEBHOOK_LIVE,
             RECONCILIATION,
             SSE_FANOUT,
+            NOTIFY,
         ],
         help="run only this scenario (repeatable); the bare baseline always runs",
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import audit, escrow, invoices, leads, pdf, reconciliation, report, sse, webhooks
+from bench import audit, escrow, invoices, leads, notify, pdf, reconciliation, report, sse, webhooks
 from bench.load import LoadSpec, run_load_in_process
 from bench.scenarios import BASELINE, SCENARIOS, Scenario, SetupContext
 from bench.servers import UvicornServer, free_port
@@ -29,6 +29,7 @@ ESCROW_RELEASES = "escrow releases"  # bench/escrow.py
 WEBHOOK_LIVE = "webhook to live update"  # bench/webhooks.py
 RECONCILIATION = "reconciliation"  # bench/reconciliation.py
 SSE_FANOUT = "sse fan-out"  # bench/sse.py
+NOTIFY = "notify"  # bench/notify.py
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,12 @@ def run(options: Options) -> int:
                 f"at a time, {sse.DELIVERIES} deliveries per step")  # fmt: skip
             fanout = sse.measure(servers["app"].url, servers["app"].pid, dict(servers["app"].env))
             print(sse.describe(fanout))
+        notifications = None
+        if not options.only or NOTIFY in options.only:
+            say(f"bench: notify: {notify.SUBSCRIBERS} event streams held, {notify.EVENTS} notifications one at a "
+                f"time, then {notify.BURST} by {notify.WRITERS} writers")  # fmt: skip
+            notifications = notify.measure(servers["app"].url, servers["app"].pid, dict(servers["app"].env))
+            print(notify.describe(notifications))
         print(report.footnotes(rows), file=sys.stderr)
         access_log = _access_log(servers["app"].log_path)
         if not access_log["lines"]:
@@ -310,6 +317,7 @@ def run(options: Options) -> int:
                 "webhook_live_update": live,
                 "reconciliation": recon,
                 "sse_fanout": fanout,
+                "notify": notifications,
                 "logs": {name: str(server.log_path) for name, server in servers.items()},
             },
         )

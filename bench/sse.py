@@ -70,8 +70,10 @@ def _raise_fd_limit(pid: int | None = None) -> int:
 class _Holder:
     """Holds the streams; notes when each bench event arrives (monotonic clock)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, event: str = EVENT, key: str = "n") -> None:
         self.host, self.port = host, port
+        # The event to time and the field of its data that names it (bench/notify.py: "notification", "id").
+        self.event, self.key = event, key
         self.arrived: dict[int, float] = {}
         self.open = 0
         self.failed: dict[str, int] = {}
@@ -113,11 +115,13 @@ class _Holder:
                         connected = True
                         self.open += 1
                         ready.set_result(True)
-                    if b"event: " + EVENT.encode() in frame:
+                    if b"event: " + self.event.encode() in frame:
                         for line in frame.split(b"\r\n"):
                             if line.startswith(b"data: "):
-                                self.arrived[json.loads(line[6:])["n"]] = now
-                                self.news.set()
+                                name = json.loads(line[6:]).get(self.key)
+                                if name is not None:
+                                    self.arrived[name] = now
+                                    self.news.set()
         except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             name = str(exc) if isinstance(exc, ConnectionError) else type(exc).__name__
             self.failed[name] = self.failed.get(name, 0) + 1
@@ -137,10 +141,10 @@ class _Holder:
             await asyncio.wait(batch, timeout=60)
 
 
-async def _serve(host: str, port: int, conn) -> None:
+async def _serve(host: str, port: int, conn, event: str = EVENT, key: str = "n") -> None:
     """Commands from the bench process: ("open", streams) → ("opened", open, failed);
     ("collect", numbers) → ("arrived", {n: time}); ("stop",)."""
-    holder = _Holder(host, port)
+    holder = _Holder(host, port, event, key)
     loop = asyncio.get_running_loop()
     while True:
         command = await loop.run_in_executor(None, conn.recv)
@@ -164,7 +168,7 @@ async def _serve(host: str, port: int, conn) -> None:
             return
 
 
-def _load_process(host: str, port: int, conn) -> None:
+def _load_process(host: str, port: int, conn, event: str = EVENT, key: str = "n") -> None:
     _raise_fd_limit()
     try:
         import uvloop
@@ -172,7 +176,7 @@ def _load_process(host: str, port: int, conn) -> None:
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(_serve(host, port, conn))
+    asyncio.run(_serve(host, port, conn, event, key))
 
 
 # ------------------------------------------------------------------ the bench process

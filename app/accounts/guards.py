@@ -15,7 +15,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.accounts.models import Role, User, UserStatus
@@ -29,6 +29,7 @@ from app.accounts.sessions import (
     touch_device,
 )
 from app.errors import DomainError, NotFound
+from app.notifications.models import Notification
 from app.platform.resources import REDIS_UNAVAILABLE
 from app.web.urls import path_for
 
@@ -58,8 +59,16 @@ class CurrentUserMiddleware(ASGIMiddleware):
         )
         user = None
         if fresh:
+            uid = int(session["uid"])
             async with scope["app"].state.sessionmaker() as db:
-                user = await db.get(User, int(session["uid"]))
+                if renders_shell(scope):
+                    # The bell's unread count comes in the same query as the person: a page
+                    # costs no extra round trip for it.
+                    row = (await db.execute(select(User, _unread(uid)).where(User.id == uid))).first()
+                    user, unread = row if row is not None else (None, None)
+                    scope.setdefault("state", {})["unread_notifications"] = unread
+                else:
+                    user = await db.get(User, uid)
         if user is not None and not user.is_active:
             end_session(scope)
             scope.setdefault("state", {})["signed_out_reason"] = "suspended"
@@ -74,6 +83,28 @@ class CurrentUserMiddleware(ASGIMiddleware):
             if sid:
                 await touch_device(request, user.id, sid, now)
         return user
+
+
+def _unread(user_id: int):
+    """The person's unread notifications (the bell's number), as a column of the user's query."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None), Notification.in_app.is_(True))
+        .scalar_subquery()
+    )
+
+
+def renders_shell(scope: Scope) -> bool:
+    """Whether this request may answer with a whole page (the top bar and its bell): not htmx's
+    block re-fetches, not the event stream. Plain form posts count: a form with errors re-renders
+    its whole page."""
+    if scope.get("type") != "http" or scope.get("path") == "/events":
+        return False
+    for name, value in scope.get("headers") or ():
+        if name == b"hx-request" and value == b"true":
+            return False
+    return True
 
 
 class UserRechecks:

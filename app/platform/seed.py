@@ -10,6 +10,7 @@ from app.contracts.seed import seed_contracts
 from app.conversations.seed import seed_conversations
 from app.escrow.seed import seed_escrow
 from app.marketplace.seed import seed_marketplace
+from app.notifications.seed import seed_notifications
 from app.payouts.seed import seed_payouts
 from app.platform.resources import Resources
 from app.profiles.seed import seed_profiles
@@ -29,4 +30,5 @@ async def demo_seed(resources: Resources) -> list[str]:
     created += await seed_conversations(resources)  # the demo contract's parties talking, one picture
     created += await seed_escrow(resources)  # the contract's money: through its checkout and webhook
     created += await seed_payouts(resources)  # the demo contractor's sandbox bank account
+    created += await seed_notifications(resources)  # one unread for each demo person, about the above
     return created

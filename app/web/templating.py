@@ -109,6 +109,8 @@ def base_context(request: Request) -> dict[str, Any]:
         "request": request,
         "get_flashes": get_flashes,
         "current_user": request.scope.get("user"),
+        # The bell's number, read with the person (app/accounts/guards.py); None: the bell asks.
+        "unread_notifications": request.scope.get("state", {}).get("unread_notifications"),
         "events_url": _events_url(request),
         "csrf_input": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(escape(csrf)),
     }

@@ -87,18 +87,56 @@
   var handledEvents = typeof WeakSet === "function" ? new WeakSet() : null;
   var seenIds = [];
 
-  function onSseToast(event) {
+  // True the first time an event is seen: the same event object may reach two listeners, and a
+  // reconnect replays events by id.
+  function firstTime(event) {
     if (handledEvents) {
-      if (handledEvents.has(event)) return;
+      if (handledEvents.has(event)) return false;
       handledEvents.add(event);
     }
     if (event.lastEventId) {           // a replayed event is shown once
-      if (seenIds.indexOf(event.lastEventId) !== -1) return;
+      if (seenIds.indexOf(event.lastEventId) !== -1) return false;
       seenIds.push(event.lastEventId);
       if (seenIds.length > 100) seenIds.shift();
     }
+    return true;
+  }
+
+  function onSseToast(event) {
+    if (!firstTime(event)) return;
     remember(event);
     toastFromPayload(event.data);
+  }
+
+  // "notification" events (app/notifications): one with a "message" is something new for this
+  // person; one without (some were marked read) only makes the bell re-fetch itself (htmx does
+  // that). New ones are held for a moment: a burst becomes one "N new notifications" toast
+  // instead of a screenful.
+  var HOLD_MS = 400, HOLD_MAX_MS = 1500;
+  var held = [], holdTimer = null, holdStarted = 0;
+
+  function flushNotifications() {
+    holdTimer = null;
+    var batch = held;
+    held = [];
+    if (!batch.length) return;
+    if (batch.length === 1) { showToast(batch[0].message, batch[0].level); return; }
+    var level = "info";
+    for (var i = 0; i < batch.length; i++) if (batch[i].level === "error") level = "error";
+    showToast(batch.length + " new notifications", level);
+  }
+
+  function onSseNotification(event) {
+    if (!firstTime(event)) return;
+    remember(event);
+    var payload;
+    try { payload = JSON.parse(event.data); } catch (e) { return; }
+    if (!payload || typeof payload.message !== "string" || !payload.message) return;
+    held.push({ message: payload.message, level: payload.level });
+    var now = Date.now();
+    if (holdTimer === null) holdStarted = now;
+    else window.clearTimeout(holdTimer);
+    holdTimer = window.setTimeout(flushNotifications, Math.max(0, Math.min(HOLD_MS, holdStarted + HOLD_MAX_MS - now)));
   }
 
   /* ------------------------------------------------- live connection status -- */
@@ -119,6 +157,7 @@
     if (!source || (seenSources && seenSources.has(source))) return;
     if (seenSources) seenSources.add(source);
     source.addEventListener("toast", onSseToast);
+    source.addEventListener("notification", onSseNotification);
   });
 
   document.addEventListener("htmx:sseError", function () { liveStatus(true); });

@@ -24,7 +24,6 @@ from tests.contracts.helpers import FEE, accepted_proposal
 # (DESIGN §4); None where the feature has no page of its own to wait for.
 NOT_YET: dict[str, tuple[str, str | None]] = {
     "disputes": (r"disput|mediat|arbitrat|decides? how the held money", "/disputes"),
-    "notifications": (r"notification", "/notifications"),
     "reviews of people": (r"\bratings?\b|\bstars?\b|review (each other|the other)|leave a review|reputation", None),
 }
 

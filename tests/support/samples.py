@@ -1105,6 +1105,31 @@ async def proposal_conversation_link(w: World) -> Sample:
     return Sample("client", params={"proposal_id": proposal.id}, status={"GET": 303})
 
 
+# ---------------------------------------------------------------- notifications
+
+
+async def _notification(w: World):
+    from app.notifications import notify
+
+    row = await notify(w.db, w.contractor, "milestone.funded", link="/contracts", milestone=w.unique("Part "),
+                       amount="€10.00")  # fmt: skip
+    await w.db.commit()
+    return row
+
+
+@sample("/notifications", "/notifications/bell", "/notifications/read-all")
+async def notification_centre(w: World) -> Sample:
+    """The contractor's list with one unread (so "Mark all as read" is on the page)."""
+    await _notification(w)
+    return Sample("contractor", pages=["/notifications"])
+
+
+@sample("/notifications/{public_id:str}/open", "/notifications/{public_id:str}/read")
+async def notification_to_open(w: World) -> Sample:
+    row = await _notification(w)
+    return Sample("contractor", params={"public_id": row.public_id}, status={"GET": 303}, pages=["/notifications"])
+
+
 # ---------------------------------------------------------------- public pages, operations, live events, static files
 
 

@@ -1,0 +1,200 @@
+"""notify(): what one notification costs the transaction that sends it, and how fast it reaches
+the bell, while 1 000 people hold their event streams open.
+
+Against the real web process of the run (bench/servers.py). SUBSCRIBERS contractors are made
+through the sign-up verb and each holds one stream `GET /events` — the stream every signed-in
+page opens, the one the bell re-fetches itself from — opened and held by a separate load process
+(bench/sse.py's holder). Their sessions are written into the session store as sign-in writes them.
+
+Each event is `notify(db, person, "milestone.funded", …)` in a transaction the bench commits,
+each to a different subscriber: the notification row, its live signal (an outbox row) and its
+e-mail (an outbox row for the worker), all in one commit. Measured:
+
+- one at a time (EVENTS, a short pause between): notify() + commit, and delivery from just before
+  the commit to the moment the load process reads the "notification" event on that person's
+  stream (both clocks are the machine's monotonic clock);
+- in a burst (BURST events, WRITERS transactions at once): events committed per second, and
+  delivered per second (until the last one arrived).
+
+The bench process's own dispatcher, kicked after each commit as the web process kicks its own,
+moves the signal to Redis; the e-mail jobs are handed to the queue (no worker runs during it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import multiprocessing
+import os
+import secrets
+import time
+from typing import Any
+
+from bench.sse import Stream, _load_process, _percentile_ms, _raise_fd_limit, _sessions_for
+
+SUBSCRIBERS = int(os.environ.get("BENCH_NOTIFY_SUBSCRIBERS", "1000"))
+EVENTS = 300  # one at a time
+PAUSE = 0.02
+BURST = 1000  # then all at once, WRITERS transactions in parallel
+WRITERS = 8
+EVENT, KEY = "notification", "id"
+
+
+async def _people(sessions, count: int) -> dict[int, int]:
+    """`count` contractors (through the verb), with their session epochs."""
+    from app.accounts.models import Role
+    from app.accounts.services import create_user
+
+    run = secrets.token_hex(3)
+    epochs: dict[int, int] = {}
+    for start in range(0, count, 100):
+        async with sessions() as db, db.begin():
+            for i in range(start, min(count, start + 100)):
+                user = await create_user(db, email=f"notify.{run}.{i}@pactline.test", name=f"Contractor {i}",
+                                         role=Role.contractor, password=None, verified=True)  # fmt: skip
+                epochs[user.id] = user.session_epoch
+    return epochs
+
+
+async def _one(sessions, uid: int, n: int) -> tuple[str, float, float, float]:
+    """One notification in its own transaction: (its id, start, just before commit, committed)."""
+    from app.accounts.models import User
+    from app.notifications import notify
+
+    async with sessions() as db:
+        user = await db.get_one(User, uid)  # the caller has its person loaded already: not timed
+        started = time.monotonic()
+        row = await notify(db, user, "milestone.funded", link="/contracts/1", milestone=f"Part {n}", amount="€10.00")
+        assert row is not None
+        committing = time.monotonic()
+        await db.commit()
+        return row.public_id, started, committing, time.monotonic()
+
+
+async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    from redis.asyncio import Redis
+
+    from app.config import load_settings
+    from app.db import make_engine, make_sessionmaker
+    from app.events.dispatch import Dispatcher
+    from app.events.services import on_outbox_commit, remove_outbox_commit
+
+    settings = load_settings(env)
+    engine = make_engine(settings, pool_size=WRITERS + 2)
+    sessions = make_sessionmaker(engine)
+    redis = Redis.from_url(settings.redis_url)
+    dispatcher = Dispatcher(sessions, redis)
+    on_outbox_commit(dispatcher.kick)
+    dispatcher.start(idle_seconds=5.0)
+    url = urlsplit(base_url)
+    _raise_fd_limit(server_pid)
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    load = ctx.Process(target=_load_process, args=(url.hostname, url.port, child, EVENT, KEY), daemon=True)
+    loop = asyncio.get_running_loop()
+    try:
+        epochs = await _people(sessions, SUBSCRIBERS)
+        people = list(epochs)
+        cookies = await _sessions_for(redis, epochs)
+        load.start()
+        await asyncio.sleep(1.0)
+        parent.send(("open", [Stream(uid, "/events", cookies[uid]) for uid in people]))
+        _, open_now, failed, took = await loop.run_in_executor(None, parent.recv)
+        await asyncio.sleep(2.0)
+
+        # One at a time.
+        cost, committed_at = [], {}
+        for k in range(EVENTS):
+            public_id, started, committing, done = await _one(sessions, people[(k * 7919) % len(people)], k)
+            cost.append(done - started)
+            committed_at[public_id] = committing
+            await asyncio.sleep(PAUSE)
+        parent.send(("collect", list(committed_at)))
+        _, arrived = await loop.run_in_executor(None, parent.recv)
+        delivery = sorted(arrived[i] - committed_at[i] for i in arrived)
+        cost.sort()
+
+        # A burst: WRITERS transactions at once, each event to a different person.
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for k in range(BURST):
+            queue.put_nowait(k)
+        burst_ids: list[str] = []
+
+        async def writer() -> None:
+            while not queue.empty():
+                k = queue.get_nowait()
+                public_id, *_ = await _one(sessions, people[(EVENTS + k) % len(people)], EVENTS + k)
+                burst_ids.append(public_id)
+
+        burst_started = time.monotonic()
+        await asyncio.gather(*(writer() for _ in range(WRITERS)))
+        burst_committed = time.monotonic() - burst_started
+        parent.send(("collect", burst_ids))
+        _, burst_arrived = await loop.run_in_executor(None, parent.recv)
+        last = max(burst_arrived.values(), default=burst_started)
+        parent.send(("open", []))  # how many streams are still open at the end, and why others ended
+        _, still_open, ended, _ = await loop.run_in_executor(None, parent.recv)
+    finally:
+        if load.is_alive():
+            with contextlib.suppress(OSError, EOFError):
+                parent.send(("stop",))
+                if parent.poll(30):
+                    parent.recv()
+            load.join(10)
+            if load.is_alive():
+                load.kill()
+        remove_outbox_commit(dispatcher.kick)
+        await dispatcher.stop()
+        await redis.aclose()
+        await engine.dispose()
+    return {
+        "subscribers": SUBSCRIBERS,
+        "open": open_now,
+        "failed": failed,
+        "open_seconds": took,
+        "events": EVENTS,
+        "notify_commit_p50_ms": _percentile_ms(cost, 50),
+        "notify_commit_p99_ms": _percentile_ms(cost, 99),
+        "received": len(delivery),
+        "delivery_p50_ms": _percentile_ms(delivery, 50),
+        "delivery_p99_ms": _percentile_ms(delivery, 99),
+        "sequential_events_per_s": EVENTS / sum(cost) if cost else 0.0,
+        "burst": BURST,
+        "writers": WRITERS,
+        "burst_committed_per_s": BURST / burst_committed if burst_committed else 0.0,
+        "burst_received": len(burst_arrived),
+        "still_open": still_open,
+        "ended": ended,
+        "burst_delivered_per_s": len(burst_arrived) / (last - burst_started) if burst_arrived else 0.0,
+    }
+
+
+def measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[str, Any]:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return asyncio.run(_measure(base_url, server_pid, env))
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.1f}"
+
+
+def describe(result: dict[str, Any]) -> str:
+    r = result
+    failed = ", ".join(f"{k} ×{v}" for k, v in r["failed"].items()) or "none failed"
+    return "\n".join(
+        [
+            f"notify: one notification per transaction (row + live signal + e-mail outbox row), each to a different "
+            f"one of {r['subscribers']} people holding their event stream ({r['open']} open, {failed}):",
+            f"  one at a time ({r['events']}): notify + commit p50 {_ms(r['notify_commit_p50_ms'])} ms, "
+            f"p99 {_ms(r['notify_commit_p99_ms'])} ms ({r['sequential_events_per_s']:.0f} events/s from one writer); "
+            f"delivery to the bell's stream p50 {_ms(r['delivery_p50_ms'])} ms, p99 {_ms(r['delivery_p99_ms'])} ms, "
+            f"{r['events'] - r['received']} missed",
+            f"  burst ({r['burst']} by {r['writers']} writers at once): {r['burst_committed_per_s']:.0f} events/s "
+            f"committed, {r['burst_delivered_per_s']:.0f} events/s delivered, {r['burst'] - r['burst_received']} missed",
+            f"  streams still open at the end: {r['still_open']} of {r['open']}"
+            + (f" (ended: {', '.join(f'{k} ×{v}' for k, v in r['ended'].items())})" if r["ended"] else ""),
+        ]
+    )
