@@ -41,6 +41,8 @@ from app.invoices.controllers import InvoiceController
 from app.leads.controllers import DeadLetterController, IntakeController, LeadApiController, QuoteController
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
+from app.notifications.preference_controllers import NotificationPreferencesController
+from app.notifications.unsubscribe_controllers import UnsubscribeController
 from app.pages.controllers import DashboardController, LandingController
 from app.payments.bank_controllers import SandboxBankController
 from app.payments.controllers import CheckoutController, SandboxWebhookController, StripeWebhookController
@@ -123,6 +125,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         LiveConversationController,
         MessageFileController,
         OpsController,
+        NotificationPreferencesController,
+        UnsubscribeController,
         create_static_files_router(
             path="/static",
             directories=[STATIC],
