@@ -188,7 +188,7 @@ async def send_digests(ctx: dict, *, now: datetime | None = None) -> str:
 
 
 def digest_sections(rows: list[Notification]) -> list[dict]:
-    """The digest's items grouped in the order of GROUPS: [{label, items: [{title, path}]}]."""
+    """The digest's items grouped in the order of GROUPS: [{label, entries: [{title, path}]}]."""
     sections = []
     for group in GROUPS:
         items = [
@@ -197,7 +197,7 @@ def digest_sections(rows: list[Notification]) -> list[dict]:
             if r.kind in KINDS and KINDS[r.kind].group == group.key
         ]
         if items:
-            sections.append({"label": group.label, "items": items})
+            sections.append({"label": group.label, "entries": items})
     return sections
 
 
