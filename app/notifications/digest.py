@@ -13,7 +13,7 @@ import logging
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, case, distinct, false, or_, select, update
+from sqlalchemy import and_, case, false, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -158,7 +158,7 @@ async def send_digests(ctx: dict, *, now: datetime | None = None) -> str:
         people = (
             await db.execute(
                 select(User.id, User.time_zone, User.status).where(
-                    User.id.in_(select(distinct(Notification.user_id)).where(Notification.email == EmailState.digest))
+                    User.id.in_(select(Notification.user_id).where(Notification.email == EmailState.digest))
                 )
             )
         ).all()
