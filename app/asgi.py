@@ -85,8 +85,9 @@ def create_app(settings: Settings | None = None, *, extra_handlers: Sequence[Any
         cookie_secure=not settings.is_development and settings.environment != "test",
         cookie_httponly=True,
         header_name="x-csrftoken",
-        # Requests authenticated otherwise (API key, webhook signature) and endpoints without forms.
-        exclude=["^/webhooks/", "^/api/leads", "^/health$", "^/ready$", "^/metrics$", "^/static/"],
+        # Requests authenticated otherwise (API key, webhook signature, the signed one-click
+        # unsubscribe link of RFC 8058) and endpoints without forms.
+        exclude=["^/webhooks/", "^/unsubscribe/", "^/api/leads", "^/health$", "^/ready$", "^/metrics$", "^/static/"],
     )
 
     app = Litestar(

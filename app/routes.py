@@ -47,6 +47,8 @@ from app.leads.controllers import DeadLetterController, IntakeController, LeadAp
 from app.mail.controllers import DevMailController
 from app.marketplace.controllers import ApplyController, JobController, ProposalController
 from app.notifications.controllers import NotificationController
+from app.notifications.preference_controllers import NotificationPreferencesController
+from app.notifications.unsubscribe_controllers import UnsubscribeController
 from app.pages.controllers import DashboardController, LandingController
 from app.payments.bank_controllers import SandboxBankController
 from app.payments.controllers import CheckoutController, SandboxWebhookController, StripeWebhookController
@@ -131,6 +133,8 @@ def route_handlers(*, dev: bool) -> list[Any]:
         MessageFileController,
         NotificationController,
         OpsController,
+        NotificationPreferencesController,
+        UnsubscribeController,
         create_static_files_router(
             path="/static",
             directories=[STATIC],

@@ -6,8 +6,10 @@ and run after the rate limits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.accounts.models import Role
 from app.accounts.services import EMAIL_TOO_LONG, MAX_EMAIL_LENGTH, email_problem, normalize_email
@@ -181,6 +183,33 @@ def read_name(data: dict[str, Any]) -> NameInput:
     if not name or len(name) > MAX_NAME_LENGTH:
         raise FormError({"name": [f"Enter your name (up to {MAX_NAME_LENGTH} characters)."]})
     return NameInput(name)
+
+
+@dataclass(frozen=True)
+class TimeZoneInput:
+    time_zone: str
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA names this machine knows (what the field suggests), sorted; "localtime" (the
+    server's own clock) and "Factory" are not places."""
+    return tuple(sorted(available_timezones() - {"localtime", "Factory"}))
+
+
+def read_time_zone(data: dict[str, Any]) -> TimeZoneInput:
+    """An IANA time zone name such as "Europe/Berlin", checked with zoneinfo."""
+    name = text(data, "time_zone")
+    problem = "Choose a time zone from the list, such as Europe/Berlin or America/New_York."
+    if not name or len(name) > 64:
+        raise FormError({"time_zone": [problem]})
+    if name not in time_zones():
+        raise FormError({"time_zone": [problem]})
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise FormError({"time_zone": [problem]}) from None
+    return TimeZoneInput(name)
 
 
 def read_email_change(data: dict[str, Any]) -> EmailInput:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         PasswordChangeInput,
         PasswordHintInput,
         SignUpInput,
+        TimeZoneInput,
     )
 
 # RFC 5321's longest deliverable address. Checked before anything else touches an address: it
@@ -321,6 +322,13 @@ async def change_password(session: AsyncSession, user: User, entry: PasswordChan
 async def rename(session: AsyncSession, user: User, entry: NameInput) -> None:
     me = await locked(session, user)
     me.name = entry.name
+    await session.commit()
+
+
+async def set_time_zone(session: AsyncSession, user: User, entry: TimeZoneInput) -> None:
+    """Dates and the daily digest's 08:00 follow this zone."""
+    me = await locked(session, user)
+    me.time_zone = entry.time_zone
     await session.commit()
 
 

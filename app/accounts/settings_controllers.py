@@ -48,6 +48,7 @@ class SettingsController(Controller):
             "min_length": MIN_LENGTH,
             "oauth_providers": oauth_providers(request),
             "linked_providers": set(linked.all()),
+            "time_zones": forms.time_zones(),
             "recently_confirmed": time.time() - int(request.scope["session"].get("reauth_at", 0)) <= STEP_UP_SECONDS,
         }
         return render(request, "accounts/settings.html", context, status_code=status_code)
@@ -64,6 +65,17 @@ class SettingsController(Controller):
             form = forms.shown(data, "name")
             return await self._page(request, db, user, errors=exc.errors, form=form, status_code=422)
         flash(request, "Your name was saved.", category="success")
+        return see_other(request, _settings_path(request))
+
+    @post("/time-zone", name="settings:time-zone")
+    async def update_time_zone(self, request: Request, data: FormData, db: DB, user: CurrentUser) -> Response:
+        try:
+            entry = forms.read_time_zone(data)
+        except FormError as exc:
+            form = {"time_zone": forms.text(data, "time_zone")[:64]}
+            return await self._page(request, db, user, errors=exc.errors, form=form, status_code=422)
+        await services.set_time_zone(db, user, entry)
+        flash(request, f"Your time zone is now {entry.time_zone}.", category="success")
         return see_other(request, _settings_path(request))
 
     @post("/email", name="settings:email", guards=[requires_recent_auth])

@@ -41,13 +41,14 @@ def digest(token: str) -> str:
 
 
 # Where a link's secret sits in a URL: the segment after these paths ("resend" and numeric ids,
-# e.g. /company/invitations/5/revoke, are not secrets), and these query parameters.
+# e.g. /company/invitations/5/revoke, are not secrets), and these query parameters. An unsubscribe
+# link's signed token is kept out of logs too: it works without signing in.
 _SECRET_SEGMENT = re.compile(
-    r"(/reset/|/invitations/|/settings/email/confirm/|/verify-email/|/quote/confirm/)"
+    r"(/reset/|/invitations/|/settings/email/confirm/|/verify-email/|/quote/confirm/|/unsubscribe/)"
     r"(?!(?:resend|\d+)(?:[/?#&\s\"'<>]|$))([^/?#&\s\"'<>]+)"
 )
 _SECRET_SEGMENT_ENCODED = re.compile(
-    r"(%2F(?:reset|invitations|settings%2Femail%2Fconfirm|verify-email|quote%2Fconfirm)%2F)(?!(?:resend|\d+)(?:%2F|[&#\s]|$))([^&#\s%\"'<>]+)",
+    r"(%2F(?:reset|invitations|settings%2Femail%2Fconfirm|verify-email|quote%2Fconfirm|unsubscribe)%2F)(?!(?:resend|\d+)(?:%2F|[&#\s]|$))([^&#\s%\"'<>]+)",
     re.IGNORECASE,
 )
 _SECRET_QUERY = re.compile(r"([?&](?:token|code|state|nonce)=)([^&#\s\"'<>]+)", re.IGNORECASE)

@@ -64,6 +64,7 @@ def load_tasks() -> None:
     import app.escrow.tasks  # noqa: F401
     import app.leads.tasks  # noqa: F401
     import app.mail.tasks  # noqa: F401
+    import app.notifications.digest  # noqa: F401
     import app.notifications.tasks  # noqa: F401
     import app.payments.sandbox_payouts  # noqa: F401
     import app.payments.tasks  # noqa: F401

@@ -1167,3 +1167,26 @@ async def presence_block(w: World) -> Sample:
 @sample("/static/{file_path:path}")
 async def static_file(w: World) -> Sample:
     return Sample("visitor", params={"file_path": "css/app.css"})
+
+
+# ---------------------------------------------------------------- notification preferences and unsubscribe links
+
+
+@sample("/settings/notifications")
+async def notification_preferences(w: World) -> Sample:
+    """The contractor's choices: the page's own form (every box as shown) is a valid save."""
+    return Sample("contractor", form={"daily_digest": "off"})
+
+
+@sample("/settings/time-zone")
+async def settings_time_zone(w: World) -> Sample:
+    return Sample("client", form={"time_zone": "Europe/Berlin"}, pages=["/settings"])
+
+
+@sample("/unsubscribe/{token:str}")
+async def unsubscribe_link(w: World) -> Sample:
+    """A signed link from a notification e-mail: it works without signing in, and again after use."""
+    from app.notifications.unsubscribe import make_token
+
+    token = make_token(w.app.state.settings.secret_key, w.client.id, "milestone.funded")
+    return Sample("visitor", params={"token": token}, form={"List-Unsubscribe": "One-Click"}, status={"POST": 200})
