@@ -4,9 +4,9 @@ one who acted gets nothing, and a refused step keeps nothing."""
 
 from sqlalchemy import select
 
-from app.contracts.drafting import services as drafting
 from app.contracts.amendments import services as amendments
 from app.contracts.amendments.forms import ProposedAdd
+from app.contracts.drafting import services as drafting
 from app.contracts.models import Contract, ContractStatus, ContractVersion
 from app.errors import DomainError
 from tests.contracts.helpers import CTX, FEE, accepted_proposal, active_contract, sent_contract, sign
