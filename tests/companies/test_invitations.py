@@ -188,6 +188,8 @@ async def test_an_invitation_to_an_invite_only_job_lets_the_contractor_see_and_a
     assert "/unsubscribe/" in mail["List-Unsubscribe"]
     notice = await db.scalar(select(Notification).where(Notification.user_id == contractor.user.id))
     assert notice.kind == "job.invited" and "Private redesign" in notice.title
+    assert notice.title == f"{client.user.name} of Acme Robotics invited you to apply to “Private redesign”."
+    assert await db.scalar(select(Notification).where(Notification.user_id == client.user.id)) is None
     link = (await contractor.get(notice.link)).headers["location"]
     assert "Private redesign" in (await contractor.get(link)).text
     accepted = await contractor.post_form(f"{link}/accept")

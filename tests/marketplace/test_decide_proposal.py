@@ -71,7 +71,12 @@ async def test_shortlist_then_decline_with_a_note_the_contractor_reads(client, c
     events = (
         await db.scalars(select(OutboxEvent).where(OutboxEvent.user_id == contractor.user.id).order_by(OutboxEvent.id))
     ).all()
-    assert [e.event for e in events] == [f"proposal-{proposal.id}"] * 2
+    # Each decision: the page's signal, and the contractor's notification (the bell, a toast).
+    assert [e.event for e in events] == [f"proposal-{proposal.id}", "notification"] * 2
+    assert [s["kind"] for s in await signals(db, contractor.user.id, "notification")] == [
+        "proposal.shortlisted",
+        "proposal.declined",
+    ]
     assert await signals(db, contractor.user.id, f"proposal-{proposal.id}") == [
         {"status": "shortlisted"},
         {"status": "declined"},

@@ -12,6 +12,7 @@ from app.events.models import OutboxEvent
 from app.profiles.models import ContractorProfile, KycCheck, KycWebhookEvent
 from tests.profiles.helpers import submit_kyc
 from tests.support.fake_kyc import API_KEY, WEBHOOK_SECRET, FakeKYC
+from tests.support.notices import notices
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +81,9 @@ async def test_a_signed_approval_verifies_once_and_a_replay_changes_nothing(host
     assert replay.status_code == 200 and replay.json() == {"status": "duplicate"}
     assert await _status(db, contractor.user.id) == "verified"
     assert await db.scalar(select(func.count()).select_from(KycWebhookEvent)) == 1
+    # The contractor was notified once, in the webhook's transaction, of the approval.
+    [row] = await notices(db, contractor.user.id, "kyc.decided")
+    assert row.title == "Your identity check is approved." and row.link == "/profile/verification"
 
 
 async def test_a_declined_session_shows_the_reason_and_the_contractor_can_retry(hosted, contractor, anonymous, db):
