@@ -106,16 +106,18 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
         await asyncio.sleep(2.0)
 
         # One at a time.
-        cost, committed_at = [], {}
+        cost, committed_at, to = [], {}, {}
         for k in range(EVENTS):
             public_id, started, committing, done = await _one(sessions, people[(k * 7919) % len(people)], k)
             cost.append(done - started)
             committed_at[public_id] = committing
+            to[public_id] = (k * 7919) % len(people)
             await asyncio.sleep(PAUSE)
         parent.send(("collect", list(committed_at)))
         _, arrived = await loop.run_in_executor(None, parent.recv)
         delivery = sorted(arrived[i] - committed_at[i] for i in arrived)
         cost.sort()
+        missed = sorted(to[i] for i in committed_at if i not in arrived)  # which subscribers (their place in line)
 
         # A burst: WRITERS transactions at once, each event to a different person.
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -166,6 +168,7 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
         "writers": WRITERS,
         "burst_committed_per_s": BURST / burst_committed if burst_committed else 0.0,
         "burst_received": len(burst_arrived),
+        "missed_subscribers": missed,
         "still_open": still_open,
         "ended": ended,
         "burst_delivered_per_s": len(burst_arrived) / (last - burst_started) if burst_arrived else 0.0,
