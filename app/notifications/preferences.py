@@ -18,6 +18,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.notifications.kinds import GROUPS, KINDS, Group, Kind, kinds_for
 from app.notifications.models import NotificationPreference, NotificationSettings
+from app.notifications.unsubscribe import ALL
 from app.web.forms import checkbox, text
 
 DIGEST_DAILY, DIGEST_OFF = "daily", "off"
@@ -122,8 +123,6 @@ async def save(db: AsyncSession, user: User, entry: PreferencesInput) -> None:
 async def email_off(db: AsyncSession, user: User, kind_name: str) -> None:
     """What an unsubscribe link does: e-mail off for one kind, the in-app choice kept; for "all",
     e-mail off for every kind the person can get, and the daily digest off."""
-    from app.notifications.unsubscribe import ALL
-
     if kind_name == ALL:
         kinds = kinds_for(role_of(user))
         await set_daily_digest(db, user.id, False)
