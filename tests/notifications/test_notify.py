@@ -12,6 +12,7 @@ from app.events.models import OutboxEvent
 from app.notifications import notify
 from app.notifications.models import EmailState, Notification, NotificationPreference
 from app.notifications.services import mark_read, unread_count
+from tests.support.polling import wait_for
 
 
 async def _signals(db, user_id):
@@ -35,8 +36,14 @@ async def test_a_notification_is_kept_signalled_and_emailed_after_commit(db, con
     assert "/unsubscribe/" in mail["List-Unsubscribe"]
     text = mail.get_body(("plain",)).get_content()
     assert "“Logo” is funded" in text and "/contracts/1" in text
-    await db.refresh(made)
-    assert made.email == EmailState.sent
+    # The task marks the row in its own transaction once the mail server has the message.
+    await wait_for(lambda: _state_is(db, made.id, EmailState.sent), seconds=10, what="the row marked sent")
+
+
+async def _state_is(db, notification_id, state):
+    await db.rollback()  # a fresh look, not the snapshot of an open transaction
+    row = await db.get(Notification, notification_id, populate_existing=True)
+    return row.email == state
 
 
 async def test_nothing_is_kept_when_the_change_rolls_back(db, contractor):
