@@ -15,7 +15,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.accounts.models import Role, User, UserStatus
@@ -29,7 +29,7 @@ from app.accounts.sessions import (
     touch_device,
 )
 from app.errors import DomainError, NotFound
-from app.notifications.models import Notification
+from app.notifications.services import unread_query
 from app.platform.resources import REDIS_UNAVAILABLE
 from app.web.urls import path_for
 
@@ -64,7 +64,7 @@ class CurrentUserMiddleware(ASGIMiddleware):
                 if renders_shell(scope):
                     # The bell's unread count comes in the same query as the person: a page
                     # costs no extra round trip for it.
-                    row = (await db.execute(select(User, _unread(uid)).where(User.id == uid))).first()
+                    row = (await db.execute(select(User, unread_query(uid).scalar_subquery()).where(User.id == uid))).first()
                     user, unread = row if row is not None else (None, None)
                     scope.setdefault("state", {})["unread_notifications"] = unread
                 else:
@@ -83,16 +83,6 @@ class CurrentUserMiddleware(ASGIMiddleware):
             if sid:
                 await touch_device(request, user.id, sid, now)
         return user
-
-
-def _unread(user_id: int):
-    """The person's unread notifications (the bell's number), as a column of the user's query."""
-    return (
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None), Notification.in_app.is_(True))
-        .scalar_subquery()
-    )
 
 
 def renders_shell(scope: Scope) -> bool:

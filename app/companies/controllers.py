@@ -222,7 +222,7 @@ class InvitationController(Controller):
             verdict = await RateLimiter(state.redis).hit(ASK_AGAIN, str(invitation.id))
             inviter = await db.get(User, invitation.invited_by)
             if verdict.allowed and inviter is not None:
-                services.ask_for_new_invitation(db, invitation, company, inviter, base_url=state.settings.app_base_url)
+                await services.ask_for_new_invitation(db, invitation, company, inviter)
                 await db.commit()
         flash(request, f"We asked {company.name} to send you a new invitation.", category="success")
         return see_other(request, request.app.route_reverse("invitations:show", token=token))

@@ -21,7 +21,6 @@ from app.companies.models import (
 )
 from app.db import utcnow
 from app.errors import DomainError, FormError, NotFound
-from app.mail.services import send_email_later
 from app.notifications import notify
 from app.notifications.kinds import get as get_kind
 from app.platform.secret_links import derive_token, digest, new_nonce
@@ -247,20 +246,10 @@ async def invitation_for_invitee(db: AsyncSession, invitation_id: int, user: Use
     return invitation
 
 
-def ask_for_new_invitation(db: AsyncSession, invitation: Invitation, company: Company, inviter: User, *, base_url: str):
+async def ask_for_new_invitation(db: AsyncSession, invitation: Invitation, company: Company, inviter: User) -> None:
     """The invited person found their link closed: their inviter hears it once this commits."""
-    send_email_later(
-        db,
-        to=inviter.email,
-        subject=f"{invitation.email} asks for a new Pactline invitation",
-        template="invitation_ask_again",
-        context={
-            "name": inviter.name,
-            "email": invitation.email,
-            "company": company.name,
-            "link": base_url + path_for("companies:mine"),
-        },
-    )
+    await notify(db, inviter, "company.invitation_renewal", link=path_for("companies:mine"),
+                 email=invitation.email, company=company.name)  # fmt: skip
 
 
 def invitation_token(secret_key: str, invitation: Invitation) -> str | None:

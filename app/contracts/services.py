@@ -1,5 +1,5 @@
 """Contract rules every part of contracts shares: finding a contract for a person, its parties,
-its audit trail and e-mails, live updates, and the lists people see."""
+its audit trail, live updates, and the lists people see."""
 
 from __future__ import annotations
 
@@ -20,22 +20,12 @@ from app.contracts.models import (
 )
 from app.errors import NotFound
 from app.events import publish
-from app.mail.services import send_email_later
 from app.web.urls import path_for
 from app.worker.outbox import defer
 
 
 def contract_path(contract_id: int) -> str:
     return path_for("contracts:detail", contract_id=contract_id)
-
-
-def email_party(
-    db: AsyncSession, contract: Contract, person: User, subject: str, template: str, **context: Any
-) -> None:
-    """A contract e-mail to one party, with the contract's title and a link back to it; sent once
-    the caller's transaction commits."""
-    context = {"name": person.name, "title": contract.title, "path": contract_path(contract.id), **context}
-    send_email_later(db, to=person.email, subject=subject, template=template, context=context)
 
 
 async def parties_of(db: AsyncSession, contract: Contract) -> dict[int, User]:
@@ -69,14 +59,11 @@ async def current_version(db: AsyncSession, contract: Contract) -> ContractVersi
     return await db.get(ContractVersion, contract.current_version_id) if contract.current_version_id else None
 
 
-def notify_parties(
-    db: AsyncSession, contract: Contract, message: str | None, *, except_user: int | None = None
-) -> None:
-    """Both parties' open contract pages refresh themselves; `message` also shows as a toast."""
+def notify_parties(db: AsyncSession, contract: Contract) -> None:
+    """Both parties' open contract pages refresh themselves (what happened reaches each person
+    through notify(), ADR 0046)."""
     for user_id in (contract.client_id, contract.contractor_id):
         publish(db, user_id, f"contract-{contract.id}", {"changed": True})
-        if message and user_id != except_user:
-            publish(db, user_id, "toast", {"message": message, "level": "info"})
 
 
 async def milestones_of(db: AsyncSession, contract: Contract, *, lock: bool = False) -> list[Milestone]:

@@ -282,7 +282,7 @@ async def _fund(db: AsyncSession, contract: Contract, funding: Funding, mileston
               currency=m.currency, funding=funding.public_id)  # fmt: skip
     await issue_receipt(db, funding, contract, entries[0])  # numbered at commit (decision 0040)
     # The client who paid sees it on the page they come back to; the contractor is told.
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     contractor = (await parties_of(db, contract))[contract.contractor_id]
     for m in milestones:
         await notify(db, contractor, "milestone.funded", link=f"{contract_path(contract.id)}#milestone-{m.id}",

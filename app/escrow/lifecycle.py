@@ -119,7 +119,7 @@ async def submit(
     await audit(db, contract, "milestone_submitted", contractor.id, milestone_id=m.id, submission=number,
           files=len(files), review_ends_at=m.review_ends_at.isoformat())  # fmt: skip
     client = (await parties_of(db, contract))[contract.client_id]
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     await notify(db, client, "milestone.submitted", link=milestone_path(contract, m), contract=contract.title,
                  milestone=m.title, contractor=contractor.name, review_ends=_when(m.review_ends_at))  # fmt: skip
     return submission
@@ -157,7 +157,7 @@ async def request_revision(db: AsyncSession, milestone_id: int, client: User, re
     await audit(db, contract, "milestone_revision_requested", client.id, milestone_id=m.id,
           submission=submission.number, revisions=m.revision_count)  # fmt: skip
     contractor = (await parties_of(db, contract))[contract.contractor_id]
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     await notify(db, contractor, "milestone.revision", link=milestone_path(contract, m), contract=contract.title,
                  milestone=m.title, client=client.name, reason=reason)  # fmt: skip
     return m
@@ -218,7 +218,7 @@ async def remind(db: AsyncSession, milestone_id: int, *, now: datetime | None = 
     m.reminders_sent = due
     hours = 24 if due == 2 else 48
     client = (await parties_of(db, contract))[contract.client_id]
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     await notify(db, client, "milestone.review_reminder", link=milestone_path(contract, m), contract=contract.title,
                  milestone=m.title, hours=hours, review_ends=_when(m.review_ends_at))  # fmt: skip
     await audit(db, contract, "milestone_review_reminder", None, milestone_id=m.id, hours=hours)
@@ -254,7 +254,7 @@ async def _release(
     automatic = answer == SubmissionAnswer.auto_approved
     if how is None:
         how = "automatically, as the review window ended" if automatic else f"by {client.name}"
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     data = {"contract": contract.title, "milestone": m.title, "how": how,
             "amount": format_minor(share.amount_minor, share.currency)}  # fmt: skip
     await notify(db, contractor, "milestone.released", link=milestone_path(contract, m), **data)
@@ -435,7 +435,7 @@ async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
         outcome = "has ended: both of you signed, and every period is settled."
     else:
         outcome = "is complete: every milestone is paid out or refunded."
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     for person in (await parties_of(db, contract)).values():
         await notify(db, person, "contract.completed", link=contract_path(contract.id), contract=contract.title,
                      outcome=outcome, retainer=retainer)  # fmt: skip
@@ -444,7 +444,7 @@ async def complete_if_done(db: AsyncSession, contract: Contract) -> bool:
 
 async def _tell_both(db: AsyncSession, contract: Contract, m: Milestone, kind: str, **data) -> None:
     """A change about a milestone that concerns both parties equally (nobody of them acted)."""
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     for person in (await parties_of(db, contract)).values():
         await notify(db, person, kind, link=milestone_path(contract, m), contract=contract.title, milestone=m.title,
                      is_client=person.id == contract.client_id, **data)  # fmt: skip

@@ -230,6 +230,15 @@ kind(
     subject="{member} accepted your invitation to {company}",
     email_template="notify_invitation_accepted",
 )
+kind(
+    name="company.invitation_renewal",
+    group="account",
+    roles=frozenset({CLIENT}),
+    label="Someone asks you for a new invitation to your company",
+    title="{email} asks for a new invitation to {company}: theirs can no longer be used.",
+    subject="{email} asks for a new invitation to {company}",
+    email_template="invitation_ask_again",
+)
 
 # ------------------------------------------------------------------- escrow and money --
 # Every money kind links to the contract page (`#milestone-<id>` for one milestone), payouts to

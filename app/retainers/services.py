@@ -104,7 +104,7 @@ async def extend(db: AsyncSession, contract_id: int, *, now: datetime | None = N
     if added:
         await db.flush()
         await audit(db, contract, "retainer_periods_added", None, added=added)
-        notify_parties(db, contract, None)
+        notify_parties(db, contract)
     return added
 
 
@@ -169,7 +169,7 @@ async def remind_to_fund(db: AsyncSession, milestone_id: int, *, now: datetime |
     m.funding_reminders_sent = due
     client = (await parties_of(db, contract))[contract.client_id]
     starts = day_text(m.period_start)
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     await notify(db, client, "retainer.funding_due", link=lifecycle.milestone_path(contract, m),
                  contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency),
                  starts=starts, started=due == 2, when="today" if due == 2 else f"before {starts}")  # fmt: skip
@@ -199,7 +199,7 @@ async def mark_overdue(db: AsyncSession, milestone_id: int, *, now: datetime | N
         return False
     m.overdue_at = now
     starts = day_text(m.period_start)  # type: ignore[arg-type]
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     for person in (await parties_of(db, contract)).values():
         await notify(db, person, "retainer.overdue", link=lifecycle.milestone_path(contract, m),
                      contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency),

@@ -12,6 +12,7 @@ from app.notifications.models import Notification
 from tests.accounts.helpers import link_in
 from tests.companies.test_create_company import ACME
 from tests.conftest import persona
+from tests.support.notifications import only_notice
 from tests.support.signals import refresh_url, signals
 
 
@@ -70,9 +71,13 @@ async def test_an_expired_invitation_explains_itself_and_offers_to_ask_again(cli
     page = await contractor.get(link)
     assert "This invitation expired" in page.text and "Ask Acme Robotics for a new invitation" in page.text
     assert (await contractor.post_form(f"{link}/accept")).status_code == 409
+    smtp_server.messages.clear()
     assert (await contractor.post_form(f"{link}/ask-again")).status_code == 303
+    notice = await only_notice(db, client.user.id, "company.invitation_renewal")
+    assert notice.link == "/company" and contractor.user.email in notice.title
     (mail,) = await smtp_server.wait_for(1)
     assert mail["To"] == client.user.email and contractor.user.email in mail["Subject"]
+    assert "/unsubscribe/" in mail["List-Unsubscribe"]
 
 
 async def test_a_withdrawn_invitation_cannot_be_used(client, contractor, db, smtp_server):

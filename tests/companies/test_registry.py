@@ -11,7 +11,7 @@ from app.platform.resources import Resources
 from app.worker.registry import TASKS
 from tests.companies.test_create_company import ACME
 from tests.support.fake_registry import FakeRegistry
-from tests.support.notices import notices
+from tests.support.notifications import notifications_of
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ async def test_a_clear_match_verifies_at_once(client, db, settings, registry):
     assert company.verification == "verified" and "ACME ROBOTICS GmbH" in company.registry_note
     assert registry.requests[-1] == "de/HRB123456?t0k"
     # The owner is notified with the verdict, in the same transaction.
-    [row] = await notices(db, client.user.id, "company.decided")
+    [row] = await notifications_of(db, client.user.id, "company.decided")
     assert row.title == "Acme Robotics is verified." and row.link == "/company"
 
 
@@ -65,7 +65,7 @@ async def test_a_mismatch_is_left_for_an_admin_with_the_registry_answer(client, 
     await db.refresh(company)
     assert company.verification == "pending"
     assert "Somebody Else AG" in (await admin.get("/admin/companies")).text
-    assert await notices(db, client.user.id) == [], "nothing decided yet: nothing to tell"
+    assert await notifications_of(db, client.user.id) == [], "nothing decided yet: nothing to tell"
 
 
 async def test_an_unknown_number_is_left_for_an_admin(client, db, settings, registry):

@@ -10,7 +10,7 @@ from app.contracts.drafting import services as drafting
 from app.contracts.models import Contract, ContractStatus, ContractVersion
 from app.errors import DomainError
 from tests.contracts.helpers import CTX, FEE, accepted_proposal, active_contract, sent_contract, sign
-from tests.support.notices import notices, only_notice
+from tests.support.notifications import notifications_of, only_notice
 from tests.support.polling import wait_for
 from tests.support.signals import signals
 
@@ -20,7 +20,7 @@ TITLE = "Booking website"
 
 async def contract_notices(db, user_id):
     """The person's notifications about contracts (the proposal that led to it is left out)."""
-    return [n for n in await notices(db, user_id) if not n.kind.startswith("proposal.")]
+    return [n for n in await notifications_of(db, user_id) if not n.kind.startswith("proposal.")]
 
 
 async def test_sending_notifies_the_other_party_with_a_link_to_the_contract(client, contractor, db, smtp_server):
@@ -61,7 +61,7 @@ async def test_a_change_asked_for_and_a_cancellation_notify_the_other_party(clie
     # Asking for a change of a cancelled contract is refused: nothing more is kept.
     again = await contractor.post_form(f"/contracts/{contract.id}/changes", {"message": "Once more."})
     assert again.status_code == 409
-    assert len(await notices(db, client.user.id, "contract.change_requested")) == 1
+    assert len(await notifications_of(db, client.user.id, "contract.change_requested")) == 1
 
 
 async def test_one_signature_notifies_the_other_and_both_hear_it_is_active(client, contractor, db, smtp_server):
@@ -70,11 +70,11 @@ async def test_one_signature_notifies_the_other_and_both_hear_it_is_active(clien
     await db.commit()
     row = await only_notice(db, contractor.user.id, "contract.signed")
     assert row.title == f"{client.user.name} signed “{TITLE}”." and row.link == f"/contracts/{contract.id}"
-    assert await notices(db, client.user.id, "contract.signed") == []
+    assert await notifications_of(db, client.user.id, "contract.signed") == []
     # Signing twice (a double click) signs once and says nothing more.
     await sign(db, contract.id, client.user, version.terms_hash)
     await db.commit()
-    assert len(await notices(db, contractor.user.id, "contract.signed")) == 1
+    assert len(await notifications_of(db, contractor.user.id, "contract.signed")) == 1
     await sign(db, contract.id, contractor.user, version.terms_hash)
     await db.commit()
     for party in (client, contractor):
@@ -101,7 +101,7 @@ async def test_a_refused_signature_keeps_no_notification(client, contractor, db)
         await db.rollback()
     else:
         raise AssertionError("a stale hash must be refused")
-    assert await notices(db, contractor_id, "contract.signed") == []
+    assert await notifications_of(db, contractor_id, "contract.signed") == []
     assert await signals(db, contractor_id, "notification") == before
     assert (await db.get(Contract, contract_id, populate_existing=True)).status == ContractStatus.sent
 
@@ -113,7 +113,7 @@ async def test_amendments_notify_the_other_party_at_each_step(client, contractor
     proposed = await only_notice(db, contractor.user.id, "amendment.proposed")
     assert proposed.title == f"{client.user.name} proposed a change to “{TITLE}”."
     assert proposed.data["reason"] == "Scope grew." and proposed.link == f"/contracts/{contract.id}"
-    assert await notices(db, client.user.id, "amendment.proposed") == []
+    assert await notifications_of(db, client.user.id, "amendment.proposed") == []
 
     version_hash = (await db.get(ContractVersion, amendment.version_id)).terms_hash
     await amendments.sign_amendment(db, amendment.id, contractor.user, version_hash=version_hash,
@@ -126,20 +126,20 @@ async def test_amendments_notify_the_other_party_at_each_step(client, contractor
     await db.commit()
     applied = await only_notice(db, contractor.user.id, "amendment.applied")
     assert applied.title == f"Both of you signed the change to “{TITLE}”: it is now part of the contract."
-    assert await notices(db, client.user.id, "amendment.applied") == []
+    assert await notifications_of(db, client.user.id, "amendment.applied") == []
 
     # A second change: the contractor declines it; a third: the client withdraws it.
     second = await amendments.propose(db, contract.id, client.user, [ADD], "And one more.")
     await db.commit()
     await amendments.decline(db, second.id, contractor.user)
     await db.commit()
-    rows = await notices(db, client.user.id, "amendment.decided")
+    rows = await notifications_of(db, client.user.id, "amendment.decided")
     assert rows[-1].title == f"{contractor.user.name} declined the change to “{TITLE}”."
     third = await amendments.propose(db, contract.id, client.user, [ADD], "Last one.")
     await db.commit()
     await amendments.withdraw(db, third.id, client.user)
     await db.commit()
-    rows = await notices(db, contractor.user.id, "amendment.decided")
+    rows = await notifications_of(db, contractor.user.id, "amendment.decided")
     assert [r.title for r in rows] == [f"{client.user.name} withdrew the change to “{TITLE}”."]
 
     # Declining a withdrawn change is refused and keeps nothing.
@@ -150,5 +150,5 @@ async def test_amendments_notify_the_other_party_at_each_step(client, contractor
         await db.rollback()
     else:
         raise AssertionError("a withdrawn change can't be declined")
-    assert len(await notices(db, client_id, "amendment.decided")) == 2
+    assert len(await notifications_of(db, client_id, "amendment.decided")) == 2
     assert await db.scalar(select(Contract.status).where(Contract.id == contract_id)) == ContractStatus.active

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.events.models import OutboxEvent
 from app.leads import services
 from tests.leads.test_api import LEAD, api, company_with_key, wait_for_status
-from tests.support.notices import notices
+from tests.support.notifications import notifications_of
 from tests.support.signals import refresh_url
 
 
@@ -39,10 +39,10 @@ async def test_three_failures_then_dead_letter_then_replay_publishes(
     )
     assert event is not None and json.loads(event.data) == {"lead_id": lead_id}
     # Each admin is notified, once, with a link to the list; the client is not.
-    [row] = await notices(db, admin.user.id, "lead.dead_letter")
+    [row] = await notifications_of(db, admin.user.id, "lead.dead_letter")
     assert row.title == f"Lead #{lead_id} (“Logo for my bakery”) could not be processed and waits for you."
     assert row.link == "/admin/leads" and "category service unavailable" in row.data["error"]
-    assert await notices(db, client.user.id) == []
+    assert await notifications_of(db, client.user.id) == []
     page = await admin.get("/admin/leads")
     assert "Logo for my bakery" in page.text and "category service unavailable" in page.text
     # The open page re-fetches its list on that signal: just the list, with working forms.

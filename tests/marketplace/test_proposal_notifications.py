@@ -3,7 +3,7 @@ of the client's decision. The one who acted gets nothing; a refused decision kee
 
 from app.marketplace.models import ProposalStatus
 from tests.marketplace.helpers import make_job
-from tests.support.notices import notices, only_notice
+from tests.support.notifications import notifications_of, only_notice
 from tests.support.signals import signals
 
 LETTER = "I have designed identities for three cafés; here is how I would work."
@@ -17,7 +17,7 @@ async def test_a_new_proposal_notifies_the_client_with_a_link_to_it(client, cont
     proposal_id = int(response.headers["location"].rsplit("/", 1)[1])
     assert row.title == f"{contractor.user.name} sent a proposal for “Shop sign”."
     assert row.link == f"/proposals/{proposal_id}"
-    assert await notices(db, contractor.user.id) == []
+    assert await notifications_of(db, contractor.user.id) == []
     [signal] = await signals(db, client.user.id, "notification")
     assert signal["message"] == row.title
     [mail] = await smtp_server.wait_for(1)
@@ -32,7 +32,7 @@ async def test_a_new_proposal_notifies_the_client_with_a_link_to_it(client, cont
 async def test_shortlisting_and_declining_notify_the_contractor(client, contractor, db):
     job = await make_job(db, client.user, title="Shop sign")
     await contractor.post_form(f"/jobs/{job.id}/apply", {"cover_letter": LETTER, "amount": "900"})
-    [received] = await notices(db, client.user.id)
+    [received] = await notifications_of(db, client.user.id)
     proposal_id = int(received.link.rsplit("/", 1)[1])
     assert (await client.post_form(f"/proposals/{proposal_id}/shortlist")).status_code == 303
     shortlisted = await only_notice(db, contractor.user.id, "proposal.shortlisted")
@@ -43,10 +43,10 @@ async def test_shortlisting_and_declining_notify_the_contractor(client, contract
     row = await only_notice(db, contractor.user.id, "proposal.declined")
     assert row.title == "Your proposal for “Shop sign” was declined." and row.data["note"] == "We chose a local studio."
     # The client acted each time: only their proposal.received is theirs.
-    assert [n.kind for n in await notices(db, client.user.id)] == ["proposal.received"]
+    assert [n.kind for n in await notifications_of(db, client.user.id)] == ["proposal.received"]
     # Declining again is refused, and nothing more is kept.
     assert (await client.post_form(f"/proposals/{proposal_id}/decline")).status_code == 409
-    assert len(await notices(db, contractor.user.id)) == 2
+    assert len(await notifications_of(db, contractor.user.id)) == 2
 
 
 async def test_accepting_notifies_the_hired_contractor_and_the_others_who_waited(
@@ -55,26 +55,26 @@ async def test_accepting_notifies_the_hired_contractor_and_the_others_who_waited
     job = await make_job(db, client.user, title="Shop sign")
     await contractor.post_form(f"/jobs/{job.id}/apply", {"cover_letter": LETTER, "amount": "900"})
     await other_contractor.post_form(f"/jobs/{job.id}/apply", {"cover_letter": LETTER, "amount": "950"})
-    mine, theirs = await notices(db, client.user.id)
+    mine, theirs = await notifications_of(db, client.user.id)
     accepted = await client.post_form(mine.link + "/accept")
     assert accepted.status_code == 303
     row = await only_notice(db, contractor.user.id, "proposal.accepted")
     assert row.title == f"{client.user.name} accepted your proposal for “Shop sign”." and row.link == mine.link
     other = await only_notice(db, other_contractor.user.id, "proposal.declined")
     assert other.link == theirs.link and other.data["note"] == "The client hired someone else for this job."
-    assert len(await notices(db, client.user.id)) == 2
+    assert len(await notifications_of(db, client.user.id)) == 2
 
 
 async def test_a_refused_decision_keeps_no_notification(client, contractor, db):
     job = await make_job(db, client.user, title="Shop sign")
     await contractor.post_form(f"/jobs/{job.id}/apply", {"cover_letter": LETTER, "amount": "900"})
-    [received] = await notices(db, client.user.id)
+    [received] = await notifications_of(db, client.user.id)
     proposal_id = int(received.link.rsplit("/", 1)[1])
     assert (await contractor.post_form(f"/proposals/{proposal_id}/withdraw")).status_code == 303
     # Shortlisting a withdrawn proposal is an illegal step: refused, and the contractor hears nothing.
     assert (await client.post_form(f"/proposals/{proposal_id}/shortlist")).status_code == 409
     assert (await client.post_form(f"/proposals/{proposal_id}/accept")).status_code == 409
-    assert await notices(db, contractor.user.id) == []
+    assert await notifications_of(db, contractor.user.id) == []
     assert await signals(db, contractor.user.id, "notification") == []
     from app.marketplace.models import Proposal
 

@@ -42,6 +42,7 @@ DATA = {
     "amendment.applied": {"actor": "Ada", "contract": "Logo", "result": "it is now part of the contract"},
     "company.invitation": {"inviter": "Ada", "company": "Acme", "message": "", "member": True},
     "company.invitation_accepted": {"member": "Cleo", "company": "Acme", "member_kind": "contractor"},
+    "company.invitation_renewal": {"email": "cleo@example.test", "company": "Acme"},
     "company.decided": {"company": "Acme", "decision": "not verified", "verified": False, "note": "No such number."},
     "kyc.decided": {"decision": "not approved", "approved": False, "reason": "The photo is blurred."},
     "lead.dead_letter": {"lead_id": 7, "lead": "Garden shed", "error": "ValueError: no", "attempts": 3},

@@ -12,7 +12,7 @@ from app.events.models import OutboxEvent
 from app.profiles.models import ContractorProfile, KycCheck, KycWebhookEvent
 from tests.profiles.helpers import submit_kyc
 from tests.support.fake_kyc import API_KEY, WEBHOOK_SECRET, FakeKYC
-from tests.support.notices import notices
+from tests.support.notifications import notifications_of
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +82,7 @@ async def test_a_signed_approval_verifies_once_and_a_replay_changes_nothing(host
     assert await _status(db, contractor.user.id) == "verified"
     assert await db.scalar(select(func.count()).select_from(KycWebhookEvent)) == 1
     # The contractor was notified once, in the webhook's transaction, of the approval.
-    [row] = await notices(db, contractor.user.id, "kyc.decided")
+    [row] = await notifications_of(db, contractor.user.id, "kyc.decided")
     assert row.title == "Your identity check is approved." and row.link == "/profile/verification"
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.profiles.models import KycCheck
 from tests.profiles.helpers import submit_kyc
-from tests.support.notices import notices, only_notice
+from tests.support.notifications import notifications_of, only_notice
 from tests.support.signals import signals
 
 
@@ -16,7 +16,7 @@ async def test_approving_notifies_the_contractor(contractor, admin, db, smtp_ser
     row = await only_notice(db, contractor.user.id, "kyc.decided")
     assert row.title == "Your identity check is approved." and row.link == "/profile/verification"
     assert await signals(db, contractor.user.id, "kyc-status") == [{"status": "verified"}]
-    assert await notices(db, admin.user.id) == []
+    assert await notifications_of(db, admin.user.id) == []
     assert (await contractor.get(row.link)).status_code == 200
     [mail] = await smtp_server.wait_for(1)
     assert mail["To"] == contractor.user.email and mail["Subject"] == "Identity check approved"
@@ -29,11 +29,11 @@ async def test_a_rejection_says_why_and_a_refused_one_keeps_nothing(contractor, 
     check = await db.scalar(select(KycCheck))
     no_reason = await admin.post_form(f"/admin/kyc/{check.id}/reject", {"reason": ""})
     assert no_reason.status_code == 422
-    assert await notices(db, contractor.user.id) == []
+    assert await notifications_of(db, contractor.user.id) == []
     assert await signals(db, contractor.user.id, "notification") == []
     await admin.post_form(f"/admin/kyc/{check.id}/reject", {"reason": "The photo is blurred."})
     row = await only_notice(db, contractor.user.id, "kyc.decided")
     assert row.title == "Your identity check is not approved." and row.data["reason"] == "The photo is blurred."
     # Deciding again is refused (already decided): nothing more is kept.
     assert (await admin.post_form(f"/admin/kyc/{check.id}/approve")).status_code == 409
-    assert len(await notices(db, contractor.user.id)) == 1
+    assert len(await notifications_of(db, contractor.user.id)) == 1

@@ -19,6 +19,12 @@ async def notifications_of(db, user_id: int, kind: str | None = None) -> list[No
     return list((await db.scalars(query.execution_options(populate_existing=True))).all())
 
 
+async def only_notice(db, user_id: int, kind: str) -> Notification:
+    """The person's one notification of `kind` (fails when there is none or several)."""
+    [row] = await notifications_of(db, user_id, kind)
+    return row
+
+
 async def count_of(db, kind: str | None = None) -> int:
     query = select(func.count()).select_from(Notification)
     if kind is not None:

@@ -312,7 +312,7 @@ async def _apply(db: AsyncSession, contract: Contract, amendment: Amendment, ver
         # What the change left may be all finished (the last open milestone removed): completed.
         await lifecycle.complete_if_done(db, contract)
     # Both parties' open contract pages reload their terms and milestones.
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
 
 
 async def withdraw(db: AsyncSession, amendment_id: int, user: User) -> Amendment:

@@ -60,7 +60,7 @@ async def request_change(db: AsyncSession, contract_id: int, user: User, message
     db.add(request)
     await db.flush()
     await audit(db, contract, "contract_change_requested", user.id, change_request_id=request.id)
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     await tell_other_party(db, contract, user, "contract.change_requested", message=message)
     return request
 
@@ -112,7 +112,7 @@ async def send(db: AsyncSession, contract_id: int, user: User, *, fee: PlatformF
     for request in await open_change_requests(db, contract):
         request.resolved_by_version_id = version.id
     await audit(db, contract, "contract_version_sent", user.id, version=number, terms_hash=digest)
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     review_if_stale(db, contract)
     sent = "sent you" if first else f"sent you version {number} of"
     await tell_other_party(db, contract, user, "contract.sent", sender=user.name, sent=sent, number=number, first=first)
@@ -147,7 +147,7 @@ async def cancel(db: AsyncSession, contract_id: int, user: User) -> Contract:
         raise DomainError("A signed contract ends through an amendment that both of you sign.")
     contract.status, contract.ended_at = ContractStatus.cancelled, utcnow()
     await audit(db, contract, "contract_cancelled", user.id)
-    notify_parties(db, contract, None)
+    notify_parties(db, contract)
     if contract.current_version_id is not None:  # a draft never sent: the contractor never saw it
         await tell_other_party(db, contract, user, "contract.cancelled")
     return contract
@@ -208,10 +208,10 @@ async def sign(
         await audit(db, contract, "contract_activated", None, version=version.number, terms_hash=version.terms_hash)
         if version.terms.is_retainer:
             await audit(db, contract, "retainer_periods_added", None, added=periods)
-        notify_parties(db, contract, None)
+        notify_parties(db, contract)
         await _after_activation(db, contract, version)
     elif new:
-        notify_parties(db, contract, None)
+        notify_parties(db, contract)
         await tell_other_party(db, contract, user, "contract.signed")
     return contract
 
