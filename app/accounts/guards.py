@@ -64,7 +64,9 @@ class CurrentUserMiddleware(ASGIMiddleware):
                 if renders_shell(scope):
                     # The bell's unread count comes in the same query as the person: a page
                     # costs no extra round trip for it.
-                    row = (await db.execute(select(User, unread_query(uid).scalar_subquery()).where(User.id == uid))).first()
+                    row = (
+                        await db.execute(select(User, unread_query(uid).scalar_subquery()).where(User.id == uid))
+                    ).first()
                     user, unread = row if row is not None else (None, None)
                     scope.setdefault("state", {})["unread_notifications"] = unread
                 else:

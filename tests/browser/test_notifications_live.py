@@ -6,11 +6,9 @@ import re
 
 import pytest
 from playwright.async_api import expect
-from sqlalchemy import select
 
 from app.conversations import services as conversations
 from app.notifications import notify
-from app.notifications.models import Notification
 from tests.conversations.helpers import clara_and_noor
 from tests.support.browser import no_horizontal_scroll, sign_in
 
@@ -18,18 +16,9 @@ pytestmark = pytest.mark.browser
 
 
 async def client_writes(db, client, contractor, conversation, body: str, key: str) -> None:
-    """The client sends a message through the conversation's verb. Its notification for the
-    contractor is the verb's to queue; where the verb does not (yet), it is queued here, in the
-    same transaction, exactly as the verb would."""
+    """The client sends a message through the conversation's verb, which notifies the contractor
+    in the same transaction."""
     await conversations.send(db, conversation, client, body, client_key=key)
-    queued = await db.scalar(
-        select(Notification.id).where(
-            Notification.user_id == contractor.id, Notification.kind == "message.new", Notification.read_at.is_(None)
-        )
-    )
-    if queued is None:
-        await notify(db, contractor, "message.new", link=conversation.path, group=f"conversation:{conversation.id}",
-                     sender=client.name, about="the contract")  # fmt: skip
     await db.commit()
 
 
