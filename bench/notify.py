@@ -22,16 +22,14 @@ moves the signal to Redis; the e-mail jobs are handed to the queue (no worker ru
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-import multiprocessing
 import os
 import secrets
 import time
 from typing import Any
 
-from bench.sse import Stream, _load_process, _percentile_ms, _raise_fd_limit, _sessions_for
+from bench.sse import Stream, _percentile_ms, _sessions_for, rig
 
 SUBSCRIBERS = int(os.environ.get("BENCH_NOTIFY_SUBSCRIBERS", "1000"))
 EVENTS = 300  # one at a time
@@ -73,36 +71,13 @@ async def _one(sessions, uid: int, n: int) -> tuple[str, float, float, float]:
 
 
 async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[str, Any]:
-    from urllib.parse import urlsplit
-
-    from redis.asyncio import Redis
-
-    from app.config import load_settings
-    from app.db import make_engine, make_sessionmaker
-    from app.events.dispatch import Dispatcher
-    from app.events.services import on_outbox_commit, remove_outbox_commit
-
-    settings = load_settings(env)
-    engine = make_engine(settings, pool_size=WRITERS + 2)
-    sessions = make_sessionmaker(engine)
-    redis = Redis.from_url(settings.redis_url)
-    dispatcher = Dispatcher(sessions, redis)
-    on_outbox_commit(dispatcher.kick)
-    dispatcher.start(idle_seconds=5.0)
-    url = urlsplit(base_url)
-    _raise_fd_limit(server_pid)
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    load = ctx.Process(target=_load_process, args=(url.hostname, url.port, child, EVENT, KEY), daemon=True)
-    loop = asyncio.get_running_loop()
-    try:
+    async with rig(base_url, server_pid, env, event=EVENT, key=KEY, pool_size=WRITERS + 2) as bench:
+        sessions = bench.sessions
         epochs = await _people(sessions, SUBSCRIBERS)
         people = list(epochs)
-        cookies = await _sessions_for(redis, epochs)
-        load.start()
+        cookies = await _sessions_for(bench.redis, epochs)
         await asyncio.sleep(1.0)
-        parent.send(("open", [Stream(uid, "/events", cookies[uid]) for uid in people]))
-        _, open_now, failed, took = await loop.run_in_executor(None, parent.recv)
+        _, open_now, failed, took = await bench.ask("open", [Stream(uid, "/events", cookies[uid]) for uid in people])
         await asyncio.sleep(2.0)
 
         # One at a time.
@@ -113,8 +88,7 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
             committed_at[public_id] = committing
             to[public_id] = (k * 7919) % len(people)
             await asyncio.sleep(PAUSE)
-        parent.send(("collect", list(committed_at)))
-        _, arrived = await loop.run_in_executor(None, parent.recv)
+        _, arrived = await bench.ask("collect", list(committed_at))
         delivery = sorted(arrived[i] - committed_at[i] for i in arrived)
         cost.sort()
         missed = sorted(to[i] for i in committed_at if i not in arrived)  # which subscribers (their place in line)
@@ -134,24 +108,10 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
         burst_started = time.monotonic()
         await asyncio.gather(*(writer() for _ in range(WRITERS)))
         burst_committed = time.monotonic() - burst_started
-        parent.send(("collect", burst_ids))
-        _, burst_arrived = await loop.run_in_executor(None, parent.recv)
+        _, burst_arrived = await bench.ask("collect", burst_ids)
         last = max(burst_arrived.values(), default=burst_started)
-        parent.send(("open", []))  # how many streams are still open at the end, and why others ended
-        _, still_open, ended, _ = await loop.run_in_executor(None, parent.recv)
-    finally:
-        if load.is_alive():
-            with contextlib.suppress(OSError, EOFError):
-                parent.send(("stop",))
-                if parent.poll(30):
-                    parent.recv()
-            load.join(10)
-            if load.is_alive():
-                load.kill()
-        remove_outbox_commit(dispatcher.kick)
-        await dispatcher.stop()
-        await redis.aclose()
-        await engine.dispose()
+        # How many streams are still open at the end, and why others ended.
+        _, still_open, ended, _ = await bench.ask("open", [])
     return {
         "subscribers": SUBSCRIBERS,
         "open": open_now,

@@ -306,7 +306,28 @@ async def _step(sessions, conn, people: list[int], first_n: int, server_pid: int
     }
 
 
-async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[str, Any]:
+@dataclass
+class Rig:
+    """What a stream bench works with: the run's database and Redis, and the pipe to the load
+    process that holds the streams (commands: see `_serve`)."""
+
+    sessions: Any
+    redis: Any
+    conn: Any
+    server_fds: int
+
+    async def ask(self, *command: Any) -> Any:
+        """Send a command to the load process and wait for its answer off the event loop."""
+        self.conn.send(command)
+        return await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)
+
+
+@contextlib.asynccontextmanager
+async def rig(base_url: str, server_pid: int, env: dict[str, str], *, event: str = EVENT, key: str = "n",
+              pool_size: int | None = None):  # fmt: skip
+    """The run's database and Redis, this process's own dispatcher (kicked after each commit as
+    the web process kicks its own), and a load process holding streams to the web process at
+    `base_url`, timing `event` by the field `key` of its data; all stopped on the way out."""
     from urllib.parse import urlsplit
 
     from redis.asyncio import Redis
@@ -317,7 +338,7 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
     from app.events.services import on_outbox_commit, remove_outbox_commit
 
     settings = load_settings(env)
-    engine = make_engine(settings)
+    engine = make_engine(settings, **({"pool_size": pool_size} if pool_size else {}))
     sessions = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url)
     dispatcher = Dispatcher(sessions, redis)
@@ -327,20 +348,41 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
     server_fds = _raise_fd_limit(server_pid)
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    load = ctx.Process(target=_load_process, args=(url.hostname, url.port, child), daemon=True)
-    steps: list[dict[str, Any]] = []
+    load = ctx.Process(target=_load_process, args=(url.hostname, url.port, child, event, key), daemon=True)
+    load.start()
     try:
+        yield Rig(sessions, redis, parent, server_fds)
+    finally:
+        if load.is_alive():
+            with contextlib.suppress(OSError, EOFError):
+                parent.send(("stop",))
+                if parent.poll(30):
+                    parent.recv()
+            load.join(10)
+            if load.is_alive():
+                load.kill()
+        remove_outbox_commit(dispatcher.kick)
+        await dispatcher.stop()
+        await redis.aclose()
+        await engine.dispose()
+
+
+async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[str, Any]:
+    from app.config import load_settings
+
+    steps: list[dict[str, Any]] = []
+    heartbeat = load_settings(env).sse_heartbeat_seconds
+    async with rig(base_url, server_pid, env) as bench:
+        sessions, redis, parent, server_fds = bench.sessions, bench.redis, bench.conn, bench.server_fds
         pairs, epochs = await _people(sessions, math.ceil(max(STEPS) / 2))
         order = [(uid, public_id) for client, contractor, public_id in pairs for uid in (client, contractor)]
         cookies = await _sessions_for(redis, epochs)
         streams = [Stream(uid, f"/events?conversation={public_id}", cookies[uid]) for uid, public_id in order]
-        load.start()
         await asyncio.sleep(1.0)
         rss_before = _rss(server_pid)
         opened_so_far = 0
         for target in STEPS:
-            parent.send(("open", streams[opened_so_far:target]))
-            _, open_now, failed, took = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+            _, open_now, failed, took = await bench.ask("open", streams[opened_so_far:target])
             opened_so_far = target
             await asyncio.sleep(2.0)  # let the opening settle (presence announcements, first heartbeats)
             rss = _rss(server_pid)
@@ -359,19 +401,6 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
             )
             if open_now < target or (result["p99_ms"] or math.inf) > LIMIT_S * 1000:
                 break
-    finally:
-        if load.is_alive():
-            with contextlib.suppress(OSError, EOFError):
-                parent.send(("stop",))
-                if parent.poll(30):
-                    parent.recv()
-            load.join(10)
-            if load.is_alive():
-                load.kill()
-        remove_outbox_commit(dispatcher.kick)
-        await dispatcher.stop()
-        await redis.aclose()
-        await engine.dispose()
     held = [s for s in steps if s["open"] >= s["streams"] and (s["p99_ms"] or math.inf) <= LIMIT_S * 1000]
     return {
         "steps": steps,
@@ -381,7 +410,7 @@ async def _measure(base_url: str, server_pid: int, env: dict[str, str]) -> dict[
         "held": held[-1]["streams"] if held else 0,
         "rss_before_mb": rss_before / 2**20,
         "server_fd_limit": server_fds,
-        "heartbeat_s": settings.sse_heartbeat_seconds,
+        "heartbeat_s": heartbeat,
     }
 
 
