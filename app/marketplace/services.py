@@ -299,11 +299,9 @@ async def apply(db: AsyncSession, job_id: int, contractor: User, data: ProposalI
         raise DomainError("You already have a proposal for this job.") from exc
     # A signal: the owner's open comparison page re-fetches its list of new arrivals.
     publish(db, job.client_id, f"job-{job.id}-proposals", {"proposal_id": proposal.id})
-    owner = await db.get(User, job.client_id)
-    assert owner is not None
     await notify(
         db,
-        owner,
+        job.client_id,
         "proposal.received",
         link=proposal_path(proposal),
         contractor=contractor.name,

@@ -47,7 +47,7 @@ async def channels_for(db: AsyncSession, user: User, kind: Kind) -> tuple[bool, 
 
 async def notify(
     db: AsyncSession,
-    user: User,
+    user: User | int,
     kind_name: str,
     *,
     link: str,
@@ -57,8 +57,11 @@ async def notify(
     """Tell `user` about `kind_name` (declared in kinds.py); `link` is the path of the thing it is
     about; `data` (JSON values, plain text) fills the kind's title and e-mail. With `group`, an
     unread row of the same group is counted up instead of adding another (new messages in one
-    conversation). Nothing is kept for a person who turned both channels off."""
+    conversation). Nothing is kept for a person who turned both channels off. `user` may be the
+    person's id when the caller has not loaded them."""
     kind = get(kind_name)
+    if isinstance(user, int):
+        user = await db.get_one(User, user)
     if user.role not in kind.roles and str(user.role) not in kind.roles:
         raise ValueError(f"a {user.role} does not get {kind_name!r} notifications")
     in_app, email, digest = await channels_for(db, user, kind)

@@ -315,11 +315,9 @@ async def decide(
     await record_event(
         db, kind, user_id=check.user_id, actor_id=admin.id if admin else None, reason=check.reason, method=check.method
     )
-    contractor = await db.get(User, check.user_id)
-    assert contractor is not None
     await notify(
         db,
-        contractor,
+        check.user_id,
         "kyc.decided",
         link=path_for("profiles:kyc"),
         decision="approved" if approve else "not approved",

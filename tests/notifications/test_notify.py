@@ -89,3 +89,13 @@ async def test_new_messages_in_one_conversation_count_up_one_row_until_read(db, 
     await db.commit()
     assert await db.scalar(select(func.count()).select_from(Notification)) == 2
     assert await unread_count(db, user.id) == 1
+
+
+async def test_a_person_may_be_named_by_id_and_a_role_that_cannot_get_a_kind_is_refused(db, client, contractor):
+    import pytest
+
+    made = await notify(db, contractor.user.id, "milestone.funded", link="/c", milestone="A", amount="€1")
+    assert made.user_id == contractor.user.id
+    with pytest.raises(ValueError, match="does not get"):
+        await notify(db, client.user, "payout.paid", link="/earnings", amount="€1")
+    await db.rollback()
