@@ -11,6 +11,7 @@ from app.conversations import services as conversations
 from app.notifications import notify
 from tests.conversations.helpers import clara_and_noor
 from tests.support.browser import no_horizontal_scroll, sign_in
+from tests.support.notifications import forget_notifications
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +26,7 @@ async def client_writes(db, client, contractor, conversation, body: str, key: st
 async def test_the_bell_rises_when_the_client_writes_and_falls_when_read(small_phone, db):
     page = small_phone
     client, contractor, contract, conversation = await clara_and_noor(db)
+    await forget_notifications(db)  # the contract's own (sent, signed) are not what this looks at
 
     await sign_in(page, contractor.email)
     await page.goto(f"/contracts/{contract.id}")
@@ -69,6 +71,7 @@ async def test_the_bell_rises_when_the_client_writes_and_falls_when_read(small_p
 async def test_a_burst_is_one_toast_and_the_bell_stays_right(small_phone, db):
     page = small_phone
     client, contractor, contract, _ = await clara_and_noor(db)
+    await forget_notifications(db)
     await sign_in(page, contractor.email)
     await page.goto("/dashboard")
     await expect(page.get_by_role("link", name="Notifications, no unread")).to_be_visible()

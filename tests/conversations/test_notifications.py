@@ -12,13 +12,14 @@ from app.notifications.models import EmailState
 from app.notifications.services import unread_count
 from tests.conversations.helpers import contract_conversation, say
 from tests.conversations.test_pages import post_message
-from tests.support.notifications import count_of, notifications_of, signals_of
+from tests.support.notifications import count_of, forget_notifications, notifications_of, signals_of
 
 
 async def test_three_messages_are_one_unread_row_counting_three_and_opening_the_conversation_reads_it(
     db, client, contractor, smtp_server
 ):
     contract, conversation = await contract_conversation(db, client, contractor)
+    await forget_notifications(db)
     for body in ("The shoot is on Tuesday.", "At 9.", "Bring the logo files."):
         assert (await post_message(client, conversation, body)).status_code == 303
     [row] = await notifications_of(db, contractor.user.id)
@@ -49,6 +50,7 @@ async def test_three_messages_are_one_unread_row_counting_three_and_opening_the_
 
 async def test_the_open_page_re_fetching_new_messages_reads_them(db, client, contractor):
     _, conversation = await contract_conversation(db, client, contractor)
+    await forget_notifications(db)
     await contractor.get(conversation.path)  # the contractor has the conversation open
     await post_message(client, conversation, "Are you there?")
     assert await unread_count(db, contractor.user.id) == 1
@@ -59,6 +61,7 @@ async def test_the_open_page_re_fetching_new_messages_reads_them(db, client, con
 
 async def test_an_edit_tells_nobody(db, client, contractor):
     _, conversation = await contract_conversation(db, client, contractor)
+    await forget_notifications(db)
     message = await say(db, conversation, contractor.user, "The invoice is atached.")
     await conversations.edit(db, conversation, contractor.user, message.public_id, "The invoice is attached.")
     await db.commit()
@@ -69,6 +72,7 @@ async def test_an_edit_tells_nobody(db, client, contractor):
 
 async def test_a_message_refused_or_rolled_back_keeps_no_notification(app, db, client, contractor):
     _, conversation = await contract_conversation(db, client, contractor)
+    await forget_notifications(db)
     with pytest.raises(conversations.MessageRejected):
         await conversations.send(db, conversation, client.user, "bad\x00", client_key="k1")
     await db.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.events.models import OutboxEvent
 from app.notifications.models import Notification
@@ -58,3 +58,18 @@ def text_of(message) -> str:
 
 def html_of(message) -> str:
     return message.get_body(("html",)).get_content()
+
+
+async def forget_notifications(db) -> None:
+    """Start from nobody having been told anything: the notifications a test's setup made (a
+    contract sent and signed on the way to an active one) and their live signals are removed, so
+    what the test looks at is only what its own step said."""
+    await db.execute(delete(Notification))
+    await db.execute(delete(OutboxEvent).where(OutboxEvent.event == SIGNAL))
+    await db.commit()
+
+
+def main_of(html: str) -> str:
+    """A page's own content, without the top bar (whose bell says "Notifications, N unread")."""
+    start = html.index('<main id="main"')
+    return html[start : html.index("</main>", start)]
