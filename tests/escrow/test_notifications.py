@@ -19,7 +19,14 @@ from app.payments.provider import PaymentState
 from tests.contracts.helpers import active_contract
 from tests.escrow.test_lifecycle import fund, paid
 from tests.support.factories import make_user
-from tests.support.notifications import count_of, mails_where, notifications_of, signals_of, text_of
+from tests.support.notifications import (
+    count_of,
+    forget_notifications,
+    mails_where,
+    notifications_of,
+    signals_of,
+    text_of,
+)
 
 
 @pytest.fixture
@@ -27,6 +34,7 @@ async def deal(db):
     client = await make_user(db, role=Role.client, name="Clara Client")
     contractor = await make_user(db, role=Role.contractor, name="Bo Builder")
     contract, _ = await active_contract(db, client, contractor)
+    await forget_notifications(db)  # the contract's own (proposal, sent, signed) are not these tests'
     milestones = list(
         await db.scalars(select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.position))
     )
