@@ -28,6 +28,11 @@ def contract_path(contract_id: int) -> str:
     return path_for("contracts:detail", contract_id=contract_id)
 
 
+def milestone_path(contract_id: int, milestone_id: int) -> str:
+    """One milestone's card on its contract's page (where a notification about it leads)."""
+    return f"{contract_path(contract_id)}#milestone-{milestone_id}"
+
+
 async def parties_of(db: AsyncSession, contract: Contract) -> dict[int, User]:
     users = (await db.scalars(select(User).where(User.id.in_([contract.client_id, contract.contractor_id])))).all()
     return {u.id: u for u in users}

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts.guards import ensure_verified
 from app.accounts.models import User
 from app.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
-from app.contracts.services import audit, contract_for, contract_path, notify_parties, parties_of
+from app.contracts.services import audit, contract_for, contract_path, milestone_path, notify_parties, parties_of
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.escrow.ledger import account, post_entry
@@ -285,7 +285,7 @@ async def _fund(db: AsyncSession, contract: Contract, funding: Funding, mileston
     notify_parties(db, contract)
     contractor = (await parties_of(db, contract))[contract.contractor_id]
     for m in milestones:
-        await notify(db, contractor, "milestone.funded", link=f"{contract_path(contract.id)}#milestone-{m.id}",
+        await notify(db, contractor, "milestone.funded", link=milestone_path(contract.id, m.id),
                      contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency))  # fmt: skip
 
 

@@ -23,7 +23,15 @@ from app.contracts.models import (
     Milestone,
     MilestoneStatus,
 )
-from app.contracts.services import audit, contract_for, contract_path, current_version, notify_parties, parties_of
+from app.contracts.services import (
+    audit,
+    contract_for,
+    contract_path,
+    current_version,
+    milestone_path,
+    notify_parties,
+    parties_of,
+)
 from app.contracts.terms import PlatformFee
 from app.db import utcnow
 from app.errors import DomainError, NotFound
@@ -42,6 +50,7 @@ from app.files.models import StoredFile
 from app.invoices.services import issue_release_documents
 from app.money import Money, format_minor
 from app.notifications import notify
+from app.web.templating import when
 from app.worker.outbox import defer
 
 HELD_STATES = frozenset({MilestoneStatus.funded, MilestoneStatus.submitted, MilestoneStatus.revision_requested})
@@ -63,15 +72,6 @@ async def _locked(db: AsyncSession, milestone_id: int, user: User | None) -> tup
     assert milestone is not None
     await db.refresh(contract)
     return contract, milestone
-
-
-def milestone_path(contract: Contract, m: Milestone) -> str:
-    """Where a notification about one milestone leads: its card on the contract page."""
-    return f"{contract_path(contract.id)}#milestone-{m.id}"
-
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%-d %B %Y, %H:%M UTC")
 
 
 def _ensure_active(contract: Contract) -> None:
@@ -120,8 +120,8 @@ async def submit(
           files=len(files), review_ends_at=m.review_ends_at.isoformat())  # fmt: skip
     client = (await parties_of(db, contract))[contract.client_id]
     notify_parties(db, contract)
-    await notify(db, client, "milestone.submitted", link=milestone_path(contract, m), contract=contract.title,
-                 milestone=m.title, contractor=contractor.name, review_ends=_when(m.review_ends_at))  # fmt: skip
+    await notify(db, client, "milestone.submitted", link=milestone_path(contract.id, m.id), contract=contract.title,
+                 milestone=m.title, contractor=contractor.name, review_ends=when(m.review_ends_at))  # fmt: skip
     return submission
 
 
@@ -158,7 +158,7 @@ async def request_revision(db: AsyncSession, milestone_id: int, client: User, re
           submission=submission.number, revisions=m.revision_count)  # fmt: skip
     contractor = (await parties_of(db, contract))[contract.contractor_id]
     notify_parties(db, contract)
-    await notify(db, contractor, "milestone.revision", link=milestone_path(contract, m), contract=contract.title,
+    await notify(db, contractor, "milestone.revision", link=milestone_path(contract.id, m.id), contract=contract.title,
                  milestone=m.title, client=client.name, reason=reason)  # fmt: skip
     return m
 
@@ -219,8 +219,8 @@ async def remind(db: AsyncSession, milestone_id: int, *, now: datetime | None = 
     hours = 24 if due == 2 else 48
     client = (await parties_of(db, contract))[contract.client_id]
     notify_parties(db, contract)
-    await notify(db, client, "milestone.review_reminder", link=milestone_path(contract, m), contract=contract.title,
-                 milestone=m.title, hours=hours, review_ends=_when(m.review_ends_at))  # fmt: skip
+    await notify(db, client, "milestone.review_reminder", link=milestone_path(contract.id, m.id), contract=contract.title,
+                 milestone=m.title, hours=hours, review_ends=when(m.review_ends_at))  # fmt: skip
     await audit(db, contract, "milestone_review_reminder", None, milestone_id=m.id, hours=hours)
     return True
 
@@ -257,11 +257,11 @@ async def _release(
     notify_parties(db, contract)
     data = {"contract": contract.title, "milestone": m.title, "how": how,
             "amount": format_minor(share.amount_minor, share.currency)}  # fmt: skip
-    await notify(db, contractor, "milestone.released", link=milestone_path(contract, m), **data)
+    await notify(db, contractor, "milestone.released", link=milestone_path(contract.id, m.id), **data)
     if automatic:
         # Nobody clicked: the client hears that their money went, and how much (before the fee).
         data["amount"] = format_minor(held.amount_minor, held.currency)
-        await notify(db, client, "milestone.auto_approved", link=milestone_path(contract, m),
+        await notify(db, client, "milestone.auto_approved", link=milestone_path(contract.id, m.id),
                      contractor=contractor.name, **data)  # fmt: skip
     await complete_if_done(db, contract)
 
@@ -446,5 +446,5 @@ async def _tell_both(db: AsyncSession, contract: Contract, m: Milestone, kind: s
     """A change about a milestone that concerns both parties equally (nobody of them acted)."""
     notify_parties(db, contract)
     for person in (await parties_of(db, contract)).values():
-        await notify(db, person, kind, link=milestone_path(contract, m), contract=contract.title, milestone=m.title,
+        await notify(db, person, kind, link=milestone_path(contract.id, m.id), contract=contract.title, milestone=m.title,
                      is_client=person.id == contract.client_id, **data)  # fmt: skip

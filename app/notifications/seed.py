@@ -15,11 +15,13 @@ from app.accounts.models import User
 from app.accounts.services import get_user_by_email
 from app.contracts.models import Contract, Milestone, MilestoneStatus
 from app.contracts.seed import TITLE
+from app.contracts.services import milestone_path
 from app.leads import services as leads
 from app.leads.forms import LeadInput
 from app.money import format_minor
 from app.notifications.models import Notification
 from app.notifications.services import notify
+from app.web.templating import when
 from app.web.urls import path_for
 
 GROUP = "demo"
@@ -60,16 +62,17 @@ async def seed_notifications(resources) -> list[str]:
                     select(Milestone).where(Milestone.contract_id == contract.id).order_by(Milestone.position)
                 )
             )
-            link = path_for("contracts:detail", contract_id=contract.id)
             funded = next((m for m in milestones if m.funded_at is not None), None)
             if funded is not None and not await _seeded(db, contractor):
-                await notify(db, contractor, "milestone.funded", link=link, group=GROUP, milestone=funded.title,
+                await notify(db, contractor, "milestone.funded", link=milestone_path(contract.id, funded.id), group=GROUP,
+                             contract=contract.title, milestone=funded.title,
                              amount=format_minor(funded.amount_minor, funded.currency))  # fmt: skip
                 made.append(f"notifications: {contractor.name} — “{funded.title}” funded")
             submitted = next((m for m in milestones if m.status == MilestoneStatus.submitted), None)
             if submitted is not None and not await _seeded(db, client):
-                await notify(db, client, "milestone.submitted", link=link, group=GROUP, actor=contractor.name,
-                             milestone=submitted.title)  # fmt: skip
+                await notify(db, client, "milestone.submitted", link=milestone_path(contract.id, submitted.id), group=GROUP,
+                             contract=contract.title, milestone=submitted.title, contractor=contractor.name,
+                             review_ends=when(submitted.review_ends_at))  # fmt: skip
                 made.append(f"notifications: {client.name} — work submitted for “{submitted.title}”")
         if admin is not None and not await _seeded(db, admin):
             lead = await leads.receive(db, DEMO_LEAD, source="form")

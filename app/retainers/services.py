@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
-from app.contracts.services import audit, current_version, notify_parties, parties_of
+from app.contracts.services import audit, current_version, milestone_path, notify_parties, parties_of
 from app.contracts.terms import ContractKind, Retainer, Terms
 from app.db import utcnow
 from app.escrow import lifecycle
@@ -170,7 +170,7 @@ async def remind_to_fund(db: AsyncSession, milestone_id: int, *, now: datetime |
     client = (await parties_of(db, contract))[contract.client_id]
     starts = day_text(m.period_start)
     notify_parties(db, contract)
-    await notify(db, client, "retainer.funding_due", link=lifecycle.milestone_path(contract, m),
+    await notify(db, client, "retainer.funding_due", link=milestone_path(contract.id, m.id),
                  contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency),
                  starts=starts, started=due == 2, when="today" if due == 2 else f"before {starts}")  # fmt: skip
     await audit(db, contract, "retainer_funding_reminder", None, milestone_id=m.id, reminder=due)
@@ -201,7 +201,7 @@ async def mark_overdue(db: AsyncSession, milestone_id: int, *, now: datetime | N
     starts = day_text(m.period_start)  # type: ignore[arg-type]
     notify_parties(db, contract)
     for person in (await parties_of(db, contract)).values():
-        await notify(db, person, "retainer.overdue", link=lifecycle.milestone_path(contract, m),
+        await notify(db, person, "retainer.overdue", link=milestone_path(contract.id, m.id),
                      contract=contract.title, milestone=m.title, amount=format_minor(m.amount_minor, m.currency),
                      starts=starts, is_client=person.id == contract.client_id)  # fmt: skip
     await audit(db, contract, "retainer_period_overdue", None, milestone_id=m.id)

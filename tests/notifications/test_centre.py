@@ -30,6 +30,13 @@ async def funded(db, user, milestone="Logo", link="/contracts/1"):
     return row
 
 
+async def submitted(db, user, milestone="Logo", link="/contracts/1"):
+    """What a client hears: work submitted for their review."""
+    row = await notify(db, user, "milestone.submitted", link=link, milestone=milestone, contractor="Cleo")
+    await db.commit()
+    return row
+
+
 async def test_the_bell_counts_unread_on_every_page_for_every_role(db, client, contractor, admin):
     assert bell((await contractor.get("/dashboard")).text) == ("Notifications, no unread", "")
     for i in range(3):
@@ -37,7 +44,7 @@ async def test_the_bell_counts_unread_on_every_page_for_every_role(db, client, c
     page = await contractor.get("/dashboard")
     assert bell(page.text) == ("Notifications, 3 unread", "3")
     assert 'hx-trigger="sse:notification"' in page.text and 'hx-get="/notifications/bell"' in page.text
-    await funded(db, client.user)
+    await submitted(db, client.user)
     assert bell((await client.get("/contracts")).text) == ("Notifications, 1 unread", "1")
     await notify(db, admin.user, "lead.dead_letter", link="/admin/leads", lead_id=7)
     await db.commit()
@@ -192,7 +199,7 @@ async def test_mark_one_read_needs_the_csrf_token(db, contractor):
 async def test_mark_all_read(db, client, contractor):
     for i in range(3):
         await funded(db, contractor.user, f"Part {i}")
-    theirs = await funded(db, client.user)
+    theirs = await submitted(db, client.user)
     response = await contractor.post_form("/notifications/read-all", {"back": "/notifications?unread=1"})
     assert response.status_code == 303 and response.headers["location"] == "/notifications?unread=1"
     page = (await contractor.get("/notifications?unread=1")).text
@@ -233,10 +240,10 @@ async def test_another_persons_notification_is_not_found(db, client, contractor,
 async def test_admins_see_their_own_only(db, contractor, admin):
     await funded(db, contractor.user, "Contractor's own")
     await notify(db, admin.user, "reconciliation.mismatch", link="/admin/reconciliation", day="1 May 2030",
-                 differences=2)  # fmt: skip
+                 differences="2 rows")  # fmt: skip
     await db.commit()
     page = (await admin.get("/notifications")).text
-    assert "The reconciliation of 1 May 2030 found 2 differences." in page
+    assert "The books and the payment provider differ in 2 rows for 1 May 2030." in page
     assert "Contractor's own" not in page
     assert "Marketplace operations" in page
 

@@ -73,7 +73,7 @@ async def test_a_waiting_email_goes_out_once_its_delay_passed_and_only_once(app,
     assert sorted(results) == ["queued 0, skipped 0", "queued 1, skipped 0"]
     assert await send_waiting_emails(ctx_of(app), now=later) == "queued 0, skipped 0"
     [mail] = await smtp_server.wait_for(1)
-    assert mail["Subject"] == "New message from Clara"
+    assert mail["Subject"] == "New message from Clara about “Logo”"
     await jobs_done(db, "send_notification_email")
     assert await states(db) == ["sent"] and len(smtp_server.messages) == 1
 
@@ -233,7 +233,7 @@ async def test_the_digests_unsubscribe_link_turns_every_email_and_the_digest_off
     assert await send_digests(ctx_of(app), now=NINE_UTC) == "digests 1, skipped 0"
     [mail] = await smtp_server.wait_for(1)
     text = mail.get_body(("plain",)).get_content()
-    assert text.index("Escrow and payments") < text.index("Your payout of €9 is on its way.")
+    assert text.index("Escrow and payments") < text.index("Your payout of €9 is on its way to your bank.")
     url = re.fullmatch(r"<(.+)>", mail["List-Unsubscribe"]).group(1)
     path = "/" + url.split("://", 1)[1].split("/", 1)[1]
     assert path in text

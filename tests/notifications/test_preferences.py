@@ -36,14 +36,18 @@ def all_on(role: str, **changes: bool) -> dict[str, str]:
 
 async def test_the_page_lists_the_kinds_of_the_persons_role_with_labels_naming_kind_and_channel(client, contractor):
     page = (await contractor.get(PAGE)).text
-    assert "A milestone is funded" in page and "Jobs and proposals" in page
+    assert "A milestone you work on is funded" in page and "Jobs and proposals" in page
     assert "A contractor sends a proposal for your job" not in page, "a client's kind"
     boxes = ticked(page)
     assert boxes["in_app:milestone.funded"] and boxes["email:milestone.funded"], "defaults: both on"
     assert set(boxes) == {f"{c}:{k.name}" for k in kinds_for("contractor") for c in ("in_app", "email")}
     # Each box has a <label> saying the kind and the channel.
-    assert re.search(r'<label for="pref-milestone-funded-email"[^>]*>A milestone is funded: by e-mail</label>', page)
-    assert re.search(r'<label for="pref-milestone-funded-app"[^>]*>A milestone is funded: in the app</label>', page)
+    assert re.search(
+        r'<label for="pref-milestone-funded-email"[^>]*>A milestone you work on is funded: by e-mail</label>', page
+    )
+    assert re.search(
+        r'<label for="pref-milestone-funded-app"[^>]*>A milestone you work on is funded: in the app</label>', page
+    )
     assert "Send my e-mails once a day, at 08:00 in my time zone" in page and "As they happen" in page
     assert 'href="/settings/notifications"' in (await contractor.get("/settings")).text
     client_page = (await client.get(PAGE)).text
@@ -54,7 +58,7 @@ async def test_the_page_needs_sign_in_and_every_role_has_it(anonymous, admin):
     assert (await anonymous.get(PAGE)).status_code == 303
     page = await admin.get(PAGE)
     assert page.status_code == 200 and "A lead could not be processed" in page.text
-    assert "A milestone is funded" not in page.text
+    assert "A milestone you work on is funded" not in page.text
 
 
 async def test_saving_keeps_the_choices_and_the_digest_and_notify_follows_them(db, contractor):

@@ -27,14 +27,14 @@ async def test_choosing_notifications_on_a_phone(small_phone, db):
     await expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
     assert await page.evaluate(OVERFLOWING) == []
     assert await page.evaluate(SIDEWAYS) == [], "the table scrolls sideways"
-    email_box = page.get_by_role("checkbox", name="A milestone is funded: by e-mail")
+    email_box = page.get_by_role("checkbox", name="A milestone you work on is funded: by e-mail")
     await expect(email_box).to_be_checked()
     await email_box.uncheck()
     await page.get_by_label("Send my e-mails once a day, at 08:00 in my time zone").check()
     await page.get_by_role("button", name="Save notification choices").click()
     await expect(page.get_by_text("Your notification choices were saved.")).to_be_visible()
-    await expect(page.get_by_role("checkbox", name="A milestone is funded: by e-mail")).not_to_be_checked()
-    await expect(page.get_by_role("checkbox", name="A milestone is funded: in the app")).to_be_checked()
+    await expect(page.get_by_role("checkbox", name="A milestone you work on is funded: by e-mail")).not_to_be_checked()
+    await expect(page.get_by_role("checkbox", name="A milestone you work on is funded: in the app")).to_be_checked()
     row = await db.scalar(select(NotificationPreference).where(NotificationPreference.user_id == person.id))
     assert (row.kind, row.in_app, row.email) == ("milestone.funded", True, False)
     assert await db.scalar(select(NotificationSettings.daily_digest)) is True

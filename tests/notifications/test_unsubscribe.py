@@ -36,7 +36,7 @@ async def test_opening_the_link_shows_what_stops_and_changes_nothing(app, db, an
     token = token_for(app, contractor.user.id, "milestone.funded")
     page = await anonymous.get(f"/unsubscribe/{token}")
     assert page.status_code == 200
-    assert "e-mails when a milestone is funded" in page.text
+    assert "e-mails when a milestone you work on is funded" in page.text
     assert re.search(rf'<form method="post" action="/unsubscribe/{re.escape(token)}"', page.text)
     assert "Stop these e-mails" in page.text
     assert await _preferences(db) == {}

@@ -15,7 +15,7 @@ from app.retainers import services
 from app.retainers.tasks import retainer_funding_notices
 from tests.retainers.helpers import card, entries_of, periods, retainer_contract
 from tests.support.factories import make_user
-from tests.support.notifications import count_of, html_of, mails_where, notifications_of, signals_of, text_of
+from tests.support.notifications import count_of, forget_notifications, html_of, mails_where, notifications_of, signals_of, text_of
 
 
 def at(day: date, hour: int = 9) -> datetime:
@@ -109,6 +109,7 @@ async def test_a_reminder_whose_transaction_fails_keeps_no_notification_and_goes
     client, contractor = await make_user(db, role=Role.client), await make_user(db, role=Role.contractor)
     start = date(2031, 3, 1)
     contract = await retainer_contract(db, client, contractor, start=start)
+    await forget_notifications(db)  # the contract's own (proposal, sent, signed)
     march, *_ = await periods(db, contract)
     three_before = at(start - timedelta(days=3))
     async with app.state.sessionmaker() as s:
