@@ -15,7 +15,15 @@ from app.retainers import services
 from app.retainers.tasks import retainer_funding_notices
 from tests.retainers.helpers import card, entries_of, periods, retainer_contract
 from tests.support.factories import make_user
-from tests.support.notifications import count_of, forget_notifications, html_of, mails_where, notifications_of, signals_of, text_of
+from tests.support.notifications import (
+    count_of,
+    forget_notifications,
+    html_of,
+    mails_where,
+    notifications_of,
+    signals_of,
+    text_of,
+)
 
 
 def at(day: date, hour: int = 9) -> datetime:
