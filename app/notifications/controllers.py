@@ -47,10 +47,7 @@ class Item:
 def title_of(row: Notification) -> str:
     """The kind's words over the row's values (a grouped row says how many), else the words
     stored when it was said (a kind no longer declared)."""
-    try:
-        return kinds.get(row.kind).title_for(row.data or {}, row.count) or row.title
-    except LookupError:
-        return row.title
+    return kinds.words_of(row.kind, row.data, row.count, row.title)
 
 
 def item(row: Notification) -> Item:

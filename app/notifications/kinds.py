@@ -91,6 +91,13 @@ def get(name: str) -> Kind:
         raise LookupError(f"no notification kind {name!r}; declare it in app/notifications/kinds.py") from None
 
 
+def words_of(kind_name: str, data: dict[str, Any] | None, count: int, said: str) -> str:
+    """What a notification says now: its kind's words over its values (a grouped row says how
+    many), else `said`, the words stored when it was made (a kind retired since)."""
+    kind = KINDS.get(kind_name)
+    return (kind.title_for(data or {}, count) if kind is not None else "") or said
+
+
 def kinds_for(role: str) -> list[Kind]:
     """The kinds a person with `role` can receive, in the order of GROUPS."""
     order = {g.key: i for i, g in enumerate(GROUPS)}

@@ -1188,5 +1188,5 @@ async def unsubscribe_link(w: World) -> Sample:
     """A signed link from a notification e-mail: it works without signing in, and again after use."""
     from app.notifications.unsubscribe import make_token
 
-    token = make_token(w.app.state.settings.secret_key, w.client.id, "milestone.funded")
+    token = make_token(w.app.state.settings.secret_key, w.contractor.id, "milestone.funded")
     return Sample("visitor", params={"token": token}, form={"List-Unsubscribe": "One-Click"}, status={"POST": 200})
