@@ -22,6 +22,7 @@ from app.db import DB
 from app.errors import NotFound
 from app.notifications import kinds
 from app.notifications.models import Notification
+from app.notifications.preferences import role_of
 from app.notifications.services import mark_read, unread_count
 from app.web.forms import FormData
 from app.web.htmx import see_other
@@ -103,8 +104,7 @@ def kind_names(group: str) -> list[str]:
 
 def groups_for(user: User) -> list[kinds.Group]:
     """The groups a person can receive, in order (a client never sees "Marketplace operations")."""
-    role = str(getattr(user.role, "value", user.role))
-    mine = {k.group for k in kinds.kinds_for(role)}
+    mine = {k.group for k in kinds.kinds_for(role_of(user))}
     return [g for g in kinds.GROUPS if g.key in mine]
 
 

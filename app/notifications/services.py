@@ -62,7 +62,7 @@ async def notify(
     kind = get(kind_name)
     if isinstance(user, int):
         user = await db.get_one(User, user)
-    if user.role not in kind.roles and str(user.role) not in kind.roles:
+    if str(user.role) not in kind.roles:  # Role is a StrEnum: its str is the role's name
         raise ValueError(f"a {user.role} does not get {kind_name!r} notifications")
     in_app, email, digest = await channels_for(db, user, kind)
     if not (in_app or email):
@@ -103,8 +103,8 @@ async def notify(
                 "in_app": statement.excluded.in_app,
             },
         )
-    row_id = await db.scalar(statement.returning(Notification.id))
-    notification = await db.get(Notification, row_id, populate_existing=True)
+    # The row as it now stands (a grouped one counted up) comes back from the statement itself.
+    notification = await db.scalar(statement.returning(Notification), execution_options={"populate_existing": True})
     assert notification is not None
     if state == EmailState.now and notification.count == 1:
         defer(db, "send_notification_email", notification_id=notification.id)
